@@ -1,0 +1,27 @@
+"""losscli: evaluate and compare models under any selection of loss functions.
+
+The library comes first; the ``losscli`` command is one consumer of it.
+``evaluate`` is imported lazily so ``import losscli`` (and ``losscli --help``)
+stays fast and does not load pyarrow or pandas.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from .evaluation import evaluate as evaluate
+
+
+def __getattr__(name: str) -> Any:
+    if name == "evaluate":
+        from .evaluation import evaluate
+
+        return evaluate
+    if name == "losses":
+        import importlib
+
+        return importlib.import_module(".losses", __name__)
+    raise AttributeError(f"module 'losscli' has no attribute {name!r}")

@@ -1,0 +1,3 @@
+from losscli.cli import main
+
+main()

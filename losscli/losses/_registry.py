@@ -1,0 +1,176 @@
+"""The shape every loss takes, and the one registry that holds them.
+
+A loss is declared, not coded as a class: a name, its aliases, the task it
+serves, its parameters with their domains, a per-row kernel and an optional
+finisher. Everything else in losscli (the CLI's choices, ``losscli losses``,
+the README table, the tests) iterates this registry.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+Task = Literal["regression", "binary", "multiclass"]
+TASKS: tuple[Task, ...] = ("regression", "binary", "multiclass")
+
+# What a kernel expects in y_pred; the evaluator checks it before calling.
+PredKind = Literal["real", "probability", "score", "logit", "log_probability"]
+# What a kernel expects in y_true.
+TargetKind = Literal["real", "binary", "class_index"]
+
+ParamValue = float | bool | str | None
+Kernel = Callable[..., FloatArray]
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A closed, open or half-open range of real numbers a parameter may take."""
+
+    low: float = -math.inf
+    high: float = math.inf
+    low_closed: bool = True
+    high_closed: bool = True
+
+    def contains(self, value: float) -> bool:
+        above = value >= self.low if self.low_closed else value > self.low
+        below = value <= self.high if self.high_closed else value < self.high
+        return above and below and not math.isnan(value)
+
+    def describe(self) -> str:
+        """The rule in words a user reads, e.g. '> 0' or 'between 0 and 1'."""
+        has_low, has_high = math.isfinite(self.low), math.isfinite(self.high)
+        low_op = ">=" if self.low_closed else ">"
+        high_op = "<=" if self.high_closed else "<"
+        if has_low and has_high:
+            if self.low_closed and self.high_closed:
+                return f"between {_fmt(self.low)} and {_fmt(self.high)}"
+            return f"{low_op} {_fmt(self.low)} and {high_op} {_fmt(self.high)}"
+        if has_low:
+            return f"{low_op} {_fmt(self.low)}"
+        if has_high:
+            return f"{high_op} {_fmt(self.high)}"
+        return "a finite number"
+
+
+POSITIVE = Interval(0.0, math.inf, low_closed=False)
+UNIT = Interval(0.0, 1.0)
+HALF_OPEN_UNIT = Interval(0.0, 1.0, high_closed=False)
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter of a loss: its default, its type and its domain.
+
+    ``kind`` is ``"float"`` (a number in ``domain``), ``"bool"``, or
+    ``"float_or_auto"`` / ``"float_or_none"`` where a word stands for a
+    computed default (``eps=auto`` is float64 machine epsilon).
+    """
+
+    name: str
+    default: ParamValue
+    help: str
+    kind: Literal["float", "bool", "float_or_auto", "float_or_none"] = "float"
+    domain: Interval = Interval()
+
+
+@dataclass(frozen=True, eq=False)  # one object per loss: compared and hashed by identity
+class Loss:
+    """A declarative loss definition: everything losscli knows about one loss."""
+
+    name: str
+    task: Task
+    kernel: Kernel
+    formula: str
+    description: str
+    reference: str
+    aliases: tuple[str, ...] = ()
+    params: tuple[Param, ...] = ()
+    finisher: Callable[[float], float] | None = None
+    pred_kind: PredKind = "real"
+    target_kind: TargetKind = "real"
+    # Other tasks the same kernel serves (brier is binary and multiclass).
+    also_tasks: tuple[Task, ...] = ()
+    # Properties the tests check generically (scikit-learn's test_common idea).
+    nonnegative: bool = True
+    zero_at_perfect: bool = True
+    explain: str = ""
+
+    @property
+    def tasks(self) -> tuple[Task, ...]:
+        return (self.task, *self.also_tasks)
+
+    def param(self, name: str) -> Param | None:
+        return next((p for p in self.params if p.name == name), None)
+
+    def defaults(self) -> dict[str, ParamValue]:
+        return {p.name: p.default for p in self.params}
+
+    def per_row(self, y_true: np.ndarray, y_pred: np.ndarray, **params: ParamValue) -> FloatArray:
+        """The per-row loss with defaults filled in for parameters not given."""
+        merged = self.defaults() | params
+        return self.kernel(y_true, y_pred, **merged)
+
+    def finish(self, mean: float) -> float:
+        return self.finisher(mean) if self.finisher is not None else mean
+
+
+class Registry:
+    """Losses by canonical name and alias, in the order they were declared."""
+
+    def __init__(self) -> None:
+        self._by_name: dict[str, Loss] = {}
+        self._lookup: dict[str, Loss] = {}
+
+    def add(self, loss: Loss) -> Loss:
+        for key in (loss.name, *loss.aliases):
+            if key in self._lookup:
+                raise ValueError(f"loss name {key!r} is declared twice")
+            self._lookup[key] = loss
+        self._by_name[loss.name] = loss
+        return loss
+
+    def get(self, name: str) -> Loss:
+        """The loss called ``name`` (or one of its aliases), case-insensitive.
+
+        Raises ``KeyError`` with the closest names as ``args[1]``.
+        """
+        key = name.strip().lower().replace("-", "_")
+        try:
+            return self._lookup[key]
+        except KeyError:
+            close = difflib.get_close_matches(key, list(self._lookup), n=3, cutoff=0.6)
+            suggestions = list(dict.fromkeys(self._lookup[c].name for c in close))
+            raise KeyError(name, suggestions) from None
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.strip().lower() in self._lookup
+
+    def __iter__(self) -> Iterator[Loss]:
+        """Losses grouped by task (regression, binary, multiclass), then as declared."""
+        return iter(sorted(self._by_name.values(), key=lambda loss: TASKS.index(loss.task)))
+
+    def __len__(self) -> int:
+        return len(self._by_name)
+
+    def names(self) -> list[str]:
+        return [loss.name for loss in self]
+
+    def all_names(self) -> list[str]:
+        """Canonical names and aliases: every word a user may type."""
+        return list(self._lookup)
+
+
+def _fmt(value: float) -> str:
+    return f"{value:g}"
+
+
+REGISTRY = Registry()
+register = REGISTRY.add

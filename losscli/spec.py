@@ -1,0 +1,126 @@
+"""Parse loss specifications such as ``huber:delta=2`` into ``LossSpec``.
+
+Values are parsed as numbers or words (``true``, ``auto``), never evaluated.
+A comma list is accepted too: ``-l mse,huber:delta=2,mae``. A comma piece
+that holds ``=`` but no ``:`` continues the previous loss's parameters, so
+``focal:gamma=2,alpha=0.25`` is one loss with two parameters.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from . import losses
+from .errors import LossParameterError, UnknownLossError
+from .losses import Loss, ParamValue
+
+_TRUE = {"true", "yes", "on", "1"}
+_FALSE = {"false", "no", "off", "0"}
+
+
+@dataclass(frozen=True)
+class LossSpec:
+    """A loss with the parameters the user gave (``given``) and all that apply."""
+
+    loss: Loss
+    given: tuple[tuple[str, ParamValue], ...] = ()
+
+    @property
+    def name(self) -> str:
+        return self.loss.name
+
+    @property
+    def params(self) -> dict[str, ParamValue]:
+        """Every parameter, defaults filled in: what the kernel is called with."""
+        return self.loss.defaults() | dict(self.given)
+
+    @property
+    def label(self) -> str:
+        """The column header: ``huber`` or, with parameters given, ``huber(delta=2)``."""
+        if not self.given:
+            return self.loss.name
+        inner = ",".join(f"{k}={format_value(v)}" for k, v in self.given)
+        return f"{self.loss.name}({inner})"
+
+
+def format_value(value: ParamValue) -> str:
+    """A parameter value as a user would type it: 2.0 -> '2', True -> 'true'."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "none"
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e16:
+            return str(int(value))
+        return repr(value)
+    return str(value)
+
+
+def split_loss_args(args: Iterable[str]) -> list[str]:
+    """Flatten repeated ``-l`` values and comma lists into one text per loss."""
+    pieces: list[str] = []
+    for arg in args:
+        for piece in arg.split(","):
+            piece = piece.strip()
+            if not piece:
+                continue
+            if pieces and "=" in piece and ":" not in piece:
+                pieces[-1] = f"{pieces[-1]}:{piece}"
+            else:
+                pieces.append(piece)
+    return pieces
+
+
+def parse_spec(text: str) -> LossSpec:
+    """One loss specification: ``name`` or ``name:param=value[:param=value]``."""
+    name, _, rest = text.partition(":")
+    try:
+        loss = losses.get(name)
+    except KeyError as exc:
+        suggestions = exc.args[1] if len(exc.args) > 1 else []
+        hint = f"; did you mean {' or '.join(repr(s) for s in suggestions)}?" if suggestions else ""
+        raise UnknownLossError(f"unknown loss {name.strip()!r}{hint} (`losscli losses` lists them all)") from None
+    given: dict[str, ParamValue] = {}
+    for item in filter(None, (part.strip() for part in rest.split(":"))):
+        key, eq, raw = item.partition("=")
+        key = key.strip().lower()
+        if not eq:
+            raise LossParameterError(
+                f"parameter {item!r} of loss {loss.name!r} needs a value, as in {loss.name}:{key}=VALUE"
+            )
+        given[key] = _parse_param(loss, key, raw.strip())
+    return LossSpec(loss, tuple(given.items()))
+
+
+def parse_specs(args: Iterable[str]) -> list[LossSpec]:
+    """Every spec in order, identical ones once."""
+    specs = [parse_spec(text) for text in split_loss_args(args)]
+    return list(dict.fromkeys(specs))
+
+
+def _parse_param(loss: Loss, key: str, raw: str) -> ParamValue:
+    param = loss.param(key)
+    if param is None:
+        known = ", ".join(p.name for p in loss.params) or "none"
+        raise LossParameterError(f"loss {loss.name!r} has no parameter {key!r} (its parameters: {known})")
+    word = raw.lower()
+    if param.kind == "bool":
+        if word in _TRUE:
+            return True
+        if word in _FALSE:
+            return False
+        raise LossParameterError(f"{loss.name}: {key} must be true or false, got {raw!r}")
+    if param.kind == "float_or_auto" and word == "auto":
+        return "auto"
+    if param.kind == "float_or_none" and word in ("none", "null"):
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        words = {"float_or_auto": " or auto", "float_or_none": " or none"}.get(param.kind, "")
+        raise LossParameterError(f"{loss.name}: {key} must be a number{words}, got {raw!r}") from None
+    if not math.isfinite(value) or not param.domain.contains(value):
+        raise LossParameterError(f"{loss.name}: {key} must be {param.domain.describe()}, got {raw}")
+    return value

@@ -1,0 +1,278 @@
+"""The CLI as a user types it: CliRunner for most cases, one real subprocess."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import log_loss, mean_absolute_error, mean_squared_error
+from typer.testing import CliRunner
+
+from losscli.cli import app
+
+from .conftest import SAMPLE
+
+runner = CliRunner()
+
+
+def invoke(*args: str, input: str | None = None):
+    return runner.invoke(app, list(args), input=input)
+
+
+def parse_csv(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def test_default_losses_on_regression_sample() -> None:
+    result = invoke("eval", str(SAMPLE / "house_prices.csv"), "-f", "csv")
+    assert result.exit_code == 0, result.output
+    rows = parse_csv(result.stdout)
+    assert list(rows[0]) == ["model", "n", "mse", "rmse", "mae", "huber"]
+    df = pd.read_csv(SAMPLE / "house_prices.csv")
+    for row in rows:
+        assert float(row["mse"]) == pytest.approx(mean_squared_error(df.y, df[row["model"]]), rel=1e-12)
+        assert float(row["mae"]) == pytest.approx(mean_absolute_error(df.y, df[row["model"]]), rel=1e-12)
+        assert int(row["n"]) == len(df)
+    assert "losses: mse, rmse, mae, huber (default for regression" in result.stderr
+
+
+def test_the_sample_makes_mse_and_mae_disagree() -> None:
+    """The point of choosing a loss: the outlier model wins on MAE and loses on MSE."""
+    rows = parse_csv(invoke("eval", str(SAMPLE / "house_prices.csv"), "-l", "mse,mae", "-f", "csv").stdout)
+    by_mse = min(rows, key=lambda r: float(r["mse"]))["model"]
+    by_mae = min(rows, key=lambda r: float(r["mae"]))["model"]
+    assert by_mse != by_mae
+
+
+def test_rows_are_sorted_by_the_first_loss() -> None:
+    rows = parse_csv(invoke("eval", str(SAMPLE / "house_prices.csv"), "-l", "mae", "-l", "mse", "-f", "csv").stdout)
+    values = [float(r["mae"]) for r in rows]
+    assert values == sorted(values)
+
+
+def test_parquet_with_parameter_variants() -> None:
+    result = invoke(
+        "eval",
+        str(SAMPLE / "house_prices.parquet"),
+        "--loss",
+        "mse",
+        "--loss",
+        "mae",
+        "-l",
+        "huber:delta=5,huber",
+        "-f",
+        "csv",
+    )
+    assert result.exit_code == 0, result.output
+    rows = parse_csv(result.stdout)
+    assert list(rows[0]) == ["model", "n", "mse", "mae", "huber(delta=5)", "huber"]
+    df = pd.read_parquet(SAMPLE / "house_prices.parquet")
+    for row in rows:
+        r = np.abs(df[row["model"]] - df.y)
+        by_hand = np.where(r <= 5, 0.5 * r**2, 5 * (r - 2.5)).mean()
+        assert float(row["huber(delta=5)"]) == pytest.approx(by_hand, rel=1e-12)
+
+
+def test_binary_sample_with_bce_and_hinge() -> None:
+    result = invoke("eval", str(SAMPLE / "churn.csv"), "-l", "bce", "-l", "hinge", "-f", "json")
+    assert result.exit_code == 0, result.output
+    records = json.loads(result.stdout)
+    df = pd.read_csv(SAMPLE / "churn.csv")
+    for rec in (r for r in records if r["loss"] == "bce"):
+        assert rec["value"] == pytest.approx(log_loss(df.y, df[rec["model"]]), rel=1e-12)
+    assert {r["model"] for r in records} == {"logreg", "xgb", "prior"}
+
+
+def test_multiclass_sample() -> None:
+    result = invoke("eval", str(SAMPLE / "iris_probs.csv"), "-l", "cce", "-f", "csv")
+    assert result.exit_code == 0, result.output
+    df = pd.read_csv(SAMPLE / "iris_probs.csv")
+    classes = ["setosa", "versicolor", "virginica"]
+    for row in parse_csv(result.stdout):
+        probs = df[[f"{row['model']}.{c}" for c in classes]].to_numpy()
+        assert float(row["cce"]) == pytest.approx(log_loss(df.label, probs, labels=classes), rel=1e-12)
+
+
+def test_weights() -> None:
+    result = invoke("eval", "-", "-l", "mse", "-w", "w", "-f", "csv", input="y,m,w\n0,1,3\n0,3,1\n")
+    assert result.exit_code == 0, result.output
+    assert float(parse_csv(result.stdout)[0]["mse"]) == (3 * 1 + 1 * 9) / 4
+    assert "weight=w" in result.stderr
+
+
+def test_stdin() -> None:
+    text = (SAMPLE / "churn.csv").read_text()
+    result = invoke("eval", "-", "-l", "bce", "-f", "csv", input=text)
+    assert result.exit_code == 0, result.output
+    assert len(parse_csv(result.stdout)) == 3
+
+
+def test_table_has_models_losses_and_caption() -> None:
+    result = invoke("eval", str(SAMPLE / "house_prices.csv"), "-f", "table", "-l", "mse", "-l", "huber:delta=2")
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "huber(delta=2)" in out
+    assert "target y" in out
+    assert "200 rows" in out
+    assert out.index("knn") < out.index("linear") < out.index("gbm")  # sorted by mse
+
+
+def test_quiet_silences_notes() -> None:
+    result = invoke("eval", str(SAMPLE / "house_prices.csv"), "-q", "-f", "csv")
+    assert result.exit_code == 0
+    assert result.stderr == ""
+
+
+def test_stdout_has_only_data_and_notes_go_to_stderr() -> None:
+    result = invoke("eval", str(SAMPLE / "house_prices.csv"), "-f", "csv")
+    assert "columns:" in result.stderr
+    assert "columns:" not in result.stdout
+
+
+def test_version_and_help() -> None:
+    assert invoke("--version").stdout.startswith("losscli ")
+    for args in (["-h"], ["--help"], ["eval", "-h"], ["losses", "--help"]):
+        result = invoke(*args)
+        assert result.exit_code == 0, result.output
+        assert "Usage" in result.stdout
+
+
+def test_losses_lists_the_registry() -> None:
+    from losscli.losses import REGISTRY
+
+    out = invoke("losses").stdout
+    for name in REGISTRY.names():
+        assert name in out
+
+
+def write(tmp_path: Path, name: str, content: bytes | str) -> str:
+    path = tmp_path / name
+    if isinstance(content, str):
+        path.write_text(content)
+    else:
+        path.write_bytes(content)
+    return str(path)
+
+
+GOOD_CSV = "y,a\n1,1.5\n2,2.5\n"
+
+ERRORS = [
+    pytest.param(lambda t: ["eval", str(t / "missing.csv")], "no such file", id="missing-file"),
+    pytest.param(
+        lambda t: ["eval", write(t, "x.csv", GOOD_CSV), "-l", "hubr"],
+        "did you mean 'huber'",
+        id="unknown-loss",
+    ),
+    pytest.param(
+        lambda t: ["eval", write(t, "x.csv", GOOD_CSV), "-l", "huber:delta=-1"],
+        "delta must be > 0",
+        id="bad-param",
+    ),
+    pytest.param(
+        lambda t: ["eval", write(t, "x.csv", GOOD_CSV), "-t", "nope"],
+        "'nope', which is not there",
+        id="no-col",
+    ),
+    pytest.param(lambda t: ["eval", write(t, "x.csv", "a,b\n1,2\n")], "no target column found", id="no-target"),
+    pytest.param(
+        lambda t: ["eval", write(t, "x.csv", "y,a\n1,1\n2,abc\n")],
+        "column 'a', row 2 holds 'abc'",
+        id="non-numeric",
+    ),
+    pytest.param(
+        lambda t: ["eval", write(t, "x.csv", "y,a\n" + "1,1\n" * 200_000 + "2,abc\n")],
+        "column 'a', row 200001 holds 'abc'",
+        id="non-numeric-late-in-file",
+    ),
+    pytest.param(lambda t: ["eval", write(t, "x.csv", "")], "is empty", id="empty-file"),
+    pytest.param(lambda t: ["eval", write(t, "x.csv", "y,a\n")], "no data rows", id="header-only"),
+    pytest.param(lambda t: ["eval", write(t, "x.csv", "y,a\n1,\n")], "column 'a', row 1 is missing", id="empty-cell"),
+    pytest.param(lambda t: ["eval", write(t, "x.csv", "y,a\n1,2\n3\n")], "Expected 2 columns, got 1", id="ragged"),
+    pytest.param(lambda t: ["eval", write(t, "x.csv", b"\x00\x01\x02garbage")], "binary data", id="binary"),
+    pytest.param(lambda t: ["eval", write(t, "x.parquet", "not parquet")], "not a readable Parquet", id="bad-parquet"),
+    pytest.param(lambda t: ["eval", write(t, "x.xlsx", GOOD_CSV)], "cannot tell the format", id="suffix"),
+    pytest.param(lambda t: ["eval", write(t, "x.csv", "y,a,a\n1,2,3\n")], "appears more than once", id="dup-cols"),
+    pytest.param(
+        lambda t: ["eval", write(t, "x.csv", "y,a\n0,1.5\n1,0.5\n"), "-l", "bce"],
+        "needs probabilities",
+        id="prob-range",
+    ),
+    pytest.param(lambda t: ["eval", write(t, "x.csv", GOOD_CSV), "-l", "mse,bce"], "do not share a task", id="mixed"),
+    pytest.param(lambda t: ["eval", write(t, "x.csv", GOOD_CSV), "-f", "xml"], "unknown --format 'xml'", id="format"),
+]
+
+
+@pytest.mark.parametrize(("make_args", "message"), ERRORS)
+def test_user_errors_are_one_sentence_and_exit_2(tmp_path: Path, make_args, message: str) -> None:
+    result = invoke(*make_args(tmp_path))
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr
+    assert "Traceback" not in result.output
+    assert result.stdout == ""
+    assert result.stderr.startswith("losscli: error: ")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_the_installed_command_in_a_real_subprocess() -> None:
+    script = Path(sys.executable).parent / "losscli"
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "losscli"]
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS",)}
+    done = subprocess.run(
+        [*command, "eval", str(SAMPLE / "house_prices.csv"), "-l", "mse"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    # Not a terminal: the default format is CSV, ready for the next program in a pipe.
+    assert done.stdout.splitlines()[0] == "model,n,mse"
+    bad = subprocess.run(
+        [*command, "eval", "nope.csv"], capture_output=True, text=True, env=env, timeout=60, check=False
+    )
+    assert bad.returncode == 2
+    assert bad.stderr == "losscli: error: nope.csv: no such file.\n"
+
+
+def test_python_dash_m() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "losscli", "--help"], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0
+    assert "eval" in done.stdout
+
+
+def test_help_and_losses_do_not_import_pandas_or_pyarrow() -> None:
+    code = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from losscli.cli import app\n"
+        "CliRunner().invoke(app, ['--help'])\n"
+        "CliRunner().invoke(app, ['losses'])\n"
+        "print(sorted(m for m in ('pandas', 'pyarrow') if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("name", ["house_prices.csv", "churn.parquet", "iris_probs.csv", "iris_probs.parquet"])
+def test_eval_does_not_import_pandas(name: str) -> None:
+    code = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from losscli.cli import app\n"
+        f"r = CliRunner().invoke(app, ['eval', {str(SAMPLE / name)!r}, '-f', 'csv'])\n"
+        "assert r.exit_code == 0, r.output\n"
+        "print('pandas' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout.strip() == "False"

@@ -1,0 +1,83 @@
+"""Docs are checked, not hoped for: the README, help texts and the registry agree."""
+
+from __future__ import annotations
+
+import re
+import shlex
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from losscli import catalogue, losses
+from losscli.cli import app
+
+from .conftest import ROOT
+from .reference import REFERENCES
+
+README = (ROOT / "README.md").read_text()
+
+
+def test_readme_starts_with_the_two_fresh_machine_commands() -> None:
+    block = README.split("```")[1].strip().splitlines()
+    assert block == [
+        "python3 -m venv .venv && .venv/bin/pip install -e . && .venv/bin/losscli eval sample_data/house_prices.csv",
+        "python3 -m venv .venv && .venv/bin/pip install -e '.[test]' && .venv/bin/pytest",
+    ]
+
+
+def test_readme_loss_table_is_the_registry() -> None:
+    table = re.search(r"<!-- losses:start -->\n(.*)<!-- losses:end -->", README, re.S)
+    assert table is not None
+    assert table.group(1) == catalogue.as_markdown(), "regenerate with: losscli losses --format markdown"
+
+
+@pytest.mark.parametrize("loss", losses.all_losses(), ids=lambda loss: loss.name)
+def test_every_loss_is_documented_and_tested(loss: losses.Loss) -> None:
+    assert loss.name in REFERENCES, "add an independent reference in tests/reference.py"
+    assert loss.formula
+    assert loss.description
+    assert loss.reference
+    assert len(loss.explain) > 40
+    assert f"`{loss.name}`" in README
+    for param in loss.params:
+        assert param.help
+
+
+def test_every_command_has_help() -> None:
+    group = typer.main.get_command(app)
+    commands = group.commands  # type: ignore[attr-defined]
+    assert set(commands) >= {"eval", "losses"}
+    for name, command in commands.items():
+        assert command.help, f"command {name} has no help"
+        for param in command.params:
+            if param.param_type_name == "option":
+                assert param.help, f"option {param.name} of {name} has no help"
+
+
+def _readme_examples() -> list[tuple[str, list[str]]]:
+    examples = []
+    for block in re.findall(r"```\n(.*?)```", README, re.S):
+        lines = block.splitlines()
+        for i, line in enumerate(lines):
+            if not line.startswith("$ losscli ") or "|" in line:
+                continue
+            output = []
+            for out in lines[i + 1 :]:
+                if out.startswith("$ "):
+                    break
+                output.append(out)
+            examples.append((line[2:], output))
+    return examples
+
+
+@pytest.mark.parametrize(("command", "expected"), _readme_examples(), ids=[c for c, _ in _readme_examples()])
+def test_readme_examples_print_what_the_readme_shows(command: str, expected: list[str]) -> None:
+    args = shlex.split(command)[1:]
+    if any(line.startswith("┏") for line in expected):
+        args += ["--format", "table"]  # the README shows what a terminal shows
+    result = CliRunner().invoke(app, args, env={"COLUMNS": "100"})
+    expected_err = [line for line in expected if line.startswith("losscli:")]
+    expected_out = [line for line in expected if not line.startswith("losscli:")]
+    assert result.stderr.splitlines() == expected_err
+    assert [line.rstrip() for line in result.stdout.splitlines()] == expected_out
