@@ -7,10 +7,9 @@ columns asked for, with every numeric column decoded as float64.
 
 from __future__ import annotations
 
-import io
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -157,27 +156,6 @@ def _open_parquet(path: str) -> Source:
 # --- CSV / TSV -------------------------------------------------------------------------------
 
 
-class _ReplayStream(io.RawIOBase):
-    """A read-once stream (stdin) with bytes already taken from it put back in front."""
-
-    def __init__(self, head: bytes, rest: IO[bytes]) -> None:
-        self._head = memoryview(head)
-        self._rest = rest
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        if self._head.nbytes:
-            n = min(len(buffer), self._head.nbytes)
-            buffer[:n] = self._head[:n]
-            self._head = self._head[n:]
-            return n
-        data = self._rest.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-
 def _open_delimited(path: str, *, delimiter: str, fmt: str) -> Source:
     name = "<stdin>" if path == "-" else path
     stdin = sys.stdin.buffer if path == "-" else None
@@ -198,53 +176,126 @@ def _open_delimited(path: str, *, delimiter: str, fmt: str) -> Source:
     # Infer types from whole lines only: cut the sample at its last newline.
     cut = head if len(head) < SNIFF_BYTES else head[: head.rfind(b"\n") + 1] or head
     try:
-        sample = pacsv.read_csv(io.BytesIO(cut), parse_options=parse)
+        sample = pacsv.read_csv(
+            pa.BufferReader(cut), read_options=pacsv.ReadOptions(use_threads=False), parse_options=parse
+        )
     except pa.ArrowInvalid as exc:
         raise InputError(f"{name}: not valid {fmt.upper()} ({_csv_reason(exc)})") from None
     schema = sample.schema
 
     def open_(columns: list[str], numeric: list[str]) -> Iterator[pa.RecordBatch]:
-        convert = pacsv.ConvertOptions(
-            include_columns=columns,
-            column_types={c: pa.float64() for c in numeric},
-        )
-        read = pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES)
-        stream: Any = path if stdin is None else _ReplayStream(head, stdin)
-        try:
-            reader = pacsv.open_csv(stream, read_options=read, parse_options=parse, convert_options=convert)
-            yield from reader
-        except pa.ArrowInvalid as exc:
-            raise _csv_error(name, exc, path if stdin is None else None, parse, schema) from None
+        convert = pacsv.ConvertOptions(include_columns=columns, column_types=_column_types(schema, columns))
+        if stdin is None:
+            yield from _file_batches(path, parse, convert, schema)
+        else:
+            yield from _stream_batches(head, stdin, parse, convert, schema)
 
     return Source(name, fmt, schema, sample, open_)
+
+
+def _column_types(schema: pa.Schema, columns: list[str]) -> dict[str, pa.DataType]:
+    """Fix every column's type from the sample, so a later block cannot change it.
+
+    Numbers become float64 (an int column may hold 1.5 further down); booleans stay
+    booleans (their text is true/false); anything else stays text.
+    """
+    types = {}
+    for col in columns:
+        dtype = schema.field(col).type
+        types[col] = dtype if pa.types.is_boolean(dtype) else pa.float64() if is_numeric(dtype) else pa.string()
+    return types
+
+
+def _file_batches(
+    path: str, parse: pacsv.ParseOptions, convert: pacsv.ConvertOptions, schema: pa.Schema
+) -> Iterator[pa.RecordBatch]:
+    read = pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES)
+    try:
+        yield from pacsv.open_csv(path, read_options=read, parse_options=parse, convert_options=convert)
+    except pa.ArrowInvalid as exc:
+        raise _csv_error(path, exc, schema, lambda col: _string_batches_of_file(path, parse, col)) from None
+
+
+def _stream_batches(
+    head: bytes, stream: IO[bytes], parse: pacsv.ParseOptions, convert: pacsv.ConvertOptions, schema: pa.Schema
+) -> Iterator[pa.RecordBatch]:
+    """Parse a read-once stream (stdin) in blocks of whole lines.
+
+    Arrow is handed each block as its own buffer, parsed on this thread: an Arrow
+    worker thread still alive when the interpreter exits aborts the process
+    ("terminate called without an active exception"; seen in about 2% of runs
+    when Arrow read the Python stream or parsed blocks on its thread pool).
+    """
+    headerless = pacsv.ReadOptions(column_names=schema.names, use_threads=False)
+    offset = 0
+    for i, block in enumerate(_line_blocks(head, stream)):
+        read = pacsv.ReadOptions(use_threads=False) if i == 0 else headerless
+        try:
+            table = pacsv.read_csv(
+                pa.BufferReader(block), read_options=read, parse_options=parse, convert_options=convert
+            )
+        except pa.ArrowInvalid as exc:
+
+            def column_text(col: str, block: bytes = block, read: pacsv.ReadOptions = read) -> Iterator[pa.RecordBatch]:
+                as_text = pacsv.ConvertOptions(include_columns=[col], column_types={col: pa.string()})
+                table = pacsv.read_csv(
+                    pa.BufferReader(block), read_options=read, parse_options=parse, convert_options=as_text
+                )
+                yield from table.to_batches()
+
+            raise _csv_error("<stdin>", exc, schema, column_text, offset) from None
+        offset += table.num_rows
+        yield from table.to_batches()
+
+
+def _line_blocks(head: bytes, stream: IO[bytes]) -> Iterator[bytes]:
+    """``head`` and then the rest of ``stream`` as blocks that end at a newline."""
+    pending = head
+    while True:
+        data = stream.read(CSV_BLOCK_BYTES)
+        if not data:
+            if pending.strip():
+                yield pending
+            return
+        pending += data
+        cut = pending.rfind(b"\n") + 1
+        if cut:
+            yield pending[:cut]
+            pending = pending[cut:]
 
 
 _CONVERSION = re.compile(r"In CSV column #(\d+): .*invalid value '(.*)'")
 
 
 def _csv_error(
-    name: str, exc: pa.ArrowInvalid, path: str | None, parse: pacsv.ParseOptions, schema: pa.Schema
+    name: str,
+    exc: pa.ArrowInvalid,
+    schema: pa.Schema,
+    column_text: Callable[[str], Iterator[pa.RecordBatch]],
+    row_offset: int = 0,
 ) -> LossCliError:
-    """Turn pyarrow's message into a sentence naming the column and, for a file, the row."""
+    """Turn pyarrow's message into a sentence naming the column and the row."""
     match = _CONVERSION.search(str(exc))
     if match:
         column = schema.names[int(match.group(1))]
         value = match.group(2)
-        where = ""
-        if path is not None:
-            row = _first_non_numeric_row(path, column, parse)
-            where = f", row {row}" if row is not None else ""
+        row = _first_non_number_row(column_text(column))
+        where = f", row {row_offset + row}" if row is not None else ""
         return BadValueError(
             f"{name}: column {column!r}{where} holds {value!r}, which is not a number; fix or drop that row"
         )
     return InputError(f"{name}: not valid CSV ({_csv_reason(exc)})")
 
 
-def _first_non_numeric_row(path: str, column: str, parse: pacsv.ParseOptions) -> int | None:
-    """The 1-based data row of the first cell in ``column`` that is not a number."""
+def _string_batches_of_file(path: str, parse: pacsv.ParseOptions, column: str) -> Iterator[pa.RecordBatch]:
     convert = pacsv.ConvertOptions(include_columns=[column], column_types={column: pa.string()})
+    yield from pacsv.open_csv(path, parse_options=parse, convert_options=convert)
+
+
+def _first_non_number_row(batches: Iterator[pa.RecordBatch]) -> int | None:
+    """The 1-based row of the first cell that is not a number."""
     offset = 0
-    for batch in pacsv.open_csv(path, parse_options=parse, convert_options=convert):
+    for batch in batches:
         for i, cell in enumerate(batch.column(0).to_pylist()):
             if cell is None:
                 continue

@@ -276,3 +276,40 @@ def test_eval_does_not_import_pandas(name: str) -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert done.stdout.strip() == "False"
+
+
+@pytest.fixture
+def small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Blocks of a few kilobytes, so small inputs cross many block boundaries."""
+    from losscli import io as losscli_io
+
+    monkeypatch.setattr(losscli_io, "SNIFF_BYTES", 1000)
+    monkeypatch.setattr(losscli_io, "CSV_BLOCK_BYTES", 4096)
+
+
+@pytest.mark.usefixtures("small_blocks")
+def test_stdin_names_the_row_of_a_bad_cell_past_the_first_block() -> None:
+    text = "y,a\n" + "1,1\n" * 20_000 + "2,abc\n"
+    result = invoke("eval", "-", "-l", "mse", input=text)
+    assert result.exit_code == 2, result.output
+    assert "<stdin>: column 'a', row 20001 holds 'abc'" in result.stderr
+
+
+@pytest.mark.usefixtures("small_blocks")
+def test_stdin_reads_many_blocks_exactly() -> None:
+    n = 50_000
+    text = "y,a\n" + "".join(f"{i % 7},{i % 5}\n" for i in range(n))
+    result = invoke("eval", "-", "-l", "mse", "-f", "csv", input=text)
+    assert result.exit_code == 0, result.output
+    i = np.arange(n)
+    row = parse_csv(result.stdout)[0]
+    assert int(row["n"]) == n
+    assert float(row["mse"]) == pytest.approx(np.mean((i % 5 - i % 7) ** 2.0), rel=1e-12)
+
+
+@pytest.mark.usefixtures("small_blocks")
+def test_file_names_the_row_of_a_bad_cell_past_the_sample(tmp_path: Path) -> None:
+    path = write(tmp_path, "late.csv", "y,a\n" + "1,2\n" * 20_000 + "1,x\n")
+    result = invoke("eval", path, "-l", "mse")
+    assert result.exit_code == 2, result.output
+    assert "column 'a', row 20001 holds 'x'" in result.stderr

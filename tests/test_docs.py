@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import typer
@@ -81,3 +86,34 @@ def test_readme_examples_print_what_the_readme_shows(command: str, expected: lis
     expected_out = [line for line in expected if not line.startswith("losscli:")]
     assert result.stderr.splitlines() == expected_err
     assert [line.rstrip() for line in result.stdout.splitlines()] == expected_out
+
+
+def _readme_pipelines() -> list[tuple[str, list[str]]]:
+    examples = []
+    for block in re.findall(r"```\n(.*?)```", README, re.S):
+        lines = block.splitlines()
+        for i, line in enumerate(lines):
+            if line.startswith("$ ") and "|" in line and "losscli" in line:
+                output = []
+                for out in lines[i + 1 :]:
+                    if out.startswith("$ "):
+                        break
+                    output.append(out)
+                examples.append((line[2:], output))
+    return examples
+
+
+@pytest.mark.parametrize(("command", "expected"), _readme_pipelines(), ids=[c for c, _ in _readme_pipelines()])
+def test_readme_pipelines_in_a_real_shell(command: str, expected: list[str]) -> None:
+    """The README's pipeline examples, run by bash with the installed losscli."""
+    tokens = list(shlex.shlex(command, posix=True, punctuation_chars=True))
+    programs = [tokens[0]] + [tokens[i + 1] for i, t in enumerate(tokens[:-1]) if t == "|"]
+    for program in programs:
+        if program != "losscli" and shutil.which(program) is None:
+            pytest.skip(f"{program} is not installed")
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    done = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", command], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == expected
