@@ -7,6 +7,7 @@ table is this module's markdown output, checked by a test.
 from __future__ import annotations
 
 import json
+import textwrap
 from typing import Any
 
 from .losses import REGISTRY, Loss
@@ -53,7 +54,7 @@ def as_records(task: str | None = None) -> list[dict[str, Any]]:
                     "name": p.name,
                     "default": p.default,
                     "kind": p.kind,
-                    "domain": p.domain.describe() if p.kind != "bool" else "true or false",
+                    "domain": p.rule(),
                     "help": p.help,
                 }
                 for p in loss.params
@@ -79,14 +80,18 @@ def as_table(task: str | None = None, *, no_color: bool = False, width: int | No
     from rich.text import Text
 
     table = Table(show_lines=False)
-    for header in ("loss", "aliases", "task", "parameters", "formula"):
-        table.add_column(header, overflow="fold")
+    table.add_column("loss", no_wrap=True, style="bold")
+    table.add_column("task")
+    table.add_column("parameters")
+    table.add_column("description", ratio=1)
     for loss in rows(task):
-        # Text, not markup: formulas hold brackets such as p[y].
-        cells = (loss.name, ", ".join(loss.aliases), "/".join(loss.tasks), _params(loss), loss.formula)
+        # Text, not markup: descriptions may hold brackets.
+        cells = (loss.name, "/".join(loss.tasks), _params(loss), loss.description)
         table.add_row(*(Text(c) for c in cells))
     buffer = io.StringIO()
-    Console(file=buffer, no_color=no_color, width=width or 120).print(table)
+    console = Console(file=buffer, no_color=no_color, width=width or 120)
+    console.print(table)
+    console.print(Text("losscli losses --explain NAME: formula, aliases, conventions", style="dim"))
     return buffer.getvalue()
 
 
@@ -102,9 +107,8 @@ def explain(loss: Loss) -> str:
     if loss.params:
         out += ["", "parameters:"]
         for p in loss.params:
-            domain = p.domain.describe() if p.kind != "bool" else "true or false"
-            out.append(f"  {p.name} = {format_value(p.default)}  ({domain}) {p.help}")
-    out += ["", loss.explain or loss.description]
+            out.append(f"  {p.name} = {format_value(p.default)}  ({p.rule()}): {p.help}")
+    out += ["", textwrap.fill(loss.explain or loss.description, width=88)]
     return "\n".join(out) + "\n"
 
 

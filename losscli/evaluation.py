@@ -10,25 +10,17 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from .accumulate import Accumulator
+from .checks import check_batch
 from .errors import BadValueError, EmptyInputError
 from .io import Source, open_source, source_from_dataframe
 from .layout import BatchArrays, Layout, resolve_layout
-from .losses import Loss, ParamValue, Task
+from .losses import ParamValue
 from .spec import LossSpec, parse_specs
 
 if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
-
-# What a user gets with no --loss: the losses most people report for the task.
-DEFAULT_LOSSES: dict[Task, tuple[str, ...]] = {
-    "regression": ("mse", "rmse", "mae", "huber"),
-    "binary": ("bce",),
-    "multiclass": ("cce",),
-}
 
 
 @dataclass(frozen=True)
@@ -93,7 +85,7 @@ def run(
     )
     notes = list(layout.notes)
     if not specs:
-        specs = parse_specs(DEFAULT_LOSSES[layout.task])
+        specs = parse_specs(default_losses(layout, source))
         notes.append(f"losses: {', '.join(s.label for s in specs)} (default for {layout.task}; choose with --loss)")
 
     keys = [(m.name, s.label) for m in layout.models for s in specs]
@@ -129,30 +121,34 @@ def _sliced(batches: Iterator[pa.RecordBatch], chunk_rows: int | None) -> Iterat
 
 
 def _accumulate(acc: Accumulator, layout: Layout, specs: list[LossSpec], arrays: BatchArrays) -> None:
+    check_batch(layout, specs, arrays)
     for model in layout.models:
         y_pred = arrays.preds[model.name]
-        checked: set[str] = set()
         for spec in specs:
-            if spec.loss.pred_kind not in checked:
-                _check_predictions(layout, model.columns, spec.loss, y_pred, arrays.row_offset)
-                checked.add(spec.loss.pred_kind)
             per_row = spec.loss.kernel(arrays.y_true, y_pred, **spec.params)
             acc.update((model.name, spec.label), per_row, arrays.weight)
 
 
-def _check_predictions(
-    layout: Layout, columns: tuple[str, ...], loss: Loss, y_pred: np.ndarray, row_offset: int
-) -> None:
-    """Refuse values the loss cannot take, naming the first one."""
-    if loss.pred_kind == "probability":
-        bad = (y_pred < 0) | (y_pred > 1)
-        if bad.any():
-            row, col = np.argwhere(bad.reshape(len(y_pred), -1))[0]
-            raise BadValueError(
-                f"{layout.source}: column {columns[col]!r}, row {row_offset + row + 1} holds "
-                f"{float(y_pred.reshape(len(y_pred), -1)[row, col])!r}, but {loss.name} needs "
-                "probabilities in [0, 1]; for raw scores use a logits loss or hinge"
-            )
+def default_losses(layout: Layout, source: Source) -> tuple[str, ...]:
+    """The losses most people report for the task; scores get score losses, not bce."""
+    if layout.task == "regression":
+        return ("mse", "rmse", "mae", "huber")
+    if _looks_like_probabilities(layout, source):
+        return ("bce", "brier", "zero_one") if layout.task == "binary" else ("cce", "brier", "zero_one")
+    if layout.task == "binary":
+        return ("bce_logits", "hinge", "zero_one:threshold=0")
+    return ("cce_logits", "multiclass_hinge", "zero_one")
+
+
+def _looks_like_probabilities(layout: Layout, source: Source) -> bool:
+    """Every prediction in the sample lies in [0, 1]."""
+    sample = source.sample
+    for model in layout.models:
+        for column in model.columns:
+            values = sample.column(column).drop_null().to_pylist()
+            if any(not isinstance(v, int | float) or v < 0 or v > 1 for v in values):
+                return False
+    return True
 
 
 def evaluate(

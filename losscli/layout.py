@@ -58,20 +58,29 @@ class Layout:
     id: str | None = None
     classes: tuple[str, ...] = ()
     notes: list[str] = field(default_factory=list)
+    # Soft targets: one target column per class, in class order (``target`` is their prefix).
+    target_columns: tuple[str, ...] = ()
     # Binary targets may come as {0, 1}, {-1, 1} or booleans; never 0 and -1 together.
     _seen_zero: bool = False
     _seen_minus_one: bool = False
 
     @property
+    def soft_target(self) -> bool:
+        return bool(self.target_columns)
+
+    @property
     def columns(self) -> list[str]:
-        cols = [self.target]
+        cols = list(self.target_columns) or [self.target]
         cols += [c for m in self.models for c in m.columns]
         cols += [c for c in (self.weight,) if c]
         return list(dict.fromkeys(cols))
 
     def extract(self, batch: pa.RecordBatch, row_offset: int) -> BatchArrays:
         """Convert one batch; raise BadValueError naming the first bad cell."""
-        y_true = self._target(batch.column(self.target), row_offset)
+        if self.target_columns:
+            y_true = self._soft_target(batch, row_offset)
+        else:
+            y_true = self._target(batch.column(self.target), row_offset)
         weight = None
         if self.weight:
             weight = self._numeric(batch.column(self.weight), self.weight, row_offset)
@@ -112,6 +121,19 @@ class Layout:
         if self.task == "binary":
             return self._binary(values, row_offset)
         return values
+
+    def _soft_target(self, batch: pa.RecordBatch, row_offset: int) -> np.ndarray:
+        """k target columns: a probability distribution per row."""
+        t = np.column_stack([self._numeric(batch.column(c), c, row_offset) for c in self.target_columns])
+        bad = np.flatnonzero(((t < 0) | (t > 1)).any(axis=1) | (np.abs(t.sum(axis=1) - 1.0) > 1e-6))
+        if bad.size:
+            i = int(bad[0])
+            raise BadValueError(
+                f"{self.source}: the soft target columns {self.target}.* in row "
+                f"{row_offset + i + 1} are not a distribution (values in [0, 1] summing to 1, got "
+                f"{', '.join(f'{v:g}' for v in t[i])})"
+            )
+        return t
 
     def _binary(self, values: np.ndarray, row_offset: int) -> np.ndarray:
         bad = np.flatnonzero((values != 0) & (values != 1) & (values != -1))
@@ -197,15 +219,10 @@ def resolve_layout(
         raise ColumnError(f"{source.name}: the column name {dupes[0]!r} appears more than once")
     notes: list[str] = []
 
-    target_col = _named(source, target, "--target") if target else _auto(names, TARGET_NAMES)
-    if target_col is None:
-        raise ColumnError(
-            f"{source.name}: no target column found (looked for {', '.join(TARGET_NAMES)}); "
-            f"name it with --target (columns: {_list(names)})"
-        )
+    target_col, soft_cols = _find_target(source, target, class_sep)
     weight_col = _named(source, weight, "--weight") if weight else None
     id_col = _named(source, id_column, "--id") if id_column else _auto(names, ID_NAMES)
-    taken = {c for c in (target_col, weight_col, id_col) if c}
+    taken = {c for c in (target_col, weight_col, id_col, *soft_cols) if c}
 
     if preds:
         pred_cols = _match_patterns(source, preds, taken)
@@ -227,10 +244,13 @@ def resolve_layout(
             f"{source.name}: no prediction columns besides the target {target_col!r}; name them with --pred"
         )
 
-    task = _decide_task(source, specs, target_col, pred_cols, class_sep)
+    task = _soft_task(specs) if soft_cols else _decide_task(source, specs, target_col, pred_cols, class_sep)
     models, classes = _group_models(source, task, pred_cols, class_sep)
+    if soft_cols:
+        soft_cols = _align_soft_target(source, target_col, soft_cols, classes, class_sep)
 
-    detected = [f"target={target_col}" + ("" if target else " (auto)")]
+    shown = f"{target_col}{class_sep}* (soft)" if soft_cols else target_col
+    detected = [f"target={shown}" + ("" if target else " (auto)")]
     if id_col:
         detected.append(f"id={id_col}" + ("" if id_column else " (auto)"))
     if weight_col:
@@ -247,7 +267,53 @@ def resolve_layout(
         id=id_col,
         classes=classes,
         notes=notes,
+        target_columns=soft_cols,
     )
+
+
+def _find_target(source: Source, target: str | None, sep: str) -> tuple[str, tuple[str, ...]]:
+    """The target column, or the prefix of k soft-target columns (``y.cat``, ``y.dog``)."""
+    names = source.schema.names
+    if target:
+        if target in names or any(n.lower() == target.lower() for n in names):
+            return _named(source, target, "--target"), ()
+        group = tuple(n for n in names if sep and n.startswith(target + sep))
+        if len(group) > 1:
+            return target, group
+        return _named(source, target, "--target"), ()
+    found = _auto(names, TARGET_NAMES)
+    if found is not None:
+        return found, ()
+    for prefix in TARGET_NAMES:
+        group = tuple(n for n in names if sep and n.lower().startswith(prefix + sep))
+        if len(group) > 1:
+            return group[0][: len(prefix)], group
+    raise ColumnError(
+        f"{source.name}: no target column found (looked for {', '.join(TARGET_NAMES)}); "
+        f"name it with --target (columns: {_list(names)})"
+    )
+
+
+def _soft_task(specs: Sequence[LossSpec]) -> Task:
+    unable = [s.label for s in specs if "multiclass" not in s.loss.tasks or not s.loss.soft_targets]
+    if unable:
+        raise OptionError(
+            f"{unable[0]} cannot take soft targets (k target columns); use cce, cce_logits, kl_div "
+            "or brier, or give the target as class labels"
+        )
+    return "multiclass"
+
+
+def _align_soft_target(
+    source: Source, prefix: str, columns: tuple[str, ...], classes: tuple[str, ...], sep: str
+) -> tuple[str, ...]:
+    by_class = {c[len(prefix) + len(sep) :]: c for c in columns}
+    if set(by_class) != set(classes):
+        raise ColumnError(
+            f"{source.name}: the soft target columns {prefix}{sep}* have classes {_list(list(by_class))} but "
+            f"the models have {_list(list(classes))}; they must be the same"
+        )
+    return tuple(by_class[c] for c in classes)
 
 
 def _decide_task(source: Source, specs: Sequence[LossSpec], target: str, pred_cols: list[str], sep: str) -> Task:

@@ -8,7 +8,6 @@ that holds ``=`` but no ``:`` continues the previous loss's parameters, so
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -121,6 +120,6 @@ def _parse_param(loss: Loss, key: str, raw: str) -> ParamValue:
     except ValueError:
         words = {"float_or_auto": " or auto", "float_or_none": " or none"}.get(param.kind, "")
         raise LossParameterError(f"{loss.name}: {key} must be a number{words}, got {raw!r}") from None
-    if not math.isfinite(value) or not param.domain.contains(value):
-        raise LossParameterError(f"{loss.name}: {key} must be {param.domain.describe()}, got {raw}")
+    if not param.accepts(value):
+        raise LossParameterError(f"{loss.name}: {key} must be {param.rule()}, got {raw}")
     return value

@@ -1,5 +1,6 @@
 """Independent reference values: scikit-learn where it has the loss, a formula
-written out here otherwise. Nothing in this file calls losscli.
+written out here otherwise (from torch's, torchvision's or Keras' documented
+definition). Nothing in this file calls losscli.
 
 Each entry maps a registry name to a function (y_true, y_pred, sample_weight,
 **params) -> float. The completeness test fails if a registered loss has no
@@ -12,37 +13,136 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from scipy.special import log_expit, log_softmax, rel_entr
 from sklearn import metrics
 
 Reference = Callable[..., float]
+EPS64 = np.finfo(np.float64).eps
 
 
 def _wmean(values: np.ndarray, w: np.ndarray | None) -> float:
     return float(np.average(values, weights=w))
 
 
-def huber_by_hand(y: np.ndarray, p: np.ndarray, w: np.ndarray | None, delta: float = 1.0) -> float:
+def _onehot(y: np.ndarray, k: int) -> np.ndarray:
+    return y if y.ndim == 2 else np.eye(k)[y]
+
+
+# --- regression ------------------------------------------------------------------------------
+
+
+def huber_by_hand(y, p, w, delta=1.0):
     r = np.abs(p - y)
-    per_row = np.where(r <= delta, 0.5 * r**2, delta * (r - 0.5 * delta))
+    return _wmean(np.where(r <= delta, 0.5 * r**2, delta * (r - 0.5 * delta)), w)
+
+
+def smooth_l1_by_hand(y, p, w, beta=1.0):
+    # torch.nn.functional.smooth_l1_loss, as documented
+    r = np.abs(p - y)
+    return _wmean(np.where(r < beta, 0.5 * r**2 / beta, r - 0.5 * beta), w)
+
+
+def log_cosh_by_hand(y, p, w):
+    return _wmean(np.log(np.cosh(p - y)), w)
+
+
+def smape_by_hand(y, p, w):
+    den = np.abs(y) + np.abs(p)
+    per_row = np.divide(2 * np.abs(p - y), den, out=np.zeros_like(den), where=den != 0)
     return _wmean(per_row, w)
 
 
-def hinge_sklearn(y: np.ndarray, p: np.ndarray, w: np.ndarray | None) -> float:
-    return float(metrics.hinge_loss(np.where(y > 0, 1, -1), p, sample_weight=w))
+def mape_sklearn(y, p, w, percent=False):
+    value = float(metrics.mean_absolute_percentage_error(y, p, sample_weight=w))
+    return value * 100 if percent else value
 
 
-def bce_sklearn(y: np.ndarray, p: np.ndarray, w: np.ndarray | None, eps: Any = "auto") -> float:
+# --- binary ----------------------------------------------------------------------------------
+
+
+def bce_reference(y, p, w, eps="auto", label_smoothing=0.0):
+    if label_smoothing:
+        # Keras BinaryCrossentropy(label_smoothing=s): y -> y (1 - s) + s / 2, clip at eps
+        e = EPS64 if eps == "auto" else eps
+        ys = y * (1 - label_smoothing) + 0.5 * label_smoothing
+        pc = np.clip(p, e, 1 - e)
+        return _wmean(-(ys * np.log(pc) + (1 - ys) * np.log(1 - pc)), w)
     if eps != "auto":
-        # scikit-learn no longer takes eps; clip by hand as it does with machine eps.
-        p = np.clip(p, eps, 1 - eps)
+        p = np.clip(p, eps, 1 - eps)  # scikit-learn no longer takes eps; clip as it does
     return float(metrics.log_loss(y, p, sample_weight=w, labels=[0, 1]))
 
 
-def cce_sklearn(y: np.ndarray, p: np.ndarray, w: np.ndarray | None, eps: Any = "auto") -> float:
-    if eps != "auto":
-        # By hand: -log of the clipped true-class probability.
-        return _wmean(-np.log(np.clip(p[np.arange(len(y)), y], eps, 1 - eps)), w)
-    return float(metrics.log_loss(y, p, sample_weight=w, labels=list(range(p.shape[1]))))
+def bce_logits_by_hand(y, z, w, label_smoothing=0.0):
+    # torch binary_cross_entropy_with_logits; log_expit is log(sigmoid) computed exactly
+    ys = y * (1 - label_smoothing) + 0.5 * label_smoothing
+    return _wmean(-(ys * log_expit(z) + (1 - ys) * log_expit(-z)), w)
+
+
+def focal_by_hand(y, p, w, gamma=2.0, alpha=None):
+    # torchvision.ops.sigmoid_focal_loss with p = sigmoid(inputs)
+    pc = np.clip(p, EPS64, 1 - EPS64)
+    ce = -(y * np.log(pc) + (1 - y) * np.log(1 - pc))
+    p_t = p * y + (1 - p) * (1 - y)
+    loss = ce * (1 - p_t) ** gamma
+    if alpha is not None:
+        loss = loss * (alpha * y + (1 - alpha) * (1 - y))
+    return _wmean(loss, w)
+
+
+def brier_sklearn(y, p, w):
+    if p.ndim == 1:
+        return float(metrics.brier_score_loss(y, p, sample_weight=w, pos_label=1))
+    if y.ndim == 2:  # soft targets: scikit-learn takes labels only
+        return _wmean(((p - y) ** 2).sum(axis=1), w)
+    return float(metrics.brier_score_loss(y, p, sample_weight=w, labels=list(range(p.shape[1]))))
+
+
+def hinge_sklearn(y, p, w):
+    return float(metrics.hinge_loss(np.where(y > 0, 1, -1), p, sample_weight=w))
+
+
+def squared_hinge_by_hand(y, p, w):
+    # Keras SquaredHinge: labels 0/1 read as -1/1
+    s = np.where(y > 0, 1.0, -1.0)
+    return _wmean(np.maximum(0, 1 - s * p) ** 2, w)
+
+
+def zero_one_sklearn(y, p, w, threshold=0.5):
+    predicted = np.argmax(p, axis=1) if p.ndim == 2 else (p > threshold).astype(int)
+    return float(metrics.zero_one_loss(y, predicted, sample_weight=w))
+
+
+# --- multiclass ------------------------------------------------------------------------------
+
+
+def cce_reference(y, p, w, eps="auto", label_smoothing=0.0, normalize=False):
+    k = p.shape[1]
+    if normalize:
+        p = p / p.sum(axis=1, keepdims=True)
+    if eps == "auto" and not label_smoothing and y.ndim == 1:
+        return float(metrics.log_loss(y, p, sample_weight=w, labels=list(range(k))))
+    e = EPS64 if eps == "auto" else eps
+    t = _onehot(y, k) * (1 - label_smoothing) + label_smoothing / k
+    return _wmean(-(t * np.log(np.clip(p, e, 1 - e))).sum(axis=1), w)
+
+
+def cce_logits_by_hand(y, z, w, label_smoothing=0.0):
+    # torch cross_entropy(input=z, target, label_smoothing=s): target (1 - s) t + s / k
+    k = z.shape[1]
+    t = _onehot(y, k) * (1 - label_smoothing) + label_smoothing / k
+    return _wmean(-(t * log_softmax(z, axis=1)).sum(axis=1), w)
+
+
+def nll_by_hand(y, logp, w):
+    return _wmean(-logp[np.arange(len(y)), y], w)
+
+
+def kl_by_scipy(y, p, w):
+    return _wmean(rel_entr(_onehot(y, p.shape[1]), p).sum(axis=1), w)
+
+
+def multiclass_hinge_sklearn(y, z, w):
+    return float(metrics.hinge_loss(y, z, sample_weight=w, labels=list(range(z.shape[1]))))
 
 
 REFERENCES: dict[str, Reference] = {
@@ -50,14 +150,41 @@ REFERENCES: dict[str, Reference] = {
     "rmse": lambda y, p, w: float(metrics.root_mean_squared_error(y, p, sample_weight=w)),
     "mae": lambda y, p, w: float(metrics.mean_absolute_error(y, p, sample_weight=w)),
     "huber": huber_by_hand,
-    "bce": bce_sklearn,
+    "smooth_l1": smooth_l1_by_hand,
+    "log_cosh": log_cosh_by_hand,
+    "quantile": lambda y, p, w, alpha=0.5: float(metrics.mean_pinball_loss(y, p, alpha=alpha, sample_weight=w)),
+    "mape": mape_sklearn,
+    "smape": smape_by_hand,
+    "msle": lambda y, p, w: float(metrics.mean_squared_log_error(y, p, sample_weight=w)),
+    "rmsle": lambda y, p, w: float(metrics.root_mean_squared_log_error(y, p, sample_weight=w)),
+    "poisson": lambda y, p, w: float(metrics.mean_poisson_deviance(y, p, sample_weight=w)),
+    "gamma": lambda y, p, w: float(metrics.mean_gamma_deviance(y, p, sample_weight=w)),
+    "tweedie": lambda y, p, w, power=0.0: float(metrics.mean_tweedie_deviance(y, p, power=power, sample_weight=w)),
+    "bce": bce_reference,
+    "bce_logits": bce_logits_by_hand,
+    "focal": focal_by_hand,
+    "brier": brier_sklearn,
     "hinge": hinge_sklearn,
-    "cce": cce_sklearn,
+    "squared_hinge": squared_hinge_by_hand,
+    "zero_one": zero_one_sklearn,
+    "cce": cce_reference,
+    "cce_logits": cce_logits_by_hand,
+    "nll": nll_by_hand,
+    "kl_div": kl_by_scipy,
+    "multiclass_hinge": multiclass_hinge_sklearn,
 }
 
 # Parameter sets checked besides the defaults.
 PARAM_CASES: dict[str, list[dict[str, Any]]] = {
     "huber": [{"delta": 0.3}, {"delta": 2.5}],
-    "bce": [{"eps": 1e-7}],
-    "cce": [{"eps": 1e-3}],
+    "smooth_l1": [{"beta": 0.25}, {"beta": 3.0}],
+    "quantile": [{"alpha": 0.1}, {"alpha": 0.9}, {"alpha": 0.0}, {"alpha": 1.0}],
+    "mape": [{"percent": True}],
+    "tweedie": [{"power": p} for p in (-0.5, 1.0, 1.5, 2.0, 3.0)],
+    "bce": [{"eps": 1e-7}, {"label_smoothing": 0.1}],
+    "bce_logits": [{"label_smoothing": 0.2}],
+    "focal": [{"gamma": 0.0}, {"gamma": 1.5, "alpha": 0.25}, {"gamma": 2.0, "alpha": 0.9}],
+    "zero_one": [{"threshold": 0.3}],
+    "cce": [{"eps": 1e-3}, {"label_smoothing": 0.1}],
+    "cce_logits": [{"label_smoothing": 0.1}],
 }

@@ -17,8 +17,11 @@ from sklearn.metrics import log_loss, mean_absolute_error, mean_squared_error
 from typer.testing import CliRunner
 
 from losscli.cli import app
+from losscli.losses import REGISTRY
 
 from .conftest import SAMPLE
+
+REGISTRY_NAMES = REGISTRY.names()
 
 runner = CliRunner()
 
@@ -258,6 +261,7 @@ def test_help_and_losses_do_not_import_pandas_or_pyarrow() -> None:
         "from losscli.cli import app\n"
         "CliRunner().invoke(app, ['--help'])\n"
         "CliRunner().invoke(app, ['losses'])\n"
+        "CliRunner().invoke(app, ['losses', '--explain', 'huber'])\n"
         "print(sorted(m for m in ('pandas', 'pyarrow') if m in sys.modules))\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
@@ -313,3 +317,91 @@ def test_file_names_the_row_of_a_bad_cell_past_the_sample(tmp_path: Path) -> Non
     result = invoke("eval", path, "-l", "mse")
     assert result.exit_code == 2, result.output
     assert "column 'a', row 20001 holds 'x'" in result.stderr
+
+
+DOMAIN_ERRORS = [
+    ("y,m\n1,2\n-1,2\n", ["-l", "poisson"], "column 'y', row 2 holds -1.0, but poisson needs targets >= 0"),
+    ("y,m\n1,2\n1,0\n", ["-l", "poisson"], "column 'm', row 2 holds 0.0, but poisson needs predictions > 0"),
+    ("y,m\n1,2\n0,2\n", ["-l", "gamma"], "but gamma needs targets > 0"),
+    ("y,m\n1,2\n-1,2\n", ["-l", "msle"], "but msle needs targets > -1"),
+    ("y,m\n1,-3\n", ["-l", "rmsle"], "column 'm', row 1 holds -3.0, but rmsle needs predictions > -1"),
+    ("y,m\n-1,2\n", ["-l", "tweedie:power=1.5"], "but tweedie(power=1.5) needs targets >= 0"),
+    ("y,m\n0,-2\n", ["-l", "tweedie:power=-1"], "but tweedie(power=-1) needs predictions > 0"),
+    ("y,m\n0,0.5\n1,3.5\n", ["-l", "bce"], "row 2 holds 3.5, but bce needs probabilities between 0 and 1"),
+    (
+        "y,m.a,m.b\na,0.5,0.6\n",
+        ["-l", "cce"],
+        "model 'm' in row 1 sum to 1.1, not 1; pass cce:normalize=true",
+    ),
+    ("y,m.a,m.b\na,-0.5,-0.6\nb,0.1,-0.2\n", ["-l", "nll"], "row 2 holds 0.1, but nll needs predictions <= 0"),
+    ("y.a,y.b,m.a,m.b\n0.5,0.5,0.5,0.5\n", ["-l", "nll"], "nll cannot take soft targets"),
+    ("y.a,y.b,m.a,m.b\n0.5,0.6,0.5,0.5\n", ["-l", "kl_div"], "soft target columns y.* in row 1 are not a distribution"),
+    ("y.a,y.c,m.a,m.b\n0.5,0.5,0.5,0.5\n", ["-l", "kl_div"], "the soft target columns y.* have classes a, c"),
+    ("y,m.a,m.b\na,0,0\n", ["-l", "cce:normalize=true"], "sum to 0, so cce(normalize=true) cannot rescale"),
+]
+
+
+@pytest.mark.parametrize(("content", "args", "message"), DOMAIN_ERRORS, ids=[m[:40] for _, _, m in DOMAIN_ERRORS])
+def test_values_outside_a_loss_domain_are_refused(tmp_path: Path, content: str, args: list[str], message: str) -> None:
+    result = invoke("eval", write(tmp_path, "d.csv", content), *args)
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_normalize_rescales_rows_that_do_not_sum_to_one(tmp_path: Path) -> None:
+    path = write(tmp_path, "d.csv", "y,m.a,m.b\na,2,2\nb,1,3\n")
+    result = invoke("eval", path, "-l", "cce:normalize=true", "-f", "csv")
+    assert result.exit_code == 0, result.output
+    assert float(parse_csv(result.stdout)[0]["cce(normalize=true)"]) == pytest.approx(
+        -(np.log(0.5) + np.log(0.75)) / 2, rel=1e-12
+    )
+
+
+def test_soft_targets_from_columns(tmp_path: Path) -> None:
+    path = write(tmp_path, "d.csv", "target.a,target.b,m.b,m.a\n0.25,0.75,0.5,0.5\n1,0,0.2,0.8\n")
+    result = invoke("eval", path, "-l", "kl_div,cce", "-f", "csv")
+    assert result.exit_code == 0, result.output
+    assert "target=target.* (soft) (auto)" in result.stderr
+    row = parse_csv(result.stdout)[0]
+    kl = (0.25 * np.log(0.25 / 0.5) + 0.75 * np.log(0.75 / 0.5) + np.log(1 / 0.8)) / 2
+    ce = (-(0.25 * np.log(0.5) + 0.75 * np.log(0.5)) - np.log(0.8)) / 2
+    assert float(row["kl_div"]) == pytest.approx(kl, rel=1e-12)
+    assert float(row["cce"]) == pytest.approx(ce, rel=1e-12)
+
+
+def test_default_losses_for_scores_are_score_losses(tmp_path: Path) -> None:
+    path = write(tmp_path, "d.csv", "y,svm\n0,-1.5\n1,2.0\n1,-0.2\n")
+    result = invoke("eval", path, "-f", "csv")
+    assert result.exit_code == 0, result.output
+    assert "losses: bce_logits, hinge, zero_one(threshold=0) (default for binary" in result.stderr
+    assert list(parse_csv(result.stdout)[0]) == ["model", "n", "bce_logits", "hinge", "zero_one(threshold=0)"]
+
+
+@pytest.mark.parametrize("name", REGISTRY_NAMES)
+def test_explain_every_loss(name: str) -> None:
+    result = invoke("losses", "--explain", name)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(f"{name} — ")
+    assert "formula:" in result.stdout
+    assert "matches:" in result.stdout
+
+
+def test_losses_as_json_and_markdown() -> None:
+    from losscli.losses import REGISTRY
+
+    records = json.loads(invoke("losses", "-f", "json").stdout)
+    assert [r["name"] for r in records] == REGISTRY.names()
+    tweedie = next(r for r in records if r["name"] == "tweedie")
+    assert tweedie["params"][0]["domain"] == "not in (0, 1)"
+    binary = json.loads(invoke("losses", "-f", "json", "--task", "binary").stdout)
+    assert {r["name"] for r in binary} >= {"bce", "brier", "zero_one"}
+    assert all("binary" in r["tasks"] for r in binary)
+    assert invoke("losses", "-f", "markdown").stdout.startswith("| loss |")
+
+
+def test_losses_errors() -> None:
+    for args, message in ((["-e", "hubr"], "did you mean 'huber'"), (["--task", "ranking"], "unknown --task")):
+        result = invoke("losses", *args)
+        assert result.exit_code == 2
+        assert message in result.stderr

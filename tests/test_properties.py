@@ -10,11 +10,17 @@ from hypothesis import strategies as st
 from losscli import losses
 from losscli.accumulate import MeanState
 
-from .data import make_data
+from .data import make_data, perfect
 
-ALL = [pytest.param(loss, id=loss.name) for loss in losses.all_losses()]
-NONNEGATIVE = [pytest.param(loss, id=loss.name) for loss in losses.all_losses() if loss.nonnegative]
-ZERO_AT_PERFECT = [pytest.param(loss, id=loss.name) for loss in losses.all_losses() if loss.zero_at_perfect]
+
+def _params(flag: str | None = None) -> list:
+    return [
+        pytest.param(loss, task, id=f"{loss.name}-{task}")
+        for loss in losses.all_losses()
+        for task in loss.tasks
+        if flag is None or getattr(loss, flag)
+    ]
+
 
 seeds = st.integers(min_value=0, max_value=2**32 - 1)
 sizes = st.integers(min_value=1, max_value=60)
@@ -26,47 +32,64 @@ def mean_of(loss: losses.Loss, y: np.ndarray, p: np.ndarray, w: np.ndarray | Non
     return loss.finish(state.mean())
 
 
-@pytest.mark.parametrize("loss", NONNEGATIVE)
+@pytest.mark.parametrize(("loss", "task"), _params("nonnegative"))
 @given(seed=seeds, n=sizes)
-@settings(max_examples=40, deadline=None)
-def test_nonnegative(loss: losses.Loss, seed: int, n: int) -> None:
-    y, p = make_data(loss, n, seed)
+@settings(max_examples=25, deadline=None)
+def test_nonnegative(loss: losses.Loss, task, seed: int, n: int) -> None:
+    y, p = make_data(loss, n, seed, task)
     assert (loss.per_row(y, p) >= 0).all()
 
 
-@pytest.mark.parametrize("loss", ZERO_AT_PERFECT)
+@pytest.mark.parametrize(("loss", "task"), _params("zero_at_perfect"))
 @given(seed=seeds, n=sizes)
-@settings(max_examples=30, deadline=None)
-def test_zero_at_perfect_prediction(loss: losses.Loss, seed: int, n: int) -> None:
-    y, _ = make_data(loss, n, seed)
-    perfect = y if loss.pred_kind == "real" else np.where(y > 0, 1.0, -1.0) * 5.0
-    assert np.all(loss.per_row(y, perfect) == 0)
+@settings(max_examples=25, deadline=None)
+def test_zero_at_a_perfect_prediction(loss: losses.Loss, task, seed: int, n: int) -> None:
+    y, _ = make_data(loss, n, seed, task)
+    np.testing.assert_allclose(loss.per_row(y, perfect(loss, y, task)), 0.0, atol=1e-15)
 
 
-@pytest.mark.parametrize("loss", ALL)
+@pytest.mark.parametrize(("loss", "task"), _params("symmetric"))
 @given(seed=seeds, n=sizes)
-@settings(max_examples=30, deadline=None)
-def test_invariant_to_row_order(loss: losses.Loss, seed: int, n: int) -> None:
-    y, p = make_data(loss, n, seed)
+@settings(max_examples=25, deadline=None)
+def test_symmetric_in_target_and_prediction(loss: losses.Loss, task, seed: int, n: int) -> None:
+    y, p = make_data(loss, n, seed, task)
+    np.testing.assert_allclose(loss.per_row(p, y), loss.per_row(y, p), rtol=1e-12)
+
+
+@pytest.mark.parametrize(("loss", "task"), _params())
+@given(seed=seeds, n=sizes)
+@settings(max_examples=20, deadline=None)
+def test_invariant_to_row_order(loss: losses.Loss, task, seed: int, n: int) -> None:
+    y, p = make_data(loss, n, seed, task)
     order = np.random.default_rng(seed).permutation(n)
     assert mean_of(loss, y[order], p[order]) == pytest.approx(mean_of(loss, y, p), rel=1e-12)
 
 
-@pytest.mark.parametrize("loss", ALL)
+@pytest.mark.parametrize(("loss", "task"), _params())
 @given(seed=seeds, n=sizes)
-@settings(max_examples=30, deadline=None)
-def test_unit_weights_equal_no_weights(loss: losses.Loss, seed: int, n: int) -> None:
-    y, p = make_data(loss, n, seed)
+@settings(max_examples=20, deadline=None)
+def test_unit_weights_equal_no_weights(loss: losses.Loss, task, seed: int, n: int) -> None:
+    y, p = make_data(loss, n, seed, task)
     assert mean_of(loss, y, p, np.ones(n)) == pytest.approx(mean_of(loss, y, p), rel=1e-12)
 
 
-@pytest.mark.parametrize("loss", ALL)
+@pytest.mark.parametrize(("loss", "task"), _params())
 @given(seed=seeds, n=sizes)
-@settings(max_examples=30, deadline=None)
-def test_integer_weights_equal_repeated_rows(loss: losses.Loss, seed: int, n: int) -> None:
-    y, p = make_data(loss, n, seed)
+@settings(max_examples=20, deadline=None)
+def test_integer_weights_equal_repeated_rows(loss: losses.Loss, task, seed: int, n: int) -> None:
+    y, p = make_data(loss, n, seed, task)
     counts = np.random.default_rng(seed).integers(0, 4, n)
     if counts.sum() == 0:
         counts[0] = 1
     repeated = mean_of(loss, np.repeat(y, counts, axis=0), np.repeat(p, counts, axis=0))
     assert mean_of(loss, y, p, counts.astype(float)) == pytest.approx(repeated, rel=1e-12)
+
+
+def test_every_loss_is_classified() -> None:
+    """Like scikit-learn's test_common: no loss escapes the property flags unexamined."""
+    for loss in losses.all_losses():
+        assert isinstance(loss.nonnegative, bool)
+        assert isinstance(loss.zero_at_perfect, bool)
+        assert isinstance(loss.symmetric, bool)
+        if loss.zero_at_perfect:
+            assert loss.nonnegative, f"{loss.name}: zero at perfect but may be negative?"

@@ -64,6 +64,11 @@ def test_unknown_loss_without_close_names() -> None:
         ("mse:delta=1", "its parameters: none"),
         ("bce:eps=1", "eps must be >= 0 and < 1"),
         ("bce:eps=__import__('os')", "eps must be a number or auto"),
+        ("tweedie:power=0.5", "power must be not in (0, 1), got 0.5"),
+        ("quantile:alpha=1.5", "alpha must be between 0 and 1, got 1.5"),
+        ("mape:percent=maybe", "percent must be true or false, got 'maybe'"),
+        ("focal:alpha=2", "alpha must be between 0 and 1, or none, got 2"),
+        ("focal:gamma=-1", "gamma must be >= 0, got -1"),
     ],
 )
 def test_bad_parameters_are_sentences(text: str, message: str) -> None:
@@ -72,9 +77,18 @@ def test_bad_parameters_are_sentences(text: str, message: str) -> None:
     assert message in str(info.value)
 
 
+def test_words_and_booleans() -> None:
+    assert parse_spec("focal:alpha=none").params["alpha"] is None
+    assert parse_spec("focal:alpha=0.25").params["alpha"] == 0.25
+    assert parse_spec("mape:percent=true").params["percent"] is True
+    assert parse_spec("mape:percent=no").label == "mape(percent=false)"
+    assert parse_spec("tweedie:power=1.5").params["power"] == 1.5
+    assert parse_spec("tweedie:power=-1").params["power"] == -1.0
+
+
 def test_auto_is_a_word_not_a_number() -> None:
-    assert parse_spec("bce:eps=auto").params == {"eps": "auto"}
-    assert parse_spec("bce:eps=1e-7").params == {"eps": 1e-7}
+    assert parse_spec("bce:eps=auto").params["eps"] == "auto"
+    assert parse_spec("bce:eps=1e-7").params["eps"] == 1e-7
 
 
 @pytest.mark.parametrize(

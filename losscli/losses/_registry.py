@@ -79,6 +79,37 @@ class Param:
     help: str
     kind: Literal["float", "bool", "float_or_auto", "float_or_none"] = "float"
     domain: Interval = Interval()
+    # A gap inside the domain (tweedie's power may not lie in (0, 1)).
+    forbidden: Interval | None = None
+
+    def accepts(self, value: float) -> bool:
+        inside = self.domain.contains(value) and math.isfinite(value)
+        return inside and not (self.forbidden is not None and self.forbidden.contains(value))
+
+    def rule(self) -> str:
+        """The domain in words: '> 0', 'between 0 and 1', 'not in (0, 1)'."""
+        if self.kind == "bool":
+            return "true or false"
+        text = self.domain.describe()
+        if self.forbidden is not None:
+            gap = self.forbidden
+            brackets = ("[" if gap.low_closed else "(", "]" if gap.high_closed else ")")
+            outside = f"not in {brackets[0]}{_fmt(gap.low)}, {_fmt(gap.high)}{brackets[1]}"
+            text = outside if text == "a finite number" else f"{text} and {outside}"
+        if self.kind == "float_or_auto":
+            text += ", or auto"
+        elif self.kind == "float_or_none":
+            text += ", or none"
+        return text
+
+
+@dataclass(frozen=True)
+class ValueDomain:
+    """Where y_true and y_pred must lie for a loss to be defined (None: anywhere finite)."""
+
+    target: Interval | None = None
+    pred: Interval | None = None
+    why: str = ""
 
 
 @dataclass(frozen=True, eq=False)  # one object per loss: compared and hashed by identity
@@ -98,9 +129,16 @@ class Loss:
     target_kind: TargetKind = "real"
     # Other tasks the same kernel serves (brier is binary and multiclass).
     also_tasks: tuple[Task, ...] = ()
+    # Where the inputs must lie, possibly depending on the parameters (tweedie's power).
+    value_domain: Callable[[dict[str, ParamValue]], ValueDomain] | None = None
+    # Multiclass: also takes a (n, k) matrix of target probabilities (soft targets).
+    soft_targets: bool = False
+    # Multiclass: each row of predictions must sum to 1 (unless normalize=true).
+    needs_distribution: bool = False
     # Properties the tests check generically (scikit-learn's test_common idea).
     nonnegative: bool = True
     zero_at_perfect: bool = True
+    symmetric: bool = False
     explain: str = ""
 
     @property
@@ -117,6 +155,9 @@ class Loss:
         """The per-row loss with defaults filled in for parameters not given."""
         merged = self.defaults() | params
         return self.kernel(y_true, y_pred, **merged)
+
+    def domain(self, params: dict[str, ParamValue]) -> ValueDomain:
+        return self.value_domain(params) if self.value_domain is not None else ValueDomain()
 
     def finish(self, mean: float) -> float:
         return self.finisher(mean) if self.finisher is not None else mean

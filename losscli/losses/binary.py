@@ -1,20 +1,27 @@
-"""Binary losses: y_true in {0, 1}, y_pred a probability or a raw score."""
+"""Binary losses: y_true in {0, 1}; y_pred a probability, a logit or a raw score.
+
+brier and zero_one serve binary and multiclass data with one kernel: a 1-D
+y_pred is the binary case, an (n, k) y_pred the multiclass one.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
-from ._registry import HALF_OPEN_UNIT, FloatArray, Loss, Param, ParamValue, register
+from ._common import EPS, LABEL_SMOOTHING, resolve_eps, target_matrix
+from ._registry import UNIT, FloatArray, Interval, Loss, Param, ParamValue, register
 
-FLOAT64_EPS = float(np.finfo(np.float64).eps)
-
-
-def resolve_eps(eps: ParamValue) -> float:
-    """``eps=auto`` is float64 machine epsilon, as scikit-learn's log_loss."""
-    return FLOAT64_EPS if eps is None or eps == "auto" else float(eps)
+NON_NEGATIVE = Interval(0.0)
 
 
-def binary_cross_entropy(y_true: FloatArray, y_pred: FloatArray, *, eps: ParamValue) -> FloatArray:
+def _smoothed(y_true: FloatArray, label_smoothing: float) -> FloatArray:
+    # Keras' binary label smoothing: squeeze 0/1 towards 0.5.
+    return y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing if label_smoothing else y_true
+
+
+def binary_cross_entropy(
+    y_true: FloatArray, y_pred: FloatArray, *, eps: ParamValue, label_smoothing: float = 0.0
+) -> FloatArray:
     """-(y log p + (1 - y) log(1 - p)), p clipped to [eps, 1 - eps]; best value 0.
 
     log1p(-p) keeps log(1 - p) exact for small p.
@@ -24,7 +31,48 @@ def binary_cross_entropy(y_true: FloatArray, y_pred: FloatArray, *, eps: ParamVa
     """
     e = resolve_eps(eps)
     p = np.clip(y_pred, e, 1.0 - e)
-    return -(y_true * np.log(p) + (1.0 - y_true) * np.log1p(-p))
+    y = _smoothed(y_true, label_smoothing)
+    return -(y * np.log(p) + (1.0 - y) * np.log1p(-p))
+
+
+def binary_cross_entropy_with_logits(
+    y_true: FloatArray, y_pred: FloatArray, *, label_smoothing: float = 0.0
+) -> FloatArray:
+    """softplus(z) - y z: the cross-entropy of sigmoid(z), without taking a log of it.
+
+    >>> binary_cross_entropy_with_logits(np.array([1.0, 0.0]), np.array([1e300, 1e300])).tolist()
+    [0.0, 1e+300]
+    """
+    y = _smoothed(y_true, label_smoothing)
+    # max(z, 0) - y z first: for |z| near 1e300 softplus(z) - y z would cancel to nan.
+    return np.maximum(y_pred, 0.0) - y * y_pred + np.log1p(np.exp(-np.abs(y_pred)))
+
+
+def focal(y_true: FloatArray, y_pred: FloatArray, *, gamma: float, alpha: ParamValue) -> FloatArray:
+    """ce * (1 - p_t)^gamma [* alpha_t], p_t the probability of the true class (torchvision).
+
+    >>> focal(np.array([1.0]), np.array([0.5]), gamma=0.0, alpha=None).round(6).tolist()
+    [0.693147]
+    """
+    ce = binary_cross_entropy(y_true, y_pred, eps="auto")
+    p_t = y_pred * y_true + (1.0 - y_pred) * (1.0 - y_true)
+    loss = ce * (1.0 - p_t) ** gamma if gamma else ce
+    if alpha is not None:
+        a = float(alpha)
+        loss = loss * (a * y_true + (1.0 - a) * (1.0 - y_true))
+    return loss
+
+
+def brier(y_true: np.ndarray, y_pred: FloatArray) -> FloatArray:
+    """(p - y)^2 for binary; sum over classes of (p_k - t_k)^2 for multiclass (scikit-learn).
+
+    >>> brier(np.array([1.0, 0.0]), np.array([0.75, 0.5])).tolist()
+    [0.0625, 0.25]
+    """
+    if y_pred.ndim == 1:
+        return (y_pred - y_true) ** 2
+    d = y_pred - target_matrix(y_true, y_pred.shape[1])
+    return (d * d).sum(axis=1)
 
 
 def hinge(y_true: FloatArray, y_pred: FloatArray) -> FloatArray:
@@ -33,55 +81,175 @@ def hinge(y_true: FloatArray, y_pred: FloatArray) -> FloatArray:
     >>> hinge(np.array([1.0, 0.0]), np.array([0.3, -2.0])).tolist()
     [0.7, 0.0]
     """
-    sign = 2.0 * y_true - 1.0
-    return np.maximum(0.0, 1.0 - sign * y_pred)
+    return np.maximum(0.0, 1.0 - (2.0 * y_true - 1.0) * y_pred)
 
 
-BCE = register(
+def squared_hinge(y_true: FloatArray, y_pred: FloatArray) -> FloatArray:
+    """max(0, 1 - s * score)^2 (Keras SquaredHinge).
+
+    >>> squared_hinge(np.array([1.0, 0.0]), np.array([0.5, -2.0])).tolist()
+    [0.25, 0.0]
+    """
+    return hinge(y_true, y_pred) ** 2
+
+
+def zero_one(y_true: np.ndarray, y_pred: FloatArray, *, threshold: float) -> FloatArray:
+    """1 where the predicted class is wrong: p > threshold for binary, argmax for multiclass.
+
+    >>> zero_one(np.array([1.0, 0.0, 1.0]), np.array([0.9, 0.7, 0.5]), threshold=0.5).tolist()
+    [0.0, 1.0, 1.0]
+    """
+    if y_pred.ndim == 1:
+        return ((y_pred > threshold) != (y_true > 0.5)).astype(np.float64)
+    return (np.argmax(y_pred, axis=1) != y_true).astype(np.float64)
+
+
+register(
     Loss(
         name="bce",
-        aliases=("binary_crossentropy", "log_loss", "logloss"),
+        aliases=("binary_crossentropy", "binary_cross_entropy", "log_loss", "logloss"),
         task="binary",
         kernel=binary_cross_entropy,
         pred_kind="probability",
         target_kind="binary",
-        params=(
-            Param(
-                "eps",
-                "auto",
-                "probabilities are clipped to [eps, 1 - eps]; auto = float64 machine epsilon",
-                kind="float_or_auto",
-                domain=HALF_OPEN_UNIT,
-            ),
-        ),
+        params=(EPS, LABEL_SMOOTHING),
         zero_at_perfect=False,  # clipping leaves -log(1 - eps) > 0 at p = y
         formula="mean(-(y log p + (1 - y) log(1 - p))), p clipped to [eps, 1 - eps]",
         description="Binary cross-entropy (log loss) on predicted probabilities.",
         reference="scikit-learn log_loss (clip at float64 eps); Keras clips at 1e-7",
         explain=(
             "The negative log-likelihood of the labels under the predicted probabilities. "
-            "A confident wrong prediction costs without bound (clipped at -log(eps), about 36), "
-            "so it rewards calibrated probabilities. Keras BinaryCrossentropy clips at 1e-7 "
-            "instead: pass eps=1e-7 to match it."
+            "A confident wrong prediction costs without bound (clipped at -log(eps), about "
+            "36), so it rewards calibrated probabilities. scikit-learn clips at float64 "
+            "machine epsilon (the default here); Keras BinaryCrossentropy clips at 1e-7: "
+            "pass eps=1e-7 to match it. torch binary_cross_entropy clamps the log at -100 "
+            "instead. label_smoothing as Keras: y becomes y (1 - s) + s / 2."
         ),
     )
 )
 
-HINGE = register(
+register(
+    Loss(
+        name="bce_logits",
+        aliases=("binary_crossentropy_logits", "bce_with_logits", "binary_cross_entropy_with_logits"),
+        task="binary",
+        kernel=binary_cross_entropy_with_logits,
+        pred_kind="logit",
+        target_kind="binary",
+        params=(LABEL_SMOOTHING,),
+        zero_at_perfect=False,
+        formula="mean(max(z, 0) - y z + log(1 + exp(-|z|))), z the logit",
+        description="Binary cross-entropy on logits: exact, no clipping, no overflow.",
+        reference="torch binary_cross_entropy_with_logits; Keras BinaryCrossentropy(from_logits=True)",
+        explain=(
+            "The same quantity as bce with p = sigmoid(z), computed in the softplus form so "
+            "that no probability is rounded to 0 or 1 and no log of one is taken: finite "
+            "and exact for |z| up to 1e300. Use it whenever the model outputs logits."
+        ),
+    )
+)
+
+register(
+    Loss(
+        name="focal",
+        aliases=("focal_loss", "sigmoid_focal_loss"),
+        task="binary",
+        kernel=focal,
+        pred_kind="probability",
+        target_kind="binary",
+        params=(
+            Param("gamma", 2.0, "focusing power: how fast easy examples are down-weighted", domain=NON_NEGATIVE),
+            Param("alpha", None, "weight of the positive class (none: no class weighting)", "float_or_none", UNIT),
+        ),
+        zero_at_perfect=False,
+        formula="mean(-log(p_t) (1 - p_t)^gamma [alpha_t]), p_t = p if y = 1 else 1 - p",
+        description="Focal loss: cross-entropy that down-weights easy, confident examples.",
+        reference="torchvision.ops.sigmoid_focal_loss (on probabilities rather than logits)",
+        explain=(
+            "Multiplies the cross-entropy by (1 - p_t)^gamma, so examples the model already "
+            "gets right with confidence count little and hard ones dominate: built for "
+            "heavy class imbalance. gamma = 0 with alpha = none is exactly bce. torchvision "
+            "defaults to alpha = 0.25; losscli defaults to none (no class weighting)."
+        ),
+    )
+)
+
+register(
+    Loss(
+        name="brier",
+        aliases=("brier_score", "brier_score_loss"),
+        task="binary",
+        also_tasks=("multiclass",),
+        kernel=brier,
+        pred_kind="probability",
+        target_kind="binary",
+        soft_targets=True,
+        formula="mean((p - y)^2); multiclass: mean(sum_k (p_k - [y = k])^2)",
+        description="Brier score: the squared error of predicted probabilities.",
+        reference="scikit-learn brier_score_loss (binary and multiclass)",
+        explain=(
+            "A proper scoring rule that, unlike log loss, stays bounded: a confident wrong "
+            "prediction costs at most 1 (binary) or 2 (multiclass). As scikit-learn, the "
+            "binary score uses only the positive class's probability, so it is half the "
+            "multiclass formula applied to two classes."
+        ),
+    )
+)
+
+register(
     Loss(
         name="hinge",
         task="binary",
         kernel=hinge,
         pred_kind="score",
         target_kind="binary",
-        formula="mean(max(0, 1 - s * score)), s = +1 for y = 1 and -1 for y = 0 (or -1)",
+        formula="mean(max(0, 1 - s z)), s = +1 for y = 1 and -1 for y = 0 (or -1), z the score",
         description="Hinge loss on raw decision scores: wants a margin of 1.",
         reference="scikit-learn hinge_loss (binary); Keras Hinge",
         explain=(
             "Zero once the score is on the right side with a margin of at least 1, then "
             "linear in the shortfall: the loss of support vector machines. Labels 0/1 are "
-            "read as -1/+1. It expects raw scores; on probabilities in [0, 1] every row "
-            "pays at least 0 and a positive row at least 1 - p."
+            "read as -1/+1. It expects raw scores; on probabilities in [0, 1] every positive "
+            "row pays at least 1 - p."
+        ),
+    )
+)
+
+register(
+    Loss(
+        name="squared_hinge",
+        task="binary",
+        kernel=squared_hinge,
+        pred_kind="score",
+        target_kind="binary",
+        formula="mean(max(0, 1 - s z)^2), s = +1 for y = 1 and -1 for y = 0 (or -1)",
+        description="Squared hinge loss: the hinge squared, smooth at the margin.",
+        reference="Keras SquaredHinge",
+        explain=(
+            "The hinge loss squared: differentiable at the margin and harsher on large "
+            "violations. Labels 0/1 are read as -1/+1, as in Keras."
+        ),
+    )
+)
+
+register(
+    Loss(
+        name="zero_one",
+        aliases=("zero_one_loss", "error_rate", "misclassification"),
+        task="binary",
+        also_tasks=("multiclass",),
+        kernel=zero_one,
+        pred_kind="score",
+        target_kind="binary",
+        params=(Param("threshold", 0.5, "binary: predict class 1 where the prediction > threshold"),),
+        formula="mean([predicted class != y]); binary: class 1 where p > threshold; multiclass: argmax",
+        description="Zero-one loss: the error rate (1 - accuracy).",
+        reference="scikit-learn zero_one_loss (normalize=True)",
+        explain=(
+            "The fraction of rows whose predicted class is wrong. Binary: class 1 where the "
+            "prediction is above threshold (0.5 for probabilities; use threshold=0 for "
+            "scores or logits). Multiclass: the class with the largest prediction, the first "
+            "one on ties, as numpy.argmax and scikit-learn's predict."
         ),
     )
 )
