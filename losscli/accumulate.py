@@ -1,59 +1,278 @@
 """Mergeable state: every loss value is finish(sum(w * l) / sum(w)).
 
-A ``MeanState`` holds the sufficient statistics of one (model, loss) pair.
-States from different chunks, processes or machines merge by addition, so
-the result does not depend on how the rows were split.
+State is kept per (model, loss) as small vectors over groups (one group when
+there is no ``--by``): weighted sums, weights, counts; B bootstrap replicate
+sums when intervals are asked for; and the moments of the per-row difference
+to a baseline model. States from different chunks, processes or machines merge
+by addition, so the result does not depend on how the rows were split.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
+
+GroupKey = tuple[Hashable, ...]
+Key = tuple[str, str]  # (model, loss label)
+
+# Rows per block of bootstrap draws: a block's draws depend only on (seed, block
+# number), so the replicates are the same whatever the chunk size or engine.
+BOOTSTRAP_BLOCK_ROWS = 1024
+
+
+class GroupIndex:
+    """Dense codes for group keys (tuples of --by values), in first-seen order."""
+
+    def __init__(self) -> None:
+        self.keys: list[GroupKey] = []
+        self._codes: dict[GroupKey, int] = {}
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def code(self, key: GroupKey) -> int:
+        if key not in self._codes:
+            self._codes[key] = len(self.keys)
+            self.keys.append(key)
+        return self._codes[key]
+
+    def encode(self, columns: Sequence[tuple[np.ndarray, list[Hashable]]], n: int) -> np.ndarray:
+        """Per-row group codes for one batch (all zero without --by).
+
+        Each --by column comes dictionary-encoded: (per-row index, distinct values),
+        so only the distinct combinations of this batch go through Python.
+        """
+        if not columns:
+            self.code(())
+            return np.zeros(n, dtype=np.intp)
+        indices = np.column_stack([idx for idx, _ in columns])
+        combos, inverse = np.unique(indices, axis=0, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        first_row = np.full(len(combos), n)
+        np.minimum.at(first_row, inverse, np.arange(n))
+        local = np.empty(len(combos), dtype=np.intp)
+        for c in np.argsort(first_row, kind="stable"):  # new groups get codes in first-seen order
+            local[c] = self.code(tuple(values[i] for i, (_, values) in zip(combos[c], columns, strict=True)))
+        return local[inverse]
+
+
+def _grow(array: np.ndarray, size: int) -> np.ndarray:
+    """Pad the last axis with zeros up to ``size`` groups."""
+    missing = size - array.shape[-1]
+    if missing <= 0:
+        return array
+    pad = [(0, 0)] * (array.ndim - 1) + [(0, missing)]
+    return np.pad(array, pad)
 
 
 @dataclass
 class MeanState:
-    """Weighted sum of per-row losses, sum of weights and row count."""
+    """Per group: sum of w * loss, sum of w, row count; and the same over all rows.
 
-    sum_wl: float = 0.0
-    sum_w: float = 0.0
-    n: int = 0
+    The totals are kept apart (pairwise sums per batch) so the overall value does
+    not depend on whether --by was given: bincount's running sum per group rounds
+    differently.
+    """
 
-    def update(self, per_row: np.ndarray, weight: np.ndarray | None) -> None:
-        if weight is None:
-            self.sum_wl += float(per_row.sum())
-            self.sum_w += float(per_row.size)
-        else:
-            self.sum_wl += float(np.dot(weight, per_row))
-            self.sum_w += float(weight.sum())
-        self.n += int(per_row.size)
+    sum_wl: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    sum_w: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    n: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    total_wl: float = 0.0
+    total_w: float = 0.0
+
+    def update(
+        self, per_row: np.ndarray, weight: np.ndarray | None, codes: np.ndarray | None = None, groups: int = 1
+    ) -> None:
+        wl = per_row if weight is None else weight * per_row
+        w_total = float(len(per_row)) if weight is None else float(weight.sum())
+        self.total_wl += float(wl.sum())
+        self.total_w += w_total
+        if groups == 1:  # the one group is all rows so far
+            self.sum_wl = np.array([self.total_wl])
+            self.sum_w = np.array([self.total_w])
+            self.n = _grow(self.n, 1) + len(per_row)
+            return
+        w = np.ones(len(per_row)) if weight is None else weight
+        codes = np.zeros(len(per_row), dtype=np.intp) if codes is None else codes
+        self.sum_wl = _grow(self.sum_wl, groups) + np.bincount(codes, weights=wl, minlength=groups)
+        self.sum_w = _grow(self.sum_w, groups) + np.bincount(codes, weights=w, minlength=groups)
+        self.n = _grow(self.n, groups) + np.bincount(codes, minlength=groups)
 
     def merge(self, other: MeanState) -> MeanState:
-        return MeanState(self.sum_wl + other.sum_wl, self.sum_w + other.sum_w, self.n + other.n)
+        g = max(len(self.n), len(other.n))
+        return MeanState(
+            _grow(self.sum_wl, g) + _grow(other.sum_wl, g),
+            _grow(self.sum_w, g) + _grow(other.sum_w, g),
+            _grow(self.n, g) + _grow(other.n, g),
+            self.total_wl + other.total_wl,
+            self.total_w + other.total_w,
+        )
 
-    def mean(self) -> float:
-        """The weighted mean; NaN when no weight was seen."""
-        return self.sum_wl / self.sum_w if self.sum_w > 0 else float("nan")
+    def mean(self) -> np.ndarray:
+        """The weighted mean per group; NaN where a group has no weight."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(self.sum_w > 0, self.sum_wl / np.where(self.sum_w > 0, self.sum_w, 1), np.nan)
 
 
-Key = tuple[str, str]  # (model, loss label)
+@dataclass
+class BootstrapState:
+    """Per replicate and group: sum of r * w * loss and sum of r * w (r ~ Poisson(1))."""
+
+    replicates: int
+    sum_rwl: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    sum_rw: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+
+    def __post_init__(self) -> None:
+        if self.sum_rwl.size == 0:
+            self.sum_rwl = np.zeros((self.replicates, 0))
+            self.sum_rw = np.zeros((self.replicates, 0))
+
+    def update(
+        self, r: np.ndarray, per_row: np.ndarray, weight: np.ndarray | None, codes: np.ndarray, groups: int
+    ) -> None:
+        """``r`` is the (rows, B) matrix of replicate weights for these rows."""
+        w = np.ones(len(per_row)) if weight is None else weight
+        onehot = np.zeros((len(per_row), groups))
+        onehot[np.arange(len(per_row)), codes] = 1.0
+        self.sum_rwl = _grow(self.sum_rwl, groups) + r.T @ (onehot * (w * per_row)[:, None])
+        self.sum_rw = _grow(self.sum_rw, groups) + r.T @ (onehot * w[:, None])
+
+    def merge(self, other: BootstrapState) -> BootstrapState:
+        g = max(self.sum_rwl.shape[1], other.sum_rwl.shape[1])
+        return BootstrapState(
+            self.replicates,
+            _grow(self.sum_rwl, g) + _grow(other.sum_rwl, g),
+            _grow(self.sum_rw, g) + _grow(other.sum_rw, g),
+        )
+
+    def means(self) -> np.ndarray:
+        """(B, groups) replicate means; NaN where a replicate drew no weight."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(self.sum_rw > 0, self.sum_rwl / np.where(self.sum_rw > 0, self.sum_rw, 1), np.nan)
+
+
+@dataclass
+class PairedState:
+    """Moments of d = loss(model) - loss(baseline) per group, weighted."""
+
+    sum_wd: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    sum_wd2: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    sum_w: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    sum_w2: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    n: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+    def update(self, d: np.ndarray, weight: np.ndarray | None, codes: np.ndarray, groups: int) -> None:
+        w = np.ones(len(d)) if weight is None else weight
+        self.sum_wd = _grow(self.sum_wd, groups) + np.bincount(codes, weights=w * d, minlength=groups)
+        self.sum_wd2 = _grow(self.sum_wd2, groups) + np.bincount(codes, weights=w * d * d, minlength=groups)
+        self.sum_w = _grow(self.sum_w, groups) + np.bincount(codes, weights=w, minlength=groups)
+        self.sum_w2 = _grow(self.sum_w2, groups) + np.bincount(codes, weights=w * w, minlength=groups)
+        self.n = _grow(self.n, groups) + np.bincount(codes, minlength=groups)
+
+    def merge(self, other: PairedState) -> PairedState:
+        g = max(len(self.n), len(other.n))
+        return PairedState(*(_grow(a, g) + _grow(b, g) for a, b in zip(self.fields(), other.fields(), strict=True)))
+
+    def fields(self) -> tuple[np.ndarray, ...]:
+        return (self.sum_wd, self.sum_wd2, self.sum_w, self.sum_w2, self.n)
+
+
+def replicate_weights(seed: int, start: int, rows: int, replicates: int) -> np.ndarray:
+    """Poisson(1) weights for rows start..start+rows, shape (rows, B).
+
+    Each block of BOOTSTRAP_BLOCK_ROWS rows draws from its own generator keyed by
+    (seed, block number), so a row's weights depend only on the seed and its
+    position in the file: the same for any chunking, any engine, any order.
+    """
+    out = np.empty((rows, replicates))
+    first_block = start // BOOTSTRAP_BLOCK_ROWS
+    last_block = (start + rows - 1) // BOOTSTRAP_BLOCK_ROWS
+    for block in range(first_block, last_block + 1):
+        block_start = block * BOOTSTRAP_BLOCK_ROWS
+        draws = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, block]))).poisson(
+            1.0, (BOOTSTRAP_BLOCK_ROWS, replicates)
+        )
+        lo = max(start, block_start)
+        hi = min(start + rows, block_start + BOOTSTRAP_BLOCK_ROWS)
+        out[lo - start : hi - start] = draws[lo - block_start : hi - block_start]
+    return out
 
 
 @dataclass
 class Accumulator:
-    """States for every (model, loss label) pair of one evaluation."""
+    """All the state of one evaluation: means, and optionally bootstrap and paired moments."""
 
-    states: dict[Key, MeanState]
+    keys: list[Key]
+    replicates: int = 0
+    baseline: str | None = None
+    seed: int = 0
+    groups: GroupIndex = field(default_factory=GroupIndex)
+    means: dict[Key, MeanState] = field(default_factory=dict)
+    boot: dict[Key, BootstrapState] = field(default_factory=dict)
+    paired: dict[Key, PairedState] = field(default_factory=dict)
 
-    @classmethod
-    def empty(cls, keys: list[Key]) -> Accumulator:
-        return cls({k: MeanState() for k in keys})
+    def __post_init__(self) -> None:
+        for key in self.keys:
+            self.means.setdefault(key, MeanState())
+            if self.replicates:
+                self.boot.setdefault(key, BootstrapState(self.replicates))
+            if self.baseline is not None and key[0] != self.baseline:
+                self.paired.setdefault(key, PairedState())
 
-    def update(self, key: Key, per_row: np.ndarray, weight: np.ndarray | None) -> None:
-        self.states[key].update(per_row, weight)
+    def update(
+        self,
+        per_row: dict[Key, np.ndarray],
+        weight: np.ndarray | None,
+        codes: np.ndarray,
+        row_offset: int,
+    ) -> None:
+        """Add one batch: per-row losses for every key, the batch's weights and group codes."""
+        groups = len(self.groups)
+        for key, values in per_row.items():
+            self.means[key].update(values, weight, codes, groups)
+        for key, state in self.paired.items():
+            d = per_row[key] - per_row[(self.baseline, key[1])]  # type: ignore[index]
+            state.update(d, weight, codes, groups)
+        if self.replicates:
+            self._update_bootstrap(per_row, weight, codes, row_offset, groups)
+
+    def _update_bootstrap(
+        self, per_row: dict[Key, np.ndarray], weight: np.ndarray | None, codes: np.ndarray, row_offset: int, groups: int
+    ) -> None:
+        n = len(codes)
+        # Sub-blocks keep the (rows, B) weight matrix small (4096 x 1000 doubles = 32 MB).
+        for lo in range(0, n, 4 * BOOTSTRAP_BLOCK_ROWS):
+            hi = min(n, lo + 4 * BOOTSTRAP_BLOCK_ROWS)
+            r = replicate_weights(self.seed, row_offset + lo, hi - lo, self.replicates)
+            w = None if weight is None else weight[lo:hi]
+            for key, values in per_row.items():
+                self.boot[key].update(r, values[lo:hi], w, codes[lo:hi], groups)
 
     def merge(self, other: Accumulator) -> Accumulator:
-        keys = list(dict.fromkeys([*self.states, *other.states]))
-        empty = MeanState()
-        return Accumulator({k: self.states.get(k, empty).merge(other.states.get(k, empty)) for k in keys})
+        """Combine two accumulators of the same evaluation (group codes are re-aligned)."""
+        other = other.aligned_to(self.groups)
+        out = Accumulator(self.keys, self.replicates, self.baseline, self.seed, self.groups)
+        out.means = {k: self.means[k].merge(other.means[k]) for k in self.keys}
+        out.boot = {k: self.boot[k].merge(other.boot[k]) for k in self.boot}
+        out.paired = {k: self.paired[k].merge(other.paired[k]) for k in self.paired}
+        return out
+
+    def aligned_to(self, groups: GroupIndex) -> Accumulator:
+        """This state with its group codes renumbered to ``groups`` (which may grow)."""
+        mapping = np.array([groups.code(k) for k in self.groups.keys], dtype=np.intp)
+        size = len(groups)
+
+        def move(a: np.ndarray) -> np.ndarray:
+            out = np.zeros((*a.shape[:-1], size), dtype=a.dtype)
+            out[..., mapping[: a.shape[-1]]] += a  # codes are distinct: no lost updates
+            return out
+
+        out = Accumulator(self.keys, self.replicates, self.baseline, self.seed, groups)
+        out.means = {
+            k: MeanState(move(s.sum_wl), move(s.sum_w), move(s.n), s.total_wl, s.total_w) for k, s in self.means.items()
+        }
+        out.boot = {k: BootstrapState(s.replicates, move(s.sum_rwl), move(s.sum_rw)) for k, s in self.boot.items()}
+        out.paired = {k: PairedState(*(move(a) for a in s.fields())) for k, s in self.paired.items()}
+        return out

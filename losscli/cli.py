@@ -7,13 +7,14 @@ Rich) are imported inside the commands so ``losscli --help`` stays fast.
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from typing import Annotated, NoReturn
 
 import typer
 
 from . import __version__
-from .errors import LossCliError
+from .errors import LossCliError, OptionError
 
 app = typer.Typer(
     name="losscli",
@@ -86,49 +87,142 @@ def eval_command(
     class_sep: Annotated[
         str, typer.Option("--class-sep", help="Separator in MODEL.CLASS multiclass column names.")
     ] = ".",
+    by: Annotated[
+        list[str] | None, typer.Option("--by", help="Also report per group of this column; repeatable.")
+    ] = None,
+    min_group_n: Annotated[
+        int, typer.Option("--min-group-n", help="Hide groups with fewer rows than this.", min=0)
+    ] = 0,
+    ci: Annotated[
+        float | None,
+        typer.Option("--ci", help="Add a bootstrap confidence interval at this level, e.g. 0.95.", min=0.5, max=0.9999),
+    ] = None,
+    bootstrap: Annotated[
+        int, typer.Option("--bootstrap", help="Bootstrap replicates for --ci.", min=20, max=100_000)
+    ] = 1000,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap; same seed, same intervals.")] = 0,
+    baseline: Annotated[
+        str | None,
+        typer.Option("--baseline", help="Compare every model with this one: difference, paired test, verdict."),
+    ] = None,
+    sort: Annotated[
+        str | None, typer.Option("--sort", help="Rank models by this loss (default: the first one).")
+    ] = None,
+    fail_above: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--fail-above",
+            help="Exit 1 if a loss exceeds a value: LOSS=VALUE, or MODEL:LOSS=VALUE for one model. Repeatable.",
+        ),
+    ] = None,
+    fail_if_worse: Annotated[
+        bool,
+        typer.Option("--fail-if-worse", help="Exit 1 if a model is significantly worse than --baseline."),
+    ] = False,
     fmt: Annotated[
         str,
         typer.Option(
             "--format",
             "-f",
-            help="auto, table, csv, tsv, json, jsonl or markdown (auto: table on a terminal, csv in a pipe).",
+            help="auto, table, csv, tsv, json, jsonl or markdown (auto: table on a terminal, csv in a pipe; "
+            "with --output, from its suffix).",
         ),
     ] = "auto",
+    output: Annotated[
+        str | None,
+        typer.Option("--output", "-o", help="Write to this file (atomically) instead of stdout."),
+    ] = None,
+    per_row: Annotated[
+        bool,
+        typer.Option(
+            "--per-row", help="Stream every row's loss per model instead of the summary (csv, tsv, jsonl, parquet)."
+        ),
+    ] = False,
+    with_meta: Annotated[
+        bool, typer.Option("--meta", help="With --format json: wrap results with a meta object (signature, params).")
+    ] = False,
     digits: Annotated[
         int, typer.Option("--digits", help="Significant digits in the table and markdown.", min=1, max=17)
     ] = 4,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No notes on stderr.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Also print the reproducibility signature on stderr.")
+    ] = False,
     no_color: Annotated[bool, typer.Option("--no-color", help="No colour (NO_COLOR is respected too).")] = False,
 ) -> None:
     """Evaluate every model in FILE under each loss and print the comparison."""
-    from .evaluation import run
+    from .evaluation import Options, run
+    from .gates import breaches, parse_threshold
     from .io import open_source
     from .render import FORMATS, render
+    from .report import signature
+    from .writers import PER_ROW_SUFFIXES, SUMMARY_SUFFIXES, PerRowWriter, format_from_suffix, refuse_inputs
 
     no_color = no_color or bool(os.environ.get("NO_COLOR"))
     try:
-        if fmt not in FORMATS:
-            from .errors import OptionError
-
+        if fmt not in FORMATS and not (per_row and fmt == "parquet"):
             raise OptionError(f"unknown --format {fmt!r}; choose one of {', '.join(FORMATS)}")
-        source = open_source(file, input_format)
-        evaluation = run(
-            source,
-            loss or (),
-            target=target,
-            preds=pred or (),
-            weight=weight,
-            id_column=id_column,
-            class_sep=class_sep,
+        thresholds = [parse_threshold(t) for t in fail_above or ()]
+        if fail_if_worse and baseline is None:
+            raise OptionError("--fail-if-worse needs --baseline MODEL to compare with")
+        if output is not None:
+            refuse_inputs(output, [file])
+        options = Options(
+            ci=ci, bootstrap=bootstrap, seed=seed, baseline=baseline, by=tuple(by or ()), min_group_n=min_group_n
         )
+        source = open_source(file, input_format)
+        arguments = {
+            "target": target,
+            "preds": pred or (),
+            "weight": weight,
+            "id_column": id_column,
+            "class_sep": class_sep,
+            "options": options,
+        }
+        if per_row:
+            row_fmt = (
+                fmt if fmt != "auto" else format_from_suffix(output, PER_ROW_SUFFIXES, "per-row") if output else "csv"
+            )
+            with PerRowWriter(row_fmt, output) as sink:
+                evaluation = run(source, loss or (), per_row=sink, **arguments)  # type: ignore[arg-type]
+        else:
+            evaluation = run(source, loss or (), **arguments)  # type: ignore[arg-type]
+        failures = breaches(evaluation, thresholds, fail_if_worse)
+        if not per_row:
+            if fmt == "auto":
+                fmt = format_from_suffix(output, SUMMARY_SUFFIXES, "output") if output else _auto_format()
+            on_terminal = output is None and sys.stdout.isatty()
+            text = render(
+                evaluation,
+                fmt,
+                digits=digits,
+                no_color=no_color or not on_terminal,
+                width=shutil.get_terminal_size().columns if on_terminal else 100,
+                sort=sort,
+                with_meta=with_meta,
+            )
     except LossCliError as exc:
         _fail(exc)
     for note in evaluation.notes:
         _note(note, quiet)
-    if fmt == "auto":
-        fmt = "table" if sys.stdout.isatty() else "csv"
-    width = None if sys.stdout.isatty() else 100
-    _write(render(evaluation, fmt, digits=digits, no_color=no_color or not sys.stdout.isatty(), width=width))
+    if verbose:
+        _note(f"signature: {signature(evaluation)}", quiet=False)
+    if not per_row:
+        if output is not None:
+            from .writers import write_text_atomically
+
+            write_text_atomically(output, text)
+            _note(f"wrote {output}", quiet)
+        else:
+            _write(text)
+    if failures:
+        for failure in failures:
+            sys.stderr.write(f"losscli: FAIL {failure}\n")
+        raise typer.Exit(1)
+
+
+def _auto_format() -> str:
+    return "table" if sys.stdout.isatty() else "csv"
 
 
 @app.command("losses")
@@ -145,7 +239,6 @@ def losses_command(
 ) -> None:
     """List every loss losscli knows: name, aliases, task, parameters, formula."""
     from . import catalogue
-    from .errors import OptionError
     from .losses import TASKS
     from .spec import parse_spec
 

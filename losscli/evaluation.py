@@ -6,26 +6,53 @@ Python API: the same run, returned as a tidy pandas DataFrame.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from .accumulate import Accumulator
+import numpy as np
+
+from .accumulate import Accumulator, GroupKey, Key, MeanState
 from .checks import check_batch
-from .errors import BadValueError, EmptyInputError
+from .errors import BadValueError, EmptyInputError, OptionError
 from .io import Source, open_source, source_from_dataframe
-from .layout import BatchArrays, Layout, resolve_layout
+from .layout import Layout, resolve_layout
 from .losses import ParamValue
 from .spec import LossSpec, parse_specs
+from .stats import paired_t_test, percentile_interval, verdict
 
 if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
 
+class PerRowSink(Protocol):
+    """Receives the per-row losses of every batch (``--per-row``)."""
+
+    def write(self, id_name: str, ids: pa.Array, columns: dict[str, np.ndarray]) -> None: ...
+
+
+@dataclass(frozen=True)
+class Options:
+    """What was asked for beyond the losses: statistics and grouping."""
+
+    ci: float | None = None
+    bootstrap: int = 1000
+    seed: int = 0
+    baseline: str | None = None
+    by: tuple[str, ...] = ()
+    min_group_n: int = 0
+
+    @property
+    def level(self) -> float:
+        """The confidence level for intervals and for calling a difference significant."""
+        return self.ci if self.ci is not None else 0.95
+
+
 @dataclass(frozen=True)
 class Result:
-    """One finished value: a model under one loss."""
+    """One finished value: a model under one loss, over all rows or one group."""
 
     model: str
     loss: str
@@ -34,6 +61,15 @@ class Result:
     value: float
     n: int
     weight_sum: float
+    group: GroupKey | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    delta: float | None = None
+    delta_rel: float | None = None
+    delta_ci_low: float | None = None
+    delta_ci_high: float | None = None
+    p_value: float | None = None
+    verdict: str | None = None
 
 
 @dataclass
@@ -45,22 +81,45 @@ class Evaluation:
     specs: list[LossSpec]
     results: list[Result]
     rows: int
+    options: Options = field(default_factory=Options)
     notes: list[str] = field(default_factory=list)
 
     @property
     def models(self) -> list[str]:
         return [m.name for m in self.layout.models]
 
-    def value(self, model: str, label: str) -> float:
-        return next(r.value for r in self.results if r.model == model and r.loss == label)
+    @property
+    def groups(self) -> list[GroupKey | None]:
+        """None (all rows) first, then every group that is shown, in first-seen order."""
+        return list(dict.fromkeys(r.group for r in self.results))
+
+    def result(self, model: str, label: str, group: GroupKey | None = None) -> Result:
+        return next(r for r in self.results if r.model == model and r.loss == label and r.group == group)
+
+    def value(self, model: str, label: str, group: GroupKey | None = None) -> float:
+        return self.result(model, label, group).value
 
     def to_pandas(self) -> pd.DataFrame:
         import pandas as pd
 
-        return pd.DataFrame(
-            [{"model": r.model, "loss": r.loss, "value": r.value, "n": r.n} for r in self.results],
-            columns=["model", "loss", "value", "n"],
-        )
+        records = []
+        for r in self.results:
+            record: dict[str, Any] = {"model": r.model, "loss": r.loss, "value": r.value, "n": r.n}
+            for i, col in enumerate(self.options.by):
+                record[col] = None if r.group is None else r.group[i]
+            if self.options.ci is not None:
+                record |= {"ci_low": r.ci_low, "ci_high": r.ci_high}
+            if self.options.baseline is not None:
+                record |= {
+                    "delta": r.delta,
+                    "delta_rel": r.delta_rel,
+                    "delta_ci_low": r.delta_ci_low,
+                    "delta_ci_high": r.delta_ci_high,
+                    "p_value": r.p_value,
+                    "verdict": r.verdict,
+                }
+            records.append(record)
+        return pd.DataFrame(records)
 
 
 def run(
@@ -72,6 +131,8 @@ def run(
     weight: str | None = None,
     id_column: str | None = None,
     class_sep: str = ".",
+    options: Options | None = None,
+    per_row: PerRowSink | None = None,
     chunk_rows: int | None = None,
 ) -> Evaluation:
     """Evaluate every model in ``source`` under every loss, in one pass.
@@ -79,36 +140,153 @@ def run(
     ``chunk_rows`` caps the rows handled at once (the reader's batches are
     sliced); results do not depend on it beyond floating-point rounding.
     """
+    options = options or Options()
     specs = parse_specs(losses)
     layout = resolve_layout(
-        source, specs, target=target, preds=preds, weight=weight, id_column=id_column, class_sep=class_sep
+        source,
+        specs,
+        target=target,
+        preds=preds,
+        weight=weight,
+        id_column=id_column,
+        class_sep=class_sep,
+        by=options.by,
     )
     notes = list(layout.notes)
     if not specs:
         specs = parse_specs(default_losses(layout, source))
         notes.append(f"losses: {', '.join(s.label for s in specs)} (default for {layout.task}; choose with --loss)")
+    if options.baseline is not None and options.baseline not in [m.name for m in layout.models]:
+        raise OptionError(
+            f"--baseline {options.baseline!r} is not a model in {source.name} "
+            f"(models: {', '.join(m.name for m in layout.models)})"
+        )
 
-    keys = [(m.name, s.label) for m in layout.models for s in specs]
-    acc = Accumulator.empty(keys)
+    keys: list[Key] = [(m.name, s.label) for m in layout.models for s in specs]
+    acc = Accumulator(
+        keys,
+        replicates=options.bootstrap if options.ci is not None else 0,
+        baseline=options.baseline,
+        seed=options.seed,
+    )
+    columns = layout.columns + ([layout.id] if per_row is not None and layout.id else [])
     rows = 0
-    for batch in _sliced(source.batches(layout.columns), chunk_rows):
+    for batch in _sliced(source.batches(list(dict.fromkeys(columns)), layout.number_columns), chunk_rows):
         arrays = layout.extract(batch, rows)
-        _accumulate(acc, layout, specs, arrays)
+        check_batch(layout, specs, arrays)
+        losses_of_batch = {
+            (model.name, spec.label): spec.loss.kernel(arrays.y_true, arrays.preds[model.name], **spec.params)
+            for model in layout.models
+            for spec in specs
+        }
+        codes = acc.groups.encode(arrays.groups, batch.num_rows)
+        acc.update(losses_of_batch, arrays.weight, codes, rows)
+        if per_row is not None:
+            columns_out = {f"{m}:{label}": v for (m, label), v in losses_of_batch.items()}
+            per_row.write(layout.id or "row", layout.ids(batch, rows), columns_out)
         rows += batch.num_rows
     if rows == 0:
         raise EmptyInputError(f"{source.name}: has a header but no data rows")
+    results, hidden = finish(acc, specs, options)
+    if hidden:
+        notes.append(f"hid {hidden} group(s) with fewer than {options.min_group_n} rows (--min-group-n)")
+    if not any(r.weight_sum > 0 for r in results if r.group is None):
+        raise BadValueError(
+            f"{source.name}: the weights in column {layout.weight!r} sum to zero; "
+            "at least one row needs a positive weight"
+        )
+    return Evaluation(source.name, layout, specs, results, rows, options, notes)
 
-    results = []
-    for (model, label), state in acc.states.items():
-        spec = next(s for s in specs if s.label == label)
-        if state.sum_w <= 0:
-            raise BadValueError(
-                f"{source.name}: the weights in column {layout.weight!r} sum to zero; "
-                "at least one row needs a positive weight"
-            )
-        value = spec.loss.finish(state.mean())
-        results.append(Result(model, label, spec.name, spec.params, value, state.n, state.sum_w))
-    return Evaluation(source.name, layout, specs, results, rows, notes)
+
+def finish(acc: Accumulator, specs: Sequence[LossSpec], options: Options) -> tuple[list[Result], int]:
+    """Turn accumulated state into results: overall first, then each group.
+
+    Returns the results and how many groups were hidden by --min-group-n.
+    """
+    by_label = {s.label: s for s in specs}
+    overall = [None] if options.by else [()]
+    group_keys: list[GroupKey | None] = [*overall, *(acc.groups.keys if options.by else [])]
+    results: list[Result] = []
+    hidden = 0
+    for group in group_keys:
+        select = _selector(acc, group)
+        if group is not None and group != () and int(acc.means[acc.keys[0]].n[select].sum()) < options.min_group_n:
+            hidden += 1
+            continue
+        for model, label in acc.keys:
+            spec = by_label[label]
+            results.append(_finish_one(acc, spec, model, label, select, None if group == () else group, options))
+    return results, hidden
+
+
+def _selector(acc: Accumulator, group: GroupKey | None) -> Any:
+    """Index into the per-group arrays: every group (None) or one group's column."""
+    if group is None or group == ():
+        return slice(None)
+    return [acc.groups.keys.index(group)]
+
+
+def _finish_one(
+    acc: Accumulator, spec: LossSpec, model: str, label: str, select: Any, group: GroupKey | None, options: Options
+) -> Result:
+    loss = spec.loss
+    state = acc.means[(model, label)]
+    value, sum_w = _mean_of(state, select, loss.finish)
+    fields: dict[str, Any] = {}
+    replicate_values = None
+    if acc.replicates:
+        boot = acc.boot[(model, label)]
+        replicate_values = _finished(
+            loss.finish, boot.sum_rwl[:, select].sum(axis=1), boot.sum_rw[:, select].sum(axis=1)
+        )
+        fields["ci_low"], fields["ci_high"] = percentile_interval(replicate_values, options.level)
+    base = options.baseline
+    if base is not None:
+        base_value, _ = _mean_of(acc.means[(base, label)], select, loss.finish)
+        delta = value - base_value
+        fields["delta"] = delta
+        fields["delta_rel"] = delta / base_value if base_value != 0 else math.nan
+        if model == base:
+            fields |= {"p_value": math.nan, "verdict": "baseline"}
+            if acc.replicates:
+                fields |= {"delta_ci_low": 0.0, "delta_ci_high": 0.0}
+        else:
+            paired = acc.paired[(model, label)]
+            test = paired_t_test(*(float(a[select].sum()) for a in paired.fields()[:4]))
+            fields["p_value"] = test.p_value
+            fields["verdict"] = verdict(test.p_value, delta, options.level)
+            if acc.replicates and replicate_values is not None:
+                b = acc.boot[(base, label)]
+                base_reps = _finished(loss.finish, b.sum_rwl[:, select].sum(axis=1), b.sum_rw[:, select].sum(axis=1))
+                fields["delta_ci_low"], fields["delta_ci_high"] = percentile_interval(
+                    replicate_values - base_reps, options.level
+                )
+    return Result(
+        model,
+        label,
+        spec.name,
+        spec.params,
+        value,
+        int(state.n[select].sum()),
+        sum_w,
+        group=group,
+        **fields,
+    )
+
+
+def _mean_of(state: MeanState, select: Any, finisher: Any) -> tuple[float, float]:
+    """(finished value, sum of weights) over all rows (the pairwise totals) or one group."""
+    if isinstance(select, slice):
+        sum_wl, sum_w = state.total_wl, state.total_w
+    else:
+        sum_wl, sum_w = float(state.sum_wl[select].sum()), float(state.sum_w[select].sum())
+    return (finisher(sum_wl / sum_w) if sum_w > 0 else math.nan), sum_w
+
+
+def _finished(finisher: Any, sum_wl: np.ndarray, sum_w: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = np.where(sum_w > 0, sum_wl / np.where(sum_w > 0, sum_w, 1.0), np.nan)
+    return np.array([finisher(m) if math.isfinite(m) else math.nan for m in means])
 
 
 def _sliced(batches: Iterator[pa.RecordBatch], chunk_rows: int | None) -> Iterator[pa.RecordBatch]:
@@ -118,15 +296,6 @@ def _sliced(batches: Iterator[pa.RecordBatch], chunk_rows: int | None) -> Iterat
         else:
             for start in range(0, batch.num_rows, chunk_rows):
                 yield batch.slice(start, chunk_rows)
-
-
-def _accumulate(acc: Accumulator, layout: Layout, specs: list[LossSpec], arrays: BatchArrays) -> None:
-    check_batch(layout, specs, arrays)
-    for model in layout.models:
-        y_pred = arrays.preds[model.name]
-        for spec in specs:
-            per_row = spec.loss.kernel(arrays.y_true, y_pred, **spec.params)
-            acc.update((model.name, spec.label), per_row, arrays.weight)
 
 
 def default_losses(layout: Layout, source: Source) -> tuple[str, ...]:
@@ -161,8 +330,18 @@ def evaluate(
     id_column: str | None = None,
     class_sep: str = ".",
     input_format: str | None = None,
+    by: Sequence[str] | str = (),
+    ci: float | None = None,
+    bootstrap: int = 1000,
+    seed: int = 0,
+    baseline: str | None = None,
+    min_group_n: int = 0,
 ) -> pd.DataFrame:
     """Evaluate a file path or a DataFrame; return a tidy DataFrame (model, loss, value, n).
+
+    With ``by``, one column per group column (None on the overall rows); with
+    ``ci``, ci_low and ci_high; with ``baseline``, delta, delta_rel, its
+    interval, p_value and verdict.
 
     >>> import pandas as pd
     >>> df = pd.DataFrame({"y": [1.0, 2.0], "a": [1.5, 2.0]})
@@ -170,6 +349,14 @@ def evaluate(
     [{'model': 'a', 'loss': 'mse', 'value': 0.125, 'n': 2}, {'model': 'a', 'loss': 'mae', 'value': 0.25, 'n': 2}]
     """
     source = open_source(data, input_format) if isinstance(data, str) else source_from_dataframe(data)
+    options = Options(
+        ci=ci,
+        bootstrap=bootstrap,
+        seed=seed,
+        baseline=baseline,
+        by=tuple([by] if isinstance(by, str) else by),
+        min_group_n=min_group_n,
+    )
     return run(
         source,
         [losses] if isinstance(losses, str) else losses,
@@ -178,4 +365,5 @@ def evaluate(
         weight=weight,
         id_column=id_column,
         class_sep=class_sep,
+        options=options,
     ).to_pandas()

@@ -61,9 +61,14 @@ class Source:
     sample: pa.Table
     _open: Any = field(repr=False)
 
-    def batches(self, columns: list[str]) -> Iterator[pa.RecordBatch]:
-        """Record batches of ``columns`` in file order, numeric columns as float64."""
-        numeric = [c for c in columns if is_numeric(self.schema.field(c).type)]
+    def batches(self, columns: list[str], numbers: list[str] | None = None) -> Iterator[pa.RecordBatch]:
+        """Record batches of ``columns`` in file order.
+
+        ``numbers`` (default: every numeric column) are decoded as float64; in a
+        CSV every other column is read as text, so no later block can change a type.
+        """
+        wanted = [c for c in columns if is_numeric(self.schema.field(c).type)] if numbers is None else numbers
+        numeric = [c for c in wanted if is_numeric(self.schema.field(c).type)]
         yield from self._open(columns, numeric)
 
     @property
@@ -184,7 +189,7 @@ def _open_delimited(path: str, *, delimiter: str, fmt: str) -> Source:
     schema = sample.schema
 
     def open_(columns: list[str], numeric: list[str]) -> Iterator[pa.RecordBatch]:
-        convert = pacsv.ConvertOptions(include_columns=columns, column_types=_column_types(schema, columns))
+        convert = pacsv.ConvertOptions(include_columns=columns, column_types=_column_types(schema, columns, numeric))
         if stdin is None:
             yield from _file_batches(path, parse, convert, schema)
         else:
@@ -193,7 +198,7 @@ def _open_delimited(path: str, *, delimiter: str, fmt: str) -> Source:
     return Source(name, fmt, schema, sample, open_)
 
 
-def _column_types(schema: pa.Schema, columns: list[str]) -> dict[str, pa.DataType]:
+def _column_types(schema: pa.Schema, columns: list[str], numeric: list[str]) -> dict[str, pa.DataType]:
     """Fix every column's type from the sample, so a later block cannot change it.
 
     Numbers become float64 (an int column may hold 1.5 further down); booleans stay
@@ -202,7 +207,10 @@ def _column_types(schema: pa.Schema, columns: list[str]) -> dict[str, pa.DataTyp
     types = {}
     for col in columns:
         dtype = schema.field(col).type
-        types[col] = dtype if pa.types.is_boolean(dtype) else pa.float64() if is_numeric(dtype) else pa.string()
+        if col not in numeric:
+            types[col] = pa.string()
+        else:
+            types[col] = dtype if pa.types.is_boolean(dtype) else pa.float64()
     return types
 
 

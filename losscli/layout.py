@@ -8,7 +8,7 @@ per-model NumPy arrays, whatever the file looked like.
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -33,7 +33,7 @@ class Model:
     columns: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@dataclass
 class BatchArrays:
     """One batch as NumPy: target, weight (or None) and every model's predictions."""
 
@@ -41,6 +41,8 @@ class BatchArrays:
     weight: np.ndarray | None
     preds: dict[str, np.ndarray]
     row_offset: int
+    # Each --by column dictionary-encoded: (per-row index, distinct values).
+    groups: list[tuple[np.ndarray, list[Hashable]]] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.y_true)
@@ -60,6 +62,8 @@ class Layout:
     notes: list[str] = field(default_factory=list)
     # Soft targets: one target column per class, in class order (``target`` is their prefix).
     target_columns: tuple[str, ...] = ()
+    # Columns whose values split the rows into groups (--by).
+    by: tuple[str, ...] = ()
     # Binary targets may come as {0, 1}, {-1, 1} or booleans; never 0 and -1 together.
     _seen_zero: bool = False
     _seen_minus_one: bool = False
@@ -73,7 +77,20 @@ class Layout:
         cols = list(self.target_columns) or [self.target]
         cols += [c for m in self.models for c in m.columns]
         cols += [c for c in (self.weight,) if c]
+        cols += list(self.by)
         return list(dict.fromkeys(cols))
+
+    @property
+    def number_columns(self) -> list[str]:
+        """The columns read as numbers: target, predictions, weight (not id or --by)."""
+        return [c for c in self.columns if c not in self.by]
+
+    def ids(self, batch: pa.RecordBatch, row_offset: int) -> pa.Array:
+        """The id column of a batch, or 1-based row numbers where there is none."""
+        if self.id is not None and self.id in batch.schema.names:
+            return batch.column(self.id)
+        numbers = np.arange(row_offset + 1, row_offset + batch.num_rows + 1, dtype=np.int64)
+        return pa.Array.from_buffers(pa.int64(), len(numbers), [None, pa.py_buffer(numbers)])
 
     def extract(self, batch: pa.RecordBatch, row_offset: int) -> BatchArrays:
         """Convert one batch; raise BadValueError naming the first bad cell."""
@@ -94,7 +111,8 @@ class Layout:
         for model in self.models:
             arrays = [self._numeric(batch.column(c), c, row_offset) for c in model.columns]
             preds[model.name] = arrays[0] if self.task != "multiclass" else np.column_stack(arrays)
-        return BatchArrays(y_true, weight, preds, row_offset)
+        groups = [_dictionary_codes(batch.column(c)) for c in self.by]
+        return BatchArrays(y_true, weight, preds, row_offset, groups)
 
     def _numeric(self, column: pa.Array | pa.ChunkedArray, name: str, row_offset: int) -> np.ndarray:
         if not is_numeric(column.type):
@@ -211,6 +229,7 @@ def resolve_layout(
     weight: str | None = None,
     id_column: str | None = None,
     class_sep: str = ".",
+    by: Sequence[str] = (),
 ) -> Layout:
     """Assign every column a role and decide the task; say what was auto-detected."""
     names = source.schema.names
@@ -222,7 +241,8 @@ def resolve_layout(
     target_col, soft_cols = _find_target(source, target, class_sep)
     weight_col = _named(source, weight, "--weight") if weight else None
     id_col = _named(source, id_column, "--id") if id_column else _auto(names, ID_NAMES)
-    taken = {c for c in (target_col, weight_col, id_col, *soft_cols) if c}
+    by_cols = tuple(dict.fromkeys(_named(source, c, "--by") for c in by))
+    taken = {c for c in (target_col, weight_col, id_col, *soft_cols, *by_cols) if c}
 
     if preds:
         pred_cols = _match_patterns(source, preds, taken)
@@ -255,6 +275,8 @@ def resolve_layout(
         detected.append(f"id={id_col}" + ("" if id_column else " (auto)"))
     if weight_col:
         detected.append(f"weight={weight_col}")
+    if by_cols:
+        detected.append(f"by={','.join(by_cols)}")
     detected.append(f"task={task}")
     detected.append(f"models={','.join(m.name for m in models)}")
     notes.insert(0, "columns: " + ", ".join(detected))
@@ -268,6 +290,7 @@ def resolve_layout(
         classes=classes,
         notes=notes,
         target_columns=soft_cols,
+        by=by_cols,
     )
 
 
@@ -440,6 +463,15 @@ def _null_mask(array: pa.Array) -> np.ndarray:
         return np.zeros(len(array), dtype=bool)
     bits = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), bitorder="little")
     return ~bits[array.offset : array.offset + len(array)].astype(bool)
+
+
+def _dictionary_codes(column: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, list[Hashable]]:
+    """A column as (per-row index into its distinct values, the distinct values); null is None."""
+    encoded = pc.dictionary_encode(_combined(column))
+    values: list[Hashable] = [*encoded.dictionary.to_pylist(), None]
+    codes = _numpy_view(encoded.indices.cast(pa.int64()), np.int64).copy()
+    codes[_null_mask(encoded.indices)] = len(values) - 1
+    return codes, values
 
 
 def _looks_numeric(source: Source, name: str) -> bool:

@@ -1,7 +1,7 @@
 """Results -> text: a Rich table for people, CSV/TSV/JSON/JSONL/Markdown for programs.
 
-Machine formats print full precision (repr round-trips); the table rounds to
-``digits`` significant digits. Rows are sorted by the first loss, best first.
+Machine formats print full precision (repr round-trips); the table and
+Markdown round to ``digits`` significant digits.
 """
 
 from __future__ import annotations
@@ -12,33 +12,21 @@ import json
 import math
 from typing import TYPE_CHECKING, Any
 
+from .report import Row, best_models, group_text, meta, signature, summary
+
 if TYPE_CHECKING:
-    from .evaluation import Evaluation
+    from .evaluation import Evaluation, Result
 
 FORMATS = ("auto", "table", "csv", "tsv", "json", "jsonl", "markdown")
+# Per loss, the extra fields that --ci and --baseline add, in column order.
+CI_FIELDS = ("ci_low", "ci_high")
+BASELINE_FIELDS = ("delta", "delta_rel", "delta_ci_low", "delta_ci_high", "p_value", "verdict")
 
 
-def sorted_models(ev: Evaluation) -> list[str]:
-    """Models in order of the first loss, lower is better; ties keep file order."""
-    first = ev.specs[0].label
-    return sorted(ev.models, key=lambda m: _sort_key(ev.value(m, first)))
-
-
-def best_models(ev: Evaluation, label: str) -> set[str]:
-    values = {m: ev.value(m, label) for m in ev.models}
-    finite = [v for v in values.values() if not math.isnan(v)]
-    if not finite:
-        return set()
-    best = min(finite)
-    return {m for m, v in values.items() if v == best}
-
-
-def n_for(ev: Evaluation, model: str) -> int:
-    return next(r.n for r in ev.results if r.model == model)
-
-
-def format_number(value: float, digits: int = 4) -> str:
+def format_number(value: float | None, digits: int = 4) -> str:
     """At least ``digits`` significant digits, never rounding away the integer part."""
+    if value is None:
+        return ""
     if math.isnan(value) or math.isinf(value):
         return str(value)
     if value == 0:
@@ -55,41 +43,126 @@ def caption(ev: Evaluation) -> str:
     return f"{ev.source} · target {ev.layout.target} · {ev.rows} rows{weight} · lower is better"
 
 
-def render_table(ev: Evaluation, *, digits: int = 4, no_color: bool = False, width: int | None = None) -> str:
+def _extra_fields(ev: Evaluation) -> tuple[str, ...]:
+    fields: tuple[str, ...] = ()
+    if ev.options.ci is not None:
+        fields += CI_FIELDS
+    if ev.options.baseline is not None:
+        fields += BASELINE_FIELDS if ev.options.ci is not None else tuple(f for f in BASELINE_FIELDS if "ci" not in f)
+    return fields
+
+
+# --- human formats ---------------------------------------------------------------------------
+
+
+def _value_cell(r: Result, digits: int) -> str:
+    text = format_number(r.value, digits)
+    if r.ci_low is not None:
+        # The bounds are less certain than the value: one digit fewer keeps the cell narrow.
+        bound = max(digits - 1, 1)
+        text += f" [{format_number(r.ci_low, bound)}, {format_number(r.ci_high, bound)}]"
+    return text
+
+
+def _delta_cell(r: Result, digits: int) -> str:
+    if r.verdict == "baseline":
+        return "baseline"
+    if r.delta is None:
+        return ""
+    sign = "+" if r.delta > 0 else ""
+    p = "" if r.p_value is None or math.isnan(r.p_value) else f" p={r.p_value:.1g}"
+    return f"{sign}{format_number(r.delta, digits)} {r.verdict}{p}"
+
+
+def _human_header(ev: Evaluation) -> list[str]:
+    header = [*ev.options.by, "model", "n"]
+    for spec in ev.specs:
+        header.append(spec.label)
+        if ev.options.baseline is not None:
+            header.append(f"Δ {spec.label}")
+    return [*header, "rank"]
+
+
+def _human_rows(ev: Evaluation, rows: list[Row], digits: int) -> list[tuple[Row, list[tuple[str, bool]]]]:
+    """Each row's cells as (text, is the best value of its loss in its group)."""
+    best = {(g, s.label): best_models(ev, s.label, g) for g in ev.groups for s in ev.specs}
+    out = []
+    for row in rows:
+        cells = [(t, False) for t in group_text(ev, row.group)]
+        cells += [(row.model, False), (str(row.n), False)]
+        for spec in ev.specs:
+            r = row.results[spec.label]
+            cells.append((_value_cell(r, digits), row.model in best[(row.group, spec.label)]))
+            if ev.options.baseline is not None:
+                cells.append((_delta_cell(r, digits), False))
+        cells.append((str(row.rank), False))
+        out.append((row, cells))
+    return out
+
+
+def render_table(
+    ev: Evaluation, *, digits: int = 4, no_color: bool = False, width: int | None = None, sort: str | None = None
+) -> str:
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
     table = Table()
-    table.add_column("model", no_wrap=True)
-    table.add_column("n", justify="right")
-    for spec in ev.specs:
-        table.add_column(Text(spec.label), justify="right")
-    best = {s.label: best_models(ev, s.label) for s in ev.specs}
-    for model in sorted_models(ev):
+    header = _human_header(ev)
+    for i, name in enumerate(header):
+        numeric = i >= len(ev.options.by) + 1
+        table.add_column(Text(name), justify="right" if numeric else "left", no_wrap=name == "model")
+    previous_group: object = object()
+    for row, cells in _human_rows(ev, summary(ev, sort), digits):
+        if ev.options.by and row.group != previous_group and previous_group is not object:
+            table.add_section()
+        previous_group = row.group
         # Text, not markup: a model called "a[1]" must print as it is.
-        cells = [Text(model), Text(str(n_for(ev, model)))]
-        for spec in ev.specs:
-            is_best = model in best[spec.label] and len(ev.models) > 1
-            text = format_number(ev.value(model, spec.label), digits)
-            cells.append(Text(text, style="bold green" if is_best else ""))
-        table.add_row(*cells)
+        table.add_row(*(Text(text, style="bold green" if best else "") for text, best in cells))
     buffer = io.StringIO()
     console = Console(file=buffer, force_terminal=not no_color, no_color=no_color, width=width or 100)
     console.print(table)
-    # A caption inside the table wraps to the table's width; a line below does not.
+    # A caption inside the table wraps to the table's width; lines below do not.
     console.print(Text(caption(ev), style="dim"), soft_wrap=True)
+    console.print(Text(signature(ev), style="dim"), soft_wrap=True)
     return buffer.getvalue()
 
 
-def _wide_rows(ev: Evaluation) -> tuple[list[str], list[list[Any]]]:
-    header = ["model", "n", *(s.label for s in ev.specs)]
-    rows = [[m, n_for(ev, m), *(ev.value(m, s.label) for s in ev.specs)] for m in sorted_models(ev)]
+def render_markdown(ev: Evaluation, *, digits: int = 4, sort: str | None = None) -> str:
+    header = _human_header(ev)
+    first_numeric = len(ev.options.by) + 1
+    lines = [
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join("---" if i < first_numeric else "---:" for i in range(len(header))) + "|",
+    ]
+    for _, cells in _human_rows(ev, summary(ev, sort), digits):
+        lines.append("| " + " | ".join(text.replace("|", "\\|") for text, _ in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+# --- machine formats -------------------------------------------------------------------------
+
+
+def wide(ev: Evaluation, sort: str | None = None) -> tuple[list[str], list[list[Any]]]:
+    """The header and rows of the CSV/TSV table: full-precision numbers."""
+    extra = _extra_fields(ev)
+    header = [*ev.options.by, "model", "n"]
+    for spec in ev.specs:
+        header += [spec.label, *(f"{spec.label}:{f}" for f in extra)]
+    header.append("rank")
+    rows = []
+    for row in summary(ev, sort):
+        cells: list[Any] = [*group_text(ev, row.group), row.model, row.n]
+        for spec in ev.specs:
+            r = row.results[spec.label]
+            cells += [r.value, *(getattr(r, f) for f in extra)]
+        cells.append(row.rank)
+        rows.append(cells)
     return header, rows
 
 
-def render_delimited(ev: Evaluation, delimiter: str = ",") -> str:
-    header, rows = _wide_rows(ev)
+def render_delimited(ev: Evaluation, delimiter: str = ",", sort: str | None = None) -> str:
+    header, rows = wide(ev, sort)
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\n")
     writer.writerow(header)
@@ -97,65 +170,71 @@ def render_delimited(ev: Evaluation, delimiter: str = ",") -> str:
     return buffer.getvalue()
 
 
-def render_markdown(ev: Evaluation, *, digits: int = 4) -> str:
-    header, rows = _wide_rows(ev)
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|"]
-    for row in rows:
-        cells = [str(row[0]), str(row[1]), *(format_number(v, digits) for v in row[2:])]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
-
-
-def records(ev: Evaluation) -> list[dict[str, Any]]:
-    """One record per (model, loss), models in ranking order."""
-    order = {m: i for i, m in enumerate(sorted_models(ev))}
+def records(ev: Evaluation, sort: str | None = None) -> list[dict[str, Any]]:
+    """One record per (group, model, loss), in ranking order."""
+    extra = _extra_fields(ev)
     out = []
-    for r in sorted(ev.results, key=lambda r: order[r.model]):
-        out.append(
-            {
+    for row in summary(ev, sort):
+        for spec in ev.specs:
+            r = row.results[spec.label]
+            record: dict[str, Any] = {
                 "model": r.model,
                 "loss": r.name,
-                "params": dict(r.params.items()),
+                "params": dict(r.params),
                 "label": r.loss,
                 "value": _json_number(r.value),
                 "n": r.n,
+                "rank": row.rank,
             }
-        )
+            if ev.options.by:
+                record["group"] = None if r.group is None else dict(zip(ev.options.by, r.group, strict=True))
+            for f in extra:
+                v = getattr(r, f)
+                record[f] = _json_number(v) if isinstance(v, float) else v
+            out.append(record)
     return out
 
 
-def render_json(ev: Evaluation) -> str:
-    return json.dumps(records(ev), indent=2, allow_nan=False) + "\n"
+def render_json(ev: Evaluation, *, with_meta: bool = False, sort: str | None = None) -> str:
+    body: Any = records(ev, sort)
+    if with_meta:
+        body = {"meta": meta(ev), "results": body}
+    return json.dumps(body, indent=2, allow_nan=False) + "\n"
 
 
-def render_jsonl(ev: Evaluation) -> str:
-    return "".join(json.dumps(rec, allow_nan=False) + "\n" for rec in records(ev))
+def render_jsonl(ev: Evaluation, sort: str | None = None) -> str:
+    return "".join(json.dumps(rec, allow_nan=False) + "\n" for rec in records(ev, sort))
 
 
-def render(ev: Evaluation, fmt: str, *, digits: int = 4, no_color: bool = False, width: int | None = None) -> str:
+def render(
+    ev: Evaluation,
+    fmt: str,
+    *,
+    digits: int = 4,
+    no_color: bool = False,
+    width: int | None = None,
+    sort: str | None = None,
+    with_meta: bool = False,
+) -> str:
     if fmt == "table":
-        return render_table(ev, digits=digits, no_color=no_color, width=width)
-    if fmt == "csv":
-        return render_delimited(ev, ",")
-    if fmt == "tsv":
-        return render_delimited(ev, "\t")
+        return render_table(ev, digits=digits, no_color=no_color, width=width, sort=sort)
+    if fmt in ("csv", "tsv"):
+        return render_delimited(ev, "," if fmt == "csv" else "\t", sort=sort)
     if fmt == "json":
-        return render_json(ev)
+        return render_json(ev, with_meta=with_meta, sort=sort)
     if fmt == "jsonl":
-        return render_jsonl(ev)
+        return render_jsonl(ev, sort=sort)
     if fmt == "markdown":
-        return render_markdown(ev, digits=digits)
+        return render_markdown(ev, digits=digits, sort=sort)
     raise ValueError(f"unknown format {fmt!r}")
 
 
 def _machine(value: Any) -> Any:
+    if value is None:
+        return ""
     return repr(value) if isinstance(value, float) else value
 
 
-def _json_number(value: float) -> float | None:
+def _json_number(value: float | None) -> float | None:
     # JSON has no NaN or infinity; null says "no value" without breaking parsers.
-    return value if math.isfinite(value) else None
-
-
-def _sort_key(value: float) -> tuple[bool, float]:
-    return (math.isnan(value), value)
+    return value if value is not None and math.isfinite(value) else None

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from losscli.accumulate import Accumulator, MeanState
-from losscli.evaluation import run
+from losscli.accumulate import Accumulator, GroupIndex, MeanState, replicate_weights
+from losscli.evaluation import Options, run
 from losscli.io import open_source, source_from_dataframe
 
 
@@ -20,36 +20,82 @@ def test_merge_equals_one_pass() -> None:
     left.update(values[:377], weights[:377])
     right.update(values[377:], weights[377:])
     merged = left.merge(right)
-    assert merged.n == whole.n == 1000
-    assert merged.mean() == pytest.approx(whole.mean(), rel=1e-12)
-    assert merged.mean() == pytest.approx(np.average(values, weights=weights), rel=1e-12)
-
-
-def test_accumulators_merge_by_key() -> None:
-    a = Accumulator.empty([("m", "mse")])
-    b = Accumulator.empty([("m", "mse")])
-    a.update(("m", "mse"), np.array([1.0, 3.0]), None)
-    b.update(("m", "mse"), np.array([5.0]), None)
-    assert a.merge(b).states[("m", "mse")].mean() == 3.0
+    assert merged.n.tolist() == whole.n.tolist() == [1000]
+    assert merged.mean()[0] == pytest.approx(whole.mean()[0], rel=1e-12)
+    assert merged.mean()[0] == pytest.approx(np.average(values, weights=weights), rel=1e-12)
 
 
 def test_empty_state_has_no_mean() -> None:
-    assert np.isnan(MeanState().mean())
+    state = MeanState()
+    state.update(np.array([1.0]), np.array([0.0]))
+    assert np.isnan(state.mean()[0])
 
 
-@pytest.mark.parametrize("chunk_rows", [1, 7, 64, None])
-def test_results_do_not_depend_on_chunk_size(chunk_rows: int | None) -> None:
+def test_group_index_codes_in_first_seen_order() -> None:
+    index = GroupIndex()
+    codes = index.encode([(np.array([1, 0, 1, 2]), ["x", "y", None])], 4)
+    assert codes.tolist() == [0, 1, 0, 2]
+    assert index.keys == [("y",), ("x",), (None,)]
+    assert index.encode([(np.array([0]), ["x"])], 1).tolist() == [1]
+
+
+def test_accumulators_with_different_groups_merge_by_key() -> None:
+    keys = [("m", "mse")]
+    a, b = Accumulator(keys), Accumulator(keys)
+    ca = a.groups.encode([(np.array([0, 1]), ["north", "south"])], 2)
+    a.update({keys[0]: np.array([1.0, 3.0])}, None, ca, 0)
+    cb = b.groups.encode([(np.array([0, 1]), ["south", "east"])], 2)  # south is code 0 here
+    b.update({keys[0]: np.array([5.0, 7.0])}, None, cb, 2)
+    merged = a.merge(b)
+    by_group = dict(zip(merged.groups.keys, merged.means[keys[0]].mean(), strict=True))
+    assert by_group == {("north",): 1.0, ("south",): 4.0, ("east",): 7.0}
+
+
+def test_replicate_weights_depend_only_on_seed_and_row() -> None:
+    whole = replicate_weights(7, 0, 5000, 20)
+    pieces = np.vstack([replicate_weights(7, s, min(333, 5000 - s), 20) for s in range(0, 5000, 333)])
+    np.testing.assert_array_equal(whole, pieces)
+    assert not np.array_equal(whole, replicate_weights(8, 0, 5000, 20))
+    # Poisson(1): mean and variance 1
+    assert whole.mean() == pytest.approx(1.0, abs=0.02)
+    assert whole.var() == pytest.approx(1.0, abs=0.05)
+
+
+def _frame(n: int = 3000) -> pd.DataFrame:
     rng = np.random.default_rng(3)
-    n = 500
     y = rng.normal(size=n)
-    df = pd.DataFrame({"y": y, "a": y + rng.normal(size=n), "b": y + rng.standard_t(2, size=n)})
-    df["w"] = rng.uniform(0.5, 2, n)
+    return pd.DataFrame(
+        {
+            "y": y,
+            "a": y + rng.normal(size=n),
+            "b": y + rng.standard_t(2, size=n),
+            "w": rng.uniform(0.5, 2, n),
+            "region": rng.choice(["n", "s", "e"], n),
+        }
+    )
+
+
+@pytest.mark.parametrize("chunk_rows", [1000, 64_000, None])
+def test_results_do_not_depend_on_chunk_size(chunk_rows: int | None) -> None:
+    df = _frame()
     losses = ["mse", "rmse", "mae", "huber:delta=0.7"]
-    whole = run(source_from_dataframe(df), losses, weight="w")
-    chunked = run(source_from_dataframe(df), losses, weight="w", chunk_rows=chunk_rows)
+    options = Options(ci=0.9, bootstrap=200, seed=3, baseline="a", by=("region",))
+    whole = run(source_from_dataframe(df), losses, weight="w", options=options)
+    chunked = run(source_from_dataframe(df), losses, weight="w", options=options, chunk_rows=chunk_rows)
     for r_whole, r_chunked in zip(whole.results, chunked.results, strict=True):
-        assert r_chunked.value == pytest.approx(r_whole.value, rel=1e-12)
-        assert r_chunked.n == r_whole.n == n
+        assert (r_chunked.model, r_chunked.loss, r_chunked.group) == (r_whole.model, r_whole.loss, r_whole.group)
+        assert r_chunked.n == r_whole.n
+        for name in ("value", "ci_low", "ci_high", "delta", "delta_ci_low", "delta_ci_high", "p_value"):
+            assert getattr(r_chunked, name) == pytest.approx(getattr(r_whole, name), rel=1e-12, nan_ok=True), name
+
+
+def test_small_chunks_give_the_same_numbers() -> None:
+    df = _frame(400)
+    whole = run(source_from_dataframe(df), ["mse", "mae"], weight="w")
+    for chunk_rows in (1, 7):
+        chunked = run(source_from_dataframe(df), ["mse", "mae"], weight="w", chunk_rows=chunk_rows)
+        for a, b in zip(whole.results, chunked.results, strict=True):
+            assert b.value == pytest.approx(a.value, rel=1e-12)
 
 
 def test_csv_and_parquet_give_the_same_numbers(sample) -> None:

@@ -38,7 +38,7 @@ def test_default_losses_on_regression_sample() -> None:
     result = invoke("eval", str(SAMPLE / "house_prices.csv"), "-f", "csv")
     assert result.exit_code == 0, result.output
     rows = parse_csv(result.stdout)
-    assert list(rows[0]) == ["model", "n", "mse", "rmse", "mae", "huber"]
+    assert list(rows[0]) == ["model", "n", "mse", "rmse", "mae", "huber", "rank"]
     df = pd.read_csv(SAMPLE / "house_prices.csv")
     for row in rows:
         assert float(row["mse"]) == pytest.approx(mean_squared_error(df.y, df[row["model"]]), rel=1e-12)
@@ -76,7 +76,7 @@ def test_parquet_with_parameter_variants() -> None:
     )
     assert result.exit_code == 0, result.output
     rows = parse_csv(result.stdout)
-    assert list(rows[0]) == ["model", "n", "mse", "mae", "huber(delta=5)", "huber"]
+    assert list(rows[0]) == ["model", "n", "mse", "mae", "huber(delta=5)", "huber", "rank"]
     df = pd.read_parquet(SAMPLE / "house_prices.parquet")
     for row in rows:
         r = np.abs(df[row["model"]] - df.y)
@@ -238,7 +238,7 @@ def test_the_installed_command_in_a_real_subprocess() -> None:
     )
     assert done.returncode == 0, done.stderr
     # Not a terminal: the default format is CSV, ready for the next program in a pipe.
-    assert done.stdout.splitlines()[0] == "model,n,mse"
+    assert done.stdout.splitlines()[0] == "model,n,mse,rank"
     bad = subprocess.run(
         [*command, "eval", "nope.csv"], capture_output=True, text=True, env=env, timeout=60, check=False
     )
@@ -375,7 +375,7 @@ def test_default_losses_for_scores_are_score_losses(tmp_path: Path) -> None:
     result = invoke("eval", path, "-f", "csv")
     assert result.exit_code == 0, result.output
     assert "losses: bce_logits, hinge, zero_one(threshold=0) (default for binary" in result.stderr
-    assert list(parse_csv(result.stdout)[0]) == ["model", "n", "bce_logits", "hinge", "zero_one(threshold=0)"]
+    assert list(parse_csv(result.stdout)[0]) == ["model", "n", "bce_logits", "hinge", "zero_one(threshold=0)", "rank"]
 
 
 @pytest.mark.parametrize("name", REGISTRY_NAMES)
@@ -405,3 +405,174 @@ def test_losses_errors() -> None:
         result = invoke("losses", *args)
         assert result.exit_code == 2
         assert message in result.stderr
+
+
+# --- pipelines, outputs and gates -------------------------------------------------------------
+
+HOUSE = str(SAMPLE / "house_prices.csv")
+
+
+def test_exit_codes_zero_one_two() -> None:
+    assert invoke("eval", HOUSE, "-l", "mse", "--fail-above", "mse=1e9").exit_code == 0
+    breached = invoke("eval", HOUSE, "-l", "mse", "--fail-above", "mse=1000", "-f", "csv")
+    assert breached.exit_code == 1
+    assert len(parse_csv(breached.stdout)) == 3  # results are printed before failing
+    assert "FAIL linear: mse = 1042.716169 is above 1000.0" in breached.stderr
+    assert "FAIL gbm: mse" in breached.stderr
+    assert "FAIL knn" not in breached.stderr
+    assert invoke("eval", HOUSE, "-l", "mse", "--fail-above", "mse=oops").exit_code == 2
+
+
+@pytest.mark.parametrize(
+    ("threshold", "failing"),
+    [
+        ("gbm:mae=17", ["gbm"]),
+        ("gbm:mae=18", []),
+        ("huber:delta=2=10", ["linear", "gbm", "knn"]),
+        ("huber(delta=2)=35", ["linear", "knn"]),
+        ("linear:huber:delta=2=35", ["linear"]),
+    ],
+)
+def test_fail_above_per_model_and_by_label(threshold: str, failing: list[str]) -> None:
+    result = invoke("eval", HOUSE, "-l", "mse,mae,huber:delta=2", "--fail-above", threshold, "-f", "csv")
+    assert result.exit_code == (1 if failing else 0), result.output
+    failed = [line.split()[2].rstrip(":") for line in result.stderr.splitlines() if "FAIL" in line]
+    assert sorted(failed) == sorted(failing)
+
+
+def test_fail_above_names_an_unknown_loss() -> None:
+    result = invoke("eval", HOUSE, "-l", "mse", "--fail-above", "mae=1")
+    assert result.exit_code == 2
+    assert "'mae' names no loss of this run (mse)" in result.stderr
+
+
+def test_fail_if_worse() -> None:
+    result = invoke("eval", HOUSE, "-l", "mse,mae", "--baseline", "knn", "--fail-if-worse", "-f", "csv")
+    assert result.exit_code == 1
+    assert "linear: mse is significantly worse than knn" in result.stderr
+    ok = invoke("eval", HOUSE, "-l", "mae", "--baseline", "linear", "--fail-if-worse", "-f", "csv")
+    assert ok.exit_code == 0, ok.output
+    assert invoke("eval", HOUSE, "--fail-if-worse").exit_code == 2
+
+
+def test_unknown_baseline() -> None:
+    result = invoke("eval", HOUSE, "--baseline", "nope")
+    assert result.exit_code == 2
+    assert "--baseline 'nope' is not a model" in result.stderr
+
+
+def test_output_file_is_written_atomically_in_the_suffixs_format(tmp_path: Path) -> None:
+    out = tmp_path / "results.json"
+    result = invoke("eval", HOUSE, "-l", "mse", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ""
+    assert [r["model"] for r in json.loads(out.read_text())] == ["knn", "linear", "gbm"]
+    assert [p.name for p in tmp_path.iterdir()] == ["results.json"]  # no temporary left behind
+    md = tmp_path / "r.md"
+    assert invoke("eval", HOUSE, "-l", "mse", "-o", str(md)).exit_code == 0
+    assert md.read_text().startswith("| model | n | mse | rank |")
+
+
+def test_output_refuses_to_overwrite_an_input(tmp_path: Path) -> None:
+    path = write(tmp_path, "data.csv", GOOD_CSV)
+    result = invoke("eval", path, "-o", path)
+    assert result.exit_code == 2
+    assert "is an input file" in result.stderr
+    assert Path(path).read_text() == GOOD_CSV
+
+
+def test_output_with_an_unknown_suffix(tmp_path: Path) -> None:
+    result = invoke("eval", HOUSE, "-o", str(tmp_path / "r.xlsx"))
+    assert result.exit_code == 2
+    assert "cannot tell the output format" in result.stderr
+
+
+def test_failed_run_leaves_an_existing_output_untouched(tmp_path: Path) -> None:
+    out = tmp_path / "r.csv"
+    out.write_text("old\n")
+    bad = write(tmp_path, "bad.csv", "y,a\n1,x\n")
+    assert invoke("eval", bad, "-o", str(out)).exit_code == 2
+    assert out.read_text() == "old\n"
+
+
+def test_per_row_csv_on_stdout() -> None:
+    result = invoke("eval", HOUSE, "-l", "mse,mae", "--per-row", "-q")
+    assert result.exit_code == 0, result.output
+    rows = parse_csv(result.stdout)
+    df = pd.read_csv(HOUSE)
+    assert len(rows) == len(df)
+    assert list(rows[0]) == ["id", "linear:mse", "linear:mae", "gbm:mse", "gbm:mae", "knn:mse", "knn:mae"]
+    for row, (_, ref) in zip(rows[:20], df.iterrows(), strict=False):
+        assert row["id"] == str(ref["id"])
+        assert float(row["gbm:mse"]) == pytest.approx((ref["gbm"] - ref["y"]) ** 2, rel=1e-12)
+        assert float(row["knn:mae"]) == pytest.approx(abs(ref["knn"] - ref["y"]), rel=1e-12)
+
+
+@pytest.mark.usefixtures("small_blocks")
+def test_per_row_jsonl_and_parquet_stream_every_row(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    n = 3000
+    text = "y,m\n" + "".join(f"{i % 3},{i % 5}\n" for i in range(n))
+    path = write(tmp_path, "big.csv", text)
+    jsonl = invoke("eval", path, "-l", "mse", "--per-row", "-f", "jsonl", "-q")
+    records = [json.loads(line) for line in jsonl.stdout.splitlines()]
+    assert [r["row"] for r in records] == list(range(1, n + 1))
+    assert [r["m:mse"] for r in records[:6]] == [0.0, 0.0, 0.0, 9.0, 9.0, 4.0]  # (i % 5 - i % 3)^2
+    out = tmp_path / "rows.parquet"
+    assert invoke("eval", path, "-l", "mse,mae", "--per-row", "-o", str(out), "-q").exit_code == 0
+    table = pq.read_table(out)
+    assert table.num_rows == n
+    assert table.column_names == ["row", "m:mse", "m:mae"]
+    i = np.arange(n)
+    np.testing.assert_allclose(table.column("m:mae").to_numpy(), np.abs(i % 5 - i % 3))
+
+
+def test_per_row_parquet_needs_a_file() -> None:
+    result = invoke("eval", HOUSE, "--per-row", "-f", "parquet")
+    assert result.exit_code == 2
+    assert "needs --output" in result.stderr
+
+
+def test_verbose_prints_the_signature_and_quiet_does_not() -> None:
+    verbose = invoke("eval", HOUSE, "-l", "huber:delta=2", "-v", "-f", "csv")
+    assert "losscli: signature: losscli:" in verbose.stderr
+    assert "|huber:delta=2|weight:none|reduction:mean" in verbose.stderr
+    assert invoke("eval", HOUSE, "-q", "-f", "csv").stderr == ""
+
+
+def test_sort_by_a_named_loss() -> None:
+    rows = parse_csv(invoke("eval", HOUSE, "-l", "mse,mae", "--sort", "mae", "-f", "csv").stdout)
+    assert [r["model"] for r in rows] == ["gbm", "knn", "linear"]
+    assert [r["rank"] for r in rows] == ["1", "2", "3"]
+    assert invoke("eval", HOUSE, "-l", "mse", "--sort", "mae").exit_code == 2
+
+
+def test_ci_and_by_from_the_command_line() -> None:
+    result = invoke("eval", HOUSE, "-l", "mae", "--ci", "0.9", "--bootstrap", "100", "--by", "region", "-f", "csv")
+    assert result.exit_code == 0, result.output
+    rows = parse_csv(result.stdout)
+    assert list(rows[0]) == ["region", "model", "n", "mae", "mae:ci_low", "mae:ci_high", "rank"]
+    assert {r["region"] for r in rows} == {"(all)", "north", "south", "east", "west"}
+    for r in rows:
+        assert float(r["mae:ci_low"]) <= float(r["mae"]) <= float(r["mae:ci_high"])
+
+
+def test_pipe_into_another_process() -> None:
+    script = Path(sys.executable).parent / "losscli"
+    count_rows = "import sys, csv; print(len(list(csv.DictReader(sys.stdin))))"
+    command = f'{script} eval {HOUSE} -l mse,mae | {sys.executable} -c "{count_rows}"'
+    done = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", command], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "3"
+
+
+def test_closed_pipe_is_not_an_error() -> None:
+    script = Path(sys.executable).parent / "losscli"
+    done = subprocess.run(
+        ["bash", "-c", f"{script} eval {HOUSE} --per-row -q | head -1"], capture_output=True, text=True, timeout=60
+    )
+    assert done.stdout.strip().startswith('"id"')
+    assert "Traceback" not in done.stderr

@@ -60,12 +60,14 @@ def test_every_command_has_help() -> None:
                 assert param.help, f"option {param.name} of {name} has no help"
 
 
-def _readme_examples() -> list[tuple[str, list[str]]]:
+def _readme_commands(piped: bool) -> list[tuple[str, list[str]]]:
+    """Every ``$ ...`` line in the README's code blocks that runs losscli, with the
+    lines shown under it; ``piped`` selects shell pipelines or plain commands."""
     examples = []
     for block in re.findall(r"```\n(.*?)```", README, re.S):
         lines = block.splitlines()
         for i, line in enumerate(lines):
-            if not line.startswith("$ losscli ") or "|" in line:
+            if not line.startswith("$ ") or "losscli" not in line or ("|" in line) != piped:
                 continue
             output = []
             for out in lines[i + 1 :]:
@@ -76,31 +78,24 @@ def _readme_examples() -> list[tuple[str, list[str]]]:
     return examples
 
 
+def _readme_examples() -> list[tuple[str, list[str]]]:
+    return [(c, out) for c, out in _readme_commands(piped=False) if c.startswith("losscli ")]
+
+
+def _readme_pipelines() -> list[tuple[str, list[str]]]:
+    return _readme_commands(piped=True)
+
+
 @pytest.mark.parametrize(("command", "expected"), _readme_examples(), ids=[c for c, _ in _readme_examples()])
 def test_readme_examples_print_what_the_readme_shows(command: str, expected: list[str]) -> None:
     args = shlex.split(command)[1:]
     if any(line.startswith("┏") for line in expected):
         args += ["--format", "table"]  # the README shows what a terminal shows
     result = CliRunner().invoke(app, args, env={"COLUMNS": "100"})
-    expected_err = [line for line in expected if line.startswith("losscli:")]
-    expected_out = [line for line in expected if not line.startswith("losscli:")]
+    expected_err = [line for line in expected if line.startswith("losscli: ")]
+    expected_out = [line for line in expected if not line.startswith("losscli: ")]
     assert result.stderr.splitlines() == expected_err
     assert [line.rstrip() for line in result.stdout.splitlines()] == expected_out
-
-
-def _readme_pipelines() -> list[tuple[str, list[str]]]:
-    examples = []
-    for block in re.findall(r"```\n(.*?)```", README, re.S):
-        lines = block.splitlines()
-        for i, line in enumerate(lines):
-            if line.startswith("$ ") and "|" in line and "losscli" in line:
-                output = []
-                for out in lines[i + 1 :]:
-                    if out.startswith("$ "):
-                        break
-                    output.append(out)
-                examples.append((line[2:], output))
-    return examples
 
 
 @pytest.mark.parametrize(("command", "expected"), _readme_pipelines(), ids=[c for c, _ in _readme_pipelines()])

@@ -29,7 +29,7 @@ sizes = st.integers(min_value=1, max_value=60)
 def mean_of(loss: losses.Loss, y: np.ndarray, p: np.ndarray, w: np.ndarray | None = None) -> float:
     state = MeanState()
     state.update(loss.per_row(y, p), w)
-    return loss.finish(state.mean())
+    return loss.finish(float(state.mean()[0]))
 
 
 @pytest.mark.parametrize(("loss", "task"), _params("nonnegative"))

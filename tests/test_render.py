@@ -1,23 +1,119 @@
+"""Rendering: golden outputs per format (written once, reviewed, and their numbers
+checked against scikit-learn here), the JSON schema, and number formatting."""
+
 from __future__ import annotations
 
 import csv
 import io
 import json
+from importlib import resources
 
+import jsonschema
+import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
+from sklearn import metrics
+from typer.testing import CliRunner
 
-from losscli.evaluation import run
+from losscli.cli import app
+from losscli.evaluation import Options, run
 from losscli.io import source_from_dataframe
 from losscli.render import format_number, render
 
-# Hand-checked: a = [1, 2] vs y = [0, 0] -> mse 2.5, mae 1.5; b = [1, 1] -> mse 1, mae 1.
-FRAME = pd.DataFrame({"y": [0.0, 0.0], "a": [1.0, 2.0], "b": [1.0, 1.0]})
+from .conftest import ROOT, SAMPLE
+
+GOLDEN = ROOT / "tests" / "golden"
+HOUSE = pd.read_csv(SAMPLE / "house_prices.csv")
+CHURN = pd.read_csv(SAMPLE / "churn.csv")
+SCHEMA = json.loads(resources.files("losscli").joinpath("results.schema.json").read_text())
 
 
-@pytest.fixture
-def evaluation():
-    return run(source_from_dataframe(FRAME), ["mse", "mae"])
+def cli(*args: str) -> str:
+    result = CliRunner().invoke(app, list(args), env={"COLUMNS": "100"})
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+@pytest.mark.parametrize("fmt", ["csv", "tsv", "markdown", "json", "table"])
+def test_golden_output(fmt: str) -> None:
+    args = ["eval", "sample_data/house_prices.csv", "-l", "mse,mae,huber:delta=5", "-f", fmt, "-q"]
+    if fmt == "table":
+        args.append("--no-color")
+    assert cli(*args) == (GOLDEN / f"house_prices.{fmt}").read_text()
+
+
+def test_golden_numbers_are_scikit_learns() -> None:
+    rows = list(csv.DictReader(io.StringIO((GOLDEN / "house_prices.csv").read_text())))
+    assert [r["model"] for r in rows] == ["knn", "linear", "gbm"]
+    assert [r["rank"] for r in rows] == ["1", "2", "3"]
+    for row in rows:
+        p = HOUSE[row["model"]]
+        r = np.abs(p - HOUSE.y)
+        assert float(row["mse"]) == pytest.approx(metrics.mean_squared_error(HOUSE.y, p), rel=1e-12)
+        assert float(row["mae"]) == pytest.approx(metrics.mean_absolute_error(HOUSE.y, p), rel=1e-12)
+        assert float(row["huber(delta=5)"]) == pytest.approx(
+            np.where(r <= 5, 0.5 * r**2, 5 * (r - 2.5)).mean(), rel=1e-12
+        )
+
+
+def test_golden_baseline_numbers_are_scipys() -> None:
+    args = ["eval", "sample_data/churn.csv", "-l", "bce,brier", "--baseline", "prior", "--ci", "0.9"]
+    out = cli(*args, "--seed", "3", "--bootstrap", "200", "-f", "csv", "-q")
+    assert out == (GOLDEN / "churn_baseline.csv").read_text()
+    rows = {r["model"]: r for r in csv.DictReader(io.StringIO(out))}
+    y = CHURN.y.to_numpy()
+
+    def per_row_bce(p: np.ndarray) -> np.ndarray:
+        return -(y * np.log(p) + (1 - y) * np.log(1 - p))
+
+    for model in ("xgb", "logreg"):
+        row = rows[model]
+        delta = metrics.log_loss(y, CHURN[model]) - metrics.log_loss(y, CHURN.prior)
+        assert float(row["bce:delta"]) == pytest.approx(delta, rel=1e-10)
+        p = stats.ttest_rel(per_row_bce(CHURN[model].to_numpy()), per_row_bce(CHURN.prior.to_numpy())).pvalue
+        assert float(row["bce:p_value"]) == pytest.approx(p, rel=1e-8)
+        assert float(row["bce:ci_low"]) < float(row["bce"]) < float(row["bce:ci_high"])
+        assert row["bce:verdict"] == ("better" if p < 0.1 and delta < 0 else "n.s.")
+    assert rows["prior"]["bce:verdict"] == "baseline"
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        [],
+        ["--ci", "0.95", "--bootstrap", "50"],
+        ["--baseline", "linear"],
+        ["--baseline", "linear", "--ci", "0.8", "--bootstrap", "50", "--by", "region"],
+        ["--meta"],
+        ["--meta", "--ci", "0.9", "--bootstrap", "30", "--by", "region", "-w", "id"],
+    ],
+    ids=["plain", "ci", "baseline", "everything", "meta", "meta-everything"],
+)
+def test_json_validates_against_the_schema(extra: list[str]) -> None:
+    out = json.loads(cli("eval", "sample_data/house_prices.csv", "-l", "mse,huber:delta=2", "-f", "json", "-q", *extra))
+    jsonschema.validate(out, SCHEMA)
+    records = out["results"] if "--meta" in extra else out
+    assert len(records) >= 6
+    if "--meta" in extra:
+        assert out["meta"]["losses"][1] == {
+            "label": "huber(delta=2)",
+            "loss": "huber",
+            "params": {"delta": 2.0},
+            "spec": "huber:delta=2",
+        }
+
+
+def test_the_schema_rejects_what_it_should() -> None:
+    bad = [{"model": "a", "loss": "mse", "params": {}, "label": "mse", "value": "1.0", "n": 2, "rank": 1}]
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad, SCHEMA)
+
+
+def test_jsonl_is_the_json_records() -> None:
+    args = ["eval", "sample_data/house_prices.csv", "-l", "mse,mae", "-q"]
+    records = json.loads(cli(*args, "-f", "json"))
+    assert [json.loads(line) for line in cli(*args, "-f", "jsonl").splitlines()] == records
 
 
 @pytest.mark.parametrize(
@@ -37,37 +133,34 @@ def test_format_number(value: float, digits: int, text: str) -> None:
     assert format_number(value, digits) == text
 
 
-def test_csv_is_full_precision_and_sorted(evaluation) -> None:
-    assert render(evaluation, "csv") == "model,n,mse,mae\nb,2,1.0,1.0\na,2,2.5,1.5\n"
-
-
-def test_tsv(evaluation) -> None:
-    rows = list(csv.reader(io.StringIO(render(evaluation, "tsv")), delimiter="\t"))
-    assert rows == [["model", "n", "mse", "mae"], ["b", "2", "1.0", "1.0"], ["a", "2", "2.5", "1.5"]]
-
-
-def test_markdown(evaluation) -> None:
-    assert render(evaluation, "markdown") == (
-        "| model | n | mse | mae |\n|---|---:|---:|---:|\n| b | 2 | 1.000 | 1.000 |\n| a | 2 | 2.500 | 1.500 |\n"
-    )
-
-
-def test_json_records(evaluation) -> None:
-    records = json.loads(render(evaluation, "json"))
-    assert records[0] == {"model": "b", "loss": "mse", "params": {}, "label": "mse", "value": 1.0, "n": 2}
-    assert [(r["model"], r["loss"]) for r in records] == [
-        ("b", "mse"),
-        ("b", "mae"),
-        ("a", "mse"),
-        ("a", "mae"),
+def test_ties_share_a_rank() -> None:
+    df = pd.DataFrame({"y": [0.0, 0.0], "a": [1.0, 1.0], "b": [1.0, -1.0], "c": [0.0, 0.5]})
+    ev = run(source_from_dataframe(df), ["mse", "mae"])
+    text = render(ev, "csv")
+    assert text.splitlines()[1:] == [
+        "c,2,0.125,0.25,1",
+        "a,2,1.0,1.0,2",
+        "b,2,1.0,1.0,2",
     ]
-    jsonl = [json.loads(line) for line in render(evaluation, "jsonl").splitlines()]
-    assert jsonl == records
 
 
-def test_table_renders_at_a_fixed_width(evaluation) -> None:
-    text = render(evaluation, "table", no_color=True, width=60)
+def test_sort_by_another_loss() -> None:
+    df = pd.DataFrame({"y": [0.0, 0.0, 0.0], "a": [3.0, 0.0, 0.0], "b": [1.0, 1.0, 1.0]})
+    ev = run(source_from_dataframe(df), ["mse", "mae"])
+    assert [line.split(",")[0] for line in render(ev, "csv").splitlines()[1:]] == ["b", "a"]  # mse: 1 < 3
+    assert [line.split(",")[0] for line in render(ev, "csv", sort="mae").splitlines()[1:]] == ["a", "b"]
+
+
+def test_groups_come_after_the_overall_rows() -> None:
+    df = pd.DataFrame({"y": [0.0, 0.0, 0.0, 0.0], "m": [1.0, 2.0, 3.0, 4.0], "g": ["x", "y", "x", "y"]})
+    ev = run(source_from_dataframe(df), ["mae"], options=Options(by=("g",)))
+    assert render(ev, "csv").splitlines() == ["g,model,n,mae,rank", "(all),m,4,2.5,1", "x,m,2,2.0,1", "y,m,2,3.0,1"]
+
+
+def test_table_fits_a_fixed_width() -> None:
+    df = pd.DataFrame({"y": [0.0, 0.0], "a": [1.0, 2.0], "b": [1.0, 1.0]})
+    text = render(run(source_from_dataframe(df), ["mse", "mae"]), "table", no_color=True, width=60)
     lines = text.splitlines()
-    assert max(len(line) for line in lines) <= 60
+    assert max(len(line) for line in lines[:-2]) <= 60
     assert any(line.startswith("│ b ") and "1.000" in line for line in lines)
     assert "<dataframe> · target y · 2 rows · lower is better" in text

@@ -1,0 +1,124 @@
+"""What the results say, independent of how they are printed: the order of
+models, their ranks, the best value per loss, and the reproducibility signature."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from . import __version__
+from .accumulate import GroupKey
+from .errors import LossCliError, OptionError
+from .evaluation import Evaluation, Result
+from .spec import format_value, parse_spec
+
+REDUCTION = "weighted mean sum(w*l)/sum(w), finisher after the mean"
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of a summary: a model (in one group), its results by loss label, its rank."""
+
+    group: GroupKey | None
+    model: str
+    n: int
+    results: dict[str, Result]
+    rank: int
+
+
+def resolve_label(ev: Evaluation, text: str) -> str:
+    """A loss as the user names it (``huber(delta=2)``, ``huber:delta=2``, an alias) -> its label."""
+    labels = [s.label for s in ev.specs]
+    if text in labels:
+        return text
+    try:
+        label = parse_spec(text).label
+    except LossCliError:  # not a spec either: fall through to the error below
+        label = None
+    if label in labels:
+        return label
+    raise OptionError(f"{text!r} is not one of the losses of this run ({', '.join(labels)})")
+
+
+def summary(ev: Evaluation, sort: str | None = None) -> list[Row]:
+    """Rows grouped as in ``ev.groups``; within a group sorted by ``sort`` (default: the
+    first loss), lower first; equal values share a rank (1, 1, 3)."""
+    key = resolve_label(ev, sort) if sort else ev.specs[0].label
+    rows: list[Row] = []
+    for group in ev.groups:
+        by_model: dict[str, dict[str, Result]] = {}
+        for r in ev.results:
+            if r.group == group:
+                by_model.setdefault(r.model, {})[r.loss] = r
+        order = sorted(by_model, key=lambda m: _sort_key(by_model[m][key].value))
+        for model in order:
+            value = by_model[model][key].value
+            rank = 1 + sum(1 for m in order if _sort_key(by_model[m][key].value) < _sort_key(value))
+            results = by_model[model]
+            rows.append(Row(group, model, next(iter(results.values())).n, results, rank))
+    return rows
+
+
+def best_models(ev: Evaluation, label: str, group: GroupKey | None) -> set[str]:
+    values = {r.model: r.value for r in ev.results if r.loss == label and r.group == group}
+    finite = [v for v in values.values() if not math.isnan(v)]
+    if len(values) < 2 or not finite:
+        return set()
+    best = min(finite)
+    return {m for m, v in values.items() if v == best}
+
+
+def group_text(ev: Evaluation, group: GroupKey | None) -> list[str]:
+    """The group's value per --by column, '(all)' on the overall rows."""
+    if group is None:
+        return ["(all)"] * len(ev.options.by)
+    return ["" if v is None else str(v) for v in group]
+
+
+def signature(ev: Evaluation) -> str:
+    """A one-line reproducibility signature, as sacrebleu prints one.
+
+    Each loss is written as a spec with every parameter, defaults included, so
+    it can be pasted back into ``-l``.
+    """
+    parts = [f"losscli:{__version__}"]
+    parts += [spec_with_all_params(s.name, s.params) for s in ev.specs]
+    parts.append(f"weight:{ev.layout.weight or 'none'}")
+    parts.append("reduction:mean")
+    if ev.options.ci is not None:
+        parts.append(f"ci:{format_value(ev.options.ci)}:bootstrap={ev.options.bootstrap}:seed={ev.options.seed}")
+    if ev.options.baseline is not None:
+        parts.append(f"baseline:{ev.options.baseline}:test=paired_t")
+    return "|".join(parts)
+
+
+def spec_with_all_params(name: str, params: dict[str, Any]) -> str:
+    return name + "".join(f":{k}={format_value(v)}" for k, v in params.items())
+
+
+def meta(ev: Evaluation) -> dict[str, Any]:
+    """Everything needed to reproduce the numbers, for ``--format json --meta``."""
+    return {
+        "version": __version__,
+        "signature": signature(ev),
+        "source": ev.source,
+        "rows": ev.rows,
+        "target": ev.layout.target,
+        "task": ev.layout.task,
+        "weight": ev.layout.weight,
+        "reduction": REDUCTION,
+        "by": list(ev.options.by),
+        "losses": [
+            {"label": s.label, "loss": s.name, "params": dict(s.params), "spec": spec_with_all_params(s.name, s.params)}
+            for s in ev.specs
+        ],
+        "ci": None
+        if ev.options.ci is None
+        else {"level": ev.options.ci, "bootstrap": ev.options.bootstrap, "seed": ev.options.seed, "method": "poisson"},
+        "baseline": ev.options.baseline,
+    }
+
+
+def _sort_key(value: float) -> tuple[bool, float]:
+    return (math.isnan(value), value)

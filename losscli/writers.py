@@ -1,0 +1,179 @@
+"""Writing results: atomically to a file, never over an input, and per-row streams.
+
+A file is written to a temporary name in the same folder and renamed into
+place, so a reader never sees half a file and an interrupted run leaves the
+old one untouched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+from .errors import OptionError
+
+SUMMARY_SUFFIXES = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".json": "json",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".txt": "table",
+}
+PER_ROW_FORMATS = ("csv", "tsv", "jsonl", "parquet")
+PER_ROW_SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
+
+
+def format_from_suffix(path: str, table: dict[str, str], what: str) -> str:
+    suffix = Path(path).suffix.lower()
+    if suffix not in table:
+        raise OptionError(
+            f"--output {path}: cannot tell the {what} format from {suffix or 'a missing suffix'!r}; "
+            f"use one of {', '.join(sorted(table))}"
+        )
+    return table[suffix]
+
+
+def refuse_inputs(output: str, inputs: Sequence[str]) -> None:
+    """Never write over a file the user gave as input."""
+    out = Path(output)
+    for given in inputs:
+        if given == "-":
+            continue
+        src = Path(given)
+        same = out.exists() and src.exists() and os.path.samefile(out, src)
+        if same or out.resolve() == src.resolve():
+            raise OptionError(f"--output {output} is an input file; choose another name so the input is kept")
+        if src.is_dir() and src.resolve() in out.resolve().parents:
+            raise OptionError(f"--output {output} is inside the input dataset {given}; write it elsewhere")
+
+
+@contextlib.contextmanager
+def atomic_path(path: str) -> Iterator[str]:
+    """A temporary path beside ``path``, renamed onto it when the block ends without error."""
+    target = Path(path)
+    if target.parent and not target.parent.exists():
+        raise OptionError(f"--output {path}: the folder {target.parent} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
+    os.close(fd)
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def write_text_atomically(path: str, text: str) -> None:
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8", newline="") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+class PerRowWriter:
+    """Streams one row per input row: the id, then one column per (model, loss).
+
+    Constant memory: every batch is written as it comes. CSV/TSV/JSONL go to
+    stdout or a file; Parquet needs a file.
+    """
+
+    def __init__(self, fmt: str, path: str | None) -> None:
+        if fmt not in PER_ROW_FORMATS:
+            raise OptionError(f"--per-row writes {', '.join(PER_ROW_FORMATS)}, not {fmt}")
+        if fmt == "parquet" and path is None:
+            raise OptionError("--per-row as parquet needs --output FILE.parquet")
+        self.fmt = fmt
+        self.path = path
+        self._atomic: Any = None
+        self._tmp: str | None = None
+        self._writer: Any = None
+        self._text: IO[str] | None = None
+
+    def __enter__(self) -> PerRowWriter:
+        if self.path is not None:
+            self._atomic = atomic_path(self.path)
+            self._tmp = self._atomic.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            if self._writer is not None:
+                self._writer.close()
+            sink = getattr(self, "_sink", None)
+            if sink is not None:
+                sink.flush()
+                if self._tmp is not None:  # never close stdout
+                    sink.close()
+            if self._text is not None and self._text is not sys.stdout:
+                self._text.close()
+            elif self._text is not None:
+                self._text.flush()
+        finally:
+            if self._atomic is not None:
+                self._atomic.__exit__(*exc)
+
+    def write(self, id_name: str, ids: Any, columns: dict[str, np.ndarray]) -> None:
+        import pyarrow as pa
+
+        arrays = [ids, *(_arrow_float64(v) for v in columns.values())]
+        batch = pa.RecordBatch.from_arrays(arrays, names=[id_name, *columns])
+        if self.fmt == "jsonl":
+            self._write_jsonl(batch)
+        elif self.fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            if self._writer is None:
+                self._writer = pq.ParquetWriter(self._tmp, batch.schema)
+            self._writer.write_batch(batch)
+        else:
+            self._write_delimited(batch)
+
+    def _stream(self) -> Any:
+        import pyarrow as pa
+
+        if self._tmp is not None:
+            return pa.OSFile(self._tmp, "wb")
+        return pa.PythonFile(sys.stdout.buffer, mode="w")
+
+    def _write_delimited(self, batch: Any) -> None:
+        import pyarrow.csv as pacsv
+
+        if self._writer is None:
+            options = pacsv.WriteOptions(delimiter="\t" if self.fmt == "tsv" else ",", quoting_style="needed")
+            self._sink = self._stream()
+            self._writer = pacsv.CSVWriter(self._sink, batch.schema, write_options=options)
+        self._writer.write_batch(batch)
+
+    def _write_jsonl(self, batch: Any) -> None:
+        if self._text is None:
+            self._text = open(self._tmp, "w", encoding="utf-8") if self._tmp else sys.stdout  # noqa: SIM115
+        text = self._text
+        names = batch.schema.names
+        columns = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
+        for values in zip(*columns, strict=True):
+            record = {k: _finite_or_none(v) for k, v in zip(names, values, strict=True)}
+            text.write(json.dumps(record) + "\n")
+
+
+def _finite_or_none(value: Any) -> Any:
+    return None if isinstance(value, float) and not np.isfinite(value) else value
+
+
+def _arrow_float64(values: np.ndarray) -> Any:
+    """A NumPy float64 vector as an Arrow array (pa.array would import pandas)."""
+    import pyarrow as pa
+
+    data = np.ascontiguousarray(values, dtype=np.float64)
+    return pa.Array.from_buffers(pa.float64(), len(data), [None, pa.py_buffer(data)])
