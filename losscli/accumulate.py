@@ -83,22 +83,30 @@ class MeanState:
     total_w: float = 0.0
 
     def update(
-        self, per_row: np.ndarray, weight: np.ndarray | None, codes: np.ndarray | None = None, groups: int = 1
+        self,
+        per_row: np.ndarray,
+        weight: np.ndarray | None,
+        codes: np.ndarray | None = None,
+        groups: int = 1,
+        counted: np.ndarray | None = None,
     ) -> None:
+        """Add rows; ``counted`` (default: all) says which rows count in n."""
         wl = per_row if weight is None else weight * per_row
         w_total = float(len(per_row)) if weight is None else float(weight.sum())
         self.total_wl += float(wl.sum())
         self.total_w += w_total
+        n_rows = len(per_row) if counted is None else int(counted.sum())
         if groups == 1:  # the one group is all rows so far
             self.sum_wl = np.array([self.total_wl])
             self.sum_w = np.array([self.total_w])
-            self.n = _grow(self.n, 1) + len(per_row)
+            self.n = _grow(self.n, 1) + n_rows
             return
         w = np.ones(len(per_row)) if weight is None else weight
         codes = np.zeros(len(per_row), dtype=np.intp) if codes is None else codes
         self.sum_wl = _grow(self.sum_wl, groups) + np.bincount(codes, weights=wl, minlength=groups)
         self.sum_w = _grow(self.sum_w, groups) + np.bincount(codes, weights=w, minlength=groups)
-        self.n = _grow(self.n, groups) + np.bincount(codes, minlength=groups)
+        kept = codes if counted is None else codes[counted]
+        self.n = _grow(self.n, groups) + np.bincount(kept, minlength=groups)
 
     def merge(self, other: MeanState) -> MeanState:
         g = max(len(self.n), len(other.n))
@@ -163,13 +171,21 @@ class PairedState:
     sum_w2: np.ndarray = field(default_factory=lambda: np.zeros(0))
     n: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
-    def update(self, d: np.ndarray, weight: np.ndarray | None, codes: np.ndarray, groups: int) -> None:
+    def update(
+        self,
+        d: np.ndarray,
+        weight: np.ndarray | None,
+        codes: np.ndarray,
+        groups: int,
+        counted: np.ndarray | None = None,
+    ) -> None:
         w = np.ones(len(d)) if weight is None else weight
         self.sum_wd = _grow(self.sum_wd, groups) + np.bincount(codes, weights=w * d, minlength=groups)
         self.sum_wd2 = _grow(self.sum_wd2, groups) + np.bincount(codes, weights=w * d * d, minlength=groups)
         self.sum_w = _grow(self.sum_w, groups) + np.bincount(codes, weights=w, minlength=groups)
         self.sum_w2 = _grow(self.sum_w2, groups) + np.bincount(codes, weights=w * w, minlength=groups)
-        self.n = _grow(self.n, groups) + np.bincount(codes, minlength=groups)
+        kept = codes if counted is None else codes[counted]
+        self.n = _grow(self.n, groups) + np.bincount(kept, minlength=groups)
 
     def merge(self, other: PairedState) -> PairedState:
         g = max(len(self.n), len(other.n))
@@ -177,6 +193,20 @@ class PairedState:
 
     def fields(self) -> tuple[np.ndarray, ...]:
         return (self.sum_wd, self.sum_wd2, self.sum_w, self.sum_w2, self.n)
+
+
+def _masked(weight: np.ndarray | None, mask: np.ndarray | None, n: int) -> np.ndarray | None:
+    """Weights with dropped rows set to 0 (None when nothing is weighted or dropped)."""
+    if mask is None:
+        return weight
+    masked: np.ndarray = (np.ones(n) if weight is None else weight) * mask
+    return masked
+
+
+def _both(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
+    if a is None:
+        return b
+    return a if b is None else a & b
 
 
 def replicate_weights(seed: int, start: int, rows: int, replicates: int) -> np.ndarray:
@@ -227,28 +257,44 @@ class Accumulator:
         weight: np.ndarray | None,
         codes: np.ndarray,
         row_offset: int,
+        valid: dict[str, np.ndarray] | None = None,
     ) -> None:
-        """Add one batch: per-row losses for every key, the batch's weights and group codes."""
+        """Add one batch: per-row losses for every key, the batch's weights and group codes.
+
+        ``valid`` holds, for models that lose rows to --nan drop, the rows that count:
+        the others get weight 0 and are not counted in n.
+        """
         groups = len(self.groups)
+        valid = valid or {}
         for key, values in per_row.items():
-            self.means[key].update(values, weight, codes, groups)
+            mask = valid.get(key[0])
+            self.means[key].update(values, _masked(weight, mask, len(values)), codes, groups, mask)
         for key, state in self.paired.items():
-            d = per_row[key] - per_row[(self.baseline, key[1])]  # type: ignore[index]
-            state.update(d, weight, codes, groups)
+            base = self.baseline or ""
+            mask = _both(valid.get(key[0]), valid.get(base))
+            d = per_row[key] - per_row[(base, key[1])]
+            state.update(d, _masked(weight, mask, len(d)), codes, groups, mask)
         if self.replicates:
-            self._update_bootstrap(per_row, weight, codes, row_offset, groups)
+            self._update_bootstrap(per_row, weight, codes, row_offset, groups, valid)
 
     def _update_bootstrap(
-        self, per_row: dict[Key, np.ndarray], weight: np.ndarray | None, codes: np.ndarray, row_offset: int, groups: int
+        self,
+        per_row: dict[Key, np.ndarray],
+        weight: np.ndarray | None,
+        codes: np.ndarray,
+        row_offset: int,
+        groups: int,
+        valid: dict[str, np.ndarray],
     ) -> None:
         n = len(codes)
         # Sub-blocks keep the (rows, B) weight matrix small (4096 x 1000 doubles = 32 MB).
         for lo in range(0, n, 4 * BOOTSTRAP_BLOCK_ROWS):
             hi = min(n, lo + 4 * BOOTSTRAP_BLOCK_ROWS)
             r = replicate_weights(self.seed, row_offset + lo, hi - lo, self.replicates)
-            w = None if weight is None else weight[lo:hi]
             for key, values in per_row.items():
-                self.boot[key].update(r, values[lo:hi], w, codes[lo:hi], groups)
+                mask = valid.get(key[0])
+                w = _masked(weight, mask, n)
+                self.boot[key].update(r, values[lo:hi], None if w is None else w[lo:hi], codes[lo:hi], groups)
 
     def merge(self, other: Accumulator) -> Accumulator:
         """Combine two accumulators of the same evaluation (group codes are re-aligned)."""

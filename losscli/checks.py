@@ -12,7 +12,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from .errors import BadValueError
-from .layout import BatchArrays, Layout, Model
+from .extract import BatchArrays
+from .layout import Layout, Model
 from .losses import Interval
 from .spec import LossSpec
 

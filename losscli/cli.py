@@ -54,7 +54,13 @@ def _note(text: str, quiet: bool) -> None:
 
 @app.command("eval")
 def eval_command(
-    file: Annotated[str, typer.Argument(help="Predictions file (CSV, TSV, Parquet), or - for stdin.")],
+    files: Annotated[
+        list[str],
+        typer.Argument(
+            help="Predictions: a file (CSV, TSV, .gz/.zst/.bz2, Parquet, JSON Lines, Arrow/Feather), a Parquet "
+            "directory or glob, or - for stdin. Several files: one model each, named after the file.",
+        ),
+    ],
     loss: Annotated[
         list[str] | None,
         typer.Option(
@@ -87,6 +93,32 @@ def eval_command(
     class_sep: Annotated[
         str, typer.Option("--class-sep", help="Separator in MODEL.CLASS multiclass column names.")
     ] = ".",
+    truth: Annotated[
+        str | None, typer.Option("--truth", help="Targets in a separate file, joined to the predictions on --id.")
+    ] = None,
+    join: Annotated[
+        str,
+        typer.Option("--join", help="With --truth: strict (ids must match) or inner (evaluate the shared ids)."),
+    ] = "strict",
+    model_col: Annotated[
+        str | None,
+        typer.Option("--model-col", help="Long layout: the column naming the model of each row."),
+    ] = None,
+    name: Annotated[
+        list[str] | None, typer.Option("--name", help="With several files: model names, one per file, in order.")
+    ] = None,
+    nan: Annotated[
+        str,
+        typer.Option("--nan", help="Missing values: error (default), or drop the rows, per model, with a note."),
+    ] = "error",
+    positive: Annotated[
+        str | None,
+        typer.Option("--positive", help="Binary: the target value of the positive class (labels other than 0/1)."),
+    ] = None,
+    classes: Annotated[
+        str | None,
+        typer.Option("--classes", help="Multiclass: class names in column order, comma-separated (a,b,c)."),
+    ] = None,
     by: Annotated[
         list[str] | None, typer.Option("--by", help="Also report per group of this column; repeatable.")
     ] = None,
@@ -151,11 +183,14 @@ def eval_command(
     no_color: Annotated[bool, typer.Option("--no-color", help="No colour (NO_COLOR is respected too).")] = False,
 ) -> None:
     """Evaluate every model in FILE under each loss and print the comparison."""
+    import pyarrow as pa
+
+    from .errors import InputError
     from .evaluation import Options, run
     from .gates import breaches, parse_threshold
-    from .io import open_source
     from .render import FORMATS, render
     from .report import signature
+    from .reshape import Inputs, open_inputs
     from .writers import PER_ROW_SUFFIXES, SUMMARY_SUFFIXES, PerRowWriter, format_from_suffix, refuse_inputs
 
     no_color = no_color or bool(os.environ.get("NO_COLOR"))
@@ -166,11 +201,22 @@ def eval_command(
         if fail_if_worse and baseline is None:
             raise OptionError("--fail-if-worse needs --baseline MODEL to compare with")
         if output is not None:
-            refuse_inputs(output, [file])
+            refuse_inputs(output, [*files, *([truth] if truth else [])])
         options = Options(
             ci=ci, bootstrap=bootstrap, seed=seed, baseline=baseline, by=tuple(by or ()), min_group_n=min_group_n
         )
-        source = open_source(file, input_format)
+        inputs = Inputs(
+            paths=tuple(files),
+            input_format=input_format,
+            truth=truth,
+            id_column=id_column,
+            join=join,
+            model_col=model_col,
+            names=tuple(name or ()),
+            target=target,
+            preds=tuple(pred or ()),
+        )
+        source, reshape_notes = open_inputs(inputs)
         arguments = {
             "target": target,
             "preds": pred or (),
@@ -178,6 +224,9 @@ def eval_command(
             "id_column": id_column,
             "class_sep": class_sep,
             "options": options,
+            "nan": nan,
+            "positive": positive,
+            "classes": [c.strip() for c in classes.split(",")] if classes else (),
         }
         if per_row:
             row_fmt = (
@@ -203,7 +252,11 @@ def eval_command(
             )
     except LossCliError as exc:
         _fail(exc)
-    for note in evaluation.notes:
+    except (pa.ArrowException, UnicodeDecodeError) as exc:
+        # A reader met input it cannot parse in a way losscli did not foresee: still the
+        # input's fault, so a sentence and exit 2, not a traceback.
+        _fail(InputError(f"{', '.join(files)}: cannot be read ({_first_line(exc)})"))
+    for note in [*reshape_notes, *evaluation.notes]:
         _note(note, quiet)
     if verbose:
         _note(f"signature: {signature(evaluation)}", quiet=False)
@@ -219,6 +272,11 @@ def eval_command(
         for failure in failures:
             sys.stderr.write(f"losscli: FAIL {failure}\n")
         raise typer.Exit(1)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _auto_format() -> str:

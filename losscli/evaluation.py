@@ -16,7 +16,8 @@ import numpy as np
 from .accumulate import Accumulator, GroupKey, Key, MeanState
 from .checks import check_batch
 from .errors import BadValueError, EmptyInputError, OptionError
-from .io import Source, open_source, source_from_dataframe
+from .extract import Extractor
+from .io import Source, source_from_dataframe
 from .layout import Layout, resolve_layout
 from .losses import ParamValue
 from .spec import LossSpec, parse_specs
@@ -134,6 +135,9 @@ def run(
     options: Options | None = None,
     per_row: PerRowSink | None = None,
     chunk_rows: int | None = None,
+    nan: str = "error",
+    positive: str | None = None,
+    classes: Sequence[str] = (),
 ) -> Evaluation:
     """Evaluate every model in ``source`` under every loss, in one pass.
 
@@ -151,6 +155,8 @@ def run(
         id_column=id_column,
         class_sep=class_sep,
         by=options.by,
+        positive=positive,
+        classes=classes,
     )
     notes = list(layout.notes)
     if not specs:
@@ -169,10 +175,13 @@ def run(
         baseline=options.baseline,
         seed=options.seed,
     )
+    extractor = Extractor(
+        layout, nan=nan, positive=positive, log_fill=any(s.loss.pred_kind == "log_probability" for s in specs)
+    )
     columns = layout.columns + ([layout.id] if per_row is not None and layout.id else [])
     rows = 0
     for batch in _sliced(source.batches(list(dict.fromkeys(columns)), layout.number_columns), chunk_rows):
-        arrays = layout.extract(batch, rows)
+        arrays = extractor.extract(batch, rows)
         check_batch(layout, specs, arrays)
         losses_of_batch = {
             (model.name, spec.label): spec.loss.kernel(arrays.y_true, arrays.preds[model.name], **spec.params)
@@ -180,13 +189,19 @@ def run(
             for spec in specs
         }
         codes = acc.groups.encode(arrays.groups, batch.num_rows)
-        acc.update(losses_of_batch, arrays.weight, codes, rows)
+        acc.update(losses_of_batch, arrays.weight, codes, rows, arrays.valid)
         if per_row is not None:
-            columns_out = {f"{m}:{label}": v for (m, label), v in losses_of_batch.items()}
+            columns_out = {
+                f"{m}:{label}": v if m not in arrays.valid else np.where(arrays.valid[m], v, np.nan)
+                for (m, label), v in losses_of_batch.items()
+            }
             per_row.write(layout.id or "row", layout.ids(batch, rows), columns_out)
         rows += batch.num_rows
     if rows == 0:
         raise EmptyInputError(f"{source.name}: has a header but no data rows")
+    if any(extractor.dropped.values()):
+        counts = ", ".join(f"{m} {k}" for m, k in extractor.dropped.items())
+        notes.append(f"dropped rows with missing values (--nan drop): {counts}")
     results, hidden = finish(acc, specs, options)
     if hidden:
         notes.append(f"hid {hidden} group(s) with fewer than {options.min_group_n} rows (--min-group-n)")
@@ -321,7 +336,7 @@ def _looks_like_probabilities(layout: Layout, source: Source) -> bool:
 
 
 def evaluate(
-    data: str | pd.DataFrame | Any,
+    data: str | Sequence[str] | pd.DataFrame | Any,
     losses: Sequence[str] | str = (),
     *,
     target: str | None = None,
@@ -336,6 +351,13 @@ def evaluate(
     seed: int = 0,
     baseline: str | None = None,
     min_group_n: int = 0,
+    truth: str | None = None,
+    join: str = "strict",
+    model_col: str | None = None,
+    names: Sequence[str] = (),
+    nan: str = "error",
+    positive: str | None = None,
+    classes: Sequence[str] = (),
 ) -> pd.DataFrame:
     """Evaluate a file path or a DataFrame; return a tidy DataFrame (model, loss, value, n).
 
@@ -348,7 +370,15 @@ def evaluate(
     >>> evaluate(df, ["mse", "mae"]).to_dict("records")
     [{'model': 'a', 'loss': 'mse', 'value': 0.125, 'n': 2}, {'model': 'a', 'loss': 'mae', 'value': 0.25, 'n': 2}]
     """
-    source = open_source(data, input_format) if isinstance(data, str) else source_from_dataframe(data)
+    if isinstance(data, str | list | tuple):
+        from .reshape import Inputs, open_inputs
+
+        paths = (data,) if isinstance(data, str) else tuple(data)
+        source, _ = open_inputs(
+            Inputs(paths, input_format, truth, id_column, join, model_col, tuple(names), target, tuple(preds))
+        )
+    else:
+        source = source_from_dataframe(data)  # type: ignore[arg-type]  # a DataFrame: the only other kind
     options = Options(
         ci=ci,
         bootstrap=bootstrap,
@@ -366,4 +396,7 @@ def evaluate(
         id_column=id_column,
         class_sep=class_sep,
         options=options,
+        nan=nan,
+        positive=positive,
+        classes=classes,
     ).to_pandas()

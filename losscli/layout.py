@@ -8,14 +8,14 @@ per-model NumPy arrays, whatever the file looked like.
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Hashable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .errors import BadValueError, ColumnError, OptionError
+from .arrow_numpy import row_numbers
+from .errors import ColumnError, OptionError
 from .io import Source, is_numeric
 from .losses import TASKS, Task
 from .spec import LossSpec
@@ -31,21 +31,8 @@ class Model:
 
     name: str
     columns: tuple[str, ...]
-
-
-@dataclass
-class BatchArrays:
-    """One batch as NumPy: target, weight (or None) and every model's predictions."""
-
-    y_true: np.ndarray
-    weight: np.ndarray | None
-    preds: dict[str, np.ndarray]
-    row_offset: int
-    # Each --by column dictionary-encoded: (per-row index, distinct values).
-    groups: list[tuple[np.ndarray, list[Hashable]]] = field(default_factory=list)
-
-    def __len__(self) -> int:
-        return len(self.y_true)
+    # A single list<number> column holding all k class probabilities (Parquet/Arrow).
+    list_width: int = 0
 
 
 @dataclass
@@ -64,9 +51,6 @@ class Layout:
     target_columns: tuple[str, ...] = ()
     # Columns whose values split the rows into groups (--by).
     by: tuple[str, ...] = ()
-    # Binary targets may come as {0, 1}, {-1, 1} or booleans; never 0 and -1 together.
-    _seen_zero: bool = False
-    _seen_minus_one: bool = False
 
     @property
     def soft_target(self) -> bool:
@@ -89,135 +73,7 @@ class Layout:
         """The id column of a batch, or 1-based row numbers where there is none."""
         if self.id is not None and self.id in batch.schema.names:
             return batch.column(self.id)
-        numbers = np.arange(row_offset + 1, row_offset + batch.num_rows + 1, dtype=np.int64)
-        return pa.Array.from_buffers(pa.int64(), len(numbers), [None, pa.py_buffer(numbers)])
-
-    def extract(self, batch: pa.RecordBatch, row_offset: int) -> BatchArrays:
-        """Convert one batch; raise BadValueError naming the first bad cell."""
-        if self.target_columns:
-            y_true = self._soft_target(batch, row_offset)
-        else:
-            y_true = self._target(batch.column(self.target), row_offset)
-        weight = None
-        if self.weight:
-            weight = self._numeric(batch.column(self.weight), self.weight, row_offset)
-            bad = np.flatnonzero(weight < 0)
-            if bad.size:
-                raise BadValueError(
-                    f"{self.source}: column {self.weight!r}, row {row_offset + bad[0] + 1} "
-                    f"holds the negative weight {float(weight[bad[0]])!r}; weights must be >= 0"
-                )
-        preds: dict[str, np.ndarray] = {}
-        for model in self.models:
-            arrays = [self._numeric(batch.column(c), c, row_offset) for c in model.columns]
-            preds[model.name] = arrays[0] if self.task != "multiclass" else np.column_stack(arrays)
-        groups = [_dictionary_codes(batch.column(c)) for c in self.by]
-        return BatchArrays(y_true, weight, preds, row_offset, groups)
-
-    def _numeric(self, column: pa.Array | pa.ChunkedArray, name: str, row_offset: int) -> np.ndarray:
-        if not is_numeric(column.type):
-            raise BadValueError(
-                f"{self.source}: column {name!r}{_first_non_number(column, row_offset)} "
-                "is not a number; fix the cell or choose other columns"
-            )
-        values = _to_float64(column)
-        missing = np.flatnonzero(~np.isfinite(values))
-        if missing.size:
-            i = missing[0]
-            what = "is missing (empty or NaN)" if np.isnan(values[i]) else f"is {float(values[i])!r}"
-            count = f" (and at least {missing.size - 1} more)" if missing.size > 1 else ""
-            raise BadValueError(
-                f"{self.source}: column {name!r}, row {row_offset + i + 1} {what}{count}; "
-                "every target, prediction and weight must be a finite number"
-            )
-        return values
-
-    def _target(self, column: pa.Array | pa.ChunkedArray, row_offset: int) -> np.ndarray:
-        if self.task == "multiclass":
-            return self._class_indices(column, row_offset)
-        values = self._numeric(column, self.target, row_offset)
-        if self.task == "binary":
-            return self._binary(values, row_offset)
-        return values
-
-    def _soft_target(self, batch: pa.RecordBatch, row_offset: int) -> np.ndarray:
-        """k target columns: a probability distribution per row."""
-        t = np.column_stack([self._numeric(batch.column(c), c, row_offset) for c in self.target_columns])
-        bad = np.flatnonzero(((t < 0) | (t > 1)).any(axis=1) | (np.abs(t.sum(axis=1) - 1.0) > 1e-6))
-        if bad.size:
-            i = int(bad[0])
-            raise BadValueError(
-                f"{self.source}: the soft target columns {self.target}.* in row "
-                f"{row_offset + i + 1} are not a distribution (values in [0, 1] summing to 1, got "
-                f"{', '.join(f'{v:g}' for v in t[i])})"
-            )
-        return t
-
-    def _binary(self, values: np.ndarray, row_offset: int) -> np.ndarray:
-        bad = np.flatnonzero((values != 0) & (values != 1) & (values != -1))
-        if bad.size:
-            i = bad[0]
-            raise BadValueError(
-                f"{self.source}: column {self.target!r}, row {row_offset + i + 1} holds "
-                f"{float(values[i])!r}; binary losses need labels 0/1 (or -1/1)"
-            )
-        self._seen_zero |= bool((values == 0).any())
-        self._seen_minus_one |= bool((values == -1).any())
-        if self._seen_zero and self._seen_minus_one:
-            raise BadValueError(
-                f"{self.source}: column {self.target!r} mixes the labels 0 and -1; binary labels must be 0/1 or -1/1"
-            )
-        return np.where(values == -1, 0.0, values)
-
-    def _label_indices(self, column: pa.Array) -> np.ndarray:
-        """Class index per row for text labels; -1 for an unknown or missing label.
-
-        Labels are dictionary-encoded so only the distinct ones are looked up in
-        Python (and ``pa.array``, which imports pandas, is never called).
-        """
-        encoded = pc.dictionary_encode(column)
-        position = {c: k for k, c in enumerate(self.classes)}
-        lookup = np.array([position.get(v, -1) for v in encoded.dictionary.to_pylist()] + [-1], dtype=np.intp)
-        codes = _numpy_view(encoded.indices.cast(pa.int64()), np.int64).copy()
-        codes[_null_mask(encoded.indices)] = len(lookup) - 1
-        indices: np.ndarray = lookup[codes]
-        return indices
-
-    def _class_indices(self, column: pa.Array | pa.ChunkedArray, row_offset: int) -> np.ndarray:
-        """Class labels (matched to class names) or integer indices -> 0..k-1."""
-        k = len(self.classes)
-        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-            idx = self._label_indices(_combined(column))
-            bad = np.flatnonzero(idx < 0)
-            if bad.size:
-                i = int(bad[0])
-                label = column[i].as_py()
-                what = "is missing" if label is None else f"holds the label {label!r}"
-                raise BadValueError(
-                    f"{self.source}: column {self.target!r}, row {row_offset + i + 1} {what}, "
-                    f"which is not one of the classes {', '.join(self.classes)}"
-                )
-            return idx
-        values = self._numeric(column, self.target, row_offset)
-        if all(_is_int_text(c) for c in self.classes):
-            # Class columns named 0, 1, 2...: the target holds those names.
-            names = np.array([float(c) for c in self.classes])
-            order = np.argsort(names)
-            pos = np.searchsorted(names[order], values)
-            pos = np.clip(pos, 0, k - 1)
-            ok = names[order][pos] == values
-            idx = order[pos]
-        else:
-            ok = (values == np.round(values)) & (values >= 0) & (values < k)
-            idx = np.where(ok, values, 0).astype(np.intp)
-        if not ok.all():
-            i = int(np.flatnonzero(~ok)[0])
-            raise BadValueError(
-                f"{self.source}: column {self.target!r}, row {row_offset + i + 1} holds "
-                f"{float(values[i])!r}, which is not a class index 0..{k - 1} "
-                f"(classes: {', '.join(self.classes)})"
-            )
-        return idx.astype(np.intp)
+        return row_numbers(batch.num_rows, row_offset + 1)
 
 
 def resolve_layout(
@@ -230,6 +86,8 @@ def resolve_layout(
     id_column: str | None = None,
     class_sep: str = ".",
     by: Sequence[str] = (),
+    positive: str | None = None,
+    classes: Sequence[str] = (),
 ) -> Layout:
     """Assign every column a role and decide the task; say what was auto-detected."""
     names = source.schema.names
@@ -260,14 +118,25 @@ def resolve_layout(
                 f"pass --weight {unused_weight[0]} to use it"
             )
     if not pred_cols:
+        text = [n for n in names if n not in taken and not _looks_numeric(source, n)]
+        why = f" ({', '.join(text[:5])} {'holds' if len(text) == 1 else 'hold'} no numbers)" if text else ""
         raise ColumnError(
-            f"{source.name}: no prediction columns besides the target {target_col!r}; name them with --pred"
+            f"{source.name}: no prediction columns besides the target {target_col!r}{why}; name them with --pred"
         )
 
-    task = _soft_task(specs) if soft_cols else _decide_task(source, specs, target_col, pred_cols, class_sep)
-    models, classes = _group_models(source, task, pred_cols, class_sep)
+    task = _soft_task(specs) if soft_cols else _decide_task(source, specs, target_col, pred_cols, class_sep, positive)
+    if positive is not None and task != "binary":
+        raise OptionError(f"--positive names the positive class of a binary task, but this task is {task}")
+    text_target = not soft_cols and not is_numeric(source.schema.field(target_col).type)
+    if task == "binary" and positive is None and text_target:
+        labels = pc.unique(source.sample.column(target_col).drop_null()).to_pylist()[:5]
+        raise ColumnError(
+            f"{source.name}: the target {target_col!r} holds the labels {', '.join(repr(v) for v in labels)}; "
+            "name the positive one with --positive LABEL"
+        )
+    models, class_names = _group_models(source, task, pred_cols, class_sep, tuple(classes))
     if soft_cols:
-        soft_cols = _align_soft_target(source, target_col, soft_cols, classes, class_sep)
+        soft_cols = _align_soft_target(source, target_col, soft_cols, class_names, class_sep)
 
     shown = f"{target_col}{class_sep}* (soft)" if soft_cols else target_col
     detected = [f"target={shown}" + ("" if target else " (auto)")]
@@ -287,7 +156,7 @@ def resolve_layout(
         models=tuple(models),
         weight=weight_col,
         id=id_col,
-        classes=classes,
+        classes=class_names,
         notes=notes,
         target_columns=soft_cols,
         by=by_cols,
@@ -339,8 +208,11 @@ def _align_soft_target(
     return tuple(by_class[c] for c in classes)
 
 
-def _decide_task(source: Source, specs: Sequence[LossSpec], target: str, pred_cols: list[str], sep: str) -> Task:
+def _decide_task(
+    source: Source, specs: Sequence[LossSpec], target: str, pred_cols: list[str], sep: str, positive: str | None
+) -> Task:
     grouped = any(len(cols) > 1 for cols in _groups(pred_cols, sep).values())
+    grouped |= any(_is_list(source.schema.field(c).type) for c in pred_cols)
     if specs:
         allowed = [t for t in TASKS if all(t in s.loss.tasks for s in specs)]
         if not allowed:
@@ -349,15 +221,26 @@ def _decide_task(source: Source, specs: Sequence[LossSpec], target: str, pred_co
         if len(allowed) == 1:
             return allowed[0]
         # A loss that serves several tasks: let the data decide among them.
-        guess = _guess_task(source, target, grouped)
+        guess = _guess_task(source, target, grouped, positive, pred_cols)
         return guess if guess in allowed else allowed[0]
-    return _guess_task(source, target, grouped)
+    return _guess_task(source, target, grouped, positive, pred_cols)
 
 
-def _guess_task(source: Source, target: str, grouped: bool) -> Task:
+def _guess_task(source: Source, target: str, grouped: bool, positive: str | None, pred_cols: list[str]) -> Task:
     dtype = source.schema.field(target).type
-    if grouped or not is_numeric(dtype):
+    if positive is not None:
+        return "binary"
+    if grouped:
         return "multiclass"
+    if not is_numeric(dtype):
+        labels = list(pc.unique(source.sample.column(target).drop_null()).to_pylist())
+        if set(map(str, labels)) <= set(pred_cols):
+            return "multiclass"  # bare class columns named after the labels
+        shown = ", ".join(repr(v) for v in labels[:5])
+        raise ColumnError(
+            f"{source.name}: the target {target!r} holds the labels {shown}; for a binary task name the positive "
+            "one with --positive LABEL, for a multiclass task give one prediction column per class (MODEL.CLASS)"
+        )
     if pa.types.is_boolean(dtype):
         return "binary"
     sample = source.sample.column(target)
@@ -375,9 +258,14 @@ def _groups(pred_cols: list[str], sep: str) -> dict[str, list[str]]:
     return groups
 
 
-def _group_models(source: Source, task: Task, pred_cols: list[str], sep: str) -> tuple[list[Model], tuple[str, ...]]:
+def _group_models(
+    source: Source, task: Task, pred_cols: list[str], sep: str, classes: tuple[str, ...]
+) -> tuple[list[Model], tuple[str, ...]]:
     if task != "multiclass":
         return [Model(c, (c,)) for c in pred_cols], ()
+    lists = [c for c in pred_cols if _is_list(source.schema.field(c).type)]
+    if lists:
+        return _list_models(source, pred_cols, lists, classes)
     groups = _groups(pred_cols, sep)
     if all(len(cols) == 1 for cols in groups.values()):
         # Bare class columns (setosa, versicolor, ...): the whole file is one model.
@@ -390,15 +278,41 @@ def _group_models(source: Source, task: Task, pred_cols: list[str], sep: str) ->
                 "every multiclass model needs one column per class (or pick columns with --pred)"
             )
         models = [(m, {c.rsplit(sep, 1)[1]: c for c in cols}) for m, cols in groups.items()]
-    classes = tuple(models[0][1])
+    names = tuple(models[0][1])
     for name, by_class in models[1:]:
-        if set(by_class) != set(classes):
+        if set(by_class) != set(names):
             raise ColumnError(
                 f"{source.name}: model {name!r} has classes {_list(list(by_class))} but "
-                f"{models[0][0]!r} has {_list(list(classes))}; every model needs the same classes"
+                f"{models[0][0]!r} has {_list(list(names))}; every model needs the same classes"
             )
-    built = [Model(name, tuple(by_class[c] for c in classes)) for name, by_class in models]
-    return built, classes
+    built = [Model(name, tuple(by_class[c] for c in names)) for name, by_class in models]
+    if classes:
+        if len(classes) != len(names):
+            raise OptionError(f"--classes names {len(classes)} classes but the models have {len(names)} columns each")
+        return built, classes  # the j-th column of each model is the class classes[j]
+    return built, names
+
+
+def _list_models(
+    source: Source, pred_cols: list[str], lists: list[str], classes: tuple[str, ...]
+) -> tuple[list[Model], tuple[str, ...]]:
+    """One list<number> column per model, k class probabilities in each row."""
+    if len(lists) != len(pred_cols):
+        other = next(c for c in pred_cols if c not in lists)
+        raise ColumnError(
+            f"{source.name}: column {other!r} is not a list column like {lists[0]!r}; "
+            "pick the models' columns with --pred"
+        )
+    widths = set()
+    for col in lists:
+        first = next((v for v in source.sample.column(col).to_pylist() if v is not None), None)
+        widths.add(len(first) if first is not None else 0)
+    if len(widths) != 1 or 0 in widths:
+        raise ColumnError(f"{source.name}: the list columns {_list(lists)} must all hold one number per class")
+    k = widths.pop()
+    if classes and len(classes) != k:
+        raise OptionError(f"--classes names {len(classes)} classes but the list columns hold {k} values")
+    return [Model(c, (c,), list_width=k) for c in lists], classes or tuple(str(i) for i in range(k))
 
 
 def _named(source: Source, name: str, option: str) -> str:
@@ -430,54 +344,17 @@ def _match_patterns(source: Source, patterns: Sequence[str], taken: set[str]) ->
     return list(dict.fromkeys(chosen))
 
 
-def _to_float64(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    """A numeric column as float64, nulls as NaN.
-
-    Built from the Arrow buffers directly: ``Array.to_numpy`` and any compute
-    call given a Python scalar import pandas, which the CLI must not pay for.
-    """
-    array = _combined(column)
-    if array.type != pa.float64():
-        array = array.cast(pa.float64())
-    values = _numpy_view(array, np.float64)
-    if array.null_count:
-        values = values.copy()
-        values[_null_mask(array)] = np.nan
-    return values
-
-
-def _combined(column: pa.Array | pa.ChunkedArray) -> pa.Array:
-    return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-
-
-def _numpy_view(array: pa.Array, dtype: type[np.generic]) -> np.ndarray:
-    """A read-only NumPy view of the values buffer of a fixed-width Arrow array."""
-    width = np.dtype(dtype).itemsize
-    return np.frombuffer(array.buffers()[1], dtype=dtype, count=len(array), offset=array.offset * width)
-
-
-def _null_mask(array: pa.Array) -> np.ndarray:
-    """True where ``array`` is null, unpacked from Arrow's validity bitmap."""
-    validity = array.buffers()[0]
-    if validity is None:
-        return np.zeros(len(array), dtype=bool)
-    bits = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), bitorder="little")
-    return ~bits[array.offset : array.offset + len(array)].astype(bool)
-
-
-def _dictionary_codes(column: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, list[Hashable]]:
-    """A column as (per-row index into its distinct values, the distinct values); null is None."""
-    encoded = pc.dictionary_encode(_combined(column))
-    values: list[Hashable] = [*encoded.dictionary.to_pylist(), None]
-    codes = _numpy_view(encoded.indices.cast(pa.int64()), np.int64).copy()
-    codes[_null_mask(encoded.indices)] = len(values) - 1
-    return codes, values
+def _is_list(dtype: pa.DataType) -> bool:
+    """A list of numbers per row: a model's k class probabilities in one column."""
+    kinds = (pa.types.is_list, pa.types.is_large_list, pa.types.is_fixed_size_list)
+    return any(kind(dtype) for kind in kinds) and is_numeric(dtype.value_type)
 
 
 def _looks_numeric(source: Source, name: str) -> bool:
     """Numeric, or text in which some cells are numbers: a prediction column with a
     bad cell, which must be reported rather than skipped."""
-    if is_numeric(source.schema.field(name).type):
+    dtype = source.schema.field(name).type
+    if is_numeric(dtype) or _is_list(dtype):
         return True
     column = source.sample.column(name)
     if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
@@ -491,21 +368,6 @@ def _is_number(text: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def _first_non_number(column: pa.Array | pa.ChunkedArray, row_offset: int) -> str:
-    for i, cell in enumerate(column.to_pylist()):
-        if cell is None:
-            continue
-        try:
-            float(cell)
-        except (TypeError, ValueError):
-            return f", row {row_offset + i + 1} holds {cell!r}, which"
-    return f" (type {column.type})"
-
-
-def _is_int_text(text: str) -> bool:
-    return text.lstrip("-").isdigit()
 
 
 def _list(names: Sequence[str], limit: int = 12) -> str:

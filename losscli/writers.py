@@ -18,6 +18,7 @@ from typing import IO, Any
 
 import numpy as np
 
+from .arrow_numpy import float64_array
 from .errors import OptionError
 
 SUMMARY_SUFFIXES = {
@@ -127,7 +128,7 @@ class PerRowWriter:
     def write(self, id_name: str, ids: Any, columns: dict[str, np.ndarray]) -> None:
         import pyarrow as pa
 
-        arrays = [ids, *(_arrow_float64(v) for v in columns.values())]
+        arrays = [ids, *(float64_array(v) for v in columns.values())]
         batch = pa.RecordBatch.from_arrays(arrays, names=[id_name, *columns])
         if self.fmt == "jsonl":
             self._write_jsonl(batch)
@@ -169,11 +170,3 @@ class PerRowWriter:
 
 def _finite_or_none(value: Any) -> Any:
     return None if isinstance(value, float) and not np.isfinite(value) else value
-
-
-def _arrow_float64(values: np.ndarray) -> Any:
-    """A NumPy float64 vector as an Arrow array (pa.array would import pandas)."""
-    import pyarrow as pa
-
-    data = np.ascontiguousarray(values, dtype=np.float64)
-    return pa.Array.from_buffers(pa.float64(), len(data), [None, pa.py_buffer(data)])

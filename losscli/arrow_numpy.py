@@ -1,0 +1,88 @@
+"""Arrow arrays to NumPy and back, built from the buffers.
+
+``Array.to_numpy``, ``pa.array`` and compute calls given Python scalars all
+import pandas; the CLI must not pay its start-up on every call, so the few
+conversions losscli needs are done here by hand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+
+def combined(column: pa.Array | pa.ChunkedArray) -> pa.Array:
+    return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+
+
+def numpy_view(array: pa.Array, dtype: type[np.generic]) -> np.ndarray:
+    """A read-only NumPy view of the values buffer of a fixed-width Arrow array."""
+    width = np.dtype(dtype).itemsize
+    return np.frombuffer(array.buffers()[1], dtype=dtype, count=len(array), offset=array.offset * width)
+
+
+def null_mask(array: pa.Array) -> np.ndarray:
+    """True where ``array`` is null, unpacked from Arrow's validity bitmap."""
+    validity = array.buffers()[0]
+    if validity is None:
+        return np.zeros(len(array), dtype=bool)
+    bits = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), bitorder="little")
+    return ~bits[array.offset : array.offset + len(array)].astype(bool)
+
+
+def to_float64(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """A numeric column as float64, nulls as NaN."""
+    array = combined(column)
+    if array.type != pa.float64():
+        array = array.cast(pa.float64())
+    values = numpy_view(array, np.float64)
+    if array.null_count:
+        values = values.copy()
+        values[null_mask(array)] = np.nan
+    return values
+
+
+def list_to_matrix(column: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    """A list<number> column as an (n, k) float64 matrix and a mask of rows that are
+    missing or have another length than the first row (those rows are NaN)."""
+    array = combined(column)
+    n = len(array)
+    lengths = to_float64(pc.list_value_length(array))
+    k = int(lengths[np.isfinite(lengths)][0]) if np.isfinite(lengths).any() else 0
+    bad = ~np.isfinite(lengths) | (lengths != k)
+    out = np.full((n, k), np.nan)
+    good = np.flatnonzero(~bad)
+    if good.size:
+        flat = to_float64(
+            pc.list_flatten(
+                array.filter(
+                    pa.Array.from_buffers(pa.bool_(), n, [None, pa.py_buffer(np.packbits(~bad, bitorder="little"))])
+                )
+            )
+        )
+        out[good] = flat.reshape(good.size, k)
+    return out, bad
+
+
+def dictionary_codes(column: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, list[Hashable]]:
+    """A column as (per-row index into its distinct values, the distinct values); null is None."""
+    encoded = pc.dictionary_encode(combined(column))
+    values: list[Hashable] = [*encoded.dictionary.to_pylist(), None]
+    codes = numpy_view(encoded.indices.cast(pa.int64()), np.int64).copy()
+    codes[null_mask(encoded.indices)] = len(values) - 1
+    return codes, values
+
+
+def row_numbers(n: int, start: int = 0) -> pa.Array:
+    """start, start+1, ... as an int64 Arrow array."""
+    numbers = np.arange(start, start + n, dtype=np.int64)
+    return pa.Array.from_buffers(pa.int64(), n, [None, pa.py_buffer(numbers)])
+
+
+def float64_array(values: np.ndarray) -> pa.Array:
+    """A NumPy float64 vector as an Arrow array."""
+    data = np.ascontiguousarray(values, dtype=np.float64)
+    return pa.Array.from_buffers(pa.float64(), len(data), [None, pa.py_buffer(data)])

@@ -1,0 +1,153 @@
+"""Readers: a path, a glob, ``-`` (stdin) or a DataFrame becomes a stream of pyarrow batches.
+
+Formats: CSV and TSV (plain, .gz, .zst, .bz2), Parquet (file, directory or
+glob), JSON Lines, Arrow IPC / Feather. The format comes from --input-format,
+else the file's suffix, else (stdin) the first bytes. CSV, Parquet, JSON Lines
+and IPC files stream in batches; Parquet and IPC on stdin are read into memory
+first (they need random access).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from ..errors import InputError
+from .delimited import open_delimited
+from .ipc import open_ipc
+from .jsonl import open_jsonl
+from .parquet import open_parquet
+from .source import Source, is_numeric, source_from_dataframe, source_from_table
+
+FORMATS = ("csv", "tsv", "parquet", "jsonl", "arrow")
+SNIFF_HEAD = 4096  # bytes of stdin read to tell its format
+_SUFFIXES = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".txt": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+    ".arrow": "arrow",
+    ".feather": "arrow",
+    ".ipc": "arrow",
+}
+_COMPRESSED = {".gz": "gzip", ".zst": "zstd", ".zstd": "zstd", ".bz2": "bz2"}
+# First bytes that name a format (stdin has no suffix).
+_MAGIC = (
+    (b"PAR1", "parquet"),
+    (b"ARROW1", "arrow"),
+    (b"\xff\xff\xff\xff", "arrow"),
+    (b"\x1f\x8b", "gzip"),
+    (b"\x28\xb5\x2f\xfd", "zstd"),
+    (b"BZh", "bz2"),
+)
+
+__all__ = [
+    "FORMATS",
+    "Source",
+    "detect_format",
+    "is_numeric",
+    "open_source",
+    "source_from_dataframe",
+    "source_from_table",
+]
+
+
+def detect_format(path: str, explicit: str | None = None) -> tuple[str, str | None]:
+    """(format, compression) from --input-format, else the suffix; stdin is sniffed later."""
+    if explicit:
+        if explicit not in FORMATS:
+            raise InputError(f"unknown input format {explicit!r}; choose one of {', '.join(FORMATS)}")
+        return explicit, None
+    if path == "-":
+        return "sniff", None
+    suffixes = [s.lower() for s in Path(path).suffixes]
+    compression = _COMPRESSED.get(suffixes[-1]) if suffixes else None
+    if compression:
+        suffixes = suffixes[:-1]
+    if suffixes and suffixes[-1] in _SUFFIXES:
+        return _SUFFIXES[suffixes[-1]], compression
+    if Path(path).is_dir() or path.endswith("*.parquet"):
+        return "parquet", None
+    shown = "".join(Path(path).suffixes) or "(none)"
+    raise InputError(
+        f"{path}: cannot tell the format from the suffix {shown!r}; name it with --input-format ({', '.join(FORMATS)})"
+    )
+
+
+def open_source(path: str, input_format: str | None = None) -> Source:
+    """Open ``path`` (a file, a directory or glob of Parquet files, or ``-`` for stdin)."""
+    fmt, compression = detect_format(path, input_format)
+    if path == "-":
+        return _open_stdin(fmt)
+    p = Path(path)
+    if not p.exists() and not (fmt == "parquet" and any(ch in path for ch in "*?[")):
+        raise InputError(f"{path}: no such file")
+    if p.is_dir() and fmt != "parquet":
+        raise InputError(f"{path}: is a directory, not a {fmt.upper()} file")
+    if compression and fmt not in ("csv", "tsv", "jsonl"):
+        raise InputError(f"{path}: compressed {fmt} is not supported; compress CSV, TSV or JSON Lines only")
+    if fmt == "parquet":
+        return open_parquet(path)
+    if fmt == "jsonl":
+        return open_jsonl(path)
+    if fmt == "arrow":
+        return open_ipc(path)
+    return open_delimited(path, delimiter="\t" if fmt == "tsv" else ",", fmt=fmt)
+
+
+class _Prefixed:
+    """A read-once stream with its first bytes (already read to sniff the format) put back."""
+
+    def __init__(self, head: bytes, rest: Any) -> None:
+        self._head = head
+        self._rest = rest
+        self.closed = False
+
+    def read(self, size: int = -1) -> bytes:
+        if size is None or size < 0:
+            data, self._head = self._head + bytes(self._rest.read()), b""
+            return data
+        if self._head:
+            data, self._head = self._head[:size], self._head[size:]
+            if len(data) < size:
+                data += bytes(self._rest.read(size - len(data)))
+            return data
+        return bytes(self._rest.read(size))
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def _open_stdin(fmt: str) -> Source:
+    """stdin: CSV/TSV stream in blocks; other formats are identified by their first bytes."""
+    raw = sys.stdin.buffer
+    if fmt in ("csv", "tsv"):
+        return open_delimited("-", delimiter="\t" if fmt == "tsv" else ",", fmt=fmt, stream=raw)
+    head = raw.read(SNIFF_HEAD)
+    stream = _Prefixed(head, raw)
+    kind = fmt if fmt != "sniff" else next((k for magic, k in _MAGIC if head.startswith(magic)), "text")
+    if kind in ("gzip", "zstd", "bz2"):
+        # Decompressed on this thread as it is read (an Arrow thread reading a Python stream
+        # can still be running when the interpreter exits, which aborts the process).
+        decompressed = pa.CompressedInputStream(pa.PythonFile(stream, mode="r"), kind)
+        return open_delimited("-", delimiter=",", fmt="csv", stream=decompressed)
+    if kind in ("parquet", "arrow", "jsonl"):
+        opener = {"parquet": open_parquet, "arrow": open_ipc, "jsonl": open_jsonl}[kind]
+        return opener("-", data=pa.py_buffer(stream.read()))
+    # Text: JSON Lines if it starts with '{', TSV if the header has tabs and no commas, else CSV.
+    if head.lstrip().startswith(b"{"):
+        return open_jsonl("-", data=pa.py_buffer(stream.read()))
+    header = head.split(b"\n", 1)[0]
+    tsv = b"\t" in header and b"," not in header
+    return open_delimited("-", delimiter="\t" if tsv else ",", fmt="tsv" if tsv else "csv", stream=stream)

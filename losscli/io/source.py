@@ -1,0 +1,95 @@
+"""The Source: one tabular input seen as a schema, a sample and a stream of batches."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+
+from ..errors import InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+BATCH_ROWS = 1 << 16
+SAMPLE_ROWS = 10_000
+
+# open(columns, numeric) -> batches of those columns, ``numeric`` ones as float64
+Opener = Callable[[list[str], list[str]], Iterator[pa.RecordBatch]]
+
+
+@dataclass
+class Source:
+    """One tabular input: its display name, schema, a sample, and a batch stream."""
+
+    name: str
+    format: str
+    schema: pa.Schema
+    sample: pa.Table
+    _open: Opener = field(repr=False)
+
+    def batches(self, columns: list[str], numbers: list[str] | None = None) -> Iterator[pa.RecordBatch]:
+        """Record batches of ``columns`` in file order.
+
+        ``numbers`` (default: every numeric column) are decoded as float64; in a
+        CSV every other column is read as text, so no later block can change a type.
+        """
+        wanted = [c for c in columns if is_numeric(self.schema.field(c).type)] if numbers is None else numbers
+        numeric = [c for c in wanted if is_numeric(self.schema.field(c).type)]
+        yield from self._open(columns, numeric)
+
+    @property
+    def stem(self) -> str:
+        """A model name taken from the file name: ``runs/model_a.csv.gz`` -> ``model_a``."""
+        if self.name.startswith("<"):
+            return "model"
+        name = Path(self.name).name
+        for suffix in (".gz", ".zst", ".bz2", ".csv", ".tsv", ".parquet", ".jsonl", ".arrow", ".feather"):
+            name = name.removesuffix(suffix)
+        return name or "model"
+
+
+def is_numeric(dtype: pa.DataType) -> bool:
+    """Columns losscli can read as numbers: ints, floats, booleans, decimals, all-null."""
+    return bool(
+        pa.types.is_integer(dtype)
+        or pa.types.is_floating(dtype)
+        or pa.types.is_boolean(dtype)
+        or pa.types.is_null(dtype)
+        or pa.types.is_decimal(dtype)
+    )
+
+
+def cast_numeric(table: pa.Table, numeric: list[str]) -> pa.Table:
+    for col in numeric:
+        i = table.schema.get_field_index(col)
+        if table.schema.field(i).type != pa.float64():
+            table = table.set_column(i, col, table.column(i).cast(pa.float64()))
+    return table
+
+
+def source_from_table(table: pa.Table, name: str, fmt: str = "arrow") -> Source:
+    """An in-memory table as a Source (DataFrames, joined or reshaped inputs)."""
+
+    def open_(columns: list[str], numeric: list[str]) -> Iterator[pa.RecordBatch]:
+        sub = cast_numeric(table.select(columns), numeric)
+        yield from sub.to_batches(max_chunksize=BATCH_ROWS)
+
+    return Source(name, fmt, table.schema, table.slice(0, SAMPLE_ROWS), open_)
+
+
+def source_from_dataframe(df: pd.DataFrame) -> Source:
+    """A DataFrame as a Source, so the API and the CLI share one path."""
+    try:
+        table = pa.Table.from_pandas(df, preserve_index=False)
+    except (pa.ArrowException, ValueError, TypeError) as exc:
+        raise InputError(f"the DataFrame cannot be converted to Arrow: {exc}") from None
+    return source_from_table(table, "<dataframe>")
+
+
+def first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -1,0 +1,319 @@
+"""Other ways of holding predictions, turned into the one wide layout the evaluator reads.
+
+- one file per model (``losscli eval a.csv b.csv``): each file holds the target
+  and one model's predictions; the model is named after the file;
+- separate truth (``--truth labels.csv --id id``): predictions joined to targets;
+- long (``--model-col model``): one row per (id, model), pivoted to one
+  column per model.
+
+These need every row in memory (a join does); the wide layout streams.
+All joins are pyarrow joins on the id column, not Python loops.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .arrow_numpy import row_numbers
+from .errors import BadValueError, ColumnError, OptionError
+from .io import Source, is_numeric, open_source, source_from_table
+from .layout import ID_NAMES, TARGET_NAMES, WEIGHT_NAMES
+
+ROW = "__losscli_row__"  # a temporary column that remembers the input order through a join
+EXAMPLES = 3
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """How the user gave the data: files, and the options that say how they fit together."""
+
+    paths: tuple[str, ...]
+    input_format: str | None = None
+    truth: str | None = None
+    id_column: str | None = None
+    join: str = "strict"
+    model_col: str | None = None
+    names: tuple[str, ...] = ()
+    target: str | None = None
+    preds: tuple[str, ...] = ()
+
+
+def open_inputs(inputs: Inputs) -> tuple[Source, list[str]]:
+    """One wide Source for whatever layout was given, and notes about what was done."""
+    if inputs.join not in ("strict", "inner"):
+        raise OptionError(f"--join takes strict or inner, not {inputs.join!r}")
+    if inputs.names and len(inputs.names) != len(inputs.paths):
+        raise OptionError(
+            f"--name was given {len(inputs.names)} times for {len(inputs.paths)} files; give one per file"
+        )
+    notes: list[str] = []
+    if len(inputs.paths) > 1:
+        if inputs.model_col:
+            raise OptionError("--model-col reads one long file; give one file, or drop --model-col")
+        source = _one_file_per_model(inputs, notes)
+    else:
+        source = open_source(inputs.paths[0], inputs.input_format)
+        if inputs.names:
+            raise OptionError("--name renames the models of several files; with one file, name columns with --pred")
+        if inputs.model_col:
+            source = _long_to_wide(source, inputs, notes)
+    if inputs.truth:
+        source = _join_truth(source, inputs, notes)
+    return source, notes
+
+
+def _table(source: Source, id_col: str | None = None) -> pa.Table:
+    """Every row of a source: numbers as float64, text as text, and the id (if any) as
+    text, so ids match across files whatever their format (1, 1.0 and "1" are one id)."""
+    batches = list(source.batches(source.schema.names))
+    if not batches:
+        raise BadValueError(f"{source.name}: has a header but no data rows")
+    table = pa.Table.from_batches(batches, schema=batches[0].schema)
+    return _string_id(table, id_col)
+
+
+def _string_id(table: pa.Table, id_col: str | None) -> pa.Table:
+    if id_col is None or id_col not in table.schema.names:
+        return table
+    i = table.schema.get_field_index(id_col)
+    return table.set_column(i, id_col, table.column(i).cast(pa.string()))
+
+
+def _find(names: Sequence[str], wanted: str | None, candidates: tuple[str, ...]) -> str | None:
+    if wanted:
+        return next((n for n in names if n == wanted), next((n for n in names if n.lower() == wanted.lower()), None))
+    lowered = {n.lower(): n for n in names}
+    return next((lowered[c] for c in candidates if c in lowered), None)
+
+
+# --- one file per model ------------------------------------------------------------------------
+
+
+def _one_file_per_model(inputs: Inputs, notes: list[str]) -> Source:
+    tables: list[tuple[str, str, pa.Table]] = []
+    for i, path in enumerate(inputs.paths):
+        source = open_source(path, inputs.input_format)
+        name = inputs.names[i] if inputs.names else source.stem
+        id_col = _find(source.schema.names, inputs.id_column, ID_NAMES)
+        tables.append((name, source.name, _table(source, id_col)))
+    names = [n for n, _, _ in tables]
+    if len(set(names)) != len(names):
+        dupe = next(n for n in names if names.count(n) > 1)
+        raise OptionError(f"two files give the model name {dupe!r}; rename them with --name (one per file)")
+
+    _, first_path, first = tables[0]
+    target = _find(first.schema.names, inputs.target, TARGET_NAMES) if not inputs.truth else None
+    id_col = _find(first.schema.names, inputs.id_column, ID_NAMES)
+    if inputs.id_column and id_col is None:
+        raise ColumnError(f"{first_path}: --id names the column {inputs.id_column!r}, which is not there")
+    if target is None and not inputs.truth:
+        raise ColumnError(f"{first_path}: no target column found (looked for {', '.join(TARGET_NAMES)}); use --target")
+
+    columns: dict[str, pa.Array] = {}
+    if id_col:
+        columns[id_col] = first.column(id_col)
+    if target:
+        columns[target] = first.column(target)
+    shared = [c for c in first.schema.names if c not in (target, id_col) and not _is_prediction(first, c, inputs)]
+    for col in shared:  # weights, groups: taken from the first file
+        columns[col] = first.column(col)
+
+    for name, path, table in tables:
+        if id_col and id_col not in table.schema.names:
+            raise ColumnError(f"{path}: has no id column {id_col!r}, which {first_path} has")
+        if id_col:
+            table = _align_on_id(table, first, id_col, path, first_path)
+        elif table.num_rows != first.num_rows:
+            raise BadValueError(
+                f"{path} has {table.num_rows} rows but {first_path} has {first.num_rows}; "
+                "files of one evaluation must hold the same rows, or be joined with --id"
+            )
+        if target:
+            if target not in table.schema.names:
+                raise ColumnError(f"{path}: has no target column {target!r}, which {first_path} has")
+            _same_target(
+                table.column(target),
+                first.column(target),
+                target,
+                path,
+                first_path,
+                table.column(id_col) if id_col else None,
+            )
+        preds = [c for c in table.schema.names if _is_prediction(table, c, inputs) and c not in (target, id_col)]
+        preds = [c for c in preds if c not in shared or c in inputs.preds]
+        if not preds:
+            raise ColumnError(f"{path}: holds no prediction column besides the target; name it with --pred")
+        if len(preds) == 1:
+            columns[name] = table.column(preds[0])
+        else:  # several columns: one model's class probabilities (bare class names)
+            for col in preds:
+                columns[f"{name}.{col}"] = table.column(col)
+    notes.append(
+        f"{len(tables)} files, one model each: {', '.join(names)}" + (f"; joined on {id_col}" if id_col else "")
+    )
+    return source_from_table(pa.table(columns), " + ".join(p for _, p, _ in tables))
+
+
+def _is_prediction(table: pa.Table, col: str, inputs: Inputs) -> bool:
+    if inputs.preds:
+        import fnmatch
+
+        return any(fnmatch.fnmatchcase(col, pattern) for pattern in inputs.preds)
+    return is_numeric(table.schema.field(col).type) and col.lower() not in WEIGHT_NAMES
+
+
+def _align_on_id(table: pa.Table, first: pa.Table, id_col: str, path: str, first_path: str) -> pa.Table:
+    """``table``'s rows in ``first``'s order of ids; both must hold the same unique ids."""
+    _no_duplicate_ids(table, id_col, path)
+    _no_duplicate_ids(first, id_col, first_path)
+    present = pc.is_in(first.column(id_col), value_set=table.column(id_col))
+    if not pc.all(present).as_py():
+        missing = pc.filter(first.column(id_col), pc.invert(present))
+        raise BadValueError(
+            f"{path} lacks {len(missing)} id(s) that {first_path} has (e.g. {_examples(missing)}); "
+            "every file must hold the same ids"
+        )
+    known = pc.is_in(table.column(id_col), value_set=first.column(id_col))
+    if not pc.all(known).as_py():
+        extra = pc.filter(table.column(id_col), pc.invert(known))
+        raise BadValueError(
+            f"{path} has {len(extra)} id(s) that {first_path} lacks (e.g. {_examples(extra)}); "
+            "every file must hold the same ids"
+        )
+    keys = first.select([id_col]).append_column(ROW, row_numbers(first.num_rows))
+    return keys.join(table, id_col, join_type="inner").sort_by(ROW).drop_columns([ROW])
+
+
+def _same_target(
+    got: pa.ChunkedArray, want: pa.ChunkedArray, target: str, path: str, first_path: str, ids: pa.ChunkedArray | None
+) -> None:
+    equal = pc.fill_null(pc.equal(got, want), False)
+    both_null = pc.and_(pc.is_null(got), pc.is_null(want))
+    same = pc.or_(equal, both_null)
+    if not pc.all(same).as_py():
+        i = int(pc.index(same, False).as_py())
+        where = f"id {ids[i].as_py()!r}" if ids is not None else f"row {i + 1}"
+        raise BadValueError(
+            f"{path}: the target {target!r} differs from {first_path} at {where} "
+            f"({got[i].as_py()!r} vs {want[i].as_py()!r}); the files must hold the same targets"
+        )
+
+
+# --- separate truth ----------------------------------------------------------------------------
+
+
+def _join_truth(source: Source, inputs: Inputs, notes: list[str]) -> Source:
+    truth_source = open_source(inputs.truth, None)  # type: ignore[arg-type]
+    id_col = _find(source.schema.names, inputs.id_column, ID_NAMES)
+    truth = _table(truth_source, id_col)
+    preds = _table(source, id_col)
+    if id_col is None or id_col not in truth.schema.names:
+        raise ColumnError(
+            f"--truth {inputs.truth}: joining needs an id column in both files; name it with --id "
+            f"(predictions: {', '.join(preds.schema.names[:8])}; truth: {', '.join(truth.schema.names[:8])})"
+        )
+    target = _find(truth.schema.names, inputs.target, TARGET_NAMES)
+    if target is None:
+        raise ColumnError(
+            f"{inputs.truth}: no target column found (looked for {', '.join(TARGET_NAMES)}); use --target"
+        )
+    _no_duplicate_ids(preds, id_col, source.name)
+    _no_duplicate_ids(truth, id_col, inputs.truth or "")
+    keep = [c for c in truth.schema.names if c == id_col or c not in preds.schema.names]
+    truth = truth.select(keep)
+    preds = preds.append_column(ROW, row_numbers(preds.num_rows))
+
+    in_truth = pc.is_in(preds.column(id_col), value_set=truth.column(id_col))
+    in_preds = pc.is_in(truth.column(id_col), value_set=preds.column(id_col))
+    missing = pc.filter(preds.column(id_col), pc.invert(in_truth))
+    extra = pc.filter(truth.column(id_col), pc.invert(in_preds))
+    if (len(missing) or len(extra)) and inputs.join == "strict":
+        parts = []
+        if len(missing):
+            parts.append(f"{len(missing)} prediction id(s) have no target (e.g. {_examples(missing)})")
+        if len(extra):
+            parts.append(f"{len(extra)} target id(s) have no prediction (e.g. {_examples(extra)})")
+        raise BadValueError(
+            f"{source.name} and {inputs.truth} do not hold the same ids: {'; '.join(parts)}; "
+            "pass --join inner to evaluate the ids they share"
+        )
+    joined = preds.join(truth, id_col, join_type="inner").sort_by(ROW).drop_columns([ROW])
+    if joined.num_rows == 0:
+        raise BadValueError(f"{source.name} and {inputs.truth} share no id in column {id_col!r}")
+    note = f"joined {source.name} with {inputs.truth} on {id_col}: {joined.num_rows} rows"
+    if len(missing) or len(extra):
+        note += f"; left out {len(missing)} prediction and {len(extra)} target id(s) (--join inner)"
+    notes.append(note)
+    return source_from_table(joined, f"{source.name} + {inputs.truth}")
+
+
+def _no_duplicate_ids(table: pa.Table, id_col: str, name: str) -> None:
+    counts = pc.value_counts(table.column(id_col))
+    dupes = pc.filter(counts.field("values"), pc.greater(counts.field("counts"), 1))
+    if len(dupes):
+        raise BadValueError(
+            f"{name}: {len(dupes)} id(s) in column {id_col!r} appear more than once (e.g. {_examples(dupes)}); "
+            "ids must be unique"
+        )
+
+
+def _examples(values: pa.Array | pa.ChunkedArray) -> str:
+    return ", ".join(repr(v) for v in values.slice(0, EXAMPLES).to_pylist())
+
+
+# --- long layout -------------------------------------------------------------------------------
+
+
+def _long_to_wide(source: Source, inputs: Inputs, notes: list[str]) -> Source:
+    id_col = _find(source.schema.names, inputs.id_column, ID_NAMES)
+    model_col = _find(source.schema.names, inputs.model_col, ())
+    if model_col is not None and model_col in source.schema.names:
+        # The model column names models: text, even if the names look like numbers.
+        table = _string_id(_table(source, id_col), model_col)
+    else:
+        table = _table(source, id_col)
+    if model_col is None:
+        raise ColumnError(f"{source.name}: --model-col names the column {inputs.model_col!r}, which is not there")
+    target = _find(table.schema.names, inputs.target, TARGET_NAMES) if not inputs.truth else None
+    fixed = [c for c in (id_col, target, model_col) if c]
+    value_cols = [c for c in table.schema.names if c not in fixed and _is_prediction(table, c, inputs)]
+    shared = [c for c in table.schema.names if c not in fixed and c not in value_cols]
+    if not value_cols:
+        raise ColumnError(f"{source.name}: no prediction column besides {', '.join(fixed)}; name it with --pred")
+    models = pc.unique(table.column(model_col)).to_pylist()
+    if any(m is None for m in models):
+        raise BadValueError(f"{source.name}: column {model_col!r} has rows with no model name")
+    first: pa.Table | None = None
+    columns: dict[str, pa.ChunkedArray] = {}
+    for model in models:
+        part = table.filter(pc.equal(table.column(model_col), model))
+        if first is None:
+            first = part
+            for col in [c for c in (id_col, target) if c] + shared:
+                columns[col] = part.column(col)
+        elif id_col:
+            part = _align_on_id(
+                part, first, id_col, f"{source.name} (model {model})", f"{source.name} (model {models[0]})"
+            )
+        elif part.num_rows != first.num_rows:
+            raise BadValueError(
+                f"{source.name}: model {model!r} has {part.num_rows} rows but {models[0]!r} has {first.num_rows}; "
+                "give --id to match rows, or the same number of rows per model"
+            )
+        if target and first is not part:
+            _same_target(
+                part.column(target),
+                first.column(target),
+                target,
+                f"{source.name} (model {model})",
+                f"{source.name} (model {models[0]})",
+                part.column(id_col) if id_col else None,
+            )
+        for col in value_cols:
+            columns[str(model) if len(value_cols) == 1 else f"{model}.{col}"] = part.column(col)
+    notes.append(f"long layout: {len(models)} models from column {model_col!r}")
+    return source_from_table(pa.table(columns), source.name)
