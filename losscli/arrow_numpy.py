@@ -11,7 +11,6 @@ from collections.abc import Hashable
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 
 def combined(column: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -48,6 +47,8 @@ def to_float64(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
 def list_to_matrix(column: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
     """A list<number> column as an (n, k) float64 matrix and a mask of rows that are
     missing or have another length than the first row (those rows are NaN)."""
+    import pyarrow.compute as pc
+
     array = combined(column)
     n = len(array)
     lengths = to_float64(pc.list_value_length(array))
@@ -69,6 +70,8 @@ def list_to_matrix(column: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.n
 
 def dictionary_codes(column: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, list[Hashable]]:
     """A column as (per-row index into its distinct values, the distinct values); null is None."""
+    import pyarrow.compute as pc  # only text labels and --by columns need it
+
     encoded = pc.dictionary_encode(combined(column))
     values: list[Hashable] = [*encoded.dictionary.to_pylist(), None]
     codes = numpy_view(encoded.indices.cast(pa.int64()), np.int64).copy()

@@ -6,10 +6,12 @@ Rich) are imported inside the commands so ``losscli --help`` stays fast.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sys
-from typing import Annotated, NoReturn
+from collections.abc import Iterator
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -181,16 +183,27 @@ def eval_command(
         bool, typer.Option("--verbose", "-v", help="Also print the reproducibility signature on stderr.")
     ] = False,
     no_color: Annotated[bool, typer.Option("--no-color", help="No colour (NO_COLOR is respected too).")] = False,
+    engine: Annotated[
+        str, typer.Option("--engine", help="local (default), or dask for a partitioned Parquet dataset.")
+    ] = "local",
+    scheduler: Annotated[
+        str | None,
+        typer.Option("--scheduler", help="With --engine dask: a Dask scheduler address (default: a local cluster)."),
+    ] = None,
+    workers: Annotated[
+        int, typer.Option("--workers", help="With --engine dask and no --scheduler: local worker processes.", min=1)
+    ] = 2,
 ) -> None:
-    """Evaluate every model in FILE under each loss and print the comparison."""
+    """Evaluate every model in FILES under each loss and print the comparison."""
     import pyarrow as pa
 
     from .errors import InputError
     from .evaluation import Options, run
     from .gates import breaches, parse_threshold
+    from .io import open_source
     from .render import FORMATS, render
     from .report import signature
-    from .reshape import Inputs, open_inputs
+    from .reshape import Inputs
     from .writers import PER_ROW_SUFFIXES, SUMMARY_SUFFIXES, PerRowWriter, format_from_suffix, refuse_inputs
 
     no_color = no_color or bool(os.environ.get("NO_COLOR"))
@@ -205,6 +218,7 @@ def eval_command(
         options = Options(
             ci=ci, bootstrap=bootstrap, seed=seed, baseline=baseline, by=tuple(by or ()), min_group_n=min_group_n
         )
+        simple = len(files) == 1 and not truth and not model_col and not name
         inputs = Inputs(
             paths=tuple(files),
             input_format=input_format,
@@ -216,7 +230,38 @@ def eval_command(
             target=target,
             preds=tuple(pred or ()),
         )
-        source, reshape_notes = open_inputs(inputs)
+        if engine not in ("local", "dask"):
+            raise OptionError(f"--engine takes local or dask, not {engine!r}")
+        if engine == "dask":
+            if len(files) != 1 or truth or model_col or per_row:
+                raise OptionError(
+                    "--engine dask reads one Parquet file, directory or glob, without --truth, --model-col or --per-row"
+                )
+            from .engines.dask import run_dask
+
+            evaluation = run_dask(
+                files[0],
+                loss or (),
+                scheduler=scheduler,
+                workers=workers,
+                options=options,
+                nan=nan,
+                positive=positive,
+                target=target,
+                preds=pred or (),
+                weight=weight,
+                id_column=id_column,
+                class_sep=class_sep,
+                classes=[c.strip() for c in classes.split(",")] if classes else (),
+            )
+            source = None
+            reshape_notes: list[str] = []
+        elif simple:  # one wide file: no join, and no pyarrow.compute to import
+            source, reshape_notes = open_source(files[0], input_format), []
+        else:
+            from .reshape import open_inputs
+
+            source, reshape_notes = open_inputs(inputs)
         arguments = {
             "target": target,
             "preds": pred or (),
@@ -228,14 +273,17 @@ def eval_command(
             "positive": positive,
             "classes": [c.strip() for c in classes.split(",")] if classes else (),
         }
-        if per_row:
+        if source is None:
+            pass  # evaluated by the Dask engine above
+        elif per_row:
             row_fmt = (
                 fmt if fmt != "auto" else format_from_suffix(output, PER_ROW_SUFFIXES, "per-row") if output else "csv"
             )
             with PerRowWriter(row_fmt, output) as sink:
                 evaluation = run(source, loss or (), per_row=sink, **arguments)  # type: ignore[arg-type]
         else:
-            evaluation = run(source, loss or (), **arguments)  # type: ignore[arg-type]
+            with _progress(source, files, quiet) as advance:
+                evaluation = run(source, loss or (), progress=advance, **arguments)  # type: ignore[arg-type]
         failures = breaches(evaluation, thresholds, fail_if_worse)
         if not per_row:
             if fmt == "auto":
@@ -272,6 +320,50 @@ def eval_command(
         for failure in failures:
             sys.stderr.write(f"losscli: FAIL {failure}\n")
         raise typer.Exit(1)
+
+
+@contextlib.contextmanager
+def _progress(source: Any, files: list[str], quiet: bool) -> Iterator[Any]:
+    """A Rich progress bar on stderr (rows, rows/s, ETA) for large inputs on a terminal;
+    nothing in a pipeline, with --quiet, or for small files."""
+    total = _estimated_rows(source, files)
+    if quiet or not sys.stderr.isatty() or total is None or total < PROGRESS_MIN_ROWS:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    columns = (
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,.0f}/~{task.total:,.0f} rows"),
+        TextColumn("{task.speed:,.0f} rows/s"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("reading", total=total)
+        yield lambda rows: bar.advance(task, rows)
+
+
+PROGRESS_MIN_ROWS = 2_000_000
+
+
+def _estimated_rows(source: Any, files: list[str]) -> int | None:
+    """Rows in the input: exact for Parquet (footers), estimated from the file size for text."""
+    try:
+        if source.format == "parquet":
+            import pyarrow.parquet as pq
+
+            from .io.parquet import parquet_files
+
+            return int(sum(pq.read_metadata(f).num_rows for f in parquet_files(files[0])))
+        if len(files) == 1 and files[0] != "-" and source.sample.num_rows:
+            # The sample is the first megabyte of text: its bytes per row scale to the file.
+            size = os.path.getsize(files[0])
+            return int(size / (min(size, 1 << 20) / source.sample.num_rows))
+    except (OSError, ValueError):
+        return None
+    return None
 
 
 def _first_line(exc: BaseException) -> str:

@@ -15,11 +15,13 @@ import numpy as np
 
 from .accumulate import Accumulator, GroupKey, Key, MeanState
 from .checks import check_batch
+from .compute import batch_losses
 from .errors import BadValueError, EmptyInputError, OptionError
 from .extract import Extractor
 from .io import Source, source_from_dataframe
 from .layout import Layout, resolve_layout
 from .losses import ParamValue
+from .prefetch import prefetched
 from .spec import LossSpec, parse_specs
 from .stats import paired_t_test, percentile_interval, verdict
 
@@ -123,7 +125,17 @@ class Evaluation:
         return pd.DataFrame(records)
 
 
-def run(
+@dataclass
+class Plan:
+    """What to compute, decided once from the schema and a sample: the layout and the losses."""
+
+    source: str
+    layout: Layout
+    specs: list[LossSpec]
+    notes: list[str]
+
+
+def make_plan(
     source: Source,
     losses: Sequence[str] = (),
     *,
@@ -133,17 +145,10 @@ def run(
     id_column: str | None = None,
     class_sep: str = ".",
     options: Options | None = None,
-    per_row: PerRowSink | None = None,
-    chunk_rows: int | None = None,
-    nan: str = "error",
     positive: str | None = None,
     classes: Sequence[str] = (),
-) -> Evaluation:
-    """Evaluate every model in ``source`` under every loss, in one pass.
-
-    ``chunk_rows`` caps the rows handled at once (the reader's batches are
-    sliced); results do not depend on it beyond floating-point rounding.
-    """
+) -> Plan:
+    """Resolve the columns' roles and the losses (defaults from the task when none are given)."""
     options = options or Options()
     specs = parse_specs(losses)
     layout = resolve_layout(
@@ -167,7 +172,40 @@ def run(
             f"--baseline {options.baseline!r} is not a model in {source.name} "
             f"(models: {', '.join(m.name for m in layout.models)})"
         )
+    return Plan(source.name, layout, specs, notes)
 
+
+@dataclass
+class Partial:
+    """The mergeable outcome of reading some rows: the accumulator, the row count, dropped rows."""
+
+    acc: Accumulator
+    rows: int
+    dropped: dict[str, int]
+
+    def merge(self, other: Partial) -> Partial:
+        dropped = {m: self.dropped.get(m, 0) + other.dropped.get(m, 0) for m in {*self.dropped, *other.dropped}}
+        return Partial(self.acc.merge(other.acc), self.rows + other.rows, dropped)
+
+
+def accumulate(
+    source: Source,
+    plan: Plan,
+    options: Options,
+    *,
+    nan: str = "error",
+    positive: str | None = None,
+    row_offset: int = 0,
+    per_row: PerRowSink | None = None,
+    chunk_rows: int | None = None,
+    progress: Any = None,
+) -> Partial:
+    """One pass over ``source``: every batch checked, every loss computed, state updated.
+
+    ``row_offset`` is the position of the source's first row in the whole data (a
+    partition's offset), so bootstrap draws are the same however the data is split.
+    """
+    layout, specs = plan.layout, plan.specs
     keys: list[Key] = [(m.name, s.label) for m in layout.models for s in specs]
     acc = Accumulator(
         keys,
@@ -180,37 +218,95 @@ def run(
     )
     columns = layout.columns + ([layout.id] if per_row is not None and layout.id else [])
     rows = 0
-    for batch in _sliced(source.batches(list(dict.fromkeys(columns)), layout.number_columns), chunk_rows):
-        arrays = extractor.extract(batch, rows)
+    batches = source.batches(list(dict.fromkeys(columns)), layout.number_columns)
+    for batch in _sliced(prefetched(batches), chunk_rows):
+        position = row_offset + rows
+        arrays = extractor.extract(batch, position)
         check_batch(layout, specs, arrays)
         losses_of_batch = {
-            (model.name, spec.label): spec.loss.kernel(arrays.y_true, arrays.preds[model.name], **spec.params)
+            (model.name, spec.label): values
             for model in layout.models
-            for spec in specs
+            for spec, values in zip(specs, batch_losses(specs, arrays.y_true, arrays.preds[model.name]), strict=True)
         }
         codes = acc.groups.encode(arrays.groups, batch.num_rows)
-        acc.update(losses_of_batch, arrays.weight, codes, rows, arrays.valid)
+        acc.update(losses_of_batch, arrays.weight, codes, position, arrays.valid)
         if per_row is not None:
             columns_out = {
                 f"{m}:{label}": v if m not in arrays.valid else np.where(arrays.valid[m], v, np.nan)
                 for (m, label), v in losses_of_batch.items()
             }
-            per_row.write(layout.id or "row", layout.ids(batch, rows), columns_out)
+            per_row.write(layout.id or "row", layout.ids(batch, position), columns_out)
         rows += batch.num_rows
-    if rows == 0:
-        raise EmptyInputError(f"{source.name}: has a header but no data rows")
-    if any(extractor.dropped.values()):
-        counts = ", ".join(f"{m} {k}" for m, k in extractor.dropped.items())
+        if progress is not None:
+            progress(batch.num_rows)
+    return Partial(acc, rows, dict(extractor.dropped))
+
+
+def conclude(plan: Plan, partial: Partial, options: Options) -> Evaluation:
+    """Finish the merged state into results, with notes about what was done."""
+    notes = list(plan.notes)
+    if partial.rows == 0:
+        raise EmptyInputError(f"{plan.source}: has a header but no data rows")
+    if any(partial.dropped.values()):
+        counts = ", ".join(f"{m} {partial.dropped.get(m, 0)}" for m in (mm.name for mm in plan.layout.models))
         notes.append(f"dropped rows with missing values (--nan drop): {counts}")
-    results, hidden = finish(acc, specs, options)
+    results, hidden = finish(partial.acc, plan.specs, options)
     if hidden:
         notes.append(f"hid {hidden} group(s) with fewer than {options.min_group_n} rows (--min-group-n)")
     if not any(r.weight_sum > 0 for r in results if r.group is None):
         raise BadValueError(
-            f"{source.name}: the weights in column {layout.weight!r} sum to zero; "
+            f"{plan.source}: the weights in column {plan.layout.weight!r} sum to zero; "
             "at least one row needs a positive weight"
         )
-    return Evaluation(source.name, layout, specs, results, rows, options, notes)
+    return Evaluation(plan.source, plan.layout, plan.specs, results, partial.rows, options, notes)
+
+
+def run(
+    source: Source,
+    losses: Sequence[str] = (),
+    *,
+    target: str | None = None,
+    preds: Sequence[str] = (),
+    weight: str | None = None,
+    id_column: str | None = None,
+    class_sep: str = ".",
+    options: Options | None = None,
+    per_row: PerRowSink | None = None,
+    chunk_rows: int | None = None,
+    nan: str = "error",
+    positive: str | None = None,
+    classes: Sequence[str] = (),
+    progress: Any = None,
+) -> Evaluation:
+    """Evaluate every model in ``source`` under every loss, in one pass.
+
+    ``chunk_rows`` caps the rows handled at once (the reader's batches are
+    sliced); results do not depend on it beyond floating-point rounding.
+    """
+    options = options or Options()
+    plan = make_plan(
+        source,
+        losses,
+        target=target,
+        preds=preds,
+        weight=weight,
+        id_column=id_column,
+        class_sep=class_sep,
+        options=options,
+        positive=positive,
+        classes=classes,
+    )
+    partial = accumulate(
+        source,
+        plan,
+        options,
+        nan=nan,
+        positive=positive,
+        per_row=per_row,
+        chunk_rows=chunk_rows,
+        progress=progress,
+    )
+    return conclude(plan, partial, options)
 
 
 def finish(acc: Accumulator, specs: Sequence[LossSpec], options: Options) -> tuple[list[Result], int]:

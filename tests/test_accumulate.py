@@ -75,7 +75,7 @@ def _frame(n: int = 3000) -> pd.DataFrame:
     )
 
 
-@pytest.mark.parametrize("chunk_rows", [1000, 64_000, None])
+@pytest.mark.parametrize("chunk_rows", [1000, 65_536, None])
 def test_results_do_not_depend_on_chunk_size(chunk_rows: int | None) -> None:
     df = _frame()
     losses = ["mse", "rmse", "mae", "huber:delta=0.7"]

@@ -93,3 +93,31 @@ def test_every_loss_is_classified() -> None:
         assert isinstance(loss.symmetric, bool)
         if loss.zero_at_perfect:
             assert loss.nonnegative, f"{loss.name}: zero at perfect but may be negative?"
+
+
+RESIDUAL = [pytest.param(loss, id=loss.name) for loss in losses.all_losses() if loss.residual_kernel is not None]
+
+
+@pytest.mark.parametrize("loss", RESIDUAL)
+@given(seed=seeds, n=sizes)
+@settings(max_examples=25, deadline=None)
+def test_residual_kernel_is_the_same_loss(loss: losses.Loss, seed: int, n: int) -> None:
+    """The shared-residual fast path computes exactly the declared loss."""
+    y, p = make_data(loss, n, seed)
+    params = loss.defaults()
+    np.testing.assert_allclose(loss.residual_kernel(p - y, **params), loss.kernel(y, p, **params), rtol=1e-15)
+
+
+def test_blocks_and_shared_terms_give_the_kernels_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    from losscli import compute
+    from losscli.spec import parse_specs
+
+    monkeypatch.setattr(compute, "BLOCK_ROWS", 7)  # many blocks, a ragged last one
+    specs = parse_specs(["mse", "rmse", "mae", "huber:delta=0.5", "log_cosh", "quantile:alpha=0.2", "mape", "poisson"])
+    rng = np.random.default_rng(0)
+    y = rng.gamma(2.0, 1.0, 100) + 0.1
+    p = y * rng.lognormal(0, 0.3, 100)
+    got = compute.batch_losses(specs, y, p)
+    for spec, values in zip(specs, got, strict=True):
+        np.testing.assert_allclose(values, spec.loss.kernel(y, p, **spec.params), rtol=1e-15)
+    assert got[0] is got[1]  # mse and rmse share one computation

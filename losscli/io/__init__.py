@@ -10,6 +10,7 @@ first (they need random access).
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +18,6 @@ import pyarrow as pa
 
 from ..errors import InputError
 from .delimited import open_delimited
-from .ipc import open_ipc
-from .jsonl import open_jsonl
-from .parquet import open_parquet
 from .source import Source, is_numeric, source_from_dataframe, source_from_table
 
 FORMATS = ("csv", "tsv", "parquet", "jsonl", "arrow")
@@ -94,13 +92,25 @@ def open_source(path: str, input_format: str | None = None) -> Source:
         raise InputError(f"{path}: is a directory, not a {fmt.upper()} file")
     if compression and fmt not in ("csv", "tsv", "jsonl"):
         raise InputError(f"{path}: compressed {fmt} is not supported; compress CSV, TSV or JSON Lines only")
-    if fmt == "parquet":
-        return open_parquet(path)
-    if fmt == "jsonl":
-        return open_jsonl(path)
-    if fmt == "arrow":
-        return open_ipc(path)
+    if fmt in ("parquet", "jsonl", "arrow"):
+        return _reader(fmt)(path)
     return open_delimited(path, delimiter="\t" if fmt == "tsv" else ",", fmt=fmt)
+
+
+def _reader(fmt: str) -> Callable[..., Source]:
+    """The opener of a binary format, imported on first use (pyarrow.parquet alone costs
+    25 ms of start-up that a CSV run should not pay)."""
+    if fmt == "parquet":
+        from .parquet import open_parquet
+
+        return open_parquet
+    if fmt == "jsonl":
+        from .jsonl import open_jsonl
+
+        return open_jsonl
+    from .ipc import open_ipc
+
+    return open_ipc
 
 
 class _Prefixed:
@@ -143,11 +153,10 @@ def _open_stdin(fmt: str) -> Source:
         decompressed = pa.CompressedInputStream(pa.PythonFile(stream, mode="r"), kind)
         return open_delimited("-", delimiter=",", fmt="csv", stream=decompressed)
     if kind in ("parquet", "arrow", "jsonl"):
-        opener = {"parquet": open_parquet, "arrow": open_ipc, "jsonl": open_jsonl}[kind]
-        return opener("-", data=pa.py_buffer(stream.read()))
+        return _reader(kind)("-", data=pa.py_buffer(stream.read()))
     # Text: JSON Lines if it starts with '{', TSV if the header has tabs and no commas, else CSV.
     if head.lstrip().startswith(b"{"):
-        return open_jsonl("-", data=pa.py_buffer(stream.read()))
+        return _reader("jsonl")("-", data=pa.py_buffer(stream.read()))
     header = head.split(b"\n", 1)[0]
     tsv = b"\t" in header and b"," not in header
     return open_delimited("-", delimiter="\t" if tsv else ",", fmt="tsv" if tsv else "csv", stream=stream)

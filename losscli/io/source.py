@@ -71,6 +71,17 @@ def cast_numeric(table: pa.Table, numeric: list[str]) -> pa.Table:
     return table
 
 
+def cast_batch(batch: pa.RecordBatch, numeric: list[str]) -> pa.RecordBatch:
+    """``batch`` with the ``numeric`` columns as float64; untouched when they already are."""
+    names = batch.schema.names
+    if all(batch.schema.field(c).type == pa.float64() for c in numeric):
+        return batch
+    arrays = [
+        batch.column(i).cast(pa.float64()) if name in numeric else batch.column(i) for i, name in enumerate(names)
+    ]
+    return pa.RecordBatch.from_arrays(arrays, names=names)
+
+
 def source_from_table(table: pa.Table, name: str, fmt: str = "arrow") -> Source:
     """An in-memory table as a Source (DataFrames, joined or reshaped inputs)."""
 

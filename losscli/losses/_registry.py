@@ -125,6 +125,9 @@ class Loss:
     aliases: tuple[str, ...] = ()
     params: tuple[Param, ...] = ()
     finisher: Callable[[float], float] | None = None
+    # For losses of r = y_pred - y_true alone: the same loss as a function of r, so the
+    # evaluator computes the residual once per block for all of them.
+    residual_kernel: Callable[..., FloatArray] | None = None
     pred_kind: PredKind = "real"
     target_kind: TargetKind = "real"
     # Other tasks the same kernel serves (brier is binary and multiclass).
@@ -144,6 +147,10 @@ class Loss:
     @property
     def tasks(self) -> tuple[Task, ...]:
         return (self.task, *self.also_tasks)
+
+    def __reduce__(self) -> tuple[Callable[[str], Loss], tuple[str]]:
+        # Pickled by name (for worker processes): the receiver gets its own registry's object.
+        return (registered, (self.name,))
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)
@@ -215,3 +222,8 @@ def _fmt(value: float) -> str:
 
 REGISTRY = Registry()
 register = REGISTRY.add
+
+
+def registered(name: str) -> Loss:
+    """The registered loss called ``name`` (what a pickled Loss unpickles to)."""
+    return REGISTRY.get(name)

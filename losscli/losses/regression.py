@@ -14,14 +14,47 @@ NON_NEGATIVE = Interval(0.0, math.inf)
 STRICTLY_POSITIVE = Interval(0.0, math.inf, low_closed=False)
 
 
+# Losses of the residual alone: r = y_pred - y_true. The evaluator computes r once per
+# block and hands it to every such loss (``residual_kernel``); the (y, p) kernels below
+# are the same functions for callers that hold y and p.
+
+
+def squared_residual(r: FloatArray) -> FloatArray:
+    return r * r
+
+
+def absolute_residual(r: FloatArray) -> FloatArray:
+    return np.abs(r)
+
+
+def huber_residual(r: FloatArray, *, delta: float) -> FloatArray:
+    # 0.5 q^2 + delta (|r| - q), q = min(|r|, delta): the piecewise function without a branch.
+    a = np.abs(r)
+    q = np.minimum(a, delta)
+    return 0.5 * q * q + delta * (a - q)
+
+
+def smooth_l1_residual(r: FloatArray, *, beta: float) -> FloatArray:
+    return huber_residual(r, delta=beta) / beta
+
+
+def log_cosh_residual(r: FloatArray) -> FloatArray:
+    a = np.abs(r)
+    return a + np.log1p(np.exp(-2.0 * a)) - LOG2
+
+
+def pinball_residual(r: FloatArray, *, alpha: float) -> FloatArray:
+    # With d = y - p = -r: alpha max(d, 0) + (1 - alpha) max(-d, 0) = max(alpha d, (alpha - 1) d).
+    return np.maximum(-alpha * r, (1.0 - alpha) * r)
+
+
 def squared_error(y_true: FloatArray, y_pred: FloatArray) -> FloatArray:
     """(y_pred - y_true)^2; best value 0.
 
     >>> squared_error(np.array([1.0, 2.0]), np.array([1.5, 0.0])).tolist()
     [0.25, 4.0]
     """
-    r = y_pred - y_true
-    return r * r
+    return squared_residual(y_pred - y_true)
 
 
 def absolute_error(y_true: FloatArray, y_pred: FloatArray) -> FloatArray:
@@ -30,21 +63,16 @@ def absolute_error(y_true: FloatArray, y_pred: FloatArray) -> FloatArray:
     >>> absolute_error(np.array([1.0, 2.0]), np.array([1.5, 0.0])).tolist()
     [0.5, 2.0]
     """
-    return np.abs(y_pred - y_true)
+    return absolute_residual(y_pred - y_true)
 
 
 def huber(y_true: FloatArray, y_pred: FloatArray, *, delta: float) -> FloatArray:
     """0.5 r^2 if |r| <= delta else delta (|r| - 0.5 delta); best value 0.
 
-    Written as 0.5 q^2 + delta (|r| - q) with q = min(|r|, delta): the same
-    piecewise function without a branch.
-
     >>> huber(np.array([0.0, 0.0]), np.array([0.5, 3.0]), delta=1.0).tolist()
     [0.125, 2.5]
     """
-    a = np.abs(y_pred - y_true)
-    q = np.minimum(a, delta)
-    return 0.5 * q * q + delta * (a - q)
+    return huber_residual(y_pred - y_true, delta=delta)
 
 
 def smooth_l1(y_true: FloatArray, y_pred: FloatArray, *, beta: float) -> FloatArray:
@@ -53,7 +81,7 @@ def smooth_l1(y_true: FloatArray, y_pred: FloatArray, *, beta: float) -> FloatAr
     >>> smooth_l1(np.array([0.0, 0.0]), np.array([0.5, 3.0]), beta=1.0).tolist()
     [0.125, 2.5]
     """
-    return huber(y_true, y_pred, delta=beta) / beta
+    return smooth_l1_residual(y_pred - y_true, beta=beta)
 
 
 def log_cosh(y_true: FloatArray, y_pred: FloatArray) -> FloatArray:
@@ -62,8 +90,7 @@ def log_cosh(y_true: FloatArray, y_pred: FloatArray) -> FloatArray:
     >>> log_cosh(np.array([0.0, 0.0]), np.array([0.0, 1e300])).tolist()
     [0.0, 1e+300]
     """
-    a = np.abs(y_pred - y_true)
-    return a + np.log1p(np.exp(-2.0 * a)) - LOG2
+    return log_cosh_residual(y_pred - y_true)
 
 
 def pinball(y_true: FloatArray, y_pred: FloatArray, *, alpha: float) -> FloatArray:
@@ -72,8 +99,7 @@ def pinball(y_true: FloatArray, y_pred: FloatArray, *, alpha: float) -> FloatArr
     >>> pinball(np.array([1.0, 1.0]), np.array([0.0, 2.0]), alpha=0.9).round(12).tolist()
     [0.9, 0.1]
     """
-    d = y_true - y_pred
-    return alpha * np.maximum(d, 0.0) + (1.0 - alpha) * np.maximum(-d, 0.0)
+    return pinball_residual(y_pred - y_true, alpha=alpha)
 
 
 def absolute_percentage_error(y_true: FloatArray, y_pred: FloatArray, *, percent: bool) -> FloatArray:
@@ -159,6 +185,7 @@ register(
         aliases=("mean_squared_error", "l2"),
         task="regression",
         kernel=squared_error,
+        residual_kernel=squared_residual,
         symmetric=True,
         formula="mean((y_pred - y_true)^2)",
         description="Mean squared error: punishes large errors, sensitive to outliers.",
@@ -177,6 +204,7 @@ register(
         aliases=("root_mean_squared_error",),
         task="regression",
         kernel=squared_error,
+        residual_kernel=squared_residual,
         finisher=math.sqrt,
         symmetric=True,
         formula="sqrt(mean((y_pred - y_true)^2))",
@@ -195,6 +223,7 @@ register(
         aliases=("mean_absolute_error", "l1"),
         task="regression",
         kernel=absolute_error,
+        residual_kernel=absolute_residual,
         symmetric=True,
         formula="mean(|y_pred - y_true|)",
         description="Mean absolute error: robust to outliers, in the target's units.",
@@ -212,6 +241,7 @@ register(
         name="huber",
         task="regression",
         kernel=huber,
+        residual_kernel=huber_residual,
         params=(Param("delta", 1.0, "where the loss turns from quadratic to linear", domain=POSITIVE),),
         symmetric=True,
         formula="mean(0.5 r^2 if |r| <= delta else delta (|r| - 0.5 delta)), r = y_pred - y_true",
@@ -230,6 +260,7 @@ register(
         name="smooth_l1",
         task="regression",
         kernel=smooth_l1,
+        residual_kernel=smooth_l1_residual,
         params=(Param("beta", 1.0, "where the loss turns from quadratic to linear", domain=POSITIVE),),
         symmetric=True,
         formula="mean(0.5 r^2 / beta if |r| < beta else |r| - 0.5 beta)",
@@ -249,6 +280,7 @@ register(
         aliases=("logcosh",),
         task="regression",
         kernel=log_cosh,
+        residual_kernel=log_cosh_residual,
         symmetric=True,
         formula="mean(log(cosh(r))), computed as |r| + log1p(exp(-2|r|)) - log 2",
         description="Log-cosh: about r^2 / 2 for small errors and |r| - log 2 for large ones.",
@@ -267,6 +299,7 @@ register(
         aliases=("pinball", "pinball_loss", "mean_pinball_loss"),
         task="regression",
         kernel=pinball,
+        residual_kernel=pinball_residual,
         params=(Param("alpha", 0.5, "the quantile the predictions target", domain=UNIT),),
         formula="mean(alpha max(y - p, 0) + (1 - alpha) max(p - y, 0))",
         description="Quantile (pinball) loss: scores predictions of the alpha-quantile.",

@@ -1,0 +1,259 @@
+"""Benchmark losscli against the bare read and its peers, as whole processes.
+
+    python bench/run.py [--rows 10000000] [--runs 3]
+
+Generates (once, seeded, cached in bench/data/) a regression file (target and
+4 models, one with outliers) as Parquet and CSV, and a 10-class probability
+file; then times, interleaved, every command several times and prints the
+medians and the ratios of paired runs; writes bench/RESULTS.md. Run by hand,
+on a quiet machine: absolute times drift, ratios measured side by side hold.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+DATA = HERE / "data"
+PY = sys.executable
+LOSSCLI = str(Path(PY).parent / "losscli")
+REG_MODELS = ["m1", "m2", "m3", "m4"]
+CLASSES = 10
+
+
+def generate(rows: int, class_rows: int) -> dict[str, Path]:
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.csv as csv
+    import pyarrow.parquet as pq
+
+    DATA.mkdir(exist_ok=True)
+    files = {
+        "reg_parquet": DATA / f"reg_{rows}.parquet",
+        "reg_csv": DATA / f"reg_{rows}.csv",
+        "cls_parquet": DATA / f"cls_{class_rows}.parquet",
+        "cls_csv": DATA / f"cls_{class_rows}.csv",
+        "tiny": DATA / "tiny.csv",
+    }
+    if all(p.exists() for p in files.values()):
+        return files
+    rng = np.random.default_rng(2026)
+    schema = pa.schema([("y", pa.float64()), *((m, pa.float64()) for m in REG_MODELS)])
+    with pq.ParquetWriter(files["reg_parquet"], schema) as pw, csv.CSVWriter(files["reg_csv"], schema) as cw:
+        for start in range(0, rows, 1_000_000):
+            n = min(1_000_000, rows - start)
+            y = rng.normal(100, 20, n)
+            cols = {"y": y}
+            for i, m in enumerate(REG_MODELS):
+                pred = y + rng.normal(0, 5 + i, n)
+                if m == "m4":  # a few large outliers
+                    idx = rng.choice(n, n // 1000, replace=False)
+                    pred[idx] += rng.normal(0, 500, idx.size)
+                cols[m] = pred
+            table = pa.table(cols, schema=schema)
+            pw.write_table(table)
+            cw.write_table(table)
+    names = ["label"] + [f"m.c{k}" for k in range(CLASSES)]
+    cschema = pa.schema([("label", pa.int64()), *((n, pa.float64()) for n in names[1:])])
+    with pq.ParquetWriter(files["cls_parquet"], cschema) as pw, csv.CSVWriter(files["cls_csv"], cschema) as cw:
+        for start in range(0, class_rows, 500_000):
+            n = min(500_000, class_rows - start)
+            label = rng.integers(0, CLASSES, n)
+            logits = rng.normal(0, 1, (n, CLASSES))
+            logits[np.arange(n), label] += 2
+            p = np.exp(logits)
+            p /= p.sum(axis=1, keepdims=True)
+            table = pa.table({"label": label, **{f"m.c{k}": p[:, k] for k in range(CLASSES)}}, schema=cschema)
+            pw.write_table(table)
+            cw.write_table(table)
+    files["tiny"].write_text("y,a,b\n" + "".join(f"{i},{i + 0.5},{i - 1}\n" for i in range(10)))
+    return files
+
+
+REG_LOSSES = "mse,rmse,mae,huber,log_cosh,quantile"
+
+FLOOR = """
+import sys, numpy as np, pyarrow.parquet as pq, pyarrow.csv as csv
+path = sys.argv[1]
+table = pq.read_table(path) if path.endswith('.parquet') else csv.read_csv(path)
+arrays = [np.asarray(c.to_numpy()) for c in table.columns]
+print(sum(len(a) for a in arrays))
+"""
+
+PANDAS_REG = """
+import sys, numpy as np, pandas as pd
+from sklearn.metrics import mean_squared_error, mean_absolute_error, mean_pinball_loss
+path = sys.argv[1]
+df = pd.read_parquet(path) if path.endswith('.parquet') else pd.read_csv(path)
+for m in ['m1', 'm2', 'm3', 'm4']:
+    y, p = df['y'].to_numpy(), df[m].to_numpy()
+    r = np.abs(p - y)
+    mse = mean_squared_error(y, p); rmse = np.sqrt(mse); mae = mean_absolute_error(y, p)
+    huber = np.where(r <= 1, 0.5 * r * r, r - 0.5).mean()
+    log_cosh = (r + np.log1p(np.exp(-2 * r)) - np.log(2)).mean()
+    q = mean_pinball_loss(y, p, alpha=0.5)
+    print(m, mse, rmse, mae, huber, log_cosh, q)
+"""
+
+POLARS_REG = """
+import sys, math, polars as pl
+path = sys.argv[1]
+lf = pl.scan_parquet(path) if path.endswith('.parquet') else pl.scan_csv(path)
+exprs = []
+for m in ['m1', 'm2', 'm3', 'm4']:
+    r = (pl.col(m) - pl.col('y')).abs()
+    exprs += [
+        ((pl.col(m) - pl.col('y')) ** 2).mean().alias(m + '_mse'),
+        r.mean().alias(m + '_mae'),
+        pl.when(r <= 1).then(0.5 * r * r).otherwise(r - 0.5).mean().alias(m + '_huber'),
+        (r + (-2 * r).exp().log1p() - math.log(2)).mean().alias(m + '_logcosh'),
+        (0.5 * r).mean().alias(m + '_quantile'),
+    ]
+print(lf.select(exprs).collect())
+"""
+
+DUCKDB_REG = """
+import sys, duckdb
+path = sys.argv[1]
+src = f"read_parquet('{path}')" if path.endswith('.parquet') else f"read_csv_auto('{path}')"
+parts = []
+for m in ['m1', 'm2', 'm3', 'm4']:
+    r = f"abs({m} - y)"
+    parts += [f"avg(({m} - y) * ({m} - y))", f"sqrt(avg(({m} - y) * ({m} - y)))", f"avg({r})",
+              f"avg(CASE WHEN {r} <= 1 THEN 0.5 * {r} * {r} ELSE {r} - 0.5 END)",
+              f"avg({r} + ln(1 + exp(-2 * {r})) - ln(2))", f"avg(0.5 * {r})"]
+print(duckdb.sql(f"SELECT {', '.join(parts)} FROM {src}").fetchall())
+"""
+
+PANDAS_CLS = """
+import sys, numpy as np, pandas as pd
+from sklearn.metrics import log_loss
+path = sys.argv[1]
+df = pd.read_parquet(path) if path.endswith('.parquet') else pd.read_csv(path)
+p = df[[f'm.c{k}' for k in range(10)]].to_numpy()
+print(log_loss(df['label'], p, labels=list(range(10))))
+"""
+
+POLARS_CLS = """
+import sys, polars as pl
+path = sys.argv[1]
+lf = pl.scan_parquet(path) if path.endswith('.parquet') else pl.scan_csv(path)
+expr = pl.lit(0.0)
+for k in range(10):
+    expr = expr + pl.when(pl.col('label') == k).then(pl.col(f'm.c{k}')).otherwise(0.0)
+print(lf.select((-(expr.clip(2.220446049250313e-16, 1 - 2.220446049250313e-16).log())).mean()).collect())
+"""
+
+DUCKDB_CLS = """
+import sys, duckdb
+path = sys.argv[1]
+src = f"read_parquet('{path}')" if path.endswith('.parquet') else f"read_csv_auto('{path}')"
+case = " ".join(f'WHEN label = {k} THEN "m.c{k}"' for k in range(10))
+print(duckdb.sql(f"SELECT avg(-ln(greatest(least(CASE {case} END, 1 - 2.220446049250313e-16), 2.220446049250313e-16))) FROM {src}").fetchall())
+"""
+
+
+def commands(files: dict[str, Path]) -> dict[str, dict[str, list[str]]]:
+    def py(code: str, path: Path) -> list[str]:
+        return [PY, "-c", code, str(path)]
+
+    groups: dict[str, dict[str, list[str]]] = {}
+    for kind in ("parquet", "csv"):
+        reg, cls = files[f"reg_{kind}"], files[f"cls_{kind}"]
+        groups[f"regression {kind}"] = {
+            "losscli": [LOSSCLI, "eval", str(reg), "-l", REG_LOSSES, "-q", "-f", "csv"],
+            "floor (pyarrow read)": py(FLOOR, reg),
+            "pandas+sklearn": py(PANDAS_REG, reg),
+            "polars": py(POLARS_REG, reg),
+            "duckdb": py(DUCKDB_REG, reg),
+        }
+        groups[f"10-class {kind}"] = {
+            "losscli": [LOSSCLI, "eval", str(cls), "-l", "cce", "-t", "label", "-q", "-f", "csv"],
+            "floor (pyarrow read)": py(FLOOR, cls),
+            "pandas+sklearn": py(PANDAS_CLS, cls),
+            "polars": py(POLARS_CLS, cls),
+            "duckdb": py(DUCKDB_CLS, cls),
+        }
+    groups["start-up"] = {
+        "losscli --help": [LOSSCLI, "--help"],
+        "losscli losses": [LOSSCLI, "losses"],
+        "losscli eval (10 rows)": [LOSSCLI, "eval", str(files["tiny"]), "-q", "-f", "csv"],
+        "floor (import numpy, pyarrow, typer, rich)": [PY, "-c", "import numpy, pyarrow, typer, rich"],
+    }
+    return groups
+
+
+def time_once(cmd: list[str]) -> float:
+    start = time.perf_counter()
+    done = subprocess.run(cmd, capture_output=True, check=False)
+    elapsed = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"failed: {' '.join(cmd[:3])}...\n{done.stderr.decode()[-2000:]}")
+    return elapsed
+
+
+def measure(groups: dict[str, dict[str, list[str]]], runs: int, skip: set[str]) -> dict[str, dict[str, list[float]]]:
+    times: dict[str, dict[str, list[float]]] = {g: {name: [] for name in cmds if name not in skip} for g, cmds in groups.items()}
+    for r in range(runs):
+        for group, cmds in groups.items():
+            for name, cmd in cmds.items():  # interleaved: one run of each, then again
+                if name in skip:
+                    continue
+                times[group][name].append(time_once(cmd))
+        print(f"run {r + 1}/{runs} done", file=sys.stderr)
+    return times
+
+
+def report(times: dict[str, dict[str, list[float]]], rows: int, class_rows: int) -> str:
+    lines = [
+        "# losscli benchmark",
+        "",
+        f"Machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}.",
+        f"Data: regression {rows:,} rows x (target + 4 models); 10-class {class_rows:,} rows x 10 probabilities.",
+        f"Whole processes, interleaved, {len(next(iter(next(iter(times.values())).values())))} runs each; "
+        "median seconds, and the median of per-run ratios to the first floor line of the group.",
+        "",
+    ]
+    for group, by_name in times.items():
+        floor_name = next(n for n in by_name if n.startswith("floor"))
+        floor = by_name[floor_name]
+        lines += [f"## {group}", "", "| command | median s | ratio to floor |", "|---|---:|---:|"]
+        for name, ts in by_name.items():
+            ratio = statistics.median(t / f for t, f in zip(ts, floor, strict=True))
+            lines.append(f"| {name} | {statistics.median(ts):.3f} | {ratio:.2f}x |")
+        if "losscli" in by_name:
+            mine = by_name["losscli"]
+            peers = [n for n in by_name if n not in ("losscli", floor_name)]
+            faster = ", ".join(
+                f"{n} {statistics.median(p / m for p, m in zip(by_name[n], mine, strict=True)):.2f}x" for n in peers
+            )
+            lines += ["", f"losscli is faster than each peer by (median of paired ratios): {faster}."]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--class-rows", type=int, default=2_000_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--skip", action="append", default=[], help="leave out a command by name")
+    args = parser.parse_args()
+    if not Path(LOSSCLI).exists() or shutil.which(PY) is None:
+        raise SystemExit("run with the project's venv: .venv/bin/python bench/run.py")
+    files = generate(args.rows, args.class_rows)
+    text = report(measure(commands(files), args.runs, set(args.skip)), args.rows, args.class_rows)
+    print(text)
+    (HERE / "RESULTS.md").write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
