@@ -27,6 +27,15 @@ app = typer.Typer(
 )
 
 
+def _add_plot_commands() -> None:
+    from .plot_cli import plot_app
+
+    app.add_typer(plot_app, name="plot")
+
+
+_add_plot_commands()
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"losscli {__version__}")

@@ -33,6 +33,14 @@ def batch_losses(specs: Sequence[LossSpec], y_true: np.ndarray, y_pred: np.ndarr
             jobs.append((spec, by_residual))
         order.append(slots[key])
     outs = [np.empty(n) for _ in jobs]
+    with np.errstate(over="ignore", under="ignore"):  # a loss too large for float64 is inf, said as inf
+        _fill(jobs, outs, y_true, y_pred, n)
+    return [outs[i] for i in order]
+
+
+def _fill(
+    jobs: list[tuple[LossSpec, bool]], outs: list[np.ndarray], y_true: np.ndarray, y_pred: np.ndarray, n: int
+) -> None:
     any_residual = any(by_residual for _, by_residual in jobs)
     for lo in range(0, n, BLOCK_ROWS):
         hi = min(n, lo + BLOCK_ROWS)
@@ -43,4 +51,3 @@ def batch_losses(specs: Sequence[LossSpec], y_true: np.ndarray, y_pred: np.ndarr
                 out[lo:hi] = spec.loss.residual_kernel(r, **spec.params)  # type: ignore[misc]
             else:
                 out[lo:hi] = spec.loss.kernel(y, p, **spec.params)
-    return [outs[i] for i in order]

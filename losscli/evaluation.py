@@ -229,7 +229,8 @@ def accumulate(
             for spec, values in zip(specs, batch_losses(specs, arrays.y_true, arrays.preds[model.name]), strict=True)
         }
         codes = acc.groups.encode(arrays.groups, batch.num_rows)
-        acc.update(losses_of_batch, arrays.weight, codes, position, arrays.valid)
+        with np.errstate(over="ignore", invalid="ignore"):  # infinite losses stay inf (or nan), said as such
+            acc.update(losses_of_batch, arrays.weight, codes, position, arrays.valid)
         if per_row is not None:
             columns_out = {
                 f"{m}:{label}": v if m not in arrays.valid else np.where(arrays.valid[m], v, np.nan)

@@ -250,11 +250,14 @@ def _guess_task(source: Source, target: str, grouped: bool, positive: str | None
 
 
 def _groups(pred_cols: list[str], sep: str) -> dict[str, list[str]]:
-    groups: dict[str, list[str]] = {}
+    """Columns by model: ``MODEL{sep}CLASS`` columns grouped under MODEL, every other column alone."""
+    grouped: dict[str, list[str]] = {}
     for col in pred_cols:
-        model = col.rsplit(sep, 1)[0] if sep and sep in col else col
-        groups.setdefault(model, []).append(col)
-    return groups
+        if sep and sep in col:
+            grouped.setdefault(col.rsplit(sep, 1)[0], []).append(col)
+    lone = {col: [col] for col in pred_cols if not (sep and sep in col)}
+    # A bare column named like a group's model ("m" beside "m.a") stays a group of its own.
+    return grouped | {(k if k not in grouped else f"{k}\0"): v for k, v in lone.items()}
 
 
 def _group_models(

@@ -1,0 +1,205 @@
+"""``losscli plot``: curves of losses, residual histograms, calibration, losses per group.
+
+In the terminal by default (plotext); ``--output FIG.png|svg|pdf`` writes a
+figure with matplotlib (``pip install 'losscli[plot]'``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from .errors import LossCliError, OptionError
+
+plot_app = typer.Typer(
+    help="Look instead of read: loss curves, residuals, calibration, losses per group.",
+    context_settings={"help_option_names": ["-h", "--help"]},
+    no_args_is_help=True,
+)
+
+Output = Annotated[
+    str | None,
+    typer.Option("--output", "-o", help="Write a figure (.png, .svg, .pdf) instead of drawing in the terminal."),
+]
+Size = Annotated[str, typer.Option("--size", help="Figure size in pixels, WIDTHxHEIGHT (with --output).")]
+Target = Annotated[str | None, typer.Option("--target", "-t", help="Target column (default: y_true, y, target, ...).")]
+Preds = Annotated[list[str] | None, typer.Option("--pred", "-p", help="Prediction columns or globs; repeatable.")]
+Weight = Annotated[str | None, typer.Option("--weight", "-w", help="Sample-weight column.")]
+IdColumn = Annotated[str | None, typer.Option("--id", help="Row id column, excluded from models.")]
+InputFormat = Annotated[str | None, typer.Option("--input-format", help="csv, tsv, parquet, jsonl or arrow.")]
+Nan = Annotated[str, typer.Option("--nan", help="Missing values: error, or drop the rows per model.")]
+Positive = Annotated[str | None, typer.Option("--positive", help="Binary: the target value of the positive class.")]
+NoColor = Annotated[bool, typer.Option("--no-color", help="No colour (NO_COLOR is respected too).")]
+
+
+def _fail(exc: LossCliError) -> None:
+    sys.stderr.write(f"losscli: error: {str(exc).rstrip('.')}.\n")
+    raise typer.Exit(exc.exit_code) from None
+
+
+def _size(text: str) -> tuple[int, int]:
+    width, sep, height = text.lower().partition("x")
+    try:
+        w, h = int(width), int(height)
+    except ValueError:
+        raise OptionError(f"--size takes WIDTHxHEIGHT in pixels, such as 800x500, not {text!r}") from None
+    if not sep or not (50 <= w <= 10_000 and 50 <= h <= 10_000):
+        raise OptionError(f"--size takes WIDTHxHEIGHT between 50 and 10000 pixels, not {text!r}")
+    return w, h
+
+
+def _terminal() -> dict[str, Any]:
+    on_terminal = sys.stdout.isatty()
+    width = shutil.get_terminal_size().columns if on_terminal else 80
+    return {"width": min(width, 120), "height": 22, "color": on_terminal and not os.environ.get("NO_COLOR")}
+
+
+def _plan(file: str, loss: list[str], input_format: str | None, **kwargs: Any) -> Any:
+    from .evaluation import make_plan
+    from .io import open_source
+
+    source = open_source(file, input_format)
+    return source, make_plan(source, loss, **kwargs)
+
+
+@plot_app.command("curves")
+def curves_command(
+    losses: Annotated[
+        list[str], typer.Argument(help="Losses to draw, with parameters: mse huber:delta=1 huber:delta=3.")
+    ],
+    value_range: Annotated[str, typer.Option("--range", help="x range LOW:HIGH (residual, or prediction).")] = "-4:4",
+    output: Output = None,
+    size: Size = "800x500",
+    no_color: NoColor = False,
+) -> None:
+    """Loss against the residual (regression) or the prediction for y=1 and y=0 (binary)."""
+    from .plots import data, figure, terminal
+    from .spec import parse_specs
+
+    try:
+        specs = parse_specs(losses)
+        low, high = data.parse_range(value_range)
+        axis, curves = data.loss_curves(specs, low, high)
+        title = "loss curves: " + ", ".join(s.label for s in specs)
+        if output:
+            figure.lines(output, title, axis, "loss", curves, _size(size))
+            sys.stderr.write(f"losscli: wrote {output}\n")
+        else:
+            options = _terminal() | ({"color": False} if no_color else {})
+            sys.stdout.write(terminal.lines(title, axis, "loss", curves, **options))
+    except LossCliError as exc:
+        _fail(exc)
+
+
+@plot_app.command("residuals")
+def residuals_command(
+    file: Annotated[str, typer.Argument(help="Predictions file, or - for stdin.")],
+    bins: Annotated[int, typer.Option("--bins", help="Histogram bins.", min=2, max=500)] = 40,
+    target: Target = None,
+    pred: Preds = None,
+    id_column: IdColumn = None,
+    input_format: InputFormat = None,
+    nan: Nan = "error",
+    output: Output = None,
+    size: Size = "800x500",
+    no_color: NoColor = False,
+) -> None:
+    """The distribution of y_pred - y_true per model, in one streaming pass."""
+    from .plots import collect, figure, terminal
+
+    try:
+        source, plan = _plan(file, [], input_format, target=target, preds=pred or (), id_column=id_column)
+        hists = collect.residual_histograms(source, plan, bins=bins, nan=nan)
+        if output:
+            figure.histograms(output, hists, _size(size))
+            sys.stderr.write(f"losscli: wrote {output}\n")
+        else:
+            options = _terminal() | ({"color": False} if no_color else {})
+            sys.stdout.write(terminal.histograms(hists, **options))
+    except LossCliError as exc:
+        _fail(exc)
+
+
+@plot_app.command("calibration")
+def calibration_command(
+    file: Annotated[str, typer.Argument(help="Predictions file (binary probabilities), or - for stdin.")],
+    bins: Annotated[int, typer.Option("--bins", help="Probability bins of equal width.", min=2, max=100)] = 10,
+    target: Target = None,
+    pred: Preds = None,
+    id_column: IdColumn = None,
+    input_format: InputFormat = None,
+    nan: Nan = "error",
+    positive: Positive = None,
+    output: Output = None,
+    size: Size = "800x500",
+    no_color: NoColor = False,
+) -> None:
+    """A reliability diagram: how often y=1 happens against the mean predicted probability."""
+    from .plots import collect, figure, terminal
+
+    try:
+        source, plan = _plan(
+            file, ["brier"], input_format, target=target, preds=pred or (), id_column=id_column, positive=positive
+        )
+        tables = collect.calibration_tables(source, plan, bins=bins, nan=nan, positive=positive)
+        if output:
+            figure.calibration(output, tables, _size(size))
+            sys.stderr.write(f"losscli: wrote {output}\n")
+        else:
+            options = _terminal() | ({"color": False} if no_color else {})
+            sys.stdout.write(terminal.calibration(tables, **options))
+    except LossCliError as exc:
+        _fail(exc)
+
+
+@plot_app.command("losses")
+def losses_command(
+    file: Annotated[str, typer.Argument(help="Predictions file, or - for stdin.")],
+    loss: Annotated[str, typer.Option("--loss", "-l", help="The loss to compare, e.g. huber:delta=2.")],
+    by: Annotated[list[str], typer.Option("--by", help="Group column(s); bars per group and model.")],
+    target: Target = None,
+    pred: Preds = None,
+    weight: Weight = None,
+    id_column: IdColumn = None,
+    input_format: InputFormat = None,
+    nan: Nan = "error",
+    positive: Positive = None,
+    output: Output = None,
+    size: Size = "800x500",
+    no_color: NoColor = False,
+) -> None:
+    """The loss of every model in every group, as bars."""
+    from .evaluation import Options, run
+    from .io import open_source
+    from .plots import figure, terminal
+    from .report import group_text
+
+    try:
+        ev = run(
+            open_source(file, input_format),
+            [loss],
+            target=target,
+            preds=pred or (),
+            weight=weight,
+            id_column=id_column,
+            options=Options(by=tuple(by)),
+            nan=nan,
+            positive=positive,
+        )
+        groups = [g for g in ev.groups if g is not None]
+        labels = [" / ".join(group_text(ev, g)) for g in groups]
+        label = ev.specs[0].label
+        values = {m: [ev.value(m, label, g) for g in groups] for m in ev.models}
+        title = f"{label} per {', '.join(by)}"
+        if output:
+            figure.group_bars(output, title, labels, values, _size(size))
+            sys.stderr.write(f"losscli: wrote {output}\n")
+        else:
+            options = _terminal() | ({"color": False} if no_color else {})
+            sys.stdout.write(terminal.group_bars(title, labels, values, **options))
+    except LossCliError as exc:
+        _fail(exc)
