@@ -321,7 +321,10 @@ def eval_command(
         if output is not None:
             from .writers import write_text_atomically
 
-            write_text_atomically(output, text)
+            try:
+                write_text_atomically(output, text)
+            except OSError as exc:
+                _fail(OptionError(f"--output {output}: cannot be written ({exc.strerror or exc})"))
             _note(f"wrote {output}", quiet)
         else:
             _write(text)

@@ -99,6 +99,9 @@ def resolve_layout(
     weight_col = _named(source, weight, "--weight") if weight else None
     id_col = _named(source, id_column, "--id") if id_column else _auto(names, ID_NAMES)
     by_cols = tuple(dict.fromkeys(_named(source, c, "--by") for c in by))
+    for col in by_cols:
+        if col in (target_col, weight_col, *soft_cols) or col in preds:
+            raise OptionError(f"--by {col!r} is also the target, the weight or a prediction; group by another column")
     taken = {c for c in (target_col, weight_col, id_col, *soft_cols, *by_cols) if c}
 
     if preds:

@@ -46,8 +46,16 @@ def format_from_suffix(path: str, table: dict[str, str], what: str) -> str:
 
 
 def refuse_inputs(output: str, inputs: Sequence[str]) -> None:
-    """Never write over a file the user gave as input."""
+    """Never write over a file the user gave as input; fail before reading if the
+    output cannot be written at all."""
     out = Path(output)
+    folder = out.parent if str(out.parent) else Path(".")
+    if not folder.is_dir():
+        raise OptionError(f"--output {output}: the folder {folder} does not exist")
+    if out.is_dir():
+        raise OptionError(f"--output {output} is a directory; name a file")
+    if not os.access(folder, os.W_OK):
+        raise OptionError(f"--output {output}: the folder {folder} is not writable")
     for given in inputs:
         if given == "-":
             continue

@@ -71,6 +71,9 @@ BAD = [
     ("ids.csv", b"id,y,a\n1,1,2\n1,2,2\n", ["--truth", "{dir}/ids.csv", "--id", "id"], "appear more than once"),
     ("ok.csv", b"y,a\n1,2\n", ["--positive", "1", "-l", "mse"], "--positive names the positive class"),
     ("ok.csv", b"y,a\n1,2\n", ["--fail-above", "mse"], "--fail-above takes LOSS=VALUE"),
+    ("ok.csv", b"y,a\n1,2\n", ["-o", "/nonexistent/folder/r.csv"], "the folder /nonexistent/folder does not exist"),
+    ("ok.csv", b"y,a\n1,2\n", ["-o", "{dir}"], "is a directory; name a file"),
+    ("ok.csv", b"y,a,g\n1,2,x\n", ["--by", "y"], "--by 'y' is also the target"),
 ]
 
 

@@ -576,3 +576,17 @@ def test_closed_pipe_is_not_an_error() -> None:
     )
     assert done.stdout.strip().startswith('"id"')
     assert "Traceback" not in done.stderr
+
+
+def test_cli_csv_equals_the_python_api() -> None:
+    """The CLI is a thin layer: its CSV holds exactly the numbers evaluate() returns."""
+    from losscli import evaluate
+
+    losses = ["mse", "huber:delta=2", "quantile:alpha=0.9"]
+    api = evaluate(HOUSE, losses, weight=None)
+    result = invoke("eval", HOUSE, "-l", ",".join(losses), "-f", "csv", "-q")
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    for row in rows:
+        for label in ("mse", "huber(delta=2)", "quantile(alpha=0.9)"):
+            expected = api[(api.model == row["model"]) & (api.loss == label)].value.item()
+            assert float(row[label]) == expected  # repr round-trips: exactly equal
