@@ -20,7 +20,7 @@ def _params(loss: Loss) -> str:
     return ", ".join(f"{p.name}={format_value(p.default)}" for p in loss.params) or "-"
 
 
-def rows(task: str | None = None) -> list[Loss]:
+def rows_of(task: str | None = None) -> list[Loss]:
     return [loss for loss in REGISTRY if task is None or task in loss.tasks]
 
 
@@ -29,7 +29,7 @@ def as_markdown(task: str | None = None) -> str:
         "| loss | aliases | task | parameters | formula | matches |",
         "|---|---|---|---|---|---|",
     ]
-    for loss in rows(task):
+    for loss in rows_of(task):
         cells = [
             f"`{loss.name}`",
             ", ".join(loss.aliases) or "-",
@@ -64,7 +64,7 @@ def as_records(task: str | None = None) -> list[dict[str, Any]]:
             "description": loss.description,
             "reference": loss.reference,
         }
-        for loss in rows(task)
+        for loss in rows_of(task)
     ]
 
 
@@ -73,26 +73,27 @@ def as_json(task: str | None = None) -> str:
 
 
 def as_table(task: str | None = None, *, no_color: bool = False, width: int | None = None) -> str:
-    import io
+    """An aligned plain-text table, description wrapped to the width.
 
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
-
-    table = Table(show_lines=False)
-    table.add_column("loss", no_wrap=True, style="bold")
-    table.add_column("task")
-    table.add_column("parameters")
-    table.add_column("description", ratio=1)
-    for loss in rows(task):
-        # Text, not markup: descriptions may hold brackets.
-        cells = (loss.name, "/".join(loss.tasks), _params(loss), loss.description)
-        table.add_row(*(Text(c) for c in cells))
-    buffer = io.StringIO()
-    console = Console(file=buffer, no_color=no_color, width=width or 120)
-    console.print(table)
-    console.print(Text("losscli losses --explain NAME: formula, aliases, conventions", style="dim"))
-    return buffer.getvalue()
+    Plain text rather than Rich: `losscli losses` is a start-up path and Rich's
+    table and console cost about 25 ms to import and render.
+    """
+    del no_color  # no colour is used
+    width = width or 120
+    header = ("loss", "task", "parameters", "description")
+    rows = [(loss.name, "/".join(loss.tasks), _params(loss), loss.description) for loss in rows_of(task)]
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(3)]
+    room = max(width - sum(widths) - 6, 30)
+    lines = []
+    for i, row in enumerate([header, *rows]):
+        wrapped = textwrap.wrap(row[3], room) or [""]
+        lead = "  ".join(cell.ljust(w) for cell, w in zip(row[:3], widths, strict=True))
+        lines.append(f"{lead}  {wrapped[0]}".rstrip())
+        lines += [" " * len(lead) + "  " + more for more in wrapped[1:]]
+        if i == 0:
+            lines.append("  ".join("-" * w for w in widths) + "  " + "-" * min(room, 40))
+    lines += ["", "losscli losses --explain NAME: formula, aliases, parameters, conventions"]
+    return "\n".join(lines) + "\n"
 
 
 def explain(loss: Loss) -> str:

@@ -212,7 +212,6 @@ def eval_command(
     from .io import open_source
     from .render import FORMATS, render
     from .report import signature
-    from .reshape import Inputs
     from .writers import PER_ROW_SUFFIXES, SUMMARY_SUFFIXES, PerRowWriter, format_from_suffix, refuse_inputs
 
     no_color = no_color or bool(os.environ.get("NO_COLOR"))
@@ -228,17 +227,6 @@ def eval_command(
             ci=ci, bootstrap=bootstrap, seed=seed, baseline=baseline, by=tuple(by or ()), min_group_n=min_group_n
         )
         simple = len(files) == 1 and not truth and not model_col and not name
-        inputs = Inputs(
-            paths=tuple(files),
-            input_format=input_format,
-            truth=truth,
-            id_column=id_column,
-            join=join,
-            model_col=model_col,
-            names=tuple(name or ()),
-            target=target,
-            preds=tuple(pred or ()),
-        )
         if engine not in ("local", "dask"):
             raise OptionError(f"--engine takes local or dask, not {engine!r}")
         if engine == "dask":
@@ -268,8 +256,19 @@ def eval_command(
         elif simple:  # one wide file: no join, and no pyarrow.compute to import
             source, reshape_notes = open_source(files[0], input_format), []
         else:
-            from .reshape import open_inputs
+            from .reshape import Inputs, open_inputs
 
+            inputs = Inputs(
+                paths=tuple(files),
+                input_format=input_format,
+                truth=truth,
+                id_column=id_column,
+                join=join,
+                model_col=model_col,
+                names=tuple(name or ()),
+                target=target,
+                preds=tuple(pred or ()),
+            )
             source, reshape_notes = open_inputs(inputs)
         arguments = {
             "target": target,
@@ -415,8 +414,8 @@ def losses_command(
         elif fmt == "json":
             _write(catalogue.as_json(task))
         elif fmt == "table":
-            no_color = no_color or bool(os.environ.get("NO_COLOR")) or not sys.stdout.isatty()
-            _write(catalogue.as_table(task, no_color=no_color))
+            width = shutil.get_terminal_size().columns if sys.stdout.isatty() else 120
+            _write(catalogue.as_table(task, width=width))
         else:
             raise OptionError(f"unknown --format {fmt!r}; choose one of {', '.join(catalogue.CATALOGUE_FORMATS)}")
     except LossCliError as exc:

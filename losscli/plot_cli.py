@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
@@ -58,6 +59,18 @@ def _terminal() -> dict[str, Any]:
     return {"width": min(width, 120), "height": 22, "color": on_terminal and not os.environ.get("NO_COLOR")}
 
 
+def _show(
+    output: str | None, size: str, no_color: bool, to_file: Callable[..., None], to_terminal: Callable[..., str]
+) -> None:
+    """A figure at ``output`` (matplotlib), else the terminal drawing on stdout."""
+    if output:
+        to_file(output, size=_size(size))
+        sys.stderr.write(f"losscli: wrote {output}\n")
+    else:
+        options = _terminal() | ({"color": False} if no_color else {})
+        sys.stdout.write(to_terminal(**options))
+
+
 def _plan(file: str, loss: list[str], input_format: str | None, **kwargs: Any) -> Any:
     from .evaluation import make_plan
     from .io import open_source
@@ -85,12 +98,13 @@ def curves_command(
         low, high = data.parse_range(value_range)
         axis, curves = data.loss_curves(specs, low, high)
         title = "loss curves: " + ", ".join(s.label for s in specs)
-        if output:
-            figure.lines(output, title, axis, "loss", curves, _size(size))
-            sys.stderr.write(f"losscli: wrote {output}\n")
-        else:
-            options = _terminal() | ({"color": False} if no_color else {})
-            sys.stdout.write(terminal.lines(title, axis, "loss", curves, **options))
+        _show(
+            output,
+            size,
+            no_color,
+            lambda path, size: figure.lines(path, title, axis, "loss", curves, size),
+            lambda **o: terminal.lines(title, axis, "loss", curves, **o),
+        )
     except LossCliError as exc:
         _fail(exc)
 
@@ -114,12 +128,13 @@ def residuals_command(
     try:
         source, plan = _plan(file, [], input_format, target=target, preds=pred or (), id_column=id_column)
         hists = collect.residual_histograms(source, plan, bins=bins, nan=nan)
-        if output:
-            figure.histograms(output, hists, _size(size))
-            sys.stderr.write(f"losscli: wrote {output}\n")
-        else:
-            options = _terminal() | ({"color": False} if no_color else {})
-            sys.stdout.write(terminal.histograms(hists, **options))
+        _show(
+            output,
+            size,
+            no_color,
+            lambda path, size: figure.histograms(path, hists, size),
+            lambda **o: terminal.histograms(hists, **o),
+        )
     except LossCliError as exc:
         _fail(exc)
 
@@ -146,12 +161,13 @@ def calibration_command(
             file, ["brier"], input_format, target=target, preds=pred or (), id_column=id_column, positive=positive
         )
         tables = collect.calibration_tables(source, plan, bins=bins, nan=nan, positive=positive)
-        if output:
-            figure.calibration(output, tables, _size(size))
-            sys.stderr.write(f"losscli: wrote {output}\n")
-        else:
-            options = _terminal() | ({"color": False} if no_color else {})
-            sys.stdout.write(terminal.calibration(tables, **options))
+        _show(
+            output,
+            size,
+            no_color,
+            lambda path, size: figure.calibration(path, tables, size),
+            lambda **o: terminal.calibration(tables, **o),
+        )
     except LossCliError as exc:
         _fail(exc)
 
@@ -195,11 +211,12 @@ def losses_command(
         label = ev.specs[0].label
         values = {m: [ev.value(m, label, g) for g in groups] for m in ev.models}
         title = f"{label} per {', '.join(by)}"
-        if output:
-            figure.group_bars(output, title, labels, values, _size(size))
-            sys.stderr.write(f"losscli: wrote {output}\n")
-        else:
-            options = _terminal() | ({"color": False} if no_color else {})
-            sys.stdout.write(terminal.group_bars(title, labels, values, **options))
+        _show(
+            output,
+            size,
+            no_color,
+            lambda path, size: figure.group_bars(path, title, labels, values, size),
+            lambda **o: terminal.group_bars(title, labels, values, **o),
+        )
     except LossCliError as exc:
         _fail(exc)
