@@ -6,12 +6,10 @@ Rich) are imported inside the commands so ``losscli --help`` stays fast.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import sys
-from collections.abc import Iterator
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -290,7 +288,9 @@ def eval_command(
             with PerRowWriter(row_fmt, output) as sink:
                 evaluation = run(source, loss or (), per_row=sink, **arguments)  # type: ignore[arg-type]
         else:
-            with _progress(source, files, quiet) as advance:
+            from .progress import progress_bar
+
+            with progress_bar(source, files, quiet) as advance:
                 evaluation = run(source, loss or (), progress=advance, **arguments)  # type: ignore[arg-type]
         failures = breaches(evaluation, thresholds, fail_if_worse)
         if not per_row:
@@ -331,50 +331,6 @@ def eval_command(
         for failure in failures:
             sys.stderr.write(f"losscli: FAIL {failure}\n")
         raise typer.Exit(1)
-
-
-@contextlib.contextmanager
-def _progress(source: Any, files: list[str], quiet: bool) -> Iterator[Any]:
-    """A Rich progress bar on stderr (rows, rows/s, ETA) for large inputs on a terminal;
-    nothing in a pipeline, with --quiet, or for small files."""
-    total = _estimated_rows(source, files)
-    if quiet or not sys.stderr.isatty() or total is None or total < PROGRESS_MIN_ROWS:
-        yield None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-
-    columns = (
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed:,.0f}/~{task.total:,.0f} rows"),
-        TextColumn("{task.speed:,.0f} rows/s"),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task("reading", total=total)
-        yield lambda rows: bar.advance(task, rows)
-
-
-PROGRESS_MIN_ROWS = 2_000_000
-
-
-def _estimated_rows(source: Any, files: list[str]) -> int | None:
-    """Rows in the input: exact for Parquet (footers), estimated from the file size for text."""
-    try:
-        if source.format == "parquet":
-            import pyarrow.parquet as pq
-
-            from .io.parquet import parquet_files
-
-            return int(sum(pq.read_metadata(f).num_rows for f in parquet_files(files[0])))
-        if len(files) == 1 and files[0] != "-" and source.sample.num_rows:
-            # The sample is the first megabyte of text: its bytes per row scale to the file.
-            size = os.path.getsize(files[0])
-            return int(size / (min(size, 1 << 20) / source.sample.num_rows))
-    except (OSError, ValueError):
-        return None
-    return None
 
 
 def _first_line(exc: BaseException) -> str:

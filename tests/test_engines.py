@@ -118,3 +118,30 @@ def test_peak_memory_does_not_grow_with_the_file(tmp_path: Path) -> None:
         grown.append(int(done.stdout.strip()) / 1024)  # MiB above the baseline after writing the file
     small, large = grown
     assert large < small + 40, f"peak RSS grew from +{small:.0f} MiB to +{large:.0f} MiB"
+
+
+def test_progress_bar_on_a_terminal(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from losscli import progress
+
+    path = str(Path(__file__).parent.parent / "sample_data" / "house_prices.parquet")
+    monkeypatch.setattr(progress, "PROGRESS_MIN_ROWS", 10)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    source = open_source(path)
+    assert progress.estimated_rows(source, [path]) == 200
+    with progress.progress_bar(source, [path], quiet=False) as advance:
+        assert advance is not None
+        advance(50)  # before any speed is known: must render
+        advance(150)
+    with progress.progress_bar(source, [path], quiet=True) as advance:
+        assert advance is None
+
+
+def test_no_progress_bar_in_a_pipeline() -> None:
+    from losscli import progress
+
+    path = str(Path(__file__).parent.parent / "sample_data" / "house_prices.csv")
+    source = open_source(path)
+    # CSV: estimated from the file size and the sample's bytes per row
+    assert 150 <= progress.estimated_rows(source, [path]) <= 250
+    with progress.progress_bar(source, [path], quiet=False) as advance:
+        assert advance is None  # stderr is not a terminal under pytest
