@@ -145,3 +145,30 @@ def test_no_progress_bar_in_a_pipeline() -> None:
     assert 150 <= progress.estimated_rows(source, [path]) <= 250
     with progress.progress_bar(source, [path], quiet=False) as advance:
         assert advance is None  # stderr is not a terminal under pytest
+
+
+@pytest.mark.slow
+def test_dask_engine_user_errors_are_one_sentence(tmp_path: Path) -> None:
+    pytest.importorskip("dask.distributed")
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    pd.DataFrame({"y": [1.0, 2.0], "a": [1.0, 2.0]}).to_parquet(folder / "p0.parquet")
+    pd.DataFrame({"y": [1.0, 2.0], "a": [1.0, np.nan]}).to_parquet(folder / "p1.parquet")
+    script = Path(sys.executable).parent / "losscli"
+    done = subprocess.run(
+        [str(script), "eval", str(folder), "--engine", "dask"], capture_output=True, text=True, timeout=180, check=False
+    )
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip().endswith(
+        "column 'a', row 4 is missing (empty or NaN); fill it, or pass --nan drop to leave such rows out."
+    )
+    unreachable = subprocess.run(
+        [str(script), "eval", str(folder), "--engine", "dask", "--scheduler", "nonsense://x"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert unreachable.returncode == 2
+    assert "cannot reach a Dask scheduler" in unreachable.stderr

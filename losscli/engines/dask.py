@@ -13,6 +13,7 @@ footers), so intervals equal the local engine's.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,6 +21,8 @@ from ..errors import InputError, OptionError
 from ..evaluation import Evaluation, Options, Partial, Plan, accumulate, conclude, make_plan
 from ..io import open_source
 from ..io.parquet import parquet_files
+
+CONNECT_TIMEOUT_S = 10
 
 
 def _reduce_file(path: str, row_offset: int, plan: Plan, options: Options, nan: str, positive: str | None) -> Partial:
@@ -63,8 +66,23 @@ def run_dask(
 
     cluster = None
     if scheduler is None:
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
-    client = Client(cluster if cluster is not None else scheduler)
+        # Workers' own logs would repeat a user error (with its traceback) before our sentence.
+        cluster = LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.CRITICAL,
+        )
+    try:
+        client = Client(cluster if cluster is not None else scheduler, timeout=CONNECT_TIMEOUT_S)
+    except (OSError, TimeoutError, ValueError) as exc:
+        if cluster is not None:
+            cluster.close()
+        raise OptionError(
+            f"--scheduler {scheduler}: cannot reach a Dask scheduler there ({str(exc).splitlines()[0]}); "
+            "check the address (tcp://HOST:8786) or leave --scheduler out for a local cluster"
+        ) from None
     try:
         states = [
             client.submit(_reduce_file, file, offset, plan, options, nan, positive, pure=False)
