@@ -228,6 +228,10 @@ def eval_command(
         if engine not in ("local", "dask"):
             raise OptionError(f"--engine takes local or dask, not {engine!r}")
         if engine == "dask":
+            from .io import detect_format
+
+            if len(files) == 1 and files[0] != "-" and detect_format(files[0], input_format)[0] != "parquet":
+                raise OptionError(f"--engine dask reads Parquet (a file, directory or glob); {files[0]} is not")
             if len(files) != 1 or truth or model_col or per_row:
                 raise OptionError(
                     "--engine dask reads one Parquet file, directory or glob, without --truth, --model-col or --per-row"

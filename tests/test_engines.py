@@ -78,9 +78,13 @@ def test_dask_engine_refuses_what_it_cannot_do(tmp_path: Path) -> None:
     from losscli.cli import app
 
     (tmp_path / "p.csv").write_text("y,a\n1,2\n")
-    result = CliRunner().invoke(app, ["eval", str(tmp_path / "p.csv"), "--engine", "dask", "--per-row"])
+    result = CliRunner().invoke(app, ["eval", str(tmp_path / "p.csv"), "--engine", "dask"])
     assert result.exit_code == 2
-    assert "--engine dask reads one Parquet" in result.stderr
+    assert "--engine dask reads Parquet" in result.stderr
+    (tmp_path / "p.parquet").write_bytes(b"")
+    per_row = CliRunner().invoke(app, ["eval", str(tmp_path / "p.parquet"), "--engine", "dask", "--per-row"])
+    assert per_row.exit_code == 2
+    assert "--engine dask reads one Parquet file, directory or glob, without" in per_row.stderr
 
 
 MEMORY_SCRIPT = textwrap.dedent(
