@@ -35,6 +35,7 @@ BAD = [
     ("garbage.jsonl", b'{"y": 1, "a": 2}\n{"y": oops}\n', [], "not valid JSON Lines"),
     ("garbage.csv.gz", b"not gzip at all", [], "cannot be read"),
     ("dupes.csv", b"y,a,a\n1,2,3\n", [], "appears more than once"),
+    ("dupe-target.csv", b"y,y\ny,y", ["--model-col", "g"], "appears more than once"),
     ("noname.csv", b"y,,a\n1,2,3\n", [], "has no name"),
     ("bom.csv", b"\xef\xbb\xbfy,a\n1,2\n2,x\n", [], "column 'a', row 2 holds 'x'"),
     ("words.csv", b"y,a\n1,x\n", [], "no prediction columns besides the target 'y' (a holds no numbers)"),

@@ -16,7 +16,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from ..errors import InputError
+from ..errors import ColumnError, InputError
 from .delimited import open_delimited
 from .source import Source, is_numeric, source_from_dataframe, source_from_table
 
@@ -82,6 +82,15 @@ def detect_format(path: str, explicit: str | None = None) -> tuple[str, str | No
 
 def open_source(path: str, input_format: str | None = None) -> Source:
     """Open ``path`` (a file, a directory or glob of Parquet files, or ``-`` for stdin)."""
+    source = _open(path, input_format)
+    names = source.schema.names
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ColumnError(f"{source.name}: the column name {dupes[0]!r} appears more than once")
+    return source
+
+
+def _open(path: str, input_format: str | None) -> Source:
     fmt, compression = detect_format(path, input_format)
     if path == "-":
         return _open_stdin(fmt)
