@@ -9,7 +9,8 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from typing import Annotated, NoReturn
+from collections.abc import Sequence
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -205,17 +206,30 @@ def eval_command(
     import pyarrow as pa
 
     from .errors import InputError
-    from .evaluation import Options, run
+    from .evaluation import Options
     from .gates import breaches, parse_threshold
-    from .io import open_source
     from .render import FORMATS, render
     from .report import signature
-    from .writers import PER_ROW_SUFFIXES, SUMMARY_SUFFIXES, PerRowWriter, format_from_suffix, refuse_inputs
+    from .writers import SUMMARY_SUFFIXES, format_from_suffix, refuse_inputs
 
     no_color = no_color or bool(os.environ.get("NO_COLOR"))
+    reading = {
+        "target": target,
+        "preds": pred or (),
+        "weight": weight,
+        "id_column": id_column,
+        "class_sep": class_sep,
+        "nan": nan,
+        "positive": positive,
+        "classes": [c.strip() for c in classes.split(",")] if classes else (),
+    }
     try:
         if fmt not in FORMATS and not (per_row and fmt == "parquet"):
             raise OptionError(f"unknown --format {fmt!r}; choose one of {', '.join(FORMATS)}")
+        if engine not in ("local", "dask"):
+            raise OptionError(f"--engine takes local or dask, not {engine!r}")
+        if join not in ("strict", "inner"):
+            raise OptionError(f"--join takes strict or inner, not {join!r}")
         thresholds = [parse_threshold(t) for t in fail_above or ()]
         if fail_if_worse and baseline is None:
             raise OptionError("--fail-if-worse needs --baseline MODEL to compare with")
@@ -224,79 +238,28 @@ def eval_command(
         options = Options(
             ci=ci, bootstrap=bootstrap, seed=seed, baseline=baseline, by=tuple(by or ()), min_group_n=min_group_n
         )
-        simple = len(files) == 1 and not truth and not model_col and not name
-        if engine not in ("local", "dask"):
-            raise OptionError(f"--engine takes local or dask, not {engine!r}")
         if engine == "dask":
-            from .io import detect_format
-
-            if len(files) == 1 and files[0] != "-" and detect_format(files[0], input_format)[0] != "parquet":
-                raise OptionError(f"--engine dask reads Parquet (a file, directory or glob); {files[0]} is not")
-            if len(files) != 1 or truth or model_col or per_row:
-                raise OptionError(
-                    "--engine dask reads one Parquet file, directory or glob, without --truth, --model-col or --per-row"
-                )
-            from .engines.dask import run_dask
-
-            evaluation = run_dask(
-                files[0],
+            evaluation, notes = _run_on_dask(
+                files, loss or (), input_format, truth, model_col, per_row, scheduler, workers, options, reading
+            )
+        else:
+            evaluation, notes = _run_locally(
+                files,
                 loss or (),
-                scheduler=scheduler,
-                workers=workers,
-                options=options,
-                nan=nan,
-                positive=positive,
-                target=target,
-                preds=pred or (),
-                weight=weight,
-                id_column=id_column,
-                class_sep=class_sep,
-                classes=[c.strip() for c in classes.split(",")] if classes else (),
+                input_format,
+                truth,
+                join,
+                model_col,
+                name or [],
+                options,
+                reading,
+                per_row,
+                fmt,
+                output,
+                quiet,
             )
-            source = None
-            reshape_notes: list[str] = []
-        elif simple:  # one wide file: no join, and no pyarrow.compute to import
-            source, reshape_notes = open_source(files[0], input_format), []
-        else:
-            from .reshape import Inputs, open_inputs
-
-            inputs = Inputs(
-                paths=tuple(files),
-                input_format=input_format,
-                truth=truth,
-                id_column=id_column,
-                join=join,
-                model_col=model_col,
-                names=tuple(name or ()),
-                target=target,
-                preds=tuple(pred or ()),
-            )
-            source, reshape_notes = open_inputs(inputs)
-        arguments = {
-            "target": target,
-            "preds": pred or (),
-            "weight": weight,
-            "id_column": id_column,
-            "class_sep": class_sep,
-            "options": options,
-            "nan": nan,
-            "positive": positive,
-            "classes": [c.strip() for c in classes.split(",")] if classes else (),
-        }
-        if source is None:
-            pass  # evaluated by the Dask engine above
-        elif per_row:
-            row_fmt = (
-                fmt if fmt != "auto" else format_from_suffix(output, PER_ROW_SUFFIXES, "per-row") if output else "csv"
-            )
-            with PerRowWriter(row_fmt, output) as sink:
-                evaluation = run(source, loss or (), per_row=sink, **arguments)  # type: ignore[arg-type]
-        else:
-            from .progress import progress_bar
-
-            with progress_bar(source, files, quiet) as advance:
-                evaluation = run(source, loss or (), progress=advance, **arguments)  # type: ignore[arg-type]
         failures = breaches(evaluation, thresholds, fail_if_worse)
+        text = ""
         if not per_row:
             if fmt == "auto":
                 fmt = format_from_suffix(output, SUMMARY_SUFFIXES, "output") if output else _auto_format()
@@ -316,25 +279,103 @@ def eval_command(
         # A reader met input it cannot parse in a way losscli did not foresee: still the
         # input's fault, so a sentence and exit 2, not a traceback.
         _fail(InputError(f"{', '.join(files)}: cannot be read ({_first_line(exc)})"))
-    for note in [*reshape_notes, *evaluation.notes]:
+    for note in [*notes, *evaluation.notes]:
         _note(note, quiet)
     if verbose:
         _note(f"signature: {signature(evaluation)}", quiet=False)
     if not per_row:
-        if output is not None:
-            from .writers import write_text_atomically
-
-            try:
-                write_text_atomically(output, text)
-            except OSError as exc:
-                _fail(OptionError(f"--output {output}: cannot be written ({exc.strerror or exc})"))
-            _note(f"wrote {output}", quiet)
-        else:
-            _write(text)
+        _emit(text, output, quiet)
     if failures:
         for failure in failures:
             sys.stderr.write(f"losscli: FAIL {failure}\n")
         raise typer.Exit(1)
+
+
+def _run_locally(
+    files: list[str],
+    losses: Sequence[str],
+    input_format: str | None,
+    truth: str | None,
+    join: str,
+    model_col: str | None,
+    names: list[str],
+    options: Any,
+    reading: dict[str, Any],
+    per_row: bool,
+    fmt: str,
+    output: str | None,
+    quiet: bool,
+) -> tuple[Any, list[str]]:
+    """Open the input (reshaping it when the layout asks for it) and evaluate it here."""
+    from .evaluation import run
+    from .io import open_source
+    from .progress import progress_bar
+    from .writers import PER_ROW_SUFFIXES, PerRowWriter, format_from_suffix
+
+    notes: list[str] = []
+    if len(files) == 1 and not truth and not model_col and not names:
+        source = open_source(files[0], input_format)  # one wide file: no join, no pyarrow.compute to import
+    else:
+        from .reshape import Inputs, open_inputs
+
+        source, notes = open_inputs(
+            Inputs(
+                tuple(files),
+                input_format,
+                truth,
+                reading["id_column"],
+                join,
+                model_col,
+                tuple(names),
+                reading["target"],
+                tuple(reading["preds"]),
+            )
+        )
+    if per_row:
+        row_fmt = fmt if fmt != "auto" else format_from_suffix(output, PER_ROW_SUFFIXES, "per-row") if output else "csv"
+        with PerRowWriter(row_fmt, output) as sink:
+            return run(source, losses, per_row=sink, options=options, **reading), notes
+    with progress_bar(source, files, quiet) as advance:
+        return run(source, losses, progress=advance, options=options, **reading), notes
+
+
+def _run_on_dask(
+    files: list[str],
+    losses: Sequence[str],
+    input_format: str | None,
+    truth: str | None,
+    model_col: str | None,
+    per_row: bool,
+    scheduler: str | None,
+    workers: int,
+    options: Any,
+    reading: dict[str, Any],
+) -> tuple[Any, list[str]]:
+    """Evaluate a Parquet dataset on a Dask cluster."""
+    from .engines.dask import run_dask
+    from .io import detect_format
+
+    if len(files) == 1 and files[0] != "-" and detect_format(files[0], input_format)[0] != "parquet":
+        raise OptionError(f"--engine dask reads Parquet (a file, directory or glob); {files[0]} is not")
+    if len(files) != 1 or truth or model_col or per_row:
+        raise OptionError(
+            "--engine dask reads one Parquet file, directory or glob, without --truth, --model-col or --per-row"
+        )
+    return run_dask(files[0], losses, scheduler=scheduler, workers=workers, options=options, **reading), []
+
+
+def _emit(text: str, output: str | None, quiet: bool) -> None:
+    """The rendered results to --output (atomically) or stdout."""
+    if output is None:
+        _write(text)
+        return
+    from .writers import write_text_atomically
+
+    try:
+        write_text_atomically(output, text)
+    except OSError as exc:
+        _fail(OptionError(f"--output {output}: cannot be written ({exc.strerror or exc})"))
+    _note(f"wrote {output}", quiet)
 
 
 def _first_line(exc: BaseException) -> str:
