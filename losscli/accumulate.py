@@ -58,6 +58,13 @@ class GroupIndex:
         return local[inverse]
 
 
+def weighted_mean(sum_wl: np.ndarray, sum_w: np.ndarray) -> np.ndarray:
+    """sum_wl / sum_w elementwise; NaN where there is no weight."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean: np.ndarray = np.where(sum_w > 0, sum_wl / np.where(sum_w > 0, sum_w, 1.0), np.nan)
+    return mean
+
+
 def _grow(array: np.ndarray, size: int) -> np.ndarray:
     """Pad the last axis with zeros up to ``size`` groups."""
     missing = size - array.shape[-1]
@@ -120,8 +127,7 @@ class MeanState:
 
     def mean(self) -> np.ndarray:
         """The weighted mean per group; NaN where a group has no weight."""
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(self.sum_w > 0, self.sum_wl / np.where(self.sum_w > 0, self.sum_w, 1), np.nan)
+        return weighted_mean(self.sum_wl, self.sum_w)
 
 
 @dataclass
@@ -137,15 +143,10 @@ class BootstrapState:
             self.sum_rwl = np.zeros((self.replicates, 0))
             self.sum_rw = np.zeros((self.replicates, 0))
 
-    def update(
-        self, r: np.ndarray, per_row: np.ndarray, weight: np.ndarray | None, codes: np.ndarray, groups: int
-    ) -> None:
-        """``r`` is the (rows, B) matrix of replicate weights for these rows."""
-        w = np.ones(len(per_row)) if weight is None else weight
-        onehot = np.zeros((len(per_row), groups))
-        onehot[np.arange(len(per_row)), codes] = 1.0
-        self.sum_rwl = _grow(self.sum_rwl, groups) + r.T @ (onehot * (w * per_row)[:, None])
-        self.sum_rw = _grow(self.sum_rw, groups) + r.T @ (onehot * w[:, None])
+    def add(self, rwl: np.ndarray, rw: np.ndarray, groups: int) -> None:
+        """Add one block's (B, groups) replicate sums of w * loss and of w."""
+        self.sum_rwl = _grow(self.sum_rwl, groups) + rwl
+        self.sum_rw = _grow(self.sum_rw, groups) + rw
 
     def merge(self, other: BootstrapState) -> BootstrapState:
         g = max(self.sum_rwl.shape[1], other.sum_rwl.shape[1])
@@ -154,11 +155,6 @@ class BootstrapState:
             _grow(self.sum_rwl, g) + _grow(other.sum_rwl, g),
             _grow(self.sum_rw, g) + _grow(other.sum_rw, g),
         )
-
-    def means(self) -> np.ndarray:
-        """(B, groups) replicate means; NaN where a replicate drew no weight."""
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(self.sum_rw > 0, self.sum_rwl / np.where(self.sum_rw > 0, self.sum_rw, 1), np.nan)
 
 
 @dataclass
@@ -287,14 +283,21 @@ class Accumulator:
         valid: dict[str, np.ndarray],
     ) -> None:
         n = len(codes)
+        # Each model's weights (dropped rows at 0) once; all its losses share them.
+        weights = {model: _masked(weight, valid.get(model), n) for model in dict.fromkeys(k[0] for k in per_row)}
         # Sub-blocks keep the (rows, B) weight matrix small (4096 x 1000 doubles = 32 MB).
         for lo in range(0, n, 4 * BOOTSTRAP_BLOCK_ROWS):
             hi = min(n, lo + 4 * BOOTSTRAP_BLOCK_ROWS)
             r = replicate_weights(self.seed, row_offset + lo, hi - lo, self.replicates)
-            for key, values in per_row.items():
-                mask = valid.get(key[0])
-                w = _masked(weight, mask, n)
-                self.boot[key].update(r, values[lo:hi], None if w is None else w[lo:hi], codes[lo:hi], groups)
+            onehot = np.zeros((hi - lo, groups))
+            onehot[np.arange(hi - lo), codes[lo:hi]] = 1.0
+            for model, w in weights.items():
+                block_w = np.ones(hi - lo) if w is None else w[lo:hi]
+                rw = r.T @ (onehot * block_w[:, None])  # the same for every loss of the model
+                for key, values in per_row.items():
+                    if key[0] == model:
+                        rwl = r.T @ (onehot * (block_w * values[lo:hi])[:, None])
+                        self.boot[key].add(rwl, rw, groups)
 
     def merge(self, other: Accumulator) -> Accumulator:
         """Combine two accumulators of the same evaluation (group codes are re-aligned)."""

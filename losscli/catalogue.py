@@ -72,13 +72,12 @@ def as_json(task: str | None = None) -> str:
     return json.dumps(as_records(task), indent=2) + "\n"
 
 
-def as_table(task: str | None = None, *, no_color: bool = False, width: int | None = None) -> str:
+def as_table(task: str | None = None, *, width: int | None = None) -> str:
     """An aligned plain-text table, description wrapped to the width.
 
     Plain text rather than Rich: `losscli losses` is a start-up path and Rich's
     table and console cost about 25 ms to import and render.
     """
-    del no_color  # no colour is used
     width = width or 120
     header = ("loss", "task", "parameters", "description")
     rows = [(loss.name, "/".join(loss.tasks), _params(loss), loss.description) for loss in rows_of(task)]

@@ -15,12 +15,11 @@ from .errors import BadValueError
 from .extract import BatchArrays
 from .layout import Layout, Model
 from .losses import Interval
+from .losses._registry import NON_NEGATIVE, UNIT
 from .spec import LossSpec
 
 # Rows of class probabilities must sum to 1 within this (as the issue and scikit-learn's spirit).
 ROW_SUM_TOLERANCE = 1e-6
-UNIT = Interval(0.0, 1.0)
-NON_NEGATIVE = Interval(0.0)
 
 
 def check_batch(layout: Layout, specs: Sequence[LossSpec], arrays: BatchArrays) -> None:

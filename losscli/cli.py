@@ -10,12 +10,13 @@ import os
 import shutil
 import sys
 from collections.abc import Sequence
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 
 from . import __version__
 from .errors import LossCliError, OptionError
+from .messages import fail, note
 
 app = typer.Typer(
     name="losscli",
@@ -49,17 +50,6 @@ def _root(
     ] = False,
 ) -> None:
     """Evaluate and compare models under any selection of loss functions."""
-
-
-def _fail(exc: LossCliError) -> NoReturn:
-    message = str(exc).rstrip(".")
-    sys.stderr.write(f"losscli: error: {message}.\n")
-    raise typer.Exit(exc.exit_code) from None
-
-
-def _note(text: str, quiet: bool) -> None:
-    if not quiet:
-        sys.stderr.write(f"losscli: {text}\n")
 
 
 @app.command("eval")
@@ -208,6 +198,7 @@ def eval_command(
     from .errors import InputError
     from .evaluation import Options
     from .gates import breaches, parse_threshold
+    from .io.source import first_line
     from .render import FORMATS, render
     from .report import signature
     from .writers import SUMMARY_SUFFIXES, format_from_suffix, refuse_inputs
@@ -274,15 +265,15 @@ def eval_command(
                 with_meta=with_meta,
             )
     except LossCliError as exc:
-        _fail(exc)
+        fail(exc)
     except (pa.ArrowException, UnicodeDecodeError) as exc:
         # A reader met input it cannot parse in a way losscli did not foresee: still the
         # input's fault, so a sentence and exit 2, not a traceback.
-        _fail(InputError(f"{', '.join(files)}: cannot be read ({_first_line(exc)})"))
-    for note in [*notes, *evaluation.notes]:
-        _note(note, quiet)
+        fail(InputError(f"{', '.join(files)}: cannot be read ({first_line(exc)})"))
+    for message in [*notes, *evaluation.notes]:
+        note(message, quiet)
     if verbose:
-        _note(f"signature: {signature(evaluation)}", quiet=False)
+        note(f"signature: {signature(evaluation)}", quiet=False)
     if not per_row:
         _emit(text, output, quiet)
     if failures:
@@ -374,13 +365,8 @@ def _emit(text: str, output: str | None, quiet: bool) -> None:
     try:
         write_text_atomically(output, text)
     except OSError as exc:
-        _fail(OptionError(f"--output {output}: cannot be written ({exc.strerror or exc})"))
-    _note(f"wrote {output}", quiet)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+        fail(OptionError(f"--output {output}: cannot be written ({exc.strerror or exc})"))
+    note(f"wrote {output}", quiet)
 
 
 def _auto_format() -> str:
@@ -420,7 +406,7 @@ def losses_command(
         else:
             raise OptionError(f"unknown --format {fmt!r}; choose one of {', '.join(catalogue.CATALOGUE_FORMATS)}")
     except LossCliError as exc:
-        _fail(exc)
+        fail(exc)
 
 
 def _write(text: str) -> None:

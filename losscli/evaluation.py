@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from .accumulate import Accumulator, GroupKey, Key, MeanState
+from .accumulate import Accumulator, GroupKey, Key, MeanState, weighted_mean
 from .checks import check_batch
 from .compute import batch_losses
 from .errors import BadValueError, EmptyInputError, OptionError
@@ -396,8 +396,7 @@ def _mean_of(state: MeanState, select: Any, finisher: Any) -> tuple[float, float
 
 
 def _finished(finisher: Any, sum_wl: np.ndarray, sum_w: np.ndarray) -> np.ndarray:
-    with np.errstate(invalid="ignore", divide="ignore"):
-        means = np.where(sum_w > 0, sum_wl / np.where(sum_w > 0, sum_w, 1.0), np.nan)
+    means = weighted_mean(sum_wl, sum_w)
     return np.array([finisher(m) if math.isfinite(m) else math.nan for m in means])
 
 

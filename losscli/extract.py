@@ -20,6 +20,7 @@ import pyarrow as pa
 from .arrow_numpy import combined, dictionary_codes, list_to_matrix, null_mask, to_float64
 from .errors import BadValueError, OptionError
 from .io import is_numeric
+from .io.source import first_non_number
 from .layout import Layout, Model
 
 NAN_POLICIES = ("error", "drop")
@@ -276,14 +277,11 @@ class Extractor:
 
 
 def _first_non_number(column: pa.Array | pa.ChunkedArray, row_offset: int) -> str:
-    for i, cell in enumerate(column.to_pylist()):
-        if cell is None:
-            continue
-        try:
-            float(cell)
-        except (TypeError, ValueError):
-            return f", row {row_offset + i + 1} holds {cell!r}, which"
-    return f" (type {column.type})"
+    cells = column.to_pylist()
+    i = first_non_number(cells)
+    if i is None:
+        return f" (type {column.type})"
+    return f", row {row_offset + i + 1} holds {cells[i]!r}, which"
 
 
 def _is_int_text(text: str) -> bool:

@@ -16,6 +16,7 @@ import pyarrow as pa
 from .arrow_numpy import row_numbers
 from .errors import ColumnError, OptionError
 from .io import Source, is_numeric
+from .io.source import is_number
 from .losses import TASKS, Task
 from .spec import LossSpec
 
@@ -50,10 +51,6 @@ class Layout:
     target_columns: tuple[str, ...] = ()
     # Columns whose values split the rows into groups (--by).
     by: tuple[str, ...] = ()
-
-    @property
-    def soft_target(self) -> bool:
-        return bool(self.target_columns)
 
     @property
     def columns(self) -> list[str]:
@@ -97,7 +94,7 @@ def resolve_layout(
 
     target_col, soft_cols = _find_target(source, target, class_sep)
     weight_col = _named(source, weight, "--weight") if weight else None
-    id_col = _named(source, id_column, "--id") if id_column else _auto(names, ID_NAMES)
+    id_col = _named(source, id_column, "--id") if id_column else auto_detect(names, ID_NAMES)
     by_cols = tuple(dict.fromkeys(_named(source, c, "--by") for c in by))
     for col in by_cols:
         if col in (target_col, weight_col, *soft_cols) or col in preds:
@@ -175,7 +172,7 @@ def _find_target(source: Source, target: str | None, sep: str) -> tuple[str, tup
         if len(group) > 1:
             return target, group
         return _named(source, target, "--target"), ()
-    found = _auto(names, TARGET_NAMES)
+    found = auto_detect(names, TARGET_NAMES)
     if found is not None:
         return found, ()
     for prefix in TARGET_NAMES:
@@ -332,7 +329,8 @@ def _named(source: Source, name: str, option: str) -> str:
     )
 
 
-def _auto(names: list[str], wanted: tuple[str, ...]) -> str | None:
+def auto_detect(names: Sequence[str], wanted: tuple[str, ...]) -> str | None:
+    """The first of ``wanted`` (case-insensitive) among ``names``."""
     lowered = {n.lower(): n for n in reversed(names)}
     return next((lowered[w] for w in wanted if w in lowered), None)
 
@@ -372,15 +370,7 @@ def _looks_numeric(source: Source, name: str) -> bool:
     column = source.sample.column(name)
     if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
         return False
-    return any(_is_number(cell) for cell in column.drop_null().to_pylist()[:1000])
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+    return any(is_number(cell) for cell in column.drop_null().to_pylist()[:1000])
 
 
 def _list(names: Sequence[str], limit: int = 12) -> str:

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import typer
 
 from .errors import LossCliError, OptionError
+from .messages import fail, note
 
 plot_app = typer.Typer(
     help="Look instead of read: loss curves, residuals, calibration, losses per group.",
@@ -35,11 +36,6 @@ InputFormat = Annotated[str | None, typer.Option("--input-format", help="csv, ts
 Nan = Annotated[str, typer.Option("--nan", help="Missing values: error, or drop the rows per model.")]
 Positive = Annotated[str | None, typer.Option("--positive", help="Binary: the target value of the positive class.")]
 NoColor = Annotated[bool, typer.Option("--no-color", help="No colour (NO_COLOR is respected too).")]
-
-
-def _fail(exc: LossCliError) -> None:
-    sys.stderr.write(f"losscli: error: {str(exc).rstrip('.')}.\n")
-    raise typer.Exit(exc.exit_code) from None
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -65,7 +61,7 @@ def _show(
     """A figure at ``output`` (matplotlib), else the terminal drawing on stdout."""
     if output:
         to_file(output, size=_size(size))
-        sys.stderr.write(f"losscli: wrote {output}\n")
+        note(f"wrote {output}")
     else:
         options = _terminal() | ({"color": False} if no_color else {})
         sys.stdout.write(to_terminal(**options))
@@ -106,7 +102,7 @@ def curves_command(
             lambda **o: terminal.lines(title, axis, "loss", curves, **o),
         )
     except LossCliError as exc:
-        _fail(exc)
+        fail(exc)
 
 
 @plot_app.command("residuals")
@@ -136,7 +132,7 @@ def residuals_command(
             lambda **o: terminal.histograms(hists, **o),
         )
     except LossCliError as exc:
-        _fail(exc)
+        fail(exc)
 
 
 @plot_app.command("calibration")
@@ -169,7 +165,7 @@ def calibration_command(
             lambda **o: terminal.calibration(tables, **o),
         )
     except LossCliError as exc:
-        _fail(exc)
+        fail(exc)
 
 
 @plot_app.command("losses")
@@ -219,4 +215,4 @@ def losses_command(
             lambda **o: terminal.group_bars(title, labels, values, **o),
         )
     except LossCliError as exc:
-        _fail(exc)
+        fail(exc)

@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 from .arrow_numpy import row_numbers
 from .errors import BadValueError, ColumnError, OptionError
 from .io import Source, is_numeric, open_source, source_from_table
-from .layout import ID_NAMES, TARGET_NAMES, WEIGHT_NAMES
+from .layout import ID_NAMES, TARGET_NAMES, WEIGHT_NAMES, auto_detect
 
 ROW = "__losscli_row__"  # a temporary column that remembers the input order through a join
 EXAMPLES = 3
@@ -84,10 +84,10 @@ def _string_id(table: pa.Table, id_col: str | None) -> pa.Table:
 
 
 def _find(names: Sequence[str], wanted: str | None, candidates: tuple[str, ...]) -> str | None:
+    """``wanted`` (exact, else case-insensitive), or the first of ``candidates`` present."""
     if wanted:
-        return next((n for n in names if n == wanted), next((n for n in names if n.lower() == wanted.lower()), None))
-    lowered = {n.lower(): n for n in names}
-    return next((lowered[c] for c in candidates if c in lowered), None)
+        return next((n for n in names if n == wanted), auto_detect(names, (wanted.lower(),)))
+    return auto_detect(names, candidates)
 
 
 # --- one file per model ------------------------------------------------------------------------

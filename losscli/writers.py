@@ -108,6 +108,7 @@ class PerRowWriter:
         self._atomic: Any = None
         self._tmp: str | None = None
         self._writer: Any = None
+        self._sink: Any = None  # the Arrow stream under a CSV/TSV writer
         self._text: IO[str] | None = None
 
     def __enter__(self) -> PerRowWriter:
@@ -120,11 +121,10 @@ class PerRowWriter:
         try:
             if self._writer is not None:
                 self._writer.close()
-            sink = getattr(self, "_sink", None)
-            if sink is not None:
-                sink.flush()
+            if self._sink is not None:
+                self._sink.flush()
                 if self._tmp is not None:  # never close stdout
-                    sink.close()
+                    self._sink.close()
             if self._text is not None and self._text is not sys.stdout:
                 self._text.close()
             elif self._text is not None:

@@ -37,6 +37,7 @@ _SUFFIXES = {
     ".ipc": "arrow",
 }
 _COMPRESSED = {".gz": "gzip", ".zst": "zstd", ".zstd": "zstd", ".bz2": "bz2"}
+FILE_SUFFIXES = frozenset(_SUFFIXES) | frozenset(_COMPRESSED)
 # First bytes that name a format (stdin has no suffix).
 _MAGIC = (
     (b"PAR1", "parquet"),

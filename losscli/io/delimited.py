@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from ..errors import BadValueError, EmptyInputError, InputError, LossCliError
-from .source import Source, first_line
+from .source import Source, first_line, first_non_number
 
 # Bytes read ahead to infer column types; the same bytes are parsed again, not re-read.
 SNIFF_BYTES = 1 << 20
@@ -181,13 +181,9 @@ def _first_non_number_row(batches: Iterator[pa.RecordBatch]) -> int | None:
     """The 1-based row of the first cell that is not a number."""
     offset = 0
     for batch in batches:
-        for i, cell in enumerate(batch.column(0).to_pylist()):
-            if cell is None:
-                continue
-            try:
-                float(cell)
-            except ValueError:
-                return offset + i + 1
+        i = first_non_number(batch.column(0).to_pylist())
+        if i is not None:
+            return offset + i + 1
         offset += batch.num_rows
     return None
 

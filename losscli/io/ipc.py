@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.ipc as ipc
 
 from ..errors import InputError
-from .source import SAMPLE_ROWS, Source, cast_numeric, first_line
+from .source import SAMPLE_ROWS, Source, cast_batch, first_line
 
 
 def open_ipc(path: str, data: Any = None) -> Source:
@@ -35,7 +35,7 @@ def open_ipc(path: str, data: Any = None) -> Source:
 
     def open_(columns: list[str], numeric: list[str]) -> Iterator[pa.RecordBatch]:
         for batch in _iterate(reader()):
-            yield from cast_numeric(pa.Table.from_batches([batch.select(columns)]), numeric).to_batches()
+            yield cast_batch(batch.select(columns), numeric)
 
     return Source(name, "arrow", schema, sample, open_)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -46,9 +46,11 @@ class Source:
         """A model name taken from the file name: ``runs/model_a.csv.gz`` -> ``model_a``."""
         if self.name.startswith("<"):
             return "model"
+        from . import FILE_SUFFIXES  # the readers' own table of suffixes
+
         name = Path(self.name).name
-        for suffix in (".gz", ".zst", ".bz2", ".csv", ".tsv", ".parquet", ".jsonl", ".arrow", ".feather"):
-            name = name.removesuffix(suffix)
+        while Path(name).suffix.lower() in FILE_SUFFIXES:
+            name = name[: -len(Path(name).suffix)]
         return name or "model"
 
 
@@ -61,14 +63,6 @@ def is_numeric(dtype: pa.DataType) -> bool:
         or pa.types.is_null(dtype)
         or pa.types.is_decimal(dtype)
     )
-
-
-def cast_numeric(table: pa.Table, numeric: list[str]) -> pa.Table:
-    for col in numeric:
-        i = table.schema.get_field_index(col)
-        if table.schema.field(i).type != pa.float64():
-            table = table.set_column(i, col, table.column(i).cast(pa.float64()))
-    return table
 
 
 def cast_batch(batch: pa.RecordBatch, numeric: list[str]) -> pa.RecordBatch:
@@ -86,8 +80,8 @@ def source_from_table(table: pa.Table, name: str, fmt: str = "arrow") -> Source:
     """An in-memory table as a Source (DataFrames, joined or reshaped inputs)."""
 
     def open_(columns: list[str], numeric: list[str]) -> Iterator[pa.RecordBatch]:
-        sub = cast_numeric(table.select(columns), numeric)
-        yield from sub.to_batches(max_chunksize=BATCH_ROWS)
+        for batch in table.select(columns).to_batches(max_chunksize=BATCH_ROWS):
+            yield cast_batch(batch, numeric)
 
     return Source(name, fmt, table.schema, table.slice(0, SAMPLE_ROWS), open_)
 
@@ -99,6 +93,22 @@ def source_from_dataframe(df: pd.DataFrame) -> Source:
     except (pa.ArrowException, ValueError, TypeError) as exc:
         raise InputError(f"the DataFrame cannot be converted to Arrow: {exc}") from None
     return source_from_table(table, "<dataframe>")
+
+
+def first_non_number(cells: Iterable[object]) -> int | None:
+    """The 0-based position of the first cell that is neither missing nor a number."""
+    for i, cell in enumerate(cells):
+        if cell is not None and not is_number(cell):
+            return i
+    return None
+
+
+def is_number(cell: object) -> bool:
+    try:
+        float(cell)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def first_line(exc: BaseException) -> str:

@@ -61,6 +61,7 @@ class Interval:
 
 
 POSITIVE = Interval(0.0, math.inf, low_closed=False)
+NON_NEGATIVE = Interval(0.0, math.inf)
 UNIT = Interval(0.0, 1.0)
 HALF_OPEN_UNIT = Interval(0.0, 1.0, high_closed=False)
 
@@ -197,9 +198,6 @@ class Registry:
             close = difflib.get_close_matches(key, list(self._lookup), n=3, cutoff=0.6)
             suggestions = list(dict.fromkeys(self._lookup[c].name for c in close))
             raise KeyError(name, suggestions) from None
-
-    def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and name.strip().lower() in self._lookup
 
     def __iter__(self) -> Iterator[Loss]:
         """Losses grouped by task (regression, binary, multiclass), then as declared."""

@@ -9,9 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._common import EPS, LABEL_SMOOTHING, resolve_eps, target_matrix
-from ._registry import UNIT, FloatArray, Interval, Loss, Param, ParamValue, register
-
-NON_NEGATIVE = Interval(0.0)
+from ._registry import NON_NEGATIVE, UNIT, FloatArray, Loss, Param, ParamValue, register
 
 
 def _smoothed(y_true: FloatArray, label_smoothing: float) -> FloatArray:

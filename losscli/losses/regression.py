@@ -7,11 +7,20 @@ import math
 import numpy as np
 
 from ._common import FLOAT64_EPS, LOG2, xlogy
-from ._registry import POSITIVE, UNIT, FloatArray, Interval, Loss, Param, ParamValue, ValueDomain, register
+from ._registry import (
+    NON_NEGATIVE,
+    POSITIVE,
+    UNIT,
+    FloatArray,
+    Interval,
+    Loss,
+    Param,
+    ParamValue,
+    ValueDomain,
+    register,
+)
 
 ABOVE_MINUS_ONE = Interval(-1.0, math.inf, low_closed=False)
-NON_NEGATIVE = Interval(0.0, math.inf)
-STRICTLY_POSITIVE = Interval(0.0, math.inf, low_closed=False)
 
 
 # Losses of the residual alone: r = y_pred - y_true. The evaluator computes r once per
@@ -169,12 +178,12 @@ def gamma_deviance(y_true: FloatArray, y_pred: FloatArray) -> FloatArray:
 def _tweedie_domain(params: dict[str, ParamValue]) -> ValueDomain:
     power = float(params["power"])  # type: ignore[arg-type]
     if power < 0:
-        return ValueDomain(pred=STRICTLY_POSITIVE, why=f"tweedie with power={power:g}")
+        return ValueDomain(pred=POSITIVE, why=f"tweedie with power={power:g}")
     if power == 0:
         return ValueDomain()
     if power < 2:
-        return ValueDomain(target=NON_NEGATIVE, pred=STRICTLY_POSITIVE, why=f"tweedie with power={power:g}")
-    return ValueDomain(target=STRICTLY_POSITIVE, pred=STRICTLY_POSITIVE, why=f"tweedie with power={power:g}")
+        return ValueDomain(target=NON_NEGATIVE, pred=POSITIVE, why=f"tweedie with power={power:g}")
+    return ValueDomain(target=POSITIVE, pred=POSITIVE, why=f"tweedie with power={power:g}")
 
 
 _LOG_DOMAIN = ValueDomain(target=ABOVE_MINUS_ONE, pred=ABOVE_MINUS_ONE, why="the log of 1 + value")
@@ -390,7 +399,7 @@ register(
         aliases=("poisson_deviance", "mean_poisson_deviance"),
         task="regression",
         kernel=poisson_deviance,
-        value_domain=lambda params: ValueDomain(target=NON_NEGATIVE, pred=STRICTLY_POSITIVE, why="poisson"),
+        value_domain=lambda params: ValueDomain(target=NON_NEGATIVE, pred=POSITIVE, why="poisson"),
         formula="mean(2 (y log(y / p) - y + p)), 0 log 0 = 0",
         description="Mean Poisson deviance: for counts, targets >= 0, predictions > 0.",
         reference="scikit-learn mean_poisson_deviance; Keras Poisson is p - y log p (a different quantity)",
@@ -409,7 +418,7 @@ register(
         aliases=("gamma_deviance", "mean_gamma_deviance"),
         task="regression",
         kernel=gamma_deviance,
-        value_domain=lambda params: ValueDomain(target=STRICTLY_POSITIVE, pred=STRICTLY_POSITIVE, why="gamma"),
+        value_domain=lambda params: ValueDomain(target=POSITIVE, pred=POSITIVE, why="gamma"),
         formula="mean(2 (log(p / y) + y / p - 1))",
         description="Mean Gamma deviance: for positive skewed targets; scale-invariant.",
         reference="scikit-learn mean_gamma_deviance",
