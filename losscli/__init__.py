@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from .evaluation import evaluate as evaluate
+    from .api import evaluate as evaluate
 
 
 def __getattr__(name: str) -> Any:
     if name == "evaluate":
-        from .evaluation import evaluate
+        from .api import evaluate
 
         return evaluate
     if name == "losses":

@@ -6,9 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from losscli.accumulate import Accumulator, GroupIndex, MeanState, replicate_weights
-from losscli.evaluation import Options, run
-from losscli.io import open_source, source_from_dataframe
+from losscli.core.accumulate import Accumulator, GroupIndex, MeanState, replicate_weights
+from losscli.read.formats import open_source
+from losscli.read.source import source_from_dataframe
+
+from .build import Options, run
 
 
 def test_merge_equals_one_pass() -> None:

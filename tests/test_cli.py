@@ -285,7 +285,7 @@ def test_eval_does_not_import_pandas(name: str) -> None:
 @pytest.fixture
 def small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
     """Blocks of a few kilobytes, so small inputs cross many block boundaries."""
-    from losscli.io import delimited as losscli_io
+    from losscli.read import delimited as losscli_io
 
     monkeypatch.setattr(losscli_io, "SNIFF_BYTES", 1000)
     monkeypatch.setattr(losscli_io, "CSV_BLOCK_BYTES", 4096)

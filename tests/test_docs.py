@@ -14,8 +14,9 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from losscli import catalogue, losses
+from losscli import losses
 from losscli.cli import app
+from losscli.report import catalogue
 
 from .conftest import ROOT
 from .reference import REFERENCES

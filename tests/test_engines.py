@@ -12,8 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from losscli.evaluation import Options, run
-from losscli.io import open_source
+from losscli.read.formats import open_source
+from losscli.request import Inputs, Output, Request
+
+from .build import Options, run
 
 
 def _partitioned(folder: Path, parts: int = 5, rows: int = 3000) -> pd.DataFrame:
@@ -39,7 +41,7 @@ def _partitioned(folder: Path, parts: int = 5, rows: int = 3000) -> pd.DataFrame
 @pytest.mark.slow
 def test_dask_engine_equals_the_local_engine(tmp_path: Path) -> None:
     pytest.importorskip("dask.distributed")
-    from losscli.engines.dask import run_dask
+    from .build import run_dask
 
     _partitioned(tmp_path / "data")
     options = Options(ci=0.9, bootstrap=200, seed=4, baseline="a", by=("region",))
@@ -99,9 +101,11 @@ MEMORY_SCRIPT = textwrap.dedent(
             y = rng.normal(size=n)
             writer.write_table(pa.table({"y": y, **{m: y + rng.normal(size=n) for m in "abcd"}}))
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    from losscli.evaluation import run
-    from losscli.io import open_source
-    run(open_source(path), ["mse", "rmse", "mae", "huber", "log_cosh", "quantile:alpha=0.9"])
+    from losscli.engines.local import run
+    from losscli.read.formats import open_source
+    from losscli.request import Inputs, Request, losses_from
+    losses = losses_from(["mse", "rmse", "mae", "huber", "log_cosh", "quantile:alpha=0.9"])
+    run(open_source(path), Request(Inputs((path,)), losses=losses))
     print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)
     """
 )
@@ -124,30 +128,34 @@ def test_peak_memory_does_not_grow_with_the_file(tmp_path: Path) -> None:
     assert large < small + 40, f"peak RSS grew from +{small:.0f} MiB to +{large:.0f} MiB"
 
 
+def _request(path: str, quiet: bool) -> Request:
+    return Request(Inputs((path,)), output=Output(quiet=quiet))
+
+
 def test_progress_bar_on_a_terminal(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    from losscli import progress
+    from losscli.cli import progress
 
     path = str(Path(__file__).parent.parent / "sample_data" / "house_prices.parquet")
     monkeypatch.setattr(progress, "PROGRESS_MIN_ROWS", 10)
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
     source = open_source(path)
     assert progress.estimated_rows(source, [path]) == 200
-    with progress.progress_bar(source, [path], quiet=False) as advance:
+    with progress.progress_bar(source, _request(path, quiet=False)) as advance:
         assert advance is not None
         advance(50)  # before any speed is known: must render
         advance(150)
-    with progress.progress_bar(source, [path], quiet=True) as advance:
+    with progress.progress_bar(source, _request(path, quiet=True)) as advance:
         assert advance is None
 
 
 def test_no_progress_bar_in_a_pipeline() -> None:
-    from losscli import progress
+    from losscli.cli import progress
 
     path = str(Path(__file__).parent.parent / "sample_data" / "house_prices.csv")
     source = open_source(path)
     # CSV: estimated from the file size and the sample's bytes per row
     assert 150 <= progress.estimated_rows(source, [path]) <= 250
-    with progress.progress_bar(source, [path], quiet=False) as advance:
+    with progress.progress_bar(source, _request(path, quiet=False)) as advance:
         assert advance is None  # stderr is not a terminal under pytest
 
 

@@ -7,14 +7,16 @@ import pandas as pd
 import pytest
 
 from losscli.errors import BadValueError, ColumnError, OptionError
-from losscli.evaluation import run
-from losscli.io import open_source, source_from_dataframe
-from losscli.layout import resolve_layout
+from losscli.read.formats import open_source
+from losscli.read.layout import resolve_layout
+from losscli.read.source import source_from_dataframe
 from losscli.spec import parse_specs
+
+from .build import request, run
 
 
 def layout_of(df: pd.DataFrame, losses: list[str] | None = None, **kwargs):
-    return resolve_layout(source_from_dataframe(df), parse_specs(losses or []), **kwargs)
+    return resolve_layout(source_from_dataframe(df), parse_specs(losses or []), request(losses or [], **kwargs))
 
 
 @pytest.mark.parametrize("name", ["y", "Y_TRUE", "target", "Label", "actual", "truth"])

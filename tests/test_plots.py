@@ -12,11 +12,11 @@ import pytest
 from typer.testing import CliRunner
 
 from losscli.cli import app
-from losscli.evaluation import make_plan
-from losscli.io import open_source
 from losscli.plots import collect, data
+from losscli.read.formats import open_source
 from losscli.spec import parse_specs
 
+from .build import make_plan
 from .conftest import SAMPLE
 
 HOUSE = pd.read_csv(SAMPLE / "house_prices.csv")

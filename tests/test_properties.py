@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from losscli import losses
-from losscli.accumulate import MeanState
+from losscli.core.accumulate import MeanState
 
 from .data import make_data, perfect
 
@@ -109,7 +109,7 @@ def test_residual_kernel_is_the_same_loss(loss: losses.Loss, seed: int, n: int) 
 
 
 def test_blocks_and_shared_terms_give_the_kernels_values(monkeypatch: pytest.MonkeyPatch) -> None:
-    from losscli import compute
+    from losscli.core import compute
     from losscli.spec import parse_specs
 
     monkeypatch.setattr(compute, "BLOCK_ROWS", 7)  # many blocks, a ragged last one

@@ -17,16 +17,16 @@ from sklearn import metrics
 from typer.testing import CliRunner
 
 from losscli.cli import app
-from losscli.evaluation import Options, run
-from losscli.io import source_from_dataframe
-from losscli.render import format_number, render
+from losscli.read.source import source_from_dataframe
+from losscli.report.render import format_number, render
 
+from .build import Options, run
 from .conftest import ROOT, SAMPLE
 
 GOLDEN = ROOT / "tests" / "golden"
 HOUSE = pd.read_csv(SAMPLE / "house_prices.csv")
 CHURN = pd.read_csv(SAMPLE / "churn.csv")
-SCHEMA = json.loads(resources.files("losscli").joinpath("results.schema.json").read_text())
+SCHEMA = json.loads(resources.files("losscli").joinpath("report/results.schema.json").read_text())
 
 
 def cli(*args: str) -> str:

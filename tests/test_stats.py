@@ -7,9 +7,10 @@ import pandas as pd
 import pytest
 from scipy import special, stats
 
-from losscli.evaluation import Options, run
-from losscli.io import source_from_dataframe
-from losscli.stats import betainc, paired_t_test, percentile_interval, student_t_two_sided_p
+from losscli.core.stats import betainc, paired_t_test, percentile_interval, student_t_two_sided_p
+from losscli.read.source import source_from_dataframe
+
+from .build import Options, run
 
 
 def _regression(n: int, seed: int) -> pd.DataFrame:

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
 from ..errors import OptionError
-from ..evaluation import Plan
-from ..extract import Extractor
-from ..io import Source, source_from_table
+from ..read.extract import BatchArrays, Extractor
+from ..read.plan import Plan
+from ..read.source import Source, source_from_table
+from ..request import Columns
 from .data import Calibration, Histogram, residual_edges
 
 
-def _batches(source: Source, plan: Plan, nan: str, positive: str | None):  # type: ignore[no-untyped-def]
-    extractor = Extractor(plan.layout, nan=nan, positive=positive)
+def _batches(source: Source, plan: Plan, columns: Columns) -> Iterator[BatchArrays]:
+    extractor = Extractor(plan.layout, columns)
     rows = 0
     for batch in source.batches(plan.layout.columns, plan.layout.number_columns):
         arrays = extractor.extract(batch, rows)
@@ -21,7 +24,7 @@ def _batches(source: Source, plan: Plan, nan: str, positive: str | None):  # typ
 
 
 def residual_histograms(
-    source: Source, plan: Plan, *, bins: int = 40, nan: str = "error", positive: str | None = None
+    source: Source, plan: Plan, columns: Columns = Columns(), *, bins: int = 40
 ) -> dict[str, Histogram]:
     """Per model, the histogram of y_pred - y_true over every row (regression)."""
     if plan.layout.task != "regression":
@@ -30,14 +33,14 @@ def residual_histograms(
     sample = np.concatenate(
         [
             arr.preds[m.name] - arr.y_true
-            for arr in _batches(source_from_table(source.sample, source.name), plan, nan, positive)
+            for arr in _batches(source_from_table(source.sample, source.name), plan, columns)
             for m in plan.layout.models
         ]
         or [np.zeros(1)]
     )
     edges = residual_edges(sample, bins)
     histograms = {m.name: Histogram(edges) for m in plan.layout.models}
-    for arrays in _batches(source, plan, nan, positive):
+    for arrays in _batches(source, plan, columns):
         for name, hist in histograms.items():
             r = arrays.preds[name] - arrays.y_true
             hist.update(r if name not in arrays.valid else r[arrays.valid[name]])
@@ -45,13 +48,13 @@ def residual_histograms(
 
 
 def calibration_tables(
-    source: Source, plan: Plan, *, bins: int = 10, nan: str = "error", positive: str | None = None
+    source: Source, plan: Plan, columns: Columns = Columns(), *, bins: int = 10
 ) -> dict[str, Calibration]:
     """Per model, the reliability table of binary probabilities."""
     if plan.layout.task != "binary":
         raise OptionError(f"plot calibration needs binary probabilities; this task is {plan.layout.task}")
     tables = {m.name: Calibration(bins) for m in plan.layout.models}
-    for arrays in _batches(source, plan, nan, positive):
+    for arrays in _batches(source, plan, columns):
         for model in plan.layout.models:
             p = arrays.preds[model.name]
             bad = np.flatnonzero((p < 0) | (p > 1))

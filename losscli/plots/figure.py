@@ -30,7 +30,7 @@ def _figure(size: tuple[int, int]) -> tuple[Any, Any]:
 def _save(fig: Any, path: str) -> None:
     import matplotlib.pyplot as plt
 
-    from ..writers import atomic_path
+    from ..report.writers import atomic_path
 
     suffix = Path(path).suffix.lower()
     if suffix not in FORMATS:

@@ -76,7 +76,7 @@ def group_bars(
     color: bool = False,
 ) -> str:
     """Horizontal bars, one per (group, model): readable without colour, unlike stacked columns."""
-    from ..render import format_number
+    from ..report.render import format_number
 
     del height
     label_width = max(len(g) for g in groups) if groups else 0

@@ -46,7 +46,7 @@ class Source:
         """A model name taken from the file name: ``runs/model_a.csv.gz`` -> ``model_a``."""
         if self.name.startswith("<"):
             return "model"
-        from . import FILE_SUFFIXES  # the readers' own table of suffixes
+        from .formats import FILE_SUFFIXES  # the readers' own table of suffixes
 
         name = Path(self.name).name
         while Path(name).suffix.lower() in FILE_SUFFIXES:

@@ -12,10 +12,11 @@ import json
 import math
 from typing import TYPE_CHECKING, Any
 
-from .report import Row, best_models, group_text, meta, signature, summary
+from .summary import Row, best_models, group_text, meta, signature, summary
 
 if TYPE_CHECKING:
-    from .evaluation import Evaluation, Result
+    from ..core.finish import Result
+    from ..engines.evaluation import Evaluation
 
 FORMATS = ("auto", "table", "csv", "tsv", "json", "jsonl", "markdown")
 # Per loss, the extra fields that --ci and --baseline add, in column order.
@@ -45,10 +46,10 @@ def caption(ev: Evaluation) -> str:
 
 def _extra_fields(ev: Evaluation) -> tuple[str, ...]:
     fields: tuple[str, ...] = ()
-    if ev.options.ci is not None:
+    if ev.stats.ci is not None:
         fields += CI_FIELDS
-    if ev.options.baseline is not None:
-        fields += BASELINE_FIELDS if ev.options.ci is not None else tuple(f for f in BASELINE_FIELDS if "ci" not in f)
+    if ev.stats.baseline is not None:
+        fields += BASELINE_FIELDS if ev.stats.ci is not None else tuple(f for f in BASELINE_FIELDS if "ci" not in f)
     return fields
 
 
@@ -75,17 +76,17 @@ def _delta_cell(r: Result, digits: int) -> str:
 
 
 def _human_header(ev: Evaluation) -> list[str]:
-    header = [*ev.options.by, "model", "n"]
+    header = [*ev.stats.by, "model", "n"]
     for spec in ev.specs:
         header.append(spec.label)
-        if ev.options.baseline is not None:
+        if ev.stats.baseline is not None:
             header.append(f"Δ {spec.label}")
     return [*header, "rank"]
 
 
 def _human_rows(ev: Evaluation, rows: list[Row], digits: int) -> list[tuple[Row, list[tuple[str, bool]]]]:
     """Each row's cells as (text, is the best value of its loss in its group)."""
-    best = {(g, s.label): best_models(ev, s.label, g) for g in ev.groups for s in ev.specs}
+    best = best_models(ev)
     out = []
     for row in rows:
         cells = [(t, False) for t in group_text(ev, row.group)]
@@ -93,7 +94,7 @@ def _human_rows(ev: Evaluation, rows: list[Row], digits: int) -> list[tuple[Row,
         for spec in ev.specs:
             r = row.results[spec.label]
             cells.append((_value_cell(r, digits), row.model in best[(row.group, spec.label)]))
-            if ev.options.baseline is not None:
+            if ev.stats.baseline is not None:
                 cells.append((_delta_cell(r, digits), False))
         cells.append((str(row.rank), False))
         out.append((row, cells))
@@ -110,11 +111,11 @@ def render_table(
     table = Table()
     header = _human_header(ev)
     for i, name in enumerate(header):
-        numeric = i >= len(ev.options.by) + 1
+        numeric = i >= len(ev.stats.by) + 1
         table.add_column(Text(name), justify="right" if numeric else "left", no_wrap=name == "model")
     previous_group: object = object()
     for row, cells in _human_rows(ev, summary(ev, sort), digits):
-        if ev.options.by and row.group != previous_group and previous_group is not object:
+        if ev.stats.by and row.group != previous_group and previous_group is not object:
             table.add_section()
         previous_group = row.group
         # Text, not markup: a model called "a[1]" must print as it is.
@@ -130,7 +131,7 @@ def render_table(
 
 def render_markdown(ev: Evaluation, *, digits: int = 4, sort: str | None = None) -> str:
     header = _human_header(ev)
-    first_numeric = len(ev.options.by) + 1
+    first_numeric = len(ev.stats.by) + 1
     lines = [
         "| " + " | ".join(header) + " |",
         "|" + "|".join("---" if i < first_numeric else "---:" for i in range(len(header))) + "|",
@@ -146,7 +147,7 @@ def render_markdown(ev: Evaluation, *, digits: int = 4, sort: str | None = None)
 def wide(ev: Evaluation, sort: str | None = None) -> tuple[list[str], list[list[Any]]]:
     """The header and rows of the CSV/TSV table: full-precision numbers."""
     extra = _extra_fields(ev)
-    header = [*ev.options.by, "model", "n"]
+    header = [*ev.stats.by, "model", "n"]
     for spec in ev.specs:
         header += [spec.label, *(f"{spec.label}:{f}" for f in extra)]
     header.append("rank")
@@ -186,8 +187,8 @@ def records(ev: Evaluation, sort: str | None = None) -> list[dict[str, Any]]:
                 "n": r.n,
                 "rank": row.rank,
             }
-            if ev.options.by:
-                record["group"] = None if r.group is None else dict(zip(ev.options.by, r.group, strict=True))
+            if ev.stats.by:
+                record["group"] = None if r.group is None else dict(zip(ev.stats.by, r.group, strict=True))
             for f in extra:
                 v = getattr(r, f)
                 record[f] = _json_number(v) if isinstance(v, float) else v

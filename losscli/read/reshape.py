@@ -13,56 +13,33 @@ All joins are pyarrow joins on the id column, not Python loops.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..errors import BadValueError, ColumnError, OptionError
+from ..request import Request
 from .arrow_numpy import row_numbers
-from .errors import BadValueError, ColumnError, OptionError
-from .io import Source, is_numeric, open_source, source_from_table
+from .formats import open_source
 from .layout import ID_NAMES, TARGET_NAMES, WEIGHT_NAMES, auto_detect
+from .source import Source, is_numeric, source_from_table
 
 ROW = "__losscli_row__"  # a temporary column that remembers the input order through a join
 EXAMPLES = 3
 
 
-@dataclass(frozen=True)
-class Inputs:
-    """How the user gave the data: files, and the options that say how they fit together."""
-
-    paths: tuple[str, ...]
-    input_format: str | None = None
-    truth: str | None = None
-    id_column: str | None = None
-    join: str = "strict"
-    model_col: str | None = None
-    names: tuple[str, ...] = ()
-    target: str | None = None
-    preds: tuple[str, ...] = ()
-
-
-def open_inputs(inputs: Inputs) -> tuple[Source, list[str]]:
+def open_reshaped(request: Request) -> tuple[Source, list[str]]:
     """One wide Source for whatever layout was given, and notes about what was done."""
-    if inputs.join not in ("strict", "inner"):
-        raise OptionError(f"--join takes strict or inner, not {inputs.join!r}")
-    if inputs.names and len(inputs.names) != len(inputs.paths):
-        raise OptionError(
-            f"--name was given {len(inputs.names)} times for {len(inputs.paths)} files; give one per file"
-        )
+    inputs = request.inputs
     notes: list[str] = []
     if len(inputs.paths) > 1:
-        if inputs.model_col:
-            raise OptionError("--model-col reads one long file; give one file, or drop --model-col")
-        source = _one_file_per_model(inputs, notes)
+        source = _one_file_per_model(request, notes)
     else:
         source = open_source(inputs.paths[0], inputs.input_format)
-        if inputs.names:
-            raise OptionError("--name renames the models of several files; with one file, name columns with --pred")
         if inputs.model_col:
-            source = _long_to_wide(source, inputs, notes)
+            source = _long_to_wide(source, request, notes)
     if inputs.truth:
-        source = _join_truth(source, inputs, notes)
+        source = _join_truth(source, request, notes)
     return source, notes
 
 
@@ -93,12 +70,12 @@ def _find(names: Sequence[str], wanted: str | None, candidates: tuple[str, ...])
 # --- one file per model ------------------------------------------------------------------------
 
 
-def _one_file_per_model(inputs: Inputs, notes: list[str]) -> Source:
+def _one_file_per_model(request: Request, notes: list[str]) -> Source:
     tables: list[tuple[str, str, pa.Table]] = []
-    for i, path in enumerate(inputs.paths):
-        source = open_source(path, inputs.input_format)
-        name = inputs.names[i] if inputs.names else source.stem
-        id_col = _find(source.schema.names, inputs.id_column, ID_NAMES)
+    for i, path in enumerate(request.inputs.paths):
+        source = open_source(path, request.inputs.input_format)
+        name = request.inputs.names[i] if request.inputs.names else source.stem
+        id_col = _find(source.schema.names, request.columns.id, ID_NAMES)
         tables.append((name, source.name, _table(source, id_col)))
     names = [n for n, _, _ in tables]
     if len(set(names)) != len(names):
@@ -106,11 +83,11 @@ def _one_file_per_model(inputs: Inputs, notes: list[str]) -> Source:
         raise OptionError(f"two files give the model name {dupe!r}; rename them with --name (one per file)")
 
     _, first_path, first = tables[0]
-    target = _find(first.schema.names, inputs.target, TARGET_NAMES) if not inputs.truth else None
-    id_col = _find(first.schema.names, inputs.id_column, ID_NAMES)
-    if inputs.id_column and id_col is None:
-        raise ColumnError(f"{first_path}: --id names the column {inputs.id_column!r}, which is not there")
-    if target is None and not inputs.truth:
+    target = _find(first.schema.names, request.columns.target, TARGET_NAMES) if not request.inputs.truth else None
+    id_col = _find(first.schema.names, request.columns.id, ID_NAMES)
+    if request.columns.id and id_col is None:
+        raise ColumnError(f"{first_path}: --id names the column {request.columns.id!r}, which is not there")
+    if target is None and not request.inputs.truth:
         raise ColumnError(f"{first_path}: no target column found (looked for {', '.join(TARGET_NAMES)}); use --target")
 
     columns: dict[str, pa.Array] = {}
@@ -118,7 +95,7 @@ def _one_file_per_model(inputs: Inputs, notes: list[str]) -> Source:
         columns[id_col] = first.column(id_col)
     if target:
         columns[target] = first.column(target)
-    shared = [c for c in first.schema.names if c not in (target, id_col) and not _is_prediction(first, c, inputs)]
+    shared = [c for c in first.schema.names if c not in (target, id_col) and not _is_prediction(first, c, request)]
     for col in shared:  # weights, groups: taken from the first file
         columns[col] = first.column(col)
 
@@ -143,8 +120,8 @@ def _one_file_per_model(inputs: Inputs, notes: list[str]) -> Source:
                 first_path,
                 table.column(id_col) if id_col else None,
             )
-        preds = [c for c in table.schema.names if _is_prediction(table, c, inputs) and c not in (target, id_col)]
-        preds = [c for c in preds if c not in shared or c in inputs.preds]
+        preds = [c for c in table.schema.names if _is_prediction(table, c, request) and c not in (target, id_col)]
+        preds = [c for c in preds if c not in shared or c in request.columns.preds]
         if not preds:
             raise ColumnError(f"{path}: holds no prediction column besides the target; name it with --pred")
         if len(preds) == 1:
@@ -158,11 +135,11 @@ def _one_file_per_model(inputs: Inputs, notes: list[str]) -> Source:
     return source_from_table(pa.table(columns), " + ".join(p for _, p, _ in tables))
 
 
-def _is_prediction(table: pa.Table, col: str, inputs: Inputs) -> bool:
-    if inputs.preds:
+def _is_prediction(table: pa.Table, col: str, request: Request) -> bool:
+    if request.columns.preds:
         import fnmatch
 
-        return any(fnmatch.fnmatchcase(col, pattern) for pattern in inputs.preds)
+        return any(fnmatch.fnmatchcase(col, pattern) for pattern in request.columns.preds)
     return is_numeric(table.schema.field(col).type) and col.lower() not in WEIGHT_NAMES
 
 
@@ -206,23 +183,23 @@ def _same_target(
 # --- separate truth ----------------------------------------------------------------------------
 
 
-def _join_truth(source: Source, inputs: Inputs, notes: list[str]) -> Source:
-    truth_source = open_source(inputs.truth, None)  # type: ignore[arg-type]
-    id_col = _find(source.schema.names, inputs.id_column, ID_NAMES)
+def _join_truth(source: Source, request: Request, notes: list[str]) -> Source:
+    truth_source = open_source(request.inputs.truth, None)  # type: ignore[arg-type]
+    id_col = _find(source.schema.names, request.columns.id, ID_NAMES)
     truth = _table(truth_source, id_col)
     preds = _table(source, id_col)
     if id_col is None or id_col not in truth.schema.names:
         raise ColumnError(
-            f"--truth {inputs.truth}: joining needs an id column in both files; name it with --id "
+            f"--truth {request.inputs.truth}: joining needs an id column in both files; name it with --id "
             f"(predictions: {', '.join(preds.schema.names[:8])}; truth: {', '.join(truth.schema.names[:8])})"
         )
-    target = _find(truth.schema.names, inputs.target, TARGET_NAMES)
+    target = _find(truth.schema.names, request.columns.target, TARGET_NAMES)
     if target is None:
         raise ColumnError(
-            f"{inputs.truth}: no target column found (looked for {', '.join(TARGET_NAMES)}); use --target"
+            f"{request.inputs.truth}: no target column found (looked for {', '.join(TARGET_NAMES)}); use --target"
         )
     _no_duplicate_ids(preds, id_col, source.name)
-    _no_duplicate_ids(truth, id_col, inputs.truth or "")
+    _no_duplicate_ids(truth, id_col, request.inputs.truth or "")
     keep = [c for c in truth.schema.names if c == id_col or c not in preds.schema.names]
     truth = truth.select(keep)
     preds = preds.append_column(ROW, row_numbers(preds.num_rows))
@@ -231,24 +208,24 @@ def _join_truth(source: Source, inputs: Inputs, notes: list[str]) -> Source:
     in_preds = pc.is_in(truth.column(id_col), value_set=preds.column(id_col))
     missing = pc.filter(preds.column(id_col), pc.invert(in_truth))
     extra = pc.filter(truth.column(id_col), pc.invert(in_preds))
-    if (len(missing) or len(extra)) and inputs.join == "strict":
+    if (len(missing) or len(extra)) and request.inputs.join_policy == "strict":
         parts = []
         if len(missing):
             parts.append(f"{len(missing)} prediction id(s) have no target (e.g. {_examples(missing)})")
         if len(extra):
             parts.append(f"{len(extra)} target id(s) have no prediction (e.g. {_examples(extra)})")
         raise BadValueError(
-            f"{source.name} and {inputs.truth} do not hold the same ids: {'; '.join(parts)}; "
+            f"{source.name} and {request.inputs.truth} do not hold the same ids: {'; '.join(parts)}; "
             "pass --join inner to evaluate the ids they share"
         )
     joined = preds.join(truth, id_col, join_type="inner").sort_by(ROW).drop_columns([ROW])
     if joined.num_rows == 0:
-        raise BadValueError(f"{source.name} and {inputs.truth} share no id in column {id_col!r}")
-    note = f"joined {source.name} with {inputs.truth} on {id_col}: {joined.num_rows} rows"
+        raise BadValueError(f"{source.name} and {request.inputs.truth} share no id in column {id_col!r}")
+    note = f"joined {source.name} with {request.inputs.truth} on {id_col}: {joined.num_rows} rows"
     if len(missing) or len(extra):
         note += f"; left out {len(missing)} prediction and {len(extra)} target id(s) (--join inner)"
     notes.append(note)
-    return source_from_table(joined, f"{source.name} + {inputs.truth}")
+    return source_from_table(joined, f"{source.name} + {request.inputs.truth}")
 
 
 def _no_duplicate_ids(table: pa.Table, id_col: str, name: str) -> None:
@@ -268,19 +245,21 @@ def _examples(values: pa.Array | pa.ChunkedArray) -> str:
 # --- long layout -------------------------------------------------------------------------------
 
 
-def _long_to_wide(source: Source, inputs: Inputs, notes: list[str]) -> Source:
-    id_col = _find(source.schema.names, inputs.id_column, ID_NAMES)
-    model_col = _find(source.schema.names, inputs.model_col, ())
+def _long_to_wide(source: Source, request: Request, notes: list[str]) -> Source:
+    id_col = _find(source.schema.names, request.columns.id, ID_NAMES)
+    model_col = _find(source.schema.names, request.inputs.model_col, ())
     if model_col is not None and model_col in source.schema.names:
         # The model column names models: text, even if the names look like numbers.
         table = _string_id(_table(source, id_col), model_col)
     else:
         table = _table(source, id_col)
     if model_col is None:
-        raise ColumnError(f"{source.name}: --model-col names the column {inputs.model_col!r}, which is not there")
-    target = _find(table.schema.names, inputs.target, TARGET_NAMES) if not inputs.truth else None
+        raise ColumnError(
+            f"{source.name}: --model-col names the column {request.inputs.model_col!r}, which is not there"
+        )
+    target = _find(table.schema.names, request.columns.target, TARGET_NAMES) if not request.inputs.truth else None
     fixed = [c for c in (id_col, target, model_col) if c]
-    value_cols = [c for c in table.schema.names if c not in fixed and _is_prediction(table, c, inputs)]
+    value_cols = [c for c in table.schema.names if c not in fixed and _is_prediction(table, c, request)]
     shared = [c for c in table.schema.names if c not in fixed and c not in value_cols]
     if not value_cols:
         raise ColumnError(f"{source.name}: no prediction column besides {', '.join(fixed)}; name it with --pred")

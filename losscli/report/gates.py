@@ -2,36 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-from .errors import LossCliError, OptionError
-from .evaluation import Evaluation
-from .report import resolve_label
-
-
-@dataclass(frozen=True)
-class Threshold:
-    """``[MODEL:]LOSS=VALUE``: the loss must not exceed VALUE (for MODEL, or every model)."""
-
-    text: str
-    target: str
-    limit: float
-
-
-def parse_threshold(text: str) -> Threshold:
-    """Check the syntax before any data is read; the loss is resolved after the run."""
-    target, sep, raw = text.rpartition("=")
-    if not sep or not target.strip():
-        raise OptionError(f"--fail-above takes LOSS=VALUE or MODEL:LOSS=VALUE, got {text!r}")
-    try:
-        limit = float(raw)
-    except ValueError:
-        raise OptionError(f"--fail-above {text!r}: {raw!r} is not a number") from None
-    if math.isnan(limit):
-        raise OptionError(f"--fail-above {text!r}: the limit must be a number, not nan")
-    return Threshold(text, target.strip(), limit)
+from ..engines.evaluation import Evaluation
+from ..errors import LossCliError, OptionError
+from ..request import Threshold
+from .summary import resolve_label
 
 
 def _resolve(ev: Evaluation, threshold: Threshold) -> tuple[list[str], str]:
@@ -62,12 +38,10 @@ def breaches(ev: Evaluation, thresholds: Sequence[Threshold], fail_if_worse: boo
                     f"{r.model}: {label} = {r.value!r} is above {threshold.limit!r} (--fail-above {threshold.text})"
                 )
     if fail_if_worse:
-        if ev.options.baseline is None:
-            raise OptionError("--fail-if-worse needs --baseline MODEL to compare with")
         for r in overall:
             if r.verdict == "worse":
                 found.append(
-                    f"{r.model}: {r.loss} is significantly worse than {ev.options.baseline} "
+                    f"{r.model}: {r.loss} is significantly worse than {ev.stats.baseline} "
                     f"(delta {r.delta!r}, p = {r.p_value:.3g}) (--fail-if-worse)"
                 )
     return found

@@ -11,12 +11,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .errors import BadValueError
+from ..errors import BadValueError
+from ..losses import Interval
+from ..losses._registry import NON_NEGATIVE, UNIT
+from ..spec import LossSpec
 from .extract import BatchArrays
 from .layout import Layout, Model
-from .losses import Interval
-from .losses._registry import NON_NEGATIVE, UNIT
-from .spec import LossSpec
 
 # Rows of class probabilities must sum to 1 within this (as the issue and scikit-learn's spirit).
 ROW_SUM_TOLERANCE = 1e-6

@@ -7,11 +7,12 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from . import __version__
-from .accumulate import GroupKey
-from .errors import LossCliError, OptionError
-from .evaluation import Evaluation, Result
-from .spec import format_value, parse_spec
+from .. import __version__
+from ..core.accumulate import GroupKey
+from ..core.finish import Result
+from ..engines.evaluation import Evaluation
+from ..errors import LossCliError, OptionError
+from ..spec import format_value, parse_spec
 
 REDUCTION = "weighted mean sum(w*l)/sum(w), finisher after the mean"
 
@@ -43,36 +44,50 @@ def resolve_label(ev: Evaluation, text: str) -> str:
 
 def summary(ev: Evaluation, sort: str | None = None) -> list[Row]:
     """Rows grouped as in ``ev.groups``; within a group sorted by ``sort`` (default: the
-    first loss), lower first; equal values share a rank (1, 1, 3)."""
+    first loss), lower first; equal values share a rank (1, 1, 3). One pass over the
+    results and one sort per group: O(results + models log models)."""
     key = resolve_label(ev, sort) if sort else ev.specs[0].label
     rows: list[Row] = []
-    for group in ev.groups:
-        by_model: dict[str, dict[str, Result]] = {}
-        for r in ev.results:
-            if r.group == group:
-                by_model.setdefault(r.model, {})[r.loss] = r
+    for group, by_model in _by_group(ev).items():
         order = sorted(by_model, key=lambda m: _sort_key(by_model[m][key].value))
-        for model in order:
-            value = by_model[model][key].value
-            rank = 1 + sum(1 for m in order if _sort_key(by_model[m][key].value) < _sort_key(value))
+        rank, previous = 0, None
+        for i, model in enumerate(order):
+            current = _sort_key(by_model[model][key].value)
+            if current != previous:
+                rank, previous = i + 1, current
             results = by_model[model]
             rows.append(Row(group, model, next(iter(results.values())).n, results, rank))
     return rows
 
 
-def best_models(ev: Evaluation, label: str, group: GroupKey | None) -> set[str]:
-    values = {r.model: r.value for r in ev.results if r.loss == label and r.group == group}
-    finite = [v for v in values.values() if not math.isnan(v)]
-    if len(values) < 2 or not finite:
-        return set()
-    best = min(finite)
-    return {m for m, v in values.items() if v == best}
+def _by_group(ev: Evaluation) -> dict[GroupKey | None, dict[str, dict[str, Result]]]:
+    grouped: dict[GroupKey | None, dict[str, dict[str, Result]]] = {}
+    for r in ev.results:
+        grouped.setdefault(r.group, {}).setdefault(r.model, {})[r.loss] = r
+    return grouped
+
+
+def best_models(ev: Evaluation) -> dict[tuple[GroupKey | None, str], set[str]]:
+    """Per (group, loss label), the models with the lowest value (none when fewer than two
+    models, or no finite value)."""
+    values: dict[tuple[GroupKey | None, str], dict[str, float]] = {}
+    for r in ev.results:
+        values.setdefault((r.group, r.loss), {})[r.model] = r.value
+    best: dict[tuple[GroupKey | None, str], set[str]] = {}
+    for key, by_model in values.items():
+        finite = [v for v in by_model.values() if not math.isnan(v)]
+        if len(by_model) < 2 or not finite:
+            best[key] = set()
+        else:
+            low = min(finite)
+            best[key] = {m for m, v in by_model.items() if v == low}
+    return best
 
 
 def group_text(ev: Evaluation, group: GroupKey | None) -> list[str]:
     """The group's value per --by column, '(all)' on the overall rows."""
     if group is None:
-        return ["(all)"] * len(ev.options.by)
+        return ["(all)"] * len(ev.stats.by)
     return ["" if v is None else str(v) for v in group]
 
 
@@ -86,10 +101,10 @@ def signature(ev: Evaluation) -> str:
     parts += [spec_with_all_params(s.name, s.params) for s in ev.specs]
     parts.append(f"weight:{ev.layout.weight or 'none'}")
     parts.append("reduction:mean")
-    if ev.options.ci is not None:
-        parts.append(f"ci:{format_value(ev.options.ci)}:bootstrap={ev.options.bootstrap}:seed={ev.options.seed}")
-    if ev.options.baseline is not None:
-        parts.append(f"baseline:{ev.options.baseline}:test=paired_t")
+    if ev.stats.ci is not None:
+        parts.append(f"ci:{format_value(ev.stats.ci)}:bootstrap={ev.stats.replicates}:seed={ev.stats.seed_value}")
+    if ev.stats.baseline is not None:
+        parts.append(f"baseline:{ev.stats.baseline}:test=paired_t")
     return "|".join(parts)
 
 
@@ -108,17 +123,18 @@ def meta(ev: Evaluation) -> dict[str, Any]:
         "task": ev.layout.task,
         "weight": ev.layout.weight,
         "reduction": REDUCTION,
-        "by": list(ev.options.by),
+        "by": list(ev.stats.by),
         "losses": [
             {"label": s.label, "loss": s.name, "params": dict(s.params), "spec": spec_with_all_params(s.name, s.params)}
             for s in ev.specs
         ],
         "ci": None
-        if ev.options.ci is None
-        else {"level": ev.options.ci, "bootstrap": ev.options.bootstrap, "seed": ev.options.seed, "method": "poisson"},
-        "baseline": ev.options.baseline,
+        if ev.stats.ci is None
+        else {"level": ev.stats.ci, "bootstrap": ev.stats.replicates, "seed": ev.stats.seed_value, "method": "poisson"},
+        "baseline": ev.stats.baseline,
     }
 
 
 def _sort_key(value: float) -> tuple[bool, float]:
-    return (math.isnan(value), value)
+    # NaN last, and every NaN equal to every other (so they share a rank).
+    return (True, 0.0) if math.isnan(value) else (False, value)

@@ -10,8 +10,8 @@ import json
 import textwrap
 from typing import Any
 
-from .losses import REGISTRY, Loss
-from .spec import format_value
+from ..losses import REGISTRY, Loss
+from ..spec import format_value
 
 CATALOGUE_FORMATS = ("table", "markdown", "json")
 

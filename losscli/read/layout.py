@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
+from ..errors import ColumnError, OptionError
+from ..losses import TASKS, Task
+from ..request import Request
+from ..spec import LossSpec
 from .arrow_numpy import row_numbers
-from .errors import ColumnError, OptionError
-from .io import Source, is_numeric
-from .io.source import is_number
-from .losses import TASKS, Task
-from .spec import LossSpec
+from .source import Source, is_number, is_numeric
 
 TARGET_NAMES = ("y_true", "y", "target", "label", "actual", "truth")
 ID_NAMES = ("id", "row_id", "index")
@@ -72,106 +72,144 @@ class Layout:
         return row_numbers(batch.num_rows, row_offset + 1)
 
 
-def resolve_layout(
-    source: Source,
-    specs: Sequence[LossSpec],
-    *,
-    target: str | None = None,
-    preds: Sequence[str] = (),
-    weight: str | None = None,
-    id_column: str | None = None,
-    class_sep: str = ".",
-    by: Sequence[str] = (),
-    positive: str | None = None,
-    classes: Sequence[str] = (),
-) -> Layout:
+@dataclass(frozen=True)
+class _Roles:
+    """The columns that are not predictions: found first, so the rest can be models."""
+
+    target: str
+    soft: tuple[str, ...]
+    weight: str | None
+    id: str | None
+    by: tuple[str, ...]
+
+    @property
+    def taken(self) -> set[str]:
+        return {c for c in (self.target, self.weight, self.id, *self.soft, *self.by) if c}
+
+
+def resolve_layout(source: Source, specs: Sequence[LossSpec], request: Request) -> Layout:
     """Assign every column a role and decide the task; say what was auto-detected."""
     names = source.schema.names
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise ColumnError(f"{source.name}: the column name {dupes[0]!r} appears more than once")
+    columns = request.columns
+    roles = _find_roles(source, request)
     notes: list[str] = []
-
-    target_col, soft_cols = _find_target(source, target, class_sep)
-    weight_col = _named(source, weight, "--weight") if weight else None
-    id_col = _named(source, id_column, "--id") if id_column else auto_detect(names, ID_NAMES)
-    by_cols = tuple(dict.fromkeys(_named(source, c, "--by") for c in by))
-    for col in by_cols:
-        if col in (target_col, weight_col, *soft_cols) or col in preds:
-            raise OptionError(f"--by {col!r} is also the target, the weight or a prediction; group by another column")
-    taken = {c for c in (target_col, weight_col, id_col, *soft_cols, *by_cols) if c}
-
-    if preds:
-        pred_cols = _match_patterns(source, preds, taken)
+    pred_cols = _find_predictions(source, request, roles, notes)
+    if roles.soft:
+        task = _soft_task(specs)
     else:
-        candidates = [n for n in names if n not in taken]
+        task = _decide_task(source, specs, roles.target, pred_cols, columns.class_sep, columns.positive)
+    _check_task_options(source, request, roles, task)
+    models, class_names = _group_models(source, task, pred_cols, columns.class_sep, columns.classes)
+    soft = roles.soft
+    if soft:
+        soft = _align_soft_target(source, roles.target, soft, class_names, columns.class_sep)
+    notes.insert(0, _detected(request, roles, task, models))
+    return Layout(
+        source=source.name,
+        task=task,
+        target=roles.target,
+        models=tuple(models),
+        weight=roles.weight,
+        id=roles.id,
+        classes=class_names,
+        notes=notes,
+        target_columns=soft,
+        by=roles.by,
+    )
+
+
+def _find_roles(source: Source, request: Request) -> _Roles:
+    columns = request.columns
+    target, soft = _find_target(source, columns.target, columns.class_sep, request)
+    weight = _named(source, columns.weight, request.flag("weight")) if columns.weight else None
+    if columns.id:
+        id_col = _named(source, columns.id, request.flag("id"))
+    else:
+        id_col = auto_detect(source.schema.names, ID_NAMES)
+    by = tuple(dict.fromkeys(_named(source, c, request.flag("by")) for c in request.stats.by))
+    for col in by:
+        if col in (target, weight, *soft) or col in columns.preds:
+            raise OptionError(
+                f"{request.flag('by')} {col!r} is also the target, the weight or a prediction; group by another column"
+            )
+    return _Roles(target, soft, weight, id_col, by)
+
+
+def _find_predictions(source: Source, request: Request, roles: _Roles, notes: list[str]) -> list[str]:
+    """The prediction columns: as given by --pred, else every other column holding numbers."""
+    if request.columns.preds:
+        pred_cols = _match_patterns(source, request.columns.preds, roles.taken, request.flag("preds"))
+    else:
+        candidates = [n for n in source.schema.names if n not in roles.taken]
         pred_cols = [n for n in candidates if _looks_numeric(source, n)]
         skipped = [n for n in candidates if n not in pred_cols]
-        unused_weight = [n for n in pred_cols if n.lower() in WEIGHT_NAMES and not weight_col]
+        unused_weight = [n for n in pred_cols if n.lower() in WEIGHT_NAMES and not roles.weight]
         pred_cols = [n for n in pred_cols if n not in unused_weight]
         if skipped:
             notes.append(f"skipped non-numeric columns {_list(skipped)}")
         if unused_weight:
             notes.append(
                 f"column {unused_weight[0]!r} looks like a weight and is not a model; "
-                f"pass --weight {unused_weight[0]} to use it"
+                f"pass {request.flag('weight')} {unused_weight[0]} to use it"
             )
     if not pred_cols:
-        text = [n for n in names if n not in taken and not _looks_numeric(source, n)]
+        text = [n for n in source.schema.names if n not in roles.taken and not _looks_numeric(source, n)]
         why = f" ({', '.join(text[:5])} {'holds' if len(text) == 1 else 'hold'} no numbers)" if text else ""
         raise ColumnError(
-            f"{source.name}: no prediction columns besides the target {target_col!r}{why}; name them with --pred"
+            f"{source.name}: no prediction columns besides the target {roles.target!r}{why}; "
+            f"name them with {request.flag('preds')}"
         )
+    return pred_cols
 
-    task = _soft_task(specs) if soft_cols else _decide_task(source, specs, target_col, pred_cols, class_sep, positive)
-    if positive is not None and task != "binary":
-        raise OptionError(f"--positive names the positive class of a binary task, but this task is {task}")
-    text_target = not soft_cols and not is_numeric(source.schema.field(target_col).type)
-    if task == "binary" and positive is None and text_target:
-        labels = _distinct(source.sample.column(target_col))[:5]
+
+def _check_task_options(source: Source, request: Request, roles: _Roles, task: Task) -> None:
+    """Options that only apply to one task are refused on another; a text binary target needs
+    its positive label named."""
+    columns = request.columns
+    if columns.positive is not None and task != "binary":
+        raise OptionError(
+            f"{request.flag('positive')} names the positive class of a binary task, but this task is {task}"
+        )
+    if columns.classes and task != "multiclass":
+        raise OptionError(f"{request.flag('classes')} names the classes of a multiclass task, but this task is {task}")
+    text_target = not roles.soft and not is_numeric(source.schema.field(roles.target).type)
+    if task == "binary" and columns.positive is None and text_target:
+        labels = _distinct(source.sample.column(roles.target))[:5]
         raise ColumnError(
-            f"{source.name}: the target {target_col!r} holds the labels {', '.join(repr(v) for v in labels)}; "
-            "name the positive one with --positive LABEL"
+            f"{source.name}: the target {roles.target!r} holds the labels {', '.join(repr(v) for v in labels)}; "
+            f"name the positive one with {request.flag('positive')} LABEL"
         )
-    models, class_names = _group_models(source, task, pred_cols, class_sep, tuple(classes))
-    if soft_cols:
-        soft_cols = _align_soft_target(source, target_col, soft_cols, class_names, class_sep)
 
-    shown = f"{target_col}{class_sep}* (soft)" if soft_cols else target_col
-    detected = [f"target={shown}" + ("" if target else " (auto)")]
-    if id_col:
-        detected.append(f"id={id_col}" + ("" if id_column else " (auto)"))
-    if weight_col:
-        detected.append(f"weight={weight_col}")
-    if by_cols:
-        detected.append(f"by={','.join(by_cols)}")
+
+def _detected(request: Request, roles: _Roles, task: Task, models: Sequence[Model]) -> str:
+    """The note that says which role every column got, and which were auto-detected."""
+    columns = request.columns
+    shown = f"{roles.target}{columns.class_sep}* (soft)" if roles.soft else roles.target
+    detected = [f"target={shown}" + ("" if columns.target else " (auto)")]
+    if roles.id:
+        detected.append(f"id={roles.id}" + ("" if columns.id else " (auto)"))
+    if roles.weight:
+        detected.append(f"weight={roles.weight}")
+    if roles.by:
+        detected.append(f"by={','.join(roles.by)}")
     detected.append(f"task={task}")
     detected.append(f"models={','.join(m.name for m in models)}")
-    notes.insert(0, "columns: " + ", ".join(detected))
-    return Layout(
-        source=source.name,
-        task=task,
-        target=target_col,
-        models=tuple(models),
-        weight=weight_col,
-        id=id_col,
-        classes=class_names,
-        notes=notes,
-        target_columns=soft_cols,
-        by=by_cols,
-    )
+    return "columns: " + ", ".join(detected)
 
 
-def _find_target(source: Source, target: str | None, sep: str) -> tuple[str, tuple[str, ...]]:
+def _find_target(source: Source, target: str | None, sep: str, request: Request) -> tuple[str, tuple[str, ...]]:
     """The target column, or the prefix of k soft-target columns (``y.cat``, ``y.dog``)."""
     names = source.schema.names
     if target:
         if target in names or any(n.lower() == target.lower() for n in names):
-            return _named(source, target, "--target"), ()
+            return _named(source, target, request.flag("target")), ()
         group = tuple(n for n in names if sep and n.startswith(target + sep))
         if len(group) > 1:
             return target, group
-        return _named(source, target, "--target"), ()
+        return _named(source, target, request.flag("target")), ()
     found = auto_detect(names, TARGET_NAMES)
     if found is not None:
         return found, ()
@@ -181,7 +219,7 @@ def _find_target(source: Source, target: str | None, sep: str) -> tuple[str, tup
             return group[0][: len(prefix)], group
     raise ColumnError(
         f"{source.name}: no target column found (looked for {', '.join(TARGET_NAMES)}); "
-        f"name it with --target (columns: {_list(names)})"
+        f"name it with {request.flag('target')} (columns: {_list(names)})"
     )
 
 
@@ -335,14 +373,14 @@ def auto_detect(names: Sequence[str], wanted: tuple[str, ...]) -> str | None:
     return next((lowered[w] for w in wanted if w in lowered), None)
 
 
-def _match_patterns(source: Source, patterns: Sequence[str], taken: set[str]) -> list[str]:
+def _match_patterns(source: Source, patterns: Sequence[str], taken: set[str], flag: str) -> list[str]:
     names = [n for n in source.schema.names if n not in taken]
     chosen: list[str] = []
     for pattern in patterns:
         for part in filter(None, (p.strip() for p in pattern.split(","))):
             hits = [n for n in names if fnmatch.fnmatchcase(n, part)]
             if not hits:
-                raise ColumnError(f"{source.name}: --pred {part!r} matches no column (columns: {_list(names)})")
+                raise ColumnError(f"{source.name}: {flag} {part!r} matches no column (columns: {_list(names)})")
             chosen += hits
     return list(dict.fromkeys(chosen))
 

@@ -10,12 +10,18 @@ import os
 import shutil
 import sys
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from .errors import LossCliError, OptionError
+from ..errors import LossCliError, OptionError
+from ..request import Columns, Inputs, Request, Statistics, losses_from
+from .eval import IdOpt, InputFormatOpt, NanOpt, NoColorOpt, PositiveOpt, PredOpt, TargetOpt, WeightOpt
 from .messages import fail, note
+
+if TYPE_CHECKING:
+    from ..read.plan import Plan
+    from ..read.source import Source
 
 plot_app = typer.Typer(
     help="Look instead of read: loss curves, residuals, calibration, losses per group.",
@@ -28,14 +34,6 @@ Output = Annotated[
     typer.Option("--output", "-o", help="Write a figure (.png, .svg, .pdf) instead of drawing in the terminal."),
 ]
 Size = Annotated[str, typer.Option("--size", help="Figure size in pixels, WIDTHxHEIGHT (with --output).")]
-Target = Annotated[str | None, typer.Option("--target", "-t", help="Target column (default: y_true, y, target, ...).")]
-Preds = Annotated[list[str] | None, typer.Option("--pred", "-p", help="Prediction columns or globs; repeatable.")]
-Weight = Annotated[str | None, typer.Option("--weight", "-w", help="Sample-weight column.")]
-IdColumn = Annotated[str | None, typer.Option("--id", help="Row id column, excluded from models.")]
-InputFormat = Annotated[str | None, typer.Option("--input-format", help="csv, tsv, parquet, jsonl or arrow.")]
-Nan = Annotated[str, typer.Option("--nan", help="Missing values: error, or drop the rows per model.")]
-Positive = Annotated[str | None, typer.Option("--positive", help="Binary: the target value of the positive class.")]
-NoColor = Annotated[bool, typer.Option("--no-color", help="No colour (NO_COLOR is respected too).")]
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -67,12 +65,13 @@ def _show(
         sys.stdout.write(to_terminal(**options))
 
 
-def _plan(file: str, loss: list[str], input_format: str | None, **kwargs: Any) -> Any:
-    from .evaluation import make_plan
-    from .io import open_source
+def _plan(request: Request) -> tuple[Source, Plan]:
+    """The input opened and its columns resolved, as ``eval`` does."""
+    from ..read.inputs import open_inputs
+    from ..read.plan import make_plan
 
-    source = open_source(file, input_format)
-    return source, make_plan(source, loss, **kwargs)
+    source, _ = open_inputs(request)
+    return source, make_plan(source, request)
 
 
 @plot_app.command("curves")
@@ -83,11 +82,11 @@ def curves_command(
     value_range: Annotated[str, typer.Option("--range", help="x range LOW:HIGH (residual, or prediction).")] = "-4:4",
     output: Output = None,
     size: Size = "800x500",
-    no_color: NoColor = False,
+    no_color: NoColorOpt = False,
 ) -> None:
     """Loss against the residual (regression) or the prediction for y=1 and y=0 (binary)."""
-    from .plots import data, figure, terminal
-    from .spec import parse_specs
+    from ..plots import data, figure, terminal
+    from ..spec import parse_specs
 
     try:
         specs = parse_specs(losses)
@@ -109,21 +108,23 @@ def curves_command(
 def residuals_command(
     file: Annotated[str, typer.Argument(help="Predictions file, or - for stdin.")],
     bins: Annotated[int, typer.Option("--bins", help="Histogram bins.", min=2, max=500)] = 40,
-    target: Target = None,
-    pred: Preds = None,
-    id_column: IdColumn = None,
-    input_format: InputFormat = None,
-    nan: Nan = "error",
+    target: TargetOpt = None,
+    pred: PredOpt = None,
+    id_column: IdOpt = None,
+    input_format: InputFormatOpt = None,
+    nan: NanOpt = "error",
     output: Output = None,
     size: Size = "800x500",
-    no_color: NoColor = False,
+    no_color: NoColorOpt = False,
 ) -> None:
     """The distribution of y_pred - y_true per model, in one streaming pass."""
-    from .plots import collect, figure, terminal
+    from ..plots import collect, figure, terminal
 
     try:
-        source, plan = _plan(file, [], input_format, target=target, preds=pred or (), id_column=id_column)
-        hists = collect.residual_histograms(source, plan, bins=bins, nan=nan)
+        columns = Columns(target, tuple(pred or ()), None, id_column, nan=nan)
+        request = Request(Inputs((file,), input_format=input_format), columns)
+        source, plan = _plan(request)
+        hists = collect.residual_histograms(source, plan, columns, bins=bins)
         _show(
             output,
             size,
@@ -139,24 +140,24 @@ def residuals_command(
 def calibration_command(
     file: Annotated[str, typer.Argument(help="Predictions file (binary probabilities), or - for stdin.")],
     bins: Annotated[int, typer.Option("--bins", help="Probability bins of equal width.", min=2, max=100)] = 10,
-    target: Target = None,
-    pred: Preds = None,
-    id_column: IdColumn = None,
-    input_format: InputFormat = None,
-    nan: Nan = "error",
-    positive: Positive = None,
+    target: TargetOpt = None,
+    pred: PredOpt = None,
+    id_column: IdOpt = None,
+    input_format: InputFormatOpt = None,
+    nan: NanOpt = "error",
+    positive: PositiveOpt = None,
     output: Output = None,
     size: Size = "800x500",
-    no_color: NoColor = False,
+    no_color: NoColorOpt = False,
 ) -> None:
     """A reliability diagram: how often y=1 happens against the mean predicted probability."""
-    from .plots import collect, figure, terminal
+    from ..plots import collect, figure, terminal
 
     try:
-        source, plan = _plan(
-            file, ["brier"], input_format, target=target, preds=pred or (), id_column=id_column, positive=positive
-        )
-        tables = collect.calibration_tables(source, plan, bins=bins, nan=nan, positive=positive)
+        columns = Columns(target, tuple(pred or ()), None, id_column, positive=positive, nan=nan)
+        request = Request(Inputs((file,), input_format=input_format), columns, losses_from(["brier"]))
+        source, plan = _plan(request)
+        tables = collect.calibration_tables(source, plan, columns, bins=bins)
         _show(
             output,
             size,
@@ -171,37 +172,38 @@ def calibration_command(
 @plot_app.command("losses")
 def losses_command(
     file: Annotated[str, typer.Argument(help="Predictions file, or - for stdin.")],
-    loss: Annotated[str, typer.Option("--loss", "-l", help="The loss to compare, e.g. huber:delta=2.")],
     by: Annotated[list[str], typer.Option("--by", help="Group column(s); bars per group and model.")],
-    target: Target = None,
-    pred: Preds = None,
-    weight: Weight = None,
-    id_column: IdColumn = None,
-    input_format: InputFormat = None,
-    nan: Nan = "error",
-    positive: Positive = None,
+    loss: Annotated[
+        str | None,
+        typer.Option("--loss", "-l", help="The loss to compare, e.g. huber:delta=2 (default: the task's first)."),
+    ] = None,
+    target: TargetOpt = None,
+    pred: PredOpt = None,
+    weight: WeightOpt = None,
+    id_column: IdOpt = None,
+    input_format: InputFormatOpt = None,
+    nan: NanOpt = "error",
+    positive: PositiveOpt = None,
     output: Output = None,
     size: Size = "800x500",
-    no_color: NoColor = False,
+    no_color: NoColorOpt = False,
 ) -> None:
     """The loss of every model in every group, as bars."""
-    from .evaluation import Options, run
-    from .io import open_source
-    from .plots import figure, terminal
-    from .report import group_text
+    from ..engines import evaluate_request
+    from ..plots import figure, terminal
+    from ..report.summary import group_text
 
     try:
-        ev = run(
-            open_source(file, input_format),
-            [loss],
-            target=target,
-            preds=pred or (),
-            weight=weight,
-            id_column=id_column,
-            options=Options(by=tuple(by)),
-            nan=nan,
-            positive=positive,
+        ev = evaluate_request(
+            Request(
+                Inputs((file,), input_format=input_format),
+                Columns(target, tuple(pred or ()), weight, id_column, positive=positive, nan=nan),
+                losses_from([loss] if loss else []),
+                Statistics(by=tuple(by)),
+            )
         )
+        if not loss:
+            note(f"loss: {ev.specs[0].label} (the first default for {ev.layout.task}; choose with --loss)")
         groups = [g for g in ev.groups if g is not None]
         labels = [" / ".join(group_text(ev, g)) for g in groups]
         label = ev.specs[0].label

@@ -18,31 +18,9 @@ from typing import IO, Any
 
 import numpy as np
 
-from .arrow_numpy import float64_array
-from .errors import OptionError
-
-SUMMARY_SUFFIXES = {
-    ".csv": "csv",
-    ".tsv": "tsv",
-    ".json": "json",
-    ".jsonl": "jsonl",
-    ".ndjson": "jsonl",
-    ".md": "markdown",
-    ".markdown": "markdown",
-    ".txt": "table",
-}
-PER_ROW_FORMATS = ("csv", "tsv", "jsonl", "parquet")
-PER_ROW_SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
-
-
-def format_from_suffix(path: str, table: dict[str, str], what: str) -> str:
-    suffix = Path(path).suffix.lower()
-    if suffix not in table:
-        raise OptionError(
-            f"--output {path}: cannot tell the {what} format from {suffix or 'a missing suffix'!r}; "
-            f"use one of {', '.join(sorted(table))}"
-        )
-    return table[suffix]
+from ..errors import OptionError
+from ..read.arrow_numpy import float64_array
+from ..request import PER_ROW_FORMATS
 
 
 def refuse_inputs(output: str, inputs: Sequence[str]) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .spec import LossSpec
+from ..spec import LossSpec
 
 # 16k rows of float64 is 128 KiB an array: a few of them fit in L2.
 BLOCK_ROWS = 1 << 14

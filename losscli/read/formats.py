@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from ..errors import ColumnError, InputError
 from .delimited import open_delimited
-from .source import Source, is_numeric, source_from_dataframe, source_from_table
+from .source import Source
 
 FORMATS = ("csv", "tsv", "parquet", "jsonl", "arrow")
 SNIFF_HEAD = 4096  # bytes of stdin read to tell its format
@@ -47,16 +47,6 @@ _MAGIC = (
     (b"\x28\xb5\x2f\xfd", "zstd"),
     (b"BZh", "bz2"),
 )
-
-__all__ = [
-    "FORMATS",
-    "Source",
-    "detect_format",
-    "is_numeric",
-    "open_source",
-    "source_from_dataframe",
-    "source_from_table",
-]
 
 
 def detect_format(path: str, explicit: str | None = None) -> tuple[str, str | None]:

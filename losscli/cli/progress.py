@@ -9,15 +9,20 @@ import contextlib
 import os
 import sys
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..read.source import Source
+    from ..request import Request
 
 PROGRESS_MIN_ROWS = 2_000_000
 
 
 @contextlib.contextmanager
-def progress_bar(source: Any, files: list[str], quiet: bool) -> Iterator[Callable[[int], None] | None]:
+def progress_bar(source: Source, request: Request) -> Iterator[Callable[[int], None] | None]:
     """Yields a function to call with the rows of each batch, or None when no bar is shown."""
-    total = estimated_rows(source, files)
+    quiet = request.output.quiet
+    total = estimated_rows(source, list(request.inputs.paths))
     if quiet or not sys.stderr.isatty() or total is None or total < PROGRESS_MIN_ROWS:
         yield None
         return
@@ -41,13 +46,13 @@ def progress_bar(source: Any, files: list[str], quiet: bool) -> Iterator[Callabl
         yield lambda rows: bar.advance(task, rows)
 
 
-def estimated_rows(source: Any, files: list[str]) -> int | None:
+def estimated_rows(source: Source, files: list[str]) -> int | None:
     """Rows in the input: exact for Parquet (footers), estimated from the file size for text."""
     try:
         if source.format == "parquet":
             import pyarrow.parquet as pq
 
-            from .io.parquet import parquet_files
+            from ..read.parquet import parquet_files
 
             return int(sum(pq.read_metadata(f).num_rows for f in parquet_files(files[0])))
         if len(files) == 1 and files[0] != "-" and source.sample.num_rows:

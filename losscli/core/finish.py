@@ -1,0 +1,138 @@
+"""Finish: merged state -> one Result per (group, model, loss), with intervals and paired tests.
+
+Every group is finished from its own column of the state arrays, so the cost
+is O(groups x models x losses), whatever the number of rows.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..losses import ParamValue
+from ..request import Statistics
+from ..spec import LossSpec
+from .accumulate import Accumulator, GroupKey, MeanState, weighted_mean
+from .stats import paired_t_test, percentile_interval, verdict
+
+# Index into the per-group state arrays: every group (all rows) or one group's column.
+Select = slice | int
+
+
+@dataclass(frozen=True)
+class Result:
+    """One finished value: a model under one loss, over all rows or one group."""
+
+    model: str
+    loss: str
+    name: str
+    params: dict[str, ParamValue]
+    value: float
+    n: int
+    weight_sum: float
+    group: GroupKey | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    delta: float | None = None
+    delta_rel: float | None = None
+    delta_ci_low: float | None = None
+    delta_ci_high: float | None = None
+    p_value: float | None = None
+    verdict: str | None = None
+
+
+def finish(acc: Accumulator, specs: Sequence[LossSpec], stats: Statistics) -> tuple[list[Result], int]:
+    """Turn accumulated state into results: overall first, then each group (first-seen order).
+
+    Returns the results and how many groups were hidden by --min-group-n.
+    """
+    by_label = {s.label: s for s in specs}
+    targets: list[tuple[GroupKey | None, Select]] = [(None if stats.by else (), slice(None))]
+    hidden = 0
+    if stats.by:
+        sizes = acc.means[acc.keys[0]].n
+        for code, key in enumerate(acc.groups.keys):
+            if int(sizes[code]) < stats.min_rows:
+                hidden += 1
+            else:
+                targets.append((key, code))
+    results = [
+        _finish_one(acc, by_label[label], model, select, None if group == () else group, stats)
+        for group, select in targets
+        for model, label in acc.keys
+    ]
+    return results, hidden
+
+
+def _finish_one(
+    acc: Accumulator, spec: LossSpec, model: str, select: Select, group: GroupKey | None, stats: Statistics
+) -> Result:
+    label, finisher = spec.label, spec.loss.finish
+    state = acc.means[(model, label)]
+    value, sum_w = mean_of(state, select, finisher)
+    extra: dict[str, float | str | None] = {}
+    replicates = None
+    if acc.replicates:
+        replicates = replicate_values(acc, (model, label), select, finisher)
+        extra["ci_low"], extra["ci_high"] = percentile_interval(replicates, stats.level)
+    if stats.baseline is not None:
+        extra |= _versus_baseline(acc, spec, model, select, value, replicates, stats)
+    n = int(state.n[select].sum()) if isinstance(select, slice) else int(state.n[select])
+    return Result(model, label, spec.name, spec.params, value, n, sum_w, group, **extra)  # type: ignore[arg-type]
+
+
+def _versus_baseline(
+    acc: Accumulator,
+    spec: LossSpec,
+    model: str,
+    select: Select,
+    value: float,
+    replicates: np.ndarray | None,
+    stats: Statistics,
+) -> dict[str, float | str | None]:
+    """The difference to the baseline, its interval, the paired test and the verdict."""
+    base, label, finisher = stats.baseline or "", spec.label, spec.loss.finish
+    base_value, _ = mean_of(acc.means[(base, label)], select, finisher)
+    delta = value - base_value
+    out: dict[str, float | str | None] = {"delta": delta, "delta_rel": delta / base_value if base_value else math.nan}
+    if model == base:
+        out |= {"p_value": math.nan, "verdict": "baseline"}
+        if acc.replicates:
+            out |= {"delta_ci_low": 0.0, "delta_ci_high": 0.0}
+        return out
+    paired = acc.paired[(model, label)]
+    test = paired_t_test(*(_total(a, select) for a in paired.fields()[:4]))
+    out |= {"p_value": test.p_value, "verdict": verdict(test.p_value, delta, stats.level)}
+    if replicates is not None:
+        base_reps = replicate_values(acc, (base, label), select, finisher)
+        out["delta_ci_low"], out["delta_ci_high"] = percentile_interval(replicates - base_reps, stats.level)
+    return out
+
+
+def _total(array: np.ndarray, select: Select) -> float:
+    return float(array[select].sum()) if isinstance(select, slice) else float(array[select])
+
+
+def mean_of(state: MeanState, select: Select, finisher: Callable[[float], float]) -> tuple[float, float]:
+    """(finished value, sum of weights) over all rows (the pairwise totals) or one group."""
+    if isinstance(select, slice):
+        sum_wl, sum_w = state.total_wl, state.total_w
+    else:
+        sum_wl, sum_w = float(state.sum_wl[select]), float(state.sum_w[select])
+    return (finisher(sum_wl / sum_w) if sum_w > 0 else math.nan), sum_w
+
+
+def replicate_values(
+    acc: Accumulator, key: tuple[str, str], select: Select, finisher: Callable[[float], float]
+) -> np.ndarray:
+    """The finished value of every bootstrap replicate (RMSE's root per replicate)."""
+    boot = acc.boot[key]
+    if isinstance(select, slice):
+        sum_rwl, sum_rw = boot.sum_rwl.sum(axis=1), boot.sum_rw.sum(axis=1)
+    else:
+        sum_rwl, sum_rw = boot.sum_rwl[:, select], boot.sum_rw[:, select]
+    means = weighted_mean(sum_rwl, sum_rw)
+    return np.array([finisher(m) if math.isfinite(m) else math.nan for m in means])

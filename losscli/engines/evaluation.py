@@ -1,0 +1,65 @@
+"""What an evaluation produced: the results and everything they were computed from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..core.accumulate import GroupKey
+from ..core.finish import Result
+from ..read.layout import Layout
+from ..request import Request, Statistics
+from ..spec import LossSpec
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+BASELINE_COLUMNS = ("delta", "delta_rel", "delta_ci_low", "delta_ci_high", "p_value", "verdict")
+
+
+@dataclass
+class Evaluation:
+    """Everything a renderer needs: the results, the resolved columns and the request."""
+
+    source: str
+    layout: Layout
+    specs: list[LossSpec]
+    results: list[Result]
+    rows: int
+    request: Request
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def stats(self) -> Statistics:
+        return self.request.stats
+
+    @property
+    def models(self) -> list[str]:
+        return [m.name for m in self.layout.models]
+
+    @property
+    def groups(self) -> list[GroupKey | None]:
+        """None (all rows) first, then every group that is shown, in first-seen order."""
+        return list(dict.fromkeys(r.group for r in self.results))
+
+    def result(self, model: str, label: str, group: GroupKey | None = None) -> Result:
+        return next(r for r in self.results if r.model == model and r.loss == label and r.group == group)
+
+    def value(self, model: str, label: str, group: GroupKey | None = None) -> float:
+        return self.result(model, label, group).value
+
+    def to_pandas(self) -> pd.DataFrame:
+        """One row per (group, model, loss): model, loss, value, n, and what was asked for."""
+        import pandas as pd
+
+        return pd.DataFrame([self._record(r) for r in self.results])
+
+    def _record(self, r: Result) -> dict[str, Any]:
+        record: dict[str, Any] = {"model": r.model, "loss": r.loss, "value": r.value, "n": r.n}
+        for i, col in enumerate(self.stats.by):
+            record[col] = None if r.group is None else r.group[i]
+        if self.stats.ci is not None:
+            record |= {"ci_low": r.ci_low, "ci_high": r.ci_high}
+        if self.stats.baseline is not None:
+            record |= {k: getattr(r, k) for k in BASELINE_COLUMNS}
+        return record

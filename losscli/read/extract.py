@@ -1,0 +1,165 @@
+"""One record batch -> NumPy arrays: the target, the weight and every model's predictions.
+
+Every cell is checked on the way: a value that is not a number, infinite, or
+(with ``--nan error``, the default) missing, is a BadValueError naming the
+file, column and row. With ``--nan drop`` a missing value drops the row for
+the models it concerns: such rows get a harmless placeholder and a False in
+the model's ``valid`` mask, so kernels and checks never see NaN and the
+accumulator gives them no weight.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+
+from ..errors import BadValueError
+from ..request import Columns
+from .arrow_numpy import dictionary_codes, list_to_matrix, to_float64
+from .layout import Layout, Model
+from .source import first_non_number, is_numeric
+from .targets import TargetReader
+
+
+@dataclass
+class BatchArrays:
+    """One batch as NumPy: target, weight (or None) and every model's predictions."""
+
+    y_true: np.ndarray
+    weight: np.ndarray | None
+    preds: dict[str, np.ndarray]
+    row_offset: int
+    # Each --by column dictionary-encoded: (per-row index, distinct values).
+    groups: list[tuple[np.ndarray, list[Hashable]]] = field(default_factory=list)
+    # Per model, the rows it is evaluated on; absent when every row counts.
+    valid: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.y_true)
+
+
+class Extractor:
+    """Reads batches of one layout; remembers what it has seen (labels, dropped rows)."""
+
+    def __init__(self, layout: Layout, columns: Columns, *, log_fill: bool = False) -> None:
+        self.layout = layout
+        self.drop = columns.nan == "drop"
+        self.targets = TargetReader(layout, columns, self.numbers)
+        # Placeholder for dropped multiclass rows: a uniform distribution (its log for nll).
+        k = max(len(layout.classes), 1)
+        self._class_fill = math.log(1.0 / k) if log_fill else 1.0 / k
+        self.dropped: dict[str, int] = {m.name: 0 for m in layout.models}
+
+    @property
+    def source(self) -> str:
+        return self.layout.source
+
+    def extract(self, batch: pa.RecordBatch, row_offset: int) -> BatchArrays:
+        """Convert one batch; raise BadValueError naming the first bad cell."""
+        layout = self.layout
+        y_true, row_ok = self.targets.read(batch, row_offset)
+        weight = None
+        if layout.weight:
+            weight, ok = self._weight(batch, row_offset)
+            row_ok &= ok
+        if not row_ok.all():
+            y_true = self._fill_target(y_true, row_ok)
+        preds: dict[str, np.ndarray] = {}
+        valid: dict[str, np.ndarray] = {}
+        for model in layout.models:
+            values, ok = self._prediction(batch, model, row_offset)
+            ok &= row_ok
+            if not ok.all():
+                values = self._fill_prediction(values, ok, y_true)
+                valid[model.name] = ok
+                self.dropped[model.name] += int((~ok).sum())
+            preds[model.name] = values
+        groups = [dictionary_codes(batch.column(c)) for c in layout.by]
+        return BatchArrays(y_true, weight, preds, row_offset, groups, valid)
+
+    def _weight(self, batch: pa.RecordBatch, row_offset: int) -> tuple[np.ndarray, np.ndarray]:
+        """The weights (0 where missing, with --nan drop) and the rows that hold one; never negative."""
+        name = self.layout.weight or ""
+        weight, ok = self.numbers(batch.column(name), name, row_offset)
+        bad = np.flatnonzero(ok & (weight < 0))
+        if bad.size:
+            raise BadValueError(
+                f"{self.source}: column {name!r}, row {row_offset + bad[0] + 1} "
+                f"holds the negative weight {float(weight[bad[0]])!r}; weights must be >= 0"
+            )
+        return np.where(ok, weight, 0.0), ok
+
+    # --- cells -------------------------------------------------------------------------------
+
+    def numbers(self, column: pa.Array | pa.ChunkedArray, name: str, row_offset: int) -> tuple[np.ndarray, np.ndarray]:
+        """(float64 values, rows that hold a number); infinities and, unless dropping, NaN are errors."""
+        if not is_numeric(column.type):
+            raise BadValueError(
+                f"{self.source}: column {name!r}{_first_non_number(column, row_offset)} "
+                "is not a number; fix the cell or choose other columns"
+            )
+        values = to_float64(column)
+        finite = np.isfinite(values)
+        if finite.all():
+            return values, finite
+        infinite = np.flatnonzero(np.isinf(values))
+        if infinite.size:
+            i = int(infinite[0])
+            raise BadValueError(
+                f"{self.source}: column {name!r}, row {row_offset + i + 1} is {float(values[i])!r}; "
+                "every target, prediction and weight must be finite"
+            )
+        if not self.drop:
+            missing = np.flatnonzero(~finite)
+            i = int(missing[0])
+            count = f" (and at least {missing.size - 1} more)" if missing.size > 1 else ""
+            raise BadValueError(
+                f"{self.source}: column {name!r}, row {row_offset + i + 1} is missing (empty or NaN){count}; "
+                "fill it, or pass --nan drop to leave such rows out"
+            )
+        return values, finite
+
+    def _prediction(self, batch: pa.RecordBatch, model: Model, row_offset: int) -> tuple[np.ndarray, np.ndarray]:
+        if model.list_width:
+            matrix, bad = list_to_matrix(batch.column(model.columns[0]))
+            if matrix.shape[1] not in (0, model.list_width) or (bad.any() and not self.drop):
+                i = int(np.flatnonzero(bad)[0]) if bad.any() else 0
+                raise BadValueError(
+                    f"{self.source}: column {model.columns[0]!r}, row {row_offset + i + 1} is not a list of "
+                    f"{model.list_width} numbers (one per class)"
+                )
+            if matrix.shape[1] == 0:
+                matrix = np.full((batch.num_rows, model.list_width), np.nan)
+            return matrix, ~bad & np.isfinite(matrix).all(axis=1)
+        pairs = [self.numbers(batch.column(c), c, row_offset) for c in model.columns]
+        if len(pairs) == 1 and self.layout.task != "multiclass":
+            return pairs[0]
+        return np.column_stack([v for v, _ in pairs]), np.logical_and.reduce([m for _, m in pairs])
+
+    # --- placeholders for dropped rows ---------------------------------------------------------
+
+    def _fill_target(self, y_true: np.ndarray, ok: np.ndarray) -> np.ndarray:
+        if y_true.ndim == 2:
+            return np.where(ok[:, None], y_true, 1.0 / y_true.shape[1])
+        # 1.0 lies inside every regression domain (> -1, > 0) and is a valid class/label.
+        fill = 1.0 if self.layout.task == "regression" else 0
+        return np.where(ok, y_true, fill).astype(y_true.dtype)
+
+    def _fill_prediction(self, values: np.ndarray, ok: np.ndarray, y_true: np.ndarray) -> np.ndarray:
+        if values.ndim == 2:
+            return np.where(ok[:, None], values, self._class_fill)
+        if self.layout.task == "regression":
+            return np.where(ok, values, y_true)
+        return np.where(ok, values, 0.5)
+
+
+def _first_non_number(column: pa.Array | pa.ChunkedArray, row_offset: int) -> str:
+    cells = column.to_pylist()
+    i = first_non_number(cells)
+    if i is None:
+        return f" (type {column.type})"
+    return f", row {row_offset + i + 1} holds {cells[i]!r}, which"

@@ -1,0 +1,162 @@
+"""Targets: one batch's target column(s) -> what the task needs.
+
+Regression: the numbers. Binary: 0/1 (from 0/1, -1/1, booleans, or ``--positive
+LABEL``). Multiclass: class indices 0..k-1 (from labels matched to the class
+names, or integers), or an (n, k) matrix of soft targets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+
+import numpy as np
+import pyarrow as pa
+
+from ..errors import BadValueError, OptionError
+from ..request import Columns
+from .arrow_numpy import combined, dictionary_codes, null_mask, to_float64
+from .layout import Layout
+from .source import is_numeric
+
+# (column, its name, row offset) -> (float64 values, rows that hold a number)
+ReadNumbers = Callable[[pa.Array | pa.ChunkedArray, str, int], tuple[np.ndarray, np.ndarray]]
+
+
+class TargetReader:
+    """Reads the target of every batch of one layout; remembers the binary labels it has seen."""
+
+    def __init__(self, layout: Layout, columns: Columns, numbers: ReadNumbers) -> None:
+        self.layout = layout
+        self.positive = columns.positive
+        self.drop = columns.nan == "drop"
+        self._numbers = numbers
+        self._seen_zero = False
+        self._seen_minus_one = False
+
+    @property
+    def source(self) -> str:
+        return self.layout.source
+
+    def read(self, batch: pa.RecordBatch, row_offset: int) -> tuple[np.ndarray, np.ndarray]:
+        """The batch's targets as the task needs them, and the rows that hold one."""
+        if self.layout.target_columns:
+            return self._soft_target(batch, row_offset)
+        return self._target(batch.column(self.layout.target), row_offset)
+
+    def _target(self, column: pa.Array | pa.ChunkedArray, row_offset: int) -> tuple[np.ndarray, np.ndarray]:
+        task = self.layout.task
+        if task == "multiclass":
+            return self._class_indices(column, row_offset)
+        if task == "binary" and self.positive is not None:
+            return self._positive_label(column, row_offset)
+        values, ok = self._numbers(column, self.layout.target, row_offset)
+        if task == "binary":
+            return self._binary(values, ok, row_offset), ok
+        return values, ok
+
+    def _positive_label(self, column: pa.Array | pa.ChunkedArray, row_offset: int) -> tuple[np.ndarray, np.ndarray]:
+        """--positive LABEL: 1 where the target equals LABEL, 0 elsewhere."""
+        array = combined(column)
+        missing = null_mask(array)
+        if is_numeric(array.type):
+            try:
+                wanted = float(self.positive)  # type: ignore[arg-type]
+            except ValueError:
+                raise OptionError(
+                    f"--positive {self.positive!r}: the target {self.layout.target!r} holds numbers"
+                ) from None
+            values = to_float64(array)
+            missing |= np.isnan(values)
+            y = (values == wanted).astype(np.float64)
+        else:
+            codes, labels = dictionary_codes(array)
+            y = np.array([label == self.positive for label in labels], dtype=np.float64)[codes]
+        if missing.any() and not self.drop:
+            i = int(np.flatnonzero(missing)[0])
+            raise BadValueError(
+                f"{self.source}: column {self.layout.target!r}, row {row_offset + i + 1} is missing; "
+                "fill it, or pass --nan drop to leave such rows out"
+            )
+        return y, ~missing
+
+    def _binary(self, values: np.ndarray, ok: np.ndarray, row_offset: int) -> np.ndarray:
+        bad = np.flatnonzero(ok & (values != 0) & (values != 1) & (values != -1))
+        if bad.size:
+            i = int(bad[0])
+            raise BadValueError(
+                f"{self.source}: column {self.layout.target!r}, row {row_offset + i + 1} holds "
+                f"{float(values[i])!r}; binary losses need labels 0/1 (or -1/1, or booleans), "
+                "or --positive LABEL to name the positive class"
+            )
+        self._seen_zero |= bool((values == 0).any())
+        self._seen_minus_one |= bool((values == -1).any())
+        if self._seen_zero and self._seen_minus_one:
+            raise BadValueError(
+                f"{self.source}: column {self.layout.target!r} mixes the labels 0 and -1; "
+                "binary labels must be 0/1 or -1/1"
+            )
+        return np.where(values == 1, 1.0, 0.0)
+
+    def _class_indices(self, column: pa.Array | pa.ChunkedArray, row_offset: int) -> tuple[np.ndarray, np.ndarray]:
+        """Class labels (matched to class names) or integer indices -> 0..k-1."""
+        classes = self.layout.classes
+        k = len(classes)
+        array = combined(column)
+        if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
+            codes, labels = dictionary_codes(array)
+            position: dict[Hashable, int] = {c: i for i, c in enumerate(classes)}
+            lookup = np.array([position.get(v, -1) if v is not None else -2 for v in labels], dtype=np.intp)
+            idx = lookup[codes]
+            unknown = np.flatnonzero(idx == -1)
+            if unknown.size:
+                i = int(unknown[0])
+                raise BadValueError(
+                    f"{self.source}: column {self.layout.target!r}, row {row_offset + i + 1} holds the label "
+                    f"{labels[codes[i]]!r}, which is not one of the classes {', '.join(classes)}"
+                )
+            missing = idx == -2
+            if missing.any() and not self.drop:
+                i = int(np.flatnonzero(missing)[0])
+                raise BadValueError(
+                    f"{self.source}: column {self.layout.target!r}, row {row_offset + i + 1} is missing; "
+                    "fill it, or pass --nan drop to leave such rows out"
+                )
+            return np.where(missing, 0, idx).astype(np.intp), ~missing
+        values, ok = self._numbers(array, self.layout.target, row_offset)
+        if all(_is_int_text(c) for c in classes):
+            # Class columns named 0, 1, 2...: the target holds those names.
+            names = np.array([float(c) for c in classes])
+            order = np.argsort(names)
+            pos = np.clip(np.searchsorted(names[order], values), 0, k - 1)
+            known = names[order][pos] == values
+            idx = order[pos]
+        else:
+            known = (values == np.round(values)) & (values >= 0) & (values < k)
+            idx = np.where(known, values, 0).astype(np.intp)
+        wrong = np.flatnonzero(ok & ~known)
+        if wrong.size:
+            i = int(wrong[0])
+            raise BadValueError(
+                f"{self.source}: column {self.layout.target!r}, row {row_offset + i + 1} holds "
+                f"{float(values[i])!r}, which is not a class index 0..{k - 1} (classes: {', '.join(classes)})"
+            )
+        return np.where(ok, idx, 0).astype(np.intp), ok
+
+    def _soft_target(self, batch: pa.RecordBatch, row_offset: int) -> tuple[np.ndarray, np.ndarray]:
+        """k target columns: a probability distribution per row."""
+        pairs = [self._numbers(batch.column(c), c, row_offset) for c in self.layout.target_columns]
+        t = np.column_stack([v for v, _ in pairs])
+        ok = np.logical_and.reduce([m for _, m in pairs])
+        bad = np.flatnonzero(ok & (((t < 0) | (t > 1)).any(axis=1) | (np.abs(t.sum(axis=1) - 1.0) > 1e-6)))
+        if bad.size:
+            i = int(bad[0])
+            raise BadValueError(
+                f"{self.source}: the soft target columns {self.layout.target}.* in row "
+                f"{row_offset + i + 1} are not a distribution (values in [0, 1] summing to 1, got "
+                f"{', '.join(f'{v:g}' for v in t[i])})"
+            )
+        return t, ok
+
+
+def _is_int_text(text: str) -> bool:
+    return text.lstrip("-").isdigit()

@@ -1,0 +1,440 @@
+"""The one request: everything a user asked for, typed, frozen and validated once.
+
+The command line (``losscli eval``, ``losscli plot``) and the Python API
+(``losscli.evaluate``) each build one ``Request``; every layer below receives
+it, or the part it needs, as a typed value. An option that does not apply to
+the run is refused here, with one sentence that says what to do, so nothing a
+user typed is silently dropped. Checks that need the data (``--classes`` on a
+regression target, ``--positive`` on a regression task) happen when the
+columns are resolved, against the same request.
+
+>>> r = Request(Inputs(("preds.csv",)), losses=parse_specs(["mse", "huber:delta=2"]), stats=Statistics(ci=0.9))
+>>> [s.label for s in r.losses], r.stats.replicates, r.stats.level
+(['mse', 'huber(delta=2)'], 1000, 0.9)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, fields, is_dataclass
+from pathlib import Path, PurePath
+from typing import Literal
+
+from .errors import OptionError
+from .spec import LossSpec, parse_specs
+
+__all__ = [
+    "Caller",
+    "Columns",
+    "Engine",
+    "Gates",
+    "Inputs",
+    "Output",
+    "Request",
+    "Statistics",
+    "Threshold",
+    "parse_specs",
+    "parse_threshold",
+]
+
+Caller = Literal["cli", "api"]
+
+NAN_POLICIES = ("error", "drop")
+JOIN_POLICIES = ("strict", "inner")
+ENGINES = ("local", "dask")
+SUMMARY_FORMATS = ("auto", "table", "csv", "tsv", "json", "jsonl", "markdown")
+PER_ROW_FORMATS = ("csv", "tsv", "jsonl", "parquet")
+# The format an --output suffix names, for the summary and for --per-row.
+SUMMARY_SUFFIXES = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".json": "json",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".txt": "table",
+}
+PER_ROW_SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
+DEFAULT_BOOTSTRAP = 1000
+DEFAULT_SEED = 0
+DEFAULT_WORKERS = 2
+DEFAULT_LEVEL = 0.95
+BOOTSTRAP_RANGE = (20, 100_000)
+
+# How an option is spelled for the caller: a flag on the command line, a keyword in Python.
+_FLAGS = {
+    "paths": "FILES",
+    "input_format": "--input-format",
+    "truth": "--truth",
+    "join": "--join",
+    "model_col": "--model-col",
+    "names": "--name",
+    "target": "--target",
+    "preds": "--pred",
+    "weight": "--weight",
+    "id": "--id",
+    "class_sep": "--class-sep",
+    "positive": "--positive",
+    "classes": "--classes",
+    "nan": "--nan",
+    "ci": "--ci",
+    "bootstrap": "--bootstrap",
+    "seed": "--seed",
+    "baseline": "--baseline",
+    "by": "--by",
+    "min_group_n": "--min-group-n",
+    "fail_above": "--fail-above",
+    "fail_if_worse": "--fail-if-worse",
+    "format": "--format",
+    "path": "--output",
+    "per_row": "--per-row",
+    "meta": "--meta",
+    "digits": "--digits",
+    "sort": "--sort",
+    "engine": "--engine",
+    "scheduler": "--scheduler",
+    "workers": "--workers",
+}
+# The Python API's keyword where it differs from the field's name.
+_KEYWORDS = {"paths": "data", "id": "id_column", "names": "names", "path": "output"}
+
+
+def spell(option: str, caller: Caller) -> str:
+    """``--target`` on the command line, ``target=`` in Python.
+
+    >>> spell("id", "cli"), spell("id", "api")
+    ('--id', 'id_column=')
+    """
+    if caller == "cli":
+        return _FLAGS.get(option, "--" + option.replace("_", "-"))
+    return _KEYWORDS.get(option, option) + "="
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """``[MODEL:]LOSS=VALUE``: the loss must not exceed VALUE (for MODEL, or every model)."""
+
+    text: str
+    target: str
+    limit: float
+
+
+def parse_threshold(text: str) -> Threshold:
+    """Check a ``--fail-above`` rule's syntax before any data is read; its loss is resolved
+    after the run.
+
+    >>> parse_threshold("huber:delta=2=0.5")
+    Threshold(text='huber:delta=2=0.5', target='huber:delta=2', limit=0.5)
+    """
+    target, sep, raw = text.rpartition("=")
+    if not sep or not target.strip():
+        raise OptionError(f"--fail-above takes LOSS=VALUE or MODEL:LOSS=VALUE, got {text!r}")
+    try:
+        limit = float(raw)
+    except ValueError:
+        raise OptionError(f"--fail-above {text!r}: {raw!r} is not a number") from None
+    if math.isnan(limit):
+        raise OptionError(f"--fail-above {text!r}: the limit must be a number, not nan")
+    return Threshold(text, target.strip(), limit)
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Where the data is and how the pieces fit together."""
+
+    paths: tuple[str, ...] = ()
+    # A table held in memory (the Python API: a DataFrame); never compared.
+    frame: object | None = field(default=None, compare=False, repr=False)
+    input_format: str | None = None
+    truth: str | None = None
+    join: str | None = None  # strict or inner; None: not given (strict)
+    model_col: str | None = None
+    names: tuple[str, ...] = ()
+
+    @property
+    def join_policy(self) -> str:
+        return self.join or "strict"
+
+    @property
+    def is_one_wide_file(self) -> bool:
+        """One file (or stdin) in the wide layout: read as it is, nothing joined or pivoted."""
+        return self.frame is None and len(self.paths) == 1 and not (self.truth or self.model_col or self.names)
+
+    @property
+    def display(self) -> str:
+        return "<dataframe>" if self.frame is not None else ", ".join(self.paths)
+
+    def files(self) -> tuple[str, ...]:
+        """Every path the run reads (the inputs and --truth): what an output must not replace."""
+        return (*self.paths, *((self.truth,) if self.truth else ()))
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Column roles and how cells are read; None means "detect it, and say so"."""
+
+    target: str | None = None
+    preds: tuple[str, ...] = ()
+    weight: str | None = None
+    id: str | None = None
+    class_sep: str = "."
+    positive: str | None = None
+    classes: tuple[str, ...] = ()
+    nan: str = "error"  # error or drop
+
+
+@dataclass(frozen=True)
+class Statistics:
+    """Intervals, the baseline comparison and groups; None means "not asked for"."""
+
+    ci: float | None = None
+    bootstrap: int | None = None
+    seed: int | None = None
+    baseline: str | None = None
+    by: tuple[str, ...] = ()
+    min_group_n: int | None = None
+
+    @property
+    def level(self) -> float:
+        """The confidence level of intervals and of calling a difference significant."""
+        return self.ci if self.ci is not None else DEFAULT_LEVEL
+
+    @property
+    def replicates(self) -> int:
+        """Bootstrap replicates to draw (0 without --ci)."""
+        if self.ci is None:
+            return 0
+        return self.bootstrap if self.bootstrap is not None else DEFAULT_BOOTSTRAP
+
+    @property
+    def seed_value(self) -> int:
+        return self.seed if self.seed is not None else DEFAULT_SEED
+
+    @property
+    def min_rows(self) -> int:
+        return self.min_group_n or 0
+
+
+@dataclass(frozen=True)
+class Gates:
+    """What makes a run fail (exit 1) after the results are printed."""
+
+    fail_above: tuple[Threshold, ...] = ()
+    fail_if_worse: bool = False
+
+    @property
+    def any(self) -> bool:
+        return bool(self.fail_above) or self.fail_if_worse
+
+
+@dataclass(frozen=True)
+class Output:
+    """How results are printed or written."""
+
+    format: str = "auto"
+    path: str | None = None
+    per_row: bool = False
+    meta: bool = False
+    digits: int = 4
+    sort: str | None = None
+    quiet: bool = False
+    verbose: bool = False
+    color: bool = True
+
+    @property
+    def suffixes(self) -> dict[str, str]:
+        return PER_ROW_SUFFIXES if self.per_row else SUMMARY_SUFFIXES
+
+    def suffix_format(self) -> str | None:
+        """The format the --output file's suffix names (None: no file, or a suffix we do not know)."""
+        if self.path is None:
+            return None
+        return self.suffixes.get(PurePath(self.path).suffix.lower())
+
+    def chosen_format(self, on_terminal: bool) -> str:
+        """The format to write: as given, else from the --output suffix, else table on a terminal
+        and CSV in a pipe."""
+        if self.format != "auto":
+            return self.format
+        return self.suffix_format() or ("table" if on_terminal and not self.per_row else "csv")
+
+
+@dataclass(frozen=True)
+class Engine:
+    """Where the accumulation runs."""
+
+    name: str = "local"  # local or dask
+    scheduler: str | None = None
+    workers: int | None = None
+    # Rows handled at once (the reader's batches are sliced); results do not depend on it.
+    chunk_rows: int | None = None
+
+    @property
+    def worker_count(self) -> int:
+        return self.workers if self.workers is not None else DEFAULT_WORKERS
+
+
+@dataclass(frozen=True)
+class Request:
+    """Everything asked for in one run. Built once, validated once, then only read."""
+
+    inputs: Inputs
+    columns: Columns = Columns()
+    losses: tuple[LossSpec, ...] = ()
+    stats: Statistics = Statistics()
+    gates: Gates = Gates()
+    output: Output = Output()
+    engine: Engine = Engine()
+    caller: Caller = "cli"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "losses", tuple(self.losses))
+        for check in (_check_inputs, _check_columns, _check_stats, _check_gates, _check_output, _check_engine):
+            check(self)
+
+    def flag(self, option: str) -> str:
+        """How the caller spells an option (``--target`` or ``target=``), for messages."""
+        return spell(option, self.caller)
+
+
+def leaf_fields(cls: type = Request, prefix: str = "") -> list[str]:
+    """Every field of the request as a dotted path (``columns.target``): what the CLI must fill."""
+    out: list[str] = []
+    for f in fields(cls):
+        kind = f.type if isinstance(f.type, type) else globals().get(str(f.type))
+        if isinstance(kind, type) and is_dataclass(kind) and kind is not Threshold:
+            out += leaf_fields(kind, f"{prefix}{f.name}.")
+        else:
+            out.append(prefix + f.name)
+    return out
+
+
+# --- validation: every option that does not apply is refused, with the way out ------------------
+
+
+def _refuse(r: Request, option: str, why: str) -> None:
+    raise OptionError(f"{r.flag(option)} {why}")
+
+
+def _check_inputs(r: Request) -> None:
+    i = r.inputs
+    if i.frame is None and not i.paths:
+        raise OptionError("no input: give a file, a Parquet directory or glob, or - for stdin")
+    if i.join is not None and i.join not in JOIN_POLICIES:
+        _refuse(r, "join", f"takes strict or inner, not {i.join!r}")
+    if i.join is not None and not i.truth:
+        _refuse(r, "join", f"says how to join {r.flag('truth')} to the predictions; there is no {r.flag('truth')}")
+    if i.names and len(i.paths) < 2:
+        _refuse(r, "names", f"renames the models of several files; with one input, name columns with {r.flag('preds')}")
+    if i.names and len(i.names) != len(i.paths):
+        _refuse(r, "names", f"was given {len(i.names)} names for {len(i.paths)} files; give one per file")
+    if i.model_col and len(i.paths) > 1:
+        _refuse(r, "model_col", "reads one long file; give one file, or drop it")
+
+
+def _check_columns(r: Request) -> None:
+    c = r.columns
+    if c.nan not in NAN_POLICIES:
+        _refuse(r, "nan", f"takes error or drop, not {c.nan!r}")
+    if c.positive is not None and not c.positive.strip():
+        _refuse(r, "positive", "needs the label of the positive class")
+
+
+def _check_stats(r: Request) -> None:
+    s = r.stats
+    if s.ci is not None and not 0.5 <= s.ci < 1:
+        _refuse(r, "ci", f"is a confidence level between 0.5 and 1 (e.g. 0.95), not {s.ci!r}")
+    if s.ci is None:
+        for option, value in (("bootstrap", s.bootstrap), ("seed", s.seed)):
+            if value is not None:
+                _refuse(r, option, f"sets up the bootstrap of {r.flag('ci')}, which was not asked for; add it")
+    low, high = BOOTSTRAP_RANGE
+    if s.bootstrap is not None and not low <= s.bootstrap <= high:
+        _refuse(r, "bootstrap", f"takes {low} to {high} replicates, not {s.bootstrap}")
+    if s.seed is not None and s.seed < 0:
+        _refuse(r, "seed", f"must be >= 0, not {s.seed}")
+    if s.min_group_n is not None and not s.by:
+        _refuse(r, "min_group_n", f"hides small groups of {r.flag('by')}, which was not given")
+    if s.min_group_n is not None and s.min_group_n < 0:
+        _refuse(r, "min_group_n", f"must be >= 0, not {s.min_group_n}")
+
+
+def _check_gates(r: Request) -> None:
+    if r.gates.fail_if_worse and r.stats.baseline is None:
+        _refuse(r, "fail_if_worse", f"needs {r.flag('baseline')} MODEL to compare with")
+
+
+def _check_output(r: Request) -> None:
+    o = r.output
+    allowed = PER_ROW_FORMATS if o.per_row else SUMMARY_FORMATS
+    if o.format not in allowed and o.format != "auto":
+        what = f" with {r.flag('per_row')}" if o.per_row else ""
+        raise OptionError(f"unknown {r.flag('format')} {o.format!r}{what}; choose one of {', '.join(allowed)}")
+    if o.path is not None and not Path(o.path).is_dir():  # a folder is refused by the writer, in its words
+        _check_suffix(r)
+    if o.per_row:
+        for option, given in (
+            ("by", bool(r.stats.by)),
+            ("ci", r.stats.ci is not None),
+            ("baseline", r.stats.baseline is not None),
+            ("sort", o.sort is not None),
+            ("meta", o.meta),
+            ("fail_above", bool(r.gates.fail_above)),
+        ):
+            if given:
+                _refuse(r, option, f"applies to the summary, not to {r.flag('per_row')} output; run them separately")
+    elif o.meta and o.chosen_format(on_terminal=False) != "json":
+        shown = o.chosen_format(on_terminal=False) if o.format != "auto" or o.path else "a table or CSV"
+        _refuse(r, "meta", f"wraps JSON output; it does not apply to {shown} (add {r.flag('format')} json)")
+    if not 1 <= o.digits <= 17:
+        _refuse(r, "digits", f"takes 1 to 17 significant digits, not {o.digits}")
+
+
+def _check_suffix(r: Request) -> None:
+    """An --output suffix must name the format, or agree with the one given."""
+    o = r.output
+    by_suffix = o.suffix_format()
+    suffix = PurePath(o.path or "").suffix.lower() or "a missing suffix"
+    if o.format == "auto" and by_suffix is None:
+        _refuse(
+            r,
+            "path",
+            f"{o.path}: cannot tell the {'per-row' if o.per_row else 'output'} format from {suffix!r}; "
+            f"use one of {', '.join(sorted(o.suffixes))} or give {r.flag('format')}",
+        )
+    if o.format != "auto" and by_suffix is not None and by_suffix != o.format:
+        _refuse(
+            r,
+            "format",
+            f"{o.format} disagrees with {r.flag('path')} {o.path} ({by_suffix} by its suffix); make them agree",
+        )
+
+
+def _check_engine(r: Request) -> None:
+    e = r.engine
+    if e.name not in ENGINES:
+        _refuse(r, "engine", f"takes local or dask, not {e.name!r}")
+    if e.name != "dask":
+        for option, given in (("scheduler", e.scheduler is not None), ("workers", e.workers is not None)):
+            if given:
+                _refuse(r, option, f"applies to {r.flag('engine')} dask only; add it, or drop this option")
+    elif e.scheduler is not None and e.workers is not None:
+        _refuse(r, "workers", f"starts a local cluster; with {r.flag('scheduler')} the cluster has its own workers")
+    if e.workers is not None and e.workers < 1:
+        _refuse(r, "workers", f"must be >= 1, not {e.workers}")
+    if e.name == "dask":
+        i = r.inputs
+        if len(i.paths) != 1 or i.frame is not None or i.truth or i.model_col or r.output.per_row:
+            _refuse(
+                r,
+                "engine",
+                "dask reads one Parquet file, directory or glob, without --truth, --model-col or --per-row",
+            )
+    if e.chunk_rows is not None and e.chunk_rows < 1:
+        raise OptionError(f"chunk_rows must be >= 1, not {e.chunk_rows}")
+
+
+def losses_from(texts: tuple[str, ...] | list[str]) -> tuple[LossSpec, ...]:
+    """Loss specs as typed (``-l mse,huber:delta=2``), parsed and checked."""
+    return tuple(parse_specs(texts))
