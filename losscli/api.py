@@ -42,6 +42,9 @@ def evaluate(
     nan: str = "error",
     positive: str | None = None,
     classes: Sequence[str] = (),
+    engine: str = "local",
+    scheduler: str | None = None,
+    workers: int | None = None,
     chunk_rows: int | None = None,
 ) -> pd.DataFrame:
     """Evaluate a file path (or a list of paths, one model each) or a DataFrame.
@@ -50,7 +53,9 @@ def evaluate(
     ``huber(delta=5)``), value and n; with ``by``, one column per group column
     (None on the overall rows); with ``ci``, ci_low and ci_high; with
     ``baseline``, delta, delta_rel, its interval, p_value and verdict. The
-    keyword arguments are the command line's options; errors are
+    keyword arguments are the command line's options (``engine="dask"`` for a
+    Parquet dataset on a Dask cluster); ``chunk_rows`` caps the rows handled at
+    once (results do not depend on it). Errors are
     ``losscli.errors`` exceptions with the same one-sentence messages.
     """
     from .engines import evaluate_request
@@ -60,7 +65,7 @@ def evaluate(
         Columns(target, _names(preds), weight, id_column, class_sep, positive, tuple(classes), nan),
         losses_from([losses] if isinstance(losses, str) else list(losses)),
         Statistics(ci, bootstrap, seed, baseline, _names(by), min_group_n),
-        engine=Engine(chunk_rows=chunk_rows),
+        engine=Engine(engine, scheduler, workers, chunk_rows),
         caller="api",
     )
     return evaluate_request(request).to_pandas()

@@ -61,6 +61,95 @@ PositiveOpt = Annotated[
 NoColorOpt = Annotated[bool, typer.Option("--no-color", help="No colour (NO_COLOR is respected too).")]
 
 
+ClassSepOpt = Annotated[str, typer.Option("--class-sep", help="Separator in MODEL.CLASS multiclass column names.")]
+TruthOpt = Annotated[
+    str | None, typer.Option("--truth", help="Targets in a separate file, joined to the predictions on --id.")
+]
+JoinOpt = Annotated[
+    str | None,
+    typer.Option("--join", help="With --truth: strict (ids must match, the default) or inner (the shared ids)."),
+]
+ModelColOpt = Annotated[
+    str | None, typer.Option("--model-col", help="Long layout: the column naming the model of each row.")
+]
+NameOpt = Annotated[
+    list[str] | None, typer.Option("--name", help="With several files: model names, one per file, in order.")
+]
+ClassesOpt = Annotated[
+    str | None,
+    typer.Option("--classes", help="Multiclass: class names in column order, comma-separated (a,b,c)."),
+]
+ByOpt = Annotated[list[str] | None, typer.Option("--by", help="Also report per group of this column; repeatable.")]
+MinGroupNOpt = Annotated[
+    int | None, typer.Option("--min-group-n", help="With --by: hide groups with fewer rows than this.", min=0)
+]
+CiOpt = Annotated[
+    float | None,
+    typer.Option("--ci", help="Add a bootstrap confidence interval at this level, e.g. 0.95.", min=0.5, max=0.9999),
+]
+BootstrapOpt = Annotated[
+    int | None,
+    typer.Option("--bootstrap", help="With --ci: bootstrap replicates (default 1000).", min=20, max=100_000),
+]
+SeedOpt = Annotated[
+    int | None,
+    typer.Option("--seed", help="With --ci: seed of the bootstrap (default 0); same seed, same intervals."),
+]
+BaselineOpt = Annotated[
+    str | None,
+    typer.Option("--baseline", help="Compare every model with this one: difference, paired test, verdict."),
+]
+SortOpt = Annotated[str | None, typer.Option("--sort", help="Rank models by this loss (default: the first one).")]
+FailAboveOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--fail-above",
+        help="Exit 1 if a loss exceeds a value: LOSS=VALUE, or MODEL:LOSS=VALUE for one model. Repeatable.",
+    ),
+]
+FailIfWorseOpt = Annotated[
+    bool, typer.Option("--fail-if-worse", help="Exit 1 if a model is significantly worse than --baseline.")
+]
+FmtOpt = Annotated[
+    str,
+    typer.Option(
+        "--format",
+        "-f",
+        help="auto, table, csv, tsv, json, jsonl or markdown (auto: table on a terminal, csv in a pipe; "
+        "with --output, from its suffix).",
+    ),
+]
+OutputOpt = Annotated[
+    str | None,
+    typer.Option("--output", "-o", help="Write to this file (atomically) instead of stdout; - is stdout."),
+]
+PerRowOpt = Annotated[
+    bool,
+    typer.Option(
+        "--per-row", help="Stream every row's loss per model instead of the summary (csv, tsv, jsonl, parquet)."
+    ),
+]
+WithMetaOpt = Annotated[
+    bool, typer.Option("--meta", help="With --format json: wrap results with a meta object (signature, params).")
+]
+DigitsOpt = Annotated[
+    int, typer.Option("--digits", help="Significant digits in the table and markdown.", min=1, max=17)
+]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No notes on stderr.")]
+VerboseOpt = Annotated[
+    bool, typer.Option("--verbose", "-v", help="Also print the reproducibility signature on stderr.")
+]
+EngineOpt = Annotated[str, typer.Option("--engine", help="local (default), or dask for a partitioned Parquet dataset.")]
+SchedulerOpt = Annotated[
+    str | None,
+    typer.Option("--scheduler", help="With --engine dask: a Dask scheduler address (default: a local cluster)."),
+]
+WorkersOpt = Annotated[
+    int | None,
+    typer.Option("--workers", help="With --engine dask and no --scheduler: local worker processes (default 2).", min=1),
+]
+
+
 def eval_command(
     files: FilesArg,
     loss: LossOpt = None,
@@ -69,106 +158,34 @@ def eval_command(
     weight: WeightOpt = None,
     id_column: IdOpt = None,
     input_format: InputFormatOpt = None,
-    class_sep: Annotated[
-        str, typer.Option("--class-sep", help="Separator in MODEL.CLASS multiclass column names.")
-    ] = ".",
-    truth: Annotated[
-        str | None, typer.Option("--truth", help="Targets in a separate file, joined to the predictions on --id.")
-    ] = None,
-    join: Annotated[
-        str | None,
-        typer.Option("--join", help="With --truth: strict (ids must match, the default) or inner (the shared ids)."),
-    ] = None,
-    model_col: Annotated[
-        str | None, typer.Option("--model-col", help="Long layout: the column naming the model of each row.")
-    ] = None,
-    name: Annotated[
-        list[str] | None, typer.Option("--name", help="With several files: model names, one per file, in order.")
-    ] = None,
+    class_sep: ClassSepOpt = ".",
+    truth: TruthOpt = None,
+    join: JoinOpt = None,
+    model_col: ModelColOpt = None,
+    name: NameOpt = None,
     nan: NanOpt = "error",
     positive: PositiveOpt = None,
-    classes: Annotated[
-        str | None,
-        typer.Option("--classes", help="Multiclass: class names in column order, comma-separated (a,b,c)."),
-    ] = None,
-    by: Annotated[
-        list[str] | None, typer.Option("--by", help="Also report per group of this column; repeatable.")
-    ] = None,
-    min_group_n: Annotated[
-        int | None, typer.Option("--min-group-n", help="With --by: hide groups with fewer rows than this.", min=0)
-    ] = None,
-    ci: Annotated[
-        float | None,
-        typer.Option("--ci", help="Add a bootstrap confidence interval at this level, e.g. 0.95.", min=0.5, max=0.9999),
-    ] = None,
-    bootstrap: Annotated[
-        int | None,
-        typer.Option("--bootstrap", help="With --ci: bootstrap replicates (default 1000).", min=20, max=100_000),
-    ] = None,
-    seed: Annotated[
-        int | None,
-        typer.Option("--seed", help="With --ci: seed of the bootstrap (default 0); same seed, same intervals."),
-    ] = None,
-    baseline: Annotated[
-        str | None,
-        typer.Option("--baseline", help="Compare every model with this one: difference, paired test, verdict."),
-    ] = None,
-    sort: Annotated[
-        str | None, typer.Option("--sort", help="Rank models by this loss (default: the first one).")
-    ] = None,
-    fail_above: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--fail-above",
-            help="Exit 1 if a loss exceeds a value: LOSS=VALUE, or MODEL:LOSS=VALUE for one model. Repeatable.",
-        ),
-    ] = None,
-    fail_if_worse: Annotated[
-        bool, typer.Option("--fail-if-worse", help="Exit 1 if a model is significantly worse than --baseline.")
-    ] = False,
-    fmt: Annotated[
-        str,
-        typer.Option(
-            "--format",
-            "-f",
-            help="auto, table, csv, tsv, json, jsonl or markdown (auto: table on a terminal, csv in a pipe; "
-            "with --output, from its suffix).",
-        ),
-    ] = "auto",
-    output: Annotated[
-        str | None,
-        typer.Option("--output", "-o", help="Write to this file (atomically) instead of stdout; - is stdout."),
-    ] = None,
-    per_row: Annotated[
-        bool,
-        typer.Option(
-            "--per-row", help="Stream every row's loss per model instead of the summary (csv, tsv, jsonl, parquet)."
-        ),
-    ] = False,
-    with_meta: Annotated[
-        bool, typer.Option("--meta", help="With --format json: wrap results with a meta object (signature, params).")
-    ] = False,
-    digits: Annotated[
-        int, typer.Option("--digits", help="Significant digits in the table and markdown.", min=1, max=17)
-    ] = 4,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No notes on stderr.")] = False,
-    verbose: Annotated[
-        bool, typer.Option("--verbose", "-v", help="Also print the reproducibility signature on stderr.")
-    ] = False,
+    classes: ClassesOpt = None,
+    by: ByOpt = None,
+    min_group_n: MinGroupNOpt = None,
+    ci: CiOpt = None,
+    bootstrap: BootstrapOpt = None,
+    seed: SeedOpt = None,
+    baseline: BaselineOpt = None,
+    sort: SortOpt = None,
+    fail_above: FailAboveOpt = None,
+    fail_if_worse: FailIfWorseOpt = False,
+    fmt: FmtOpt = "auto",
+    output: OutputOpt = None,
+    per_row: PerRowOpt = False,
+    with_meta: WithMetaOpt = False,
+    digits: DigitsOpt = 4,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
     no_color: NoColorOpt = False,
-    engine: Annotated[
-        str, typer.Option("--engine", help="local (default), or dask for a partitioned Parquet dataset.")
-    ] = "local",
-    scheduler: Annotated[
-        str | None,
-        typer.Option("--scheduler", help="With --engine dask: a Dask scheduler address (default: a local cluster)."),
-    ] = None,
-    workers: Annotated[
-        int | None,
-        typer.Option(
-            "--workers", help="With --engine dask and no --scheduler: local worker processes (default 2).", min=1
-        ),
-    ] = None,
+    engine: EngineOpt = "local",
+    scheduler: SchedulerOpt = None,
+    workers: WorkersOpt = None,
 ) -> None:
     """Evaluate every model in FILES under each loss and print the comparison."""
     with user_errors(", ".join(files)):

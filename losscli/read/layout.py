@@ -125,10 +125,9 @@ def _find_roles(source: Source, request: Request) -> _Roles:
     columns = request.columns
     target, soft = _find_target(source, columns.target, columns.class_sep, request)
     weight = _named(source, columns.weight, request.flag("weight")) if columns.weight else None
-    if columns.id:
-        id_col = _named(source, columns.id, request.flag("id"))
-    else:
-        id_col = auto_detect(source.schema.names, ID_NAMES)
+    id_col = (
+        _named(source, columns.id, request.flag("id")) if columns.id else auto_detect(source.schema.names, ID_NAMES)
+    )
     by = tuple(dict.fromkeys(_named(source, c, request.flag("by")) for c in request.stats.by))
     for col in by:
         if col in (target, weight, *soft) or col in columns.preds:

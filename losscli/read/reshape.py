@@ -13,6 +13,7 @@ All joins are pyarrow joins on the id column, not Python loops.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -70,7 +71,32 @@ def _find(names: Sequence[str], wanted: str | None, candidates: tuple[str, ...])
 # --- one file per model ------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Reference:
+    """The first file of several: its rows, ids and target are what the others must match."""
+
+    path: str
+    table: pa.Table
+    target: str | None
+    id: str | None
+    shared: tuple[str, ...]  # weights, groups: taken from the first file
+
+
 def _one_file_per_model(request: Request, notes: list[str]) -> Source:
+    tables = _model_files(request)
+    names = [n for n, _, _ in tables]
+    first = _reference(request, tables[0][1], tables[0][2])
+    columns: dict[str, pa.Array] = {c: first.table.column(c) for c in (first.id, first.target) if c}
+    columns |= {c: first.table.column(c) for c in first.shared}
+    for name, path, table in tables:
+        columns |= _model_columns(request, name, path, table, first)
+    joined = f"; joined on {first.id}" if first.id else ""
+    notes.append(f"{len(tables)} files, one model each: {', '.join(names)}{joined}")
+    return source_from_table(pa.table(columns), " + ".join(p for _, p, _ in tables))
+
+
+def _model_files(request: Request) -> list[tuple[str, str, pa.Table]]:
+    """(model name, path, rows) of every file; names must be distinct."""
     tables: list[tuple[str, str, pa.Table]] = []
     for i, path in enumerate(request.inputs.paths):
         source = open_source(path, request.inputs.input_format)
@@ -81,58 +107,47 @@ def _one_file_per_model(request: Request, notes: list[str]) -> Source:
     if len(set(names)) != len(names):
         dupe = next(n for n in names if names.count(n) > 1)
         raise OptionError(f"two files give the model name {dupe!r}; rename them with --name (one per file)")
+    return tables
 
-    _, first_path, first = tables[0]
-    target = _find(first.schema.names, request.columns.target, TARGET_NAMES) if not request.inputs.truth else None
-    id_col = _find(first.schema.names, request.columns.id, ID_NAMES)
+
+def _reference(request: Request, path: str, table: pa.Table) -> _Reference:
+    truth = request.inputs.truth
+    target = _find(table.schema.names, request.columns.target, TARGET_NAMES) if not truth else None
+    id_col = _find(table.schema.names, request.columns.id, ID_NAMES)
     if request.columns.id and id_col is None:
-        raise ColumnError(f"{first_path}: --id names the column {request.columns.id!r}, which is not there")
-    if target is None and not request.inputs.truth:
-        raise ColumnError(f"{first_path}: no target column found (looked for {', '.join(TARGET_NAMES)}); use --target")
+        raise ColumnError(f"{path}: --id names the column {request.columns.id!r}, which is not there")
+    if target is None and not truth:
+        raise ColumnError(f"{path}: no target column found (looked for {', '.join(TARGET_NAMES)}); use --target")
+    names = table.schema.names
+    shared = tuple(c for c in names if c not in (target, id_col) and not _is_prediction(table, c, request))
+    return _Reference(path, table, target, id_col, shared)
 
-    columns: dict[str, pa.Array] = {}
+
+def _model_columns(request: Request, name: str, path: str, table: pa.Table, first: _Reference) -> dict[str, pa.Array]:
+    """One file's prediction column(s), aligned to the first file's rows and checked against its target."""
+    id_col, target = first.id, first.target
+    if id_col and id_col not in table.schema.names:
+        raise ColumnError(f"{path}: has no id column {id_col!r}, which {first.path} has")
     if id_col:
-        columns[id_col] = first.column(id_col)
+        table = _align_on_id(table, first.table, id_col, path, first.path)
+    elif table.num_rows != first.table.num_rows:
+        raise BadValueError(
+            f"{path} has {table.num_rows} rows but {first.path} has {first.table.num_rows}; "
+            "files of one evaluation must hold the same rows, or be joined with --id"
+        )
     if target:
-        columns[target] = first.column(target)
-    shared = [c for c in first.schema.names if c not in (target, id_col) and not _is_prediction(first, c, request)]
-    for col in shared:  # weights, groups: taken from the first file
-        columns[col] = first.column(col)
-
-    for name, path, table in tables:
-        if id_col and id_col not in table.schema.names:
-            raise ColumnError(f"{path}: has no id column {id_col!r}, which {first_path} has")
-        if id_col:
-            table = _align_on_id(table, first, id_col, path, first_path)
-        elif table.num_rows != first.num_rows:
-            raise BadValueError(
-                f"{path} has {table.num_rows} rows but {first_path} has {first.num_rows}; "
-                "files of one evaluation must hold the same rows, or be joined with --id"
-            )
-        if target:
-            if target not in table.schema.names:
-                raise ColumnError(f"{path}: has no target column {target!r}, which {first_path} has")
-            _same_target(
-                table.column(target),
-                first.column(target),
-                target,
-                path,
-                first_path,
-                table.column(id_col) if id_col else None,
-            )
-        preds = [c for c in table.schema.names if _is_prediction(table, c, request) and c not in (target, id_col)]
-        preds = [c for c in preds if c not in shared or c in request.columns.preds]
-        if not preds:
-            raise ColumnError(f"{path}: holds no prediction column besides the target; name it with --pred")
-        if len(preds) == 1:
-            columns[name] = table.column(preds[0])
-        else:  # several columns: one model's class probabilities (bare class names)
-            for col in preds:
-                columns[f"{name}.{col}"] = table.column(col)
-    notes.append(
-        f"{len(tables)} files, one model each: {', '.join(names)}" + (f"; joined on {id_col}" if id_col else "")
-    )
-    return source_from_table(pa.table(columns), " + ".join(p for _, p, _ in tables))
+        if target not in table.schema.names:
+            raise ColumnError(f"{path}: has no target column {target!r}, which {first.path} has")
+        ids = table.column(id_col) if id_col else None
+        _same_target(table.column(target), first.table.column(target), target, path, first.path, ids)
+    preds = [c for c in table.schema.names if _is_prediction(table, c, request) and c not in (target, id_col)]
+    preds = [c for c in preds if c not in first.shared or c in request.columns.preds]
+    if not preds:
+        raise ColumnError(f"{path}: holds no prediction column besides the target; name it with --pred")
+    if len(preds) == 1:
+        return {name: table.column(preds[0])}
+    # Several columns: one model's class probabilities (bare class names).
+    return {f"{name}.{col}": table.column(col) for col in preds}
 
 
 def _is_prediction(table: pa.Table, col: str, request: Request) -> bool:

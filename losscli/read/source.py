@@ -86,8 +86,12 @@ def source_from_table(table: pa.Table, name: str, fmt: str = "arrow") -> Source:
     return Source(name, fmt, table.schema, table.slice(0, SAMPLE_ROWS), open_)
 
 
-def source_from_dataframe(df: pd.DataFrame) -> Source:
+def source_from_dataframe(df: pd.DataFrame | object) -> Source:
     """A DataFrame as a Source, so the API and the CLI share one path."""
+    import pandas as pd
+
+    if not isinstance(df, pd.DataFrame):
+        raise InputError(f"data= takes a file path, a list of paths or a pandas DataFrame, not {type(df).__name__}")
     try:
         table = pa.Table.from_pandas(df, preserve_index=False)
     except (pa.ArrowException, ValueError, TypeError) as exc:
