@@ -9,12 +9,15 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ..request import Columns, Engine, Gates, Inputs, Output, Request, Statistics, losses_from, parse_threshold
 from .messages import note, user_errors, write_stdout
+
+if TYPE_CHECKING:
+    from ..engines.evaluation import Evaluation
 
 FilesArg = Annotated[
     list[str],
@@ -246,7 +249,7 @@ def run_eval(request: Request) -> None:
         raise typer.Exit(1)
 
 
-def _per_row(request: Request):  # type: ignore[no-untyped-def]
+def _per_row(request: Request) -> Evaluation:
     from ..engines import evaluate_request
     from ..report.writers import PerRowWriter
 
@@ -255,7 +258,7 @@ def _per_row(request: Request):  # type: ignore[no-untyped-def]
         return evaluate_request(request, per_row=sink)
 
 
-def _render(evaluation) -> str:  # type: ignore[no-untyped-def]
+def _render(evaluation: Evaluation) -> str:
     from ..report.render import render
 
     out = evaluation.request.output
