@@ -13,6 +13,7 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from .api import evaluate as evaluate
+    from .scoring import score as score
 
 
 def __getattr__(name: str) -> Any:
@@ -20,6 +21,10 @@ def __getattr__(name: str) -> Any:
         from .api import evaluate
 
         return evaluate
+    if name == "score":
+        from .scoring import score
+
+        return score
     if name == "losses":
         import importlib
 

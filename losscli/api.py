@@ -9,8 +9,10 @@ pandas DataFrame.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 from .errors import OptionError
 from .request import Columns, Engine, Inputs, Request, Statistics, losses_from
@@ -20,7 +22,7 @@ if TYPE_CHECKING:
 
 
 def evaluate(
-    data: str | Sequence[str] | pd.DataFrame,
+    data: str | Sequence[str] | pd.DataFrame | Any,
     losses: Sequence[str] | str = (),
     *,
     target: str | None = None,
@@ -46,8 +48,15 @@ def evaluate(
     scheduler: str | None = None,
     workers: int | None = None,
     chunk_rows: int | None = None,
+    delimiter: str | None = None,
+    decimal: str | None = None,
 ) -> pd.DataFrame:
-    """Evaluate a file path (or a list of paths, one model each) or a DataFrame.
+    """Evaluate files or data in memory.
+
+    ``data``: a path or a list of paths (one model each), a pandas or polars
+    DataFrame, a pyarrow Table or RecordBatch, an object with
+    ``__arrow_c_stream__``, or a dict of equal-length arrays or lists (a 2-D
+    array: a multiclass model, rows x classes); anything else is a TypeError.
 
     Returns a tidy DataFrame with columns model, loss (the label, e.g.
     ``huber(delta=5)``), value and n; with ``by``, one column per group column
@@ -58,17 +67,19 @@ def evaluate(
     once (results do not depend on it). Errors are
     ``losscli.errors`` exceptions with the same one-sentence messages.
     """
+    from .api_errors import speaking_of_parameters
     from .engines import evaluate_request
 
-    request = Request(
-        _inputs(data, input_format, truth, join, model_col, names),
-        Columns(target, _names(preds), weight, id_column, class_sep, positive, tuple(classes), nan),
-        losses_from([losses] if isinstance(losses, str) else list(losses)),
-        Statistics(ci, bootstrap, seed, baseline, _names(by), min_group_n),
-        engine=Engine(engine, scheduler, workers, chunk_rows),
-        caller="api",
-    )
-    return evaluate_request(request).to_pandas()
+    with speaking_of_parameters():  # readers word their messages for the CLI; say them as parameters
+        request = Request(
+            replace(_inputs(data, input_format, truth, join, model_col, names), delimiter=delimiter, decimal=decimal),
+            Columns(target, _names(preds), weight, id_column, class_sep, positive, tuple(classes), nan),
+            losses_from([losses] if isinstance(losses, str) else list(losses)),
+            Statistics(ci, bootstrap, seed, baseline, _names(by), min_group_n),
+            engine=Engine(engine, scheduler, workers, chunk_rows),
+            caller="api",
+        )
+        return evaluate_request(request).to_pandas()
 
 
 def _inputs(
@@ -79,12 +90,14 @@ def _inputs(
     model_col: str | None,
     names: Sequence[str],
 ) -> Inputs:
-    if isinstance(data, str):
-        return Inputs((data,), None, input_format, truth, join, model_col, tuple(names))
-    if isinstance(data, list | tuple):
-        return Inputs(tuple(str(p) for p in data), None, input_format, truth, join, model_col, tuple(names))
+    if isinstance(data, str | os.PathLike):
+        return Inputs((os.fspath(data),), None, input_format, truth, join, model_col, tuple(names))
+    if isinstance(data, list | tuple) and data and all(isinstance(p, str | os.PathLike) for p in data):
+        return Inputs(tuple(map(os.fspath, data)), None, input_format, truth, join, model_col, tuple(names))
     if data is None:
-        raise OptionError("data= needs a file path, a list of paths, or a pandas DataFrame")
+        from .read.tables import ACCEPTED
+
+        raise OptionError(f"data= needs {ACCEPTED}")
     return Inputs((), data, input_format, truth, join, model_col, tuple(names))
 
 

@@ -39,3 +39,7 @@ class BadValueError(LossCliError):
 
 class OptionError(LossCliError):
     "Command-line options contradict each other or the data"
+
+
+class DataTypeError(InputError, TypeError):
+    "The Python API was given data of a kind it cannot read"

@@ -70,6 +70,8 @@ _FLAGS = {
     "join": "--join",
     "model_col": "--model-col",
     "names": "--name",
+    "delimiter": "--delimiter",
+    "decimal": "--decimal",
     "target": "--target",
     "preds": "--pred",
     "weight": "--weight",
@@ -151,6 +153,9 @@ class Inputs:
     join: str | None = None  # strict or inner; None: not given (strict)
     model_col: str | None = None
     names: tuple[str, ...] = ()
+    # CSV dialect (issue 17): None sniffs the delimiter and reads '.' as the decimal mark.
+    delimiter: str | None = None
+    decimal: str | None = None
 
     @property
     def join_policy(self) -> str:
@@ -331,6 +336,15 @@ def _check_inputs(r: Request) -> None:
         _refuse(r, "names", f"was given {len(i.names)} names for {len(i.paths)} files; give one per file")
     if i.model_col and len(i.paths) > 1:
         _refuse(r, "model_col", "reads one long file; give one file, or drop it")
+    for option, mark in (("delimiter", i.delimiter), ("decimal", i.decimal)):
+        if mark is not None and (len(mark.replace("\\t", "\t")) != 1 or mark in '\n\r"'):
+            _refuse(r, option, f"takes one character (such as ; or | or \\t for a tab), not {mark!r}")
+        if mark is not None and i.frame is not None:
+            _refuse(r, option, "applies to CSV files, not to data in memory")
+    if i.decimal is not None and i.decimal == i.delimiter:
+        _refuse(
+            r, "decimal", f"{i.decimal!r} is also the delimiter; name the real delimiter with {r.flag('delimiter')}"
+        )
 
 
 def _check_columns(r: Request) -> None:

@@ -184,3 +184,25 @@ def test_dask_engine_user_errors_are_one_sentence(tmp_path: Path) -> None:
     )
     assert unreachable.returncode == 2
     assert "cannot reach a Dask scheduler" in unreachable.stderr
+
+
+@pytest.mark.slow
+def test_dask_engine_reads_hive_partition_keys(tmp_path: Path) -> None:
+    """ds/month=M/part.parquet: each worker adds its file's month, typed as the whole dataset types it."""
+    pytest.importorskip("dask.distributed")
+    from .build import run_dask
+
+    df = _partitioned(tmp_path / "flat", parts=1, rows=4000).assign(month=lambda d: d.id % 3 + 1)
+    for month, part in df.groupby("month"):
+        folder = tmp_path / "ds" / f"month={month}"
+        folder.mkdir(parents=True)
+        part.drop(columns="month").to_parquet(folder / "part-0.parquet", index=False)
+    options = Options(by=("month",))
+    local = run(open_source(str(tmp_path / "ds")), ["mae"], preds=["a", "b"], options=options)
+    distributed = run_dask(str(tmp_path / "ds"), ["mae"], workers=2, options=options, preds=["a", "b"])
+    for month in (1, 2, 3):
+        part = df[df.month == month]
+        for model in ("a", "b"):
+            expected = float(np.mean(np.abs(part[model] - part.y)))
+            assert local.value(model, "mae", (month,)) == pytest.approx(expected, rel=1e-12)
+            assert distributed.value(model, "mae", (month,)) == pytest.approx(expected, rel=1e-12)

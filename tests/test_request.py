@@ -32,6 +32,8 @@ OPTIONS: dict[str, tuple[list[str], str, object]] = {
     "weight": (["-w", "w"], "columns.weight", "w"),
     "id_column": (["--id", "id"], "columns.id", "id"),
     "input_format": (["--input-format", "csv"], "inputs.input_format", "csv"),
+    "delimiter": (["--delimiter", ","], "inputs.delimiter", ","),
+    "decimal": (["--decimal", ","], "inputs.decimal", ","),
     "class_sep": (["--class-sep", "/"], "columns.class_sep", "/"),
     "truth": (["--truth", "t.csv"], "inputs.truth", "t.csv"),
     "join": (["--truth", "t.csv", "--join", "inner"], "inputs.join", "inner"),
@@ -170,6 +172,8 @@ LEVELS = {
     "report": 4,
     "plots": 4,
     "api": 5,
+    "api_errors": 5,
+    "scoring": 5,
     "cli": 6,
 }
 PACKAGE = ROOT / "losscli"

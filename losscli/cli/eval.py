@@ -22,8 +22,8 @@ if TYPE_CHECKING:
 FilesArg = Annotated[
     list[str],
     typer.Argument(
-        help="Predictions: a file (CSV, TSV, .gz/.zst/.bz2, Parquet, JSON Lines, Arrow/Feather), a Parquet "
-        "directory or glob, or - for stdin. Several files: one model each, named after the file.",
+        help="Predictions: a file (CSV, TSV, .gz/.zst/.bz2, Parquet, JSON Lines, JSON, Arrow/Feather, .npz, .npy), "
+        "a Parquet directory or glob, or - for stdin. Several files: one model each, named after the file.",
     ),
 ]
 LossOpt = Annotated[
@@ -51,9 +51,15 @@ IdOpt = Annotated[
 InputFormatOpt = Annotated[
     str | None,
     typer.Option(
-        "--input-format", help="csv, tsv, parquet, jsonl or arrow (default: from the suffix; stdin is sniffed)."
+        "--input-format",
+        help="csv, tsv, parquet, jsonl, json, arrow or npz (default: from the suffix; stdin is sniffed).",
     ),
 ]
+DelimiterOpt = Annotated[
+    str | None,
+    typer.Option("--delimiter", help="CSV delimiter, one character ('\\t' for tab; default: sniffed, else ,)."),
+]
+DecimalOpt = Annotated[str | None, typer.Option("--decimal", help="Decimal mark of CSV numbers, e.g. , (default: .).")]
 NanOpt = Annotated[
     str, typer.Option("--nan", help="Missing values: error (default), or drop the rows, per model, with a note.")
 ]
@@ -161,6 +167,8 @@ def eval_command(
     weight: WeightOpt = None,
     id_column: IdOpt = None,
     input_format: InputFormatOpt = None,
+    delimiter: DelimiterOpt = None,
+    decimal: DecimalOpt = None,
     class_sep: ClassSepOpt = ".",
     truth: TruthOpt = None,
     join: JoinOpt = None,
@@ -193,7 +201,7 @@ def eval_command(
     """Evaluate every model in FILES under each loss and print the comparison."""
     with user_errors(", ".join(files)):
         request = Request(
-            Inputs(tuple(files), None, input_format, truth, join, model_col, tuple(name or ())),
+            Inputs(tuple(files), None, input_format, truth, join, model_col, tuple(name or ()), delimiter, decimal),
             Columns(target, tuple(pred or ()), weight, id_column, class_sep, positive, split_list(classes), nan),
             losses_from(loss or ()),
             Statistics(ci, bootstrap, seed, baseline, tuple(by or ()), min_group_n),

@@ -18,8 +18,9 @@ from typing import Any
 
 from ..errors import InputError, OptionError
 from ..read.formats import detect_format, open_source
-from ..read.parquet import parquet_files
+from ..read.parquet import open_partition, parquet_files
 from ..read.plan import Plan, make_plan
+from ..read.source import Source
 from ..request import Request
 from .evaluation import Evaluation
 from .local import Partial, accumulate, conclude
@@ -27,9 +28,13 @@ from .local import Partial, accumulate, conclude
 CONNECT_TIMEOUT_S = 10
 
 
-def _reduce_file(path: str, row_offset: int, plan: Plan, request: Request) -> Partial:
-    """Runs on a worker: one file -> its mergeable state."""
-    return accumulate(open_source(path, "parquet"), plan, request, row_offset=row_offset)
+def _reduce_file(path: str, row_offset: int, plan: Plan, request: Request, part: Any = None) -> Partial:
+    """Runs on a worker: one file -> its mergeable state.
+
+    ``part``: (dataset path, partition key schema) when the file's folders are hive partition keys.
+    """
+    source = open_source(path, "parquet") if part is None else open_partition(part[0], path, part[1])
+    return accumulate(source, plan, request, row_offset=row_offset)
 
 
 def _merge(a: Partial, b: Partial) -> Partial:
@@ -44,16 +49,28 @@ def run_dask(request: Request) -> Evaluation:
     files = parquet_files(path)
     if not files:
         raise InputError(f"{path}: no Parquet file found")
-    plan = make_plan(open_source(path, "parquet"), request)
+    if request.inputs.delimiter is not None or request.inputs.decimal is not None:
+        raise OptionError("--engine dask reads Parquet; --delimiter and --decimal apply to CSV")
+    source = open_source(path, "parquet")
+    plan = make_plan(source, request)
+    part = _partitions(path, source)
     client, cluster = _connect(request)
     try:
-        partial = _reduce_on(client, files, _offsets(files), plan, request)
+        partial = _reduce_on(client, files, _offsets(files), plan, request, part)
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
     where = "a local cluster" if cluster is not None else request.engine.scheduler
-    return conclude(plan, partial, request, [f"dask: {len(files)} file(s) on {where}"])
+    return conclude(plan, partial, request, [*source.notes, f"dask: {len(files)} file(s) on {where}"])
+
+
+def _partitions(path: str, source: Source) -> tuple[str, Any] | None:
+    """The dataset's hive partition keys, typed as the whole dataset types them, for every worker."""
+    import pyarrow as pa
+
+    keys = [source.schema.field(k) for k in source.partitions]
+    return (path, pa.schema(keys)) if keys else None
 
 
 def _offsets(files: list[str]) -> list[int]:
@@ -95,9 +112,11 @@ def _connect(request: Request) -> tuple[Any, Any]:
         ) from None
 
 
-def _reduce_on(client: Any, files: list[str], offsets: list[int], plan: Plan, request: Request) -> Partial:
+def _reduce_on(
+    client: Any, files: list[str], offsets: list[int], plan: Plan, request: Request, part: Any = None
+) -> Partial:
     states = [
-        client.submit(_reduce_file, file, offset, plan, request, pure=False)
+        client.submit(_reduce_file, file, offset, plan, request, part, pure=False)
         for file, offset in zip(files, offsets, strict=True)
     ]
     while len(states) > 1:  # a tree of pairwise merges, so no worker holds every state

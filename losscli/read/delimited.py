@@ -13,7 +13,8 @@ from typing import IO, Any
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from ..errors import BadValueError, EmptyInputError, InputError, LossCliError
+from ..errors import BadValueError, EmptyInputError, InputError, LossCliError, OptionError
+from .dialect import CANDIDATES, EXTRA_NULLS, NAMES, describe, looks_like_decimal_comma, sniff_delimiter, typed
 from .source import Source, first_line, first_non_number
 
 # Bytes read ahead to infer column types; the same bytes are parsed again, not re-read.
@@ -21,8 +22,13 @@ SNIFF_BYTES = 1 << 20
 CSV_BLOCK_BYTES = 1 << 20  # larger blocks buy no speed and pile up in the readahead queue
 
 
-def open_delimited(path: str, *, delimiter: str, fmt: str, stream: Any = None) -> Source:
-    """A CSV/TSV file (compressed by its suffix), or ``stream`` (stdin, already decompressed)."""
+def open_delimited(
+    path: str, *, delimiter: str | None, fmt: str, stream: Any = None, decimal: str | None = None
+) -> Source:
+    """A CSV/TSV file (compressed by its suffix), or ``stream`` (stdin, already decompressed).
+
+    ``delimiter`` None: sniffed from the first lines (comma when nothing fits them).
+    """
     name = "<stdin>" if stream is not None else path
     try:
         if stream is not None:
@@ -38,41 +44,78 @@ def open_delimited(path: str, *, delimiter: str, fmt: str, stream: Any = None) -
     if b"\x00" in head:
         raise InputError(f"{name}: holds binary data (NUL bytes), not {fmt.upper()} text")
 
+    notes: list[str] = []
+    if delimiter is None:
+        delimiter = sniff_delimiter(head, decimal) or ","
+        if delimiter != ",":
+            notes.append(
+                f"{name}: the delimiter is {describe(delimiter)}, sniffed from the first lines (--delimiter sets it)"
+            )
+    if decimal is not None and decimal == delimiter:
+        raise OptionError(f"--decimal {decimal!r} is also the delimiter; name the real delimiter with --delimiter")
     parse = pacsv.ParseOptions(delimiter=delimiter)
+    nulls = [*pacsv.ConvertOptions().null_values, *EXTRA_NULLS]
+    numbers = {"null_values": nulls, "decimal_point": decimal or ".", "strings_can_be_null": True}
     # Infer types from whole lines only: cut the sample at its last newline.
     cut = head if len(head) < SNIFF_BYTES else head[: head.rfind(b"\n") + 1] or head
     try:
         sample = pacsv.read_csv(
-            pa.BufferReader(cut), read_options=pacsv.ReadOptions(use_threads=False), parse_options=parse
+            pa.BufferReader(cut),
+            read_options=pacsv.ReadOptions(use_threads=False),
+            parse_options=parse,
+            convert_options=pacsv.ConvertOptions(**numbers),
         )
     except pa.ArrowInvalid as exc:
-        raise InputError(f"{name}: not valid {fmt.upper()} ({_csv_reason(exc)})") from None
+        raise InputError(f"{name}: not valid {fmt.upper()} ({_csv_reason(exc)}){_delimiter_hint(delimiter)}") from None
     schema = sample.schema
     _check_header(name, schema, fmt, delimiter)
+    if decimal is None:
+        _refuse_decimal_commas(name, sample)
 
     def open_(columns: list[str], numeric: list[str]) -> Iterator[pa.RecordBatch]:
-        convert = pacsv.ConvertOptions(include_columns=columns, column_types=_column_types(schema, columns, numeric))
+        convert = pacsv.ConvertOptions(
+            include_columns=columns, column_types=_column_types(schema, columns, numeric), **numbers
+        )
         if stream is None:
             yield from _file_batches(path, parse, convert, schema)
         else:
             yield from _stream_batches(head, stream, parse, convert, schema)
 
-    return Source(name, fmt, schema, sample, open_)
+    return Source(name, fmt, schema, sample, open_, notes=notes)
 
 
 def _check_header(name: str, schema: pa.Schema, fmt: str, delimiter: str) -> None:
-    """Catch a wrong delimiter early: one column whose name holds the other delimiter."""
+    """Catch a wrong delimiter early: one column whose name holds another delimiter."""
     names = schema.names
-    other = "\t" if delimiter == "," else ","
-    if len(names) == 1 and other in names[0]:
-        right = "TSV (tab-separated)" if other == "\t" else "CSV (comma-separated)"
+    other = next((c for c in CANDIDATES if c != delimiter and len(names) == 1 and c in names[0]), None)
+    if other is not None:
+        looks = {"\t": "like TSV (tab-separated)", ",": "like CSV (comma-separated)"}.get(
+            other, f"{NAMES[other]}-separated"
+        )
+        fix = f"--input-format {'tsv' if other == chr(9) else 'csv'} or " if {other, delimiter} == {",", "\t"} else ""
         raise InputError(
-            f"{name}: the header has one column {names[0][:60]!r}; the file looks like {right}, "
-            f"not {fmt.upper()}: give --input-format {'tsv' if other == chr(9) else 'csv'}"
+            f"{name}: the header has one column {names[0][:60]!r}; the file looks {looks}, "
+            f"not {fmt.upper()} with the delimiter {describe(delimiter)}: give {fix}--delimiter {typed(other)}"
         )
     blank = [i for i, n in enumerate(names) if not n.strip()]
     if blank:
         raise InputError(f"{name}: column {blank[0] + 1} of the header has no name; every column needs one")
+
+
+def _delimiter_hint(delimiter: str) -> str:
+    """The likely fix of a row with the wrong number of fields: another delimiter."""
+    return f"; the delimiter was {describe(delimiter)}: if that is wrong, give --delimiter"
+
+
+def _refuse_decimal_commas(name: str, sample: pa.Table) -> None:
+    """A text column of numbers written with decimal commas would be skipped as text: say the fix."""
+    for i, column in enumerate(sample.schema.names):
+        if pa.types.is_string(sample.schema.field(i).type):
+            cell = looks_like_decimal_comma(sample.column(i).to_pylist()[:1000])
+            if cell is not None:
+                raise InputError(
+                    f"{name}: column {column!r} holds {cell!r}, a number with a decimal comma; pass --decimal ,"
+                )
 
 
 def _column_types(schema: pa.Schema, columns: list[str], numeric: list[str]) -> dict[str, pa.DataType]:
@@ -98,7 +141,9 @@ def _file_batches(
     try:
         yield from pacsv.open_csv(path, read_options=read, parse_options=parse, convert_options=convert)
     except pa.ArrowInvalid as exc:
-        raise _csv_error(path, exc, schema, lambda col: _string_batches_of_file(path, parse, col)) from None
+        raise _csv_error(
+            path, exc, schema, lambda col: _string_batches_of_file(path, parse, col), delimiter=parse.delimiter
+        ) from None
 
 
 def _stream_batches(
@@ -128,7 +173,7 @@ def _stream_batches(
                 )
                 yield from table.to_batches()
 
-            raise _csv_error("<stdin>", exc, schema, column_text, offset) from None
+            raise _csv_error("<stdin>", exc, schema, column_text, offset, delimiter=parse.delimiter) from None
         offset += table.num_rows
         yield from table.to_batches()
 
@@ -158,6 +203,8 @@ def _csv_error(
     schema: pa.Schema,
     column_text: Callable[[str], Iterator[pa.RecordBatch]],
     row_offset: int = 0,
+    *,
+    delimiter: str = ",",
 ) -> LossCliError:
     """Turn pyarrow's message into a sentence naming the column and the row."""
     match = _CONVERSION.search(str(exc))
@@ -169,7 +216,7 @@ def _csv_error(
         return BadValueError(
             f"{name}: column {column!r}{where} holds {value!r}, which is not a number; fix or drop that row"
         )
-    return InputError(f"{name}: not valid CSV ({_csv_reason(exc)})")
+    return InputError(f"{name}: not valid CSV ({_csv_reason(exc)}){_delimiter_hint(delimiter)}")
 
 
 def _string_batches_of_file(path: str, parse: pacsv.ParseOptions, column: str) -> Iterator[pa.RecordBatch]:

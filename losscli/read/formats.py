@@ -16,11 +16,13 @@ from typing import Any
 
 import pyarrow as pa
 
-from ..errors import ColumnError, InputError
+from ..errors import ColumnError, InputError, OptionError
+from ..request import Request
 from .delimited import open_delimited
+from .dialect import Dialect
 from .source import Source
 
-FORMATS = ("csv", "tsv", "parquet", "jsonl", "arrow")
+FORMATS = ("csv", "tsv", "parquet", "jsonl", "json", "arrow", "npz")
 SNIFF_HEAD = 4096  # bytes of stdin read to tell its format
 _SUFFIXES = {
     ".csv": "csv",
@@ -31,7 +33,9 @@ _SUFFIXES = {
     ".pq": "parquet",
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
-    ".json": "jsonl",
+    ".json": "json",
+    ".npz": "npz",
+    ".npy": "npy",
     ".arrow": "arrow",
     ".feather": "arrow",
     ".ipc": "arrow",
@@ -46,6 +50,8 @@ _MAGIC = (
     (b"\x1f\x8b", "gzip"),
     (b"\x28\xb5\x2f\xfd", "zstd"),
     (b"BZh", "bz2"),
+    (b"\x93NUMPY", "npy"),
+    (b"PK\x03\x04", "npz"),
 )
 
 
@@ -71,9 +77,17 @@ def detect_format(path: str, explicit: str | None = None) -> tuple[str, str | No
     )
 
 
-def open_source(path: str, input_format: str | None = None) -> Source:
-    """Open ``path`` (a file, a directory or glob of Parquet files, or ``-`` for stdin)."""
-    source = _open(path, input_format)
+def dialect_of(request: Request) -> Dialect:
+    """The request's --delimiter and --decimal, as the CSV reader takes them."""
+    return Dialect.of(request.inputs.delimiter, request.inputs.decimal)
+
+
+def open_source(path: str, input_format: str | None = None, dialect: Dialect | None = None) -> Source:
+    """Open ``path`` (a file, a directory or glob of Parquet files, or ``-`` for stdin).
+
+    ``dialect``: the delimiter and decimal mark of CSV/TSV (an error for other formats).
+    """
+    source = _open(path, input_format, dialect or Dialect())
     names = source.schema.names
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
@@ -81,20 +95,33 @@ def open_source(path: str, input_format: str | None = None) -> Source:
     return source
 
 
-def _open(path: str, input_format: str | None) -> Source:
+def _open(path: str, input_format: str | None, dialect: Dialect) -> Source:
     fmt, compression = detect_format(path, input_format)
     if path == "-":
-        return _open_stdin(fmt)
+        return _open_stdin(fmt, dialect)
     p = Path(path)
     if not p.exists() and not (fmt == "parquet" and any(ch in path for ch in "*?[")):
         raise InputError(f"{path}: no such file")
     if p.is_dir() and fmt != "parquet":
         raise InputError(f"{path}: is a directory, not a {fmt.upper()} file")
-    if compression and fmt not in ("csv", "tsv", "jsonl"):
+    if compression and fmt not in ("csv", "tsv", "jsonl", "json"):
         raise InputError(f"{path}: compressed {fmt} is not supported; compress CSV, TSV or JSON Lines only")
-    if fmt in ("parquet", "jsonl", "arrow"):
+    if fmt not in ("csv", "tsv"):
+        _no_dialect(path, fmt, dialect)
         return _reader(fmt)(path)
-    return open_delimited(path, delimiter="\t" if fmt == "tsv" else ",", fmt=fmt)
+    return _delimited(path, fmt, dialect)
+
+
+def _delimited(path: str, fmt: str, dialect: Dialect, stream: Any = None) -> Source:
+    """CSV (delimiter sniffed unless given) or TSV (tab unless given)."""
+    delimiter = dialect.delimiter or ("\t" if fmt == "tsv" else None)
+    return open_delimited(path, delimiter=delimiter, decimal=dialect.decimal, fmt=fmt, stream=stream)
+
+
+def _no_dialect(path: str, fmt: str, dialect: Dialect) -> None:
+    if dialect.given:
+        option = "--delimiter" if dialect.delimiter is not None else "--decimal"
+        raise OptionError(f"{option} applies to CSV and TSV text; {path} is {fmt}")
 
 
 def _reader(fmt: str) -> Callable[..., Source]:
@@ -108,6 +135,14 @@ def _reader(fmt: str) -> Callable[..., Source]:
         from .jsonl import open_jsonl
 
         return open_jsonl
+    if fmt == "json":
+        from .json_array import open_json
+
+        return open_json
+    if fmt in ("npz", "npy"):
+        from .numpy_files import open_numpy
+
+        return open_numpy
     from .ipc import open_ipc
 
     return open_ipc
@@ -139,11 +174,11 @@ class _Prefixed:
         self.closed = True
 
 
-def _open_stdin(fmt: str) -> Source:
+def _open_stdin(fmt: str, dialect: Dialect) -> Source:
     """stdin: CSV/TSV stream in blocks; other formats are identified by their first bytes."""
     raw = sys.stdin.buffer
     if fmt in ("csv", "tsv"):
-        return open_delimited("-", delimiter="\t" if fmt == "tsv" else ",", fmt=fmt, stream=raw)
+        return _delimited("-", fmt, dialect, stream=raw)
     head = raw.read(SNIFF_HEAD)
     stream = _Prefixed(head, raw)
     kind = fmt if fmt != "sniff" else next((k for magic, k in _MAGIC if head.startswith(magic)), "text")
@@ -151,12 +186,11 @@ def _open_stdin(fmt: str) -> Source:
         # Decompressed on this thread as it is read (an Arrow thread reading a Python stream
         # can still be running when the interpreter exits, which aborts the process).
         decompressed = pa.CompressedInputStream(pa.PythonFile(stream, mode="r"), kind)
-        return open_delimited("-", delimiter=",", fmt="csv", stream=decompressed)
-    if kind in ("parquet", "arrow", "jsonl"):
+        return _delimited("-", "csv", dialect, stream=decompressed)
+    # Text: JSON Lines if it starts with '{', a JSON array if with '[', else CSV (delimiter sniffed).
+    if kind == "text" and head.lstrip()[:1] in (b"{", b"["):
+        kind = "jsonl" if head.lstrip().startswith(b"{") else "json"
+    if kind != "text":
+        _no_dialect("<stdin>", kind, dialect)
         return _reader(kind)("-", data=pa.py_buffer(stream.read()))
-    # Text: JSON Lines if it starts with '{', TSV if the header has tabs and no commas, else CSV.
-    if head.lstrip().startswith(b"{"):
-        return _reader("jsonl")("-", data=pa.py_buffer(stream.read()))
-    header = head.split(b"\n", 1)[0]
-    tsv = b"\t" in header and b"," not in header
-    return open_delimited("-", delimiter="\t" if tsv else ",", fmt="tsv" if tsv else "csv", stream=stream)
+    return _delimited("-", "csv", dialect, stream=stream)

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 from ..request import Request
-from .formats import open_source
-from .source import Source, source_from_dataframe
+from .formats import dialect_of, open_source
+from .source import Source
 
 
 def open_inputs(request: Request) -> tuple[Source, list[str]]:
     """One wide Source for the request's inputs, and notes about what was done to them."""
     inputs = request.inputs
     if inputs.frame is not None:
-        return source_from_dataframe(inputs.frame), []
+        from .tables import source_from_data
+
+        return source_from_data(inputs.frame), []
     if inputs.is_one_wide_file:
         # One wide file: no join, no pivot, no pyarrow.compute to import.
-        return open_source(inputs.paths[0], inputs.input_format), []
+        source = open_source(inputs.paths[0], inputs.input_format, dialect_of(request))
+        notes, source.notes = source.notes, []  # what the reader noticed (a sniffed delimiter), said once
+        return source, notes
     from .reshape import open_reshaped
 
     return open_reshaped(request)

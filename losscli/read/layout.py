@@ -20,7 +20,7 @@ from ..spec import LossSpec
 from .arrow_numpy import row_numbers
 from .source import Source, is_number, is_numeric
 
-TARGET_NAMES = ("y_true", "y", "target", "label", "actual", "truth")
+TARGET_NAMES = ("y_true", "y_test", "y", "target", "label", "actual", "truth")
 ID_NAMES = ("id", "row_id", "index")
 WEIGHT_NAMES = ("weight", "sample_weight", "weights")
 
@@ -102,6 +102,7 @@ def resolve_layout(source: Source, specs: Sequence[LossSpec], request: Request) 
     else:
         task = _decide_task(source, specs, roles.target, pred_cols, columns.class_sep, columns.positive)
     _check_task_options(source, request, roles, task)
+    _one_value_per_row(source, specs, task, pred_cols)
     models, class_names = _group_models(source, task, pred_cols, columns.class_sep, columns.classes)
     soft = roles.soft
     if soft:
@@ -142,7 +143,8 @@ def _find_predictions(source: Source, request: Request, roles: _Roles, notes: li
     if request.columns.preds:
         pred_cols = _match_patterns(source, request.columns.preds, roles.taken, request.flag("preds"))
     else:
-        candidates = [n for n in source.schema.names if n not in roles.taken]
+        # A hive partition key (month=1) is a group, never a model.
+        candidates = [n for n in source.schema.names if n not in roles.taken and n not in source.partitions]
         pred_cols = [n for n in candidates if _looks_numeric(source, n)]
         skipped = [n for n in candidates if n not in pred_cols]
         unused_weight = [n for n in pred_cols if n.lower() in WEIGHT_NAMES and not roles.weight]
@@ -180,6 +182,19 @@ def _check_task_options(source: Source, request: Request, roles: _Roles, task: T
         raise ColumnError(
             f"{source.name}: the target {roles.target!r} holds the labels {', '.join(repr(v) for v in labels)}; "
             f"name the positive one with {request.flag('positive')} LABEL"
+        )
+
+
+def _one_value_per_row(source: Source, specs: Sequence[LossSpec], task: Task, pred_cols: list[str]) -> None:
+    """A list column (a 2-D array: rows x classes) is a multiclass model; refuse it elsewhere."""
+    if task == "multiclass":
+        return
+    wide = next((c for c in pred_cols if _is_list(source.schema.field(c).type)), None)
+    if wide is not None:
+        asked = f"{', '.join(s.label for s in specs)} ({task})" if specs else f"a {task} task"
+        raise ColumnError(
+            f"{source.name}: {wide!r} holds several values per row (rows x classes), but {asked} takes one "
+            "prediction per row; use a multiclass loss, or give one value per row (a 1-D array)"
         )
 
 

@@ -39,28 +39,48 @@ def open_parquet(path: str, data: Any = None) -> Source:
     return Source(name, "parquet", schema, sample, open_file)
 
 
-def _open_dataset(path: str) -> Source:
+def _open_dataset(path: str, one_file: str | None = None, keys: pa.Schema | None = None) -> Source:
+    """A directory or glob; ``one_file`` of it with the partition ``keys`` (a Dask task's share)."""
     import pyarrow.dataset as ds
 
     # An explicit, sorted list of files: the same order for every engine (bootstrap
     # draws follow the row position).
-    files = parquet_files(path)
+    files = [one_file] if one_file is not None else parquet_files(path)
     if not files:
         raise InputError(
             f"{path}: no Parquet file matches" if globbing.has_magic(path) else f"{path}: no Parquet file in it"
         )
+    # Folders named key=value (hive partitioning) become columns, typed from their values.
+    partitioning: Any = ds.partitioning(keys, flavor="hive") if keys is not None else "hive"
     try:
-        dataset = ds.dataset(files, format="parquet")
+        dataset = ds.dataset(files, format="parquet", partitioning=partitioning, partition_base_dir=base_dir(path))
         schema = dataset.schema
         sample = dataset.head(SAMPLE_ROWS)
     except (pa.ArrowException, OSError) as exc:
         raise InputError(f"{path}: not a readable Parquet dataset ({first_line(exc)})") from None
+    found = {k for f in dataset.get_fragments() for k in ds.get_partition_keys(f.partition_expression)}
+    keys = tuple(n for n in schema.names if n in found)
 
     def open_ds(columns: list[str], numeric: list[str]) -> Iterator[pa.RecordBatch]:
         for batch in dataset.to_batches(columns=columns, batch_size=PARQUET_BATCH_ROWS):
             yield cast_batch(batch, numeric)
 
-    return Source(path, "parquet", schema, sample, open_ds)
+    notes = [f"{path}: partition keys {', '.join(keys)} (from the folder names) are columns, for --by"] if keys else []
+    return Source(path, "parquet", schema, sample, open_ds, notes=notes, partitions=keys)
+
+
+def open_partition(path: str, file: str, keys: pa.Schema) -> Source:
+    """One file of the dataset ``path``, with its partition key columns (as the whole dataset types them)."""
+    return _open_dataset(path, file, keys)
+
+
+def base_dir(path: str) -> str:
+    """Where partition folders start: the directory itself, or a glob's folders before the first wildcard."""
+    if not globbing.has_magic(path):
+        return path
+    parts = Path(path).parts
+    fixed = next(i for i, part in enumerate(parts) if globbing.has_magic(part))
+    return str(Path(*parts[:fixed])) if fixed else "."
 
 
 def parquet_files(path: str) -> list[str]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -21,7 +22,7 @@ import pyarrow.compute as pc
 from ..errors import BadValueError, ColumnError, OptionError
 from ..request import Request
 from .arrow_numpy import row_numbers
-from .formats import open_source
+from .formats import detect_format, dialect_of, open_source
 from .layout import ID_NAMES, TARGET_NAMES, WEIGHT_NAMES, auto_detect
 from .source import Source, is_numeric, source_from_table
 
@@ -33,15 +34,27 @@ def open_reshaped(request: Request) -> tuple[Source, list[str]]:
     """One wide Source for whatever layout was given, and notes about what was done."""
     inputs = request.inputs
     notes: list[str] = []
+    if any(detect_format(p, inputs.input_format)[0] == "npy" for p in (*inputs.paths, inputs.truth or "x.csv")):
+        return _npy_files(request, notes), notes
     if len(inputs.paths) > 1:
         source = _one_file_per_model(request, notes)
     else:
-        source = open_source(inputs.paths[0], inputs.input_format)
+        source = open_input(request, inputs.paths[0], notes, inputs.input_format)
         if inputs.model_col:
             source = _long_to_wide(source, request, notes)
     if inputs.truth:
         source = _join_truth(source, request, notes)
     return source, notes
+
+
+def open_input(request: Request, path: str, notes: list[str], input_format: str | None = None) -> Source:
+    """One of the inputs, read with the request's CSV dialect when it is CSV; what its reader
+    noticed (a sniffed delimiter, partition keys) is added to ``notes`` and said once."""
+    delimited = detect_format(path, input_format)[0] in ("csv", "tsv", "sniff")
+    source = open_source(path, input_format, dialect_of(request) if delimited else None)
+    notes.extend(source.notes)
+    source.notes = []
+    return source
 
 
 def _table(source: Source, id_col: str | None = None) -> pa.Table:
@@ -83,7 +96,7 @@ class _Reference:
 
 
 def _one_file_per_model(request: Request, notes: list[str]) -> Source:
-    tables = _model_files(request)
+    tables = _model_files(request, notes)
     names = [n for n, _, _ in tables]
     first = _reference(request, tables[0][1], tables[0][2])
     columns: dict[str, pa.Array] = {c: first.table.column(c) for c in (first.id, first.target) if c}
@@ -95,11 +108,11 @@ def _one_file_per_model(request: Request, notes: list[str]) -> Source:
     return source_from_table(pa.table(columns), " + ".join(p for _, p, _ in tables))
 
 
-def _model_files(request: Request) -> list[tuple[str, str, pa.Table]]:
+def _model_files(request: Request, notes: list[str]) -> list[tuple[str, str, pa.Table]]:
     """(model name, path, rows) of every file; names must be distinct."""
     tables: list[tuple[str, str, pa.Table]] = []
     for i, path in enumerate(request.inputs.paths):
-        source = open_source(path, request.inputs.input_format)
+        source = open_input(request, path, notes, request.inputs.input_format)
         name = request.inputs.names[i] if request.inputs.names else source.stem
         id_col = _find(source.schema.names, request.columns.id, ID_NAMES)
         tables.append((name, source.name, _table(source, id_col)))
@@ -195,11 +208,41 @@ def _same_target(
         )
 
 
+# --- NumPy arrays, one per file --------------------------------------------------------------
+
+
+def _npy_files(request: Request, notes: list[str]) -> Source:
+    """``a.npy b.npy --truth y.npy``: one array per file, rows matched by position."""
+    from .numpy_files import open_npy_files
+
+    inputs = request.inputs
+    paths = [*inputs.paths, *([inputs.truth] if inputs.truth else [])]
+    other = next((p for p in paths if detect_format(p, inputs.input_format)[0] != "npy"), None)
+    if other is not None:
+        raise OptionError(
+            f"{other} is not a .npy file; .npy arrays have no ids to join on, so give every model and "
+            "the targets as .npy files (or save them together with np.savez)"
+        )
+    for option, given in (("id", request.columns.id), ("model_col", inputs.model_col), ("join", inputs.join)):
+        if given:
+            raise OptionError(f"{request.flag(option)} does not apply to .npy files: their rows match by position")
+    names = list(inputs.names) or [_stem(p) for p in inputs.paths]
+    source = open_npy_files(list(inputs.paths), names, inputs.truth, request.columns.target)
+    truth = f"; targets from {inputs.truth}" if inputs.truth else ""
+    notes.append(f"{len(names)} .npy file(s), one model each: {', '.join(names)}{truth}; rows matched by position")
+    return source
+
+
+def _stem(path: str) -> str:
+    name = Path(path).name
+    return name[: -len(".npy")] if name.lower().endswith(".npy") else name
+
+
 # --- separate truth ----------------------------------------------------------------------------
 
 
 def _join_truth(source: Source, request: Request, notes: list[str]) -> Source:
-    truth_source = open_source(request.inputs.truth, None)  # type: ignore[arg-type]
+    truth_source = open_input(request, request.inputs.truth, notes)  # type: ignore[arg-type]
     id_col = _find(source.schema.names, request.columns.id, ID_NAMES)
     truth = _table(truth_source, id_col)
     preds = _table(source, id_col)

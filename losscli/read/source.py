@@ -30,6 +30,10 @@ class Source:
     schema: pa.Schema
     sample: pa.Table
     _open: Opener = field(repr=False)
+    # What the reader decided and the user should hear (a sniffed delimiter, partition keys).
+    notes: list[str] = field(default_factory=list)
+    # Columns that come from the file's place, not its content (hive partition keys).
+    partitions: tuple[str, ...] = ()
 
     def batches(self, columns: list[str], numbers: list[str] | None = None) -> Iterator[pa.RecordBatch]:
         """Record batches of ``columns`` in file order.

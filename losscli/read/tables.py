@@ -1,0 +1,83 @@
+"""What a notebook holds, as a Source: pandas or polars DataFrames, Arrow tables and
+batches, anything with ``__arrow_c_stream__``, and dicts of equal-length arrays.
+
+polars is never imported: its DataFrame (like DuckDB's and many others' results)
+speaks the Arrow PyCapsule stream interface, which pyarrow reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from ..errors import BadValueError, DataTypeError, InputError
+from .source import Source, first_line, source_from_dataframe, source_from_table
+
+ACCEPTED = (
+    "a path or a list of paths, a pandas or polars DataFrame, a pyarrow Table or RecordBatch, "
+    "an object with __arrow_c_stream__, or a dict of equal-length arrays or lists"
+)
+
+
+def source_from_data(data: Any) -> Source:
+    """An in-memory table of any accepted kind as a Source; a TypeError names the kinds for anything else."""
+    module = type(data).__module__.split(".")[0]
+    if module == "pandas" and hasattr(data, "columns"):
+        return source_from_dataframe(data)
+    if isinstance(data, pa.Table):
+        return source_from_table(_plain_types(data), "<table>")
+    if isinstance(data, pa.RecordBatch):
+        return source_from_table(_plain_types(pa.Table.from_batches([data])), "<record batch>")
+    if isinstance(data, Mapping):
+        return source_from_table(table_from_arrays(data, "data"), "<arrays>")
+    if hasattr(data, "__arrow_c_stream__"):
+        name = f"<{module} {type(data).__name__}>"
+        try:
+            table = pa.table(data)
+        except (pa.ArrowException, TypeError, ValueError) as exc:
+            raise InputError(f"{name}: cannot be read through its Arrow stream ({first_line(exc)})") from None
+        return source_from_table(_plain_types(table), name)
+    raise DataTypeError(f"data= takes {ACCEPTED}; got {type(data).__module__}.{type(data).__name__}")
+
+
+def table_from_arrays(arrays: Mapping[Any, Any], parameter: str) -> pa.Table:
+    """Named 1-D arrays or lists as columns; a 2-D array (rows x classes) as a list column."""
+    lengths = {str(k): len(v) for k, v in arrays.items()}
+    if len(set(lengths.values())) > 1:
+        (a, n), (b, m) = next((x, y) for x in lengths.items() for y in lengths.items() if x[1] != y[1])
+        raise BadValueError(
+            f"{parameter}=: the array {a!r} has {n} rows but {b!r} has {m}; every array needs one value per row"
+        )
+    return pa.table({str(k): column(v, f"{parameter}[{str(k)!r}]") for k, v in arrays.items()})
+
+
+def column(values: Any, where: str) -> pa.Array | pa.ChunkedArray:
+    """One array-like as an Arrow column: 1-D as is, rows x k as a list column of k numbers."""
+    if isinstance(values, pa.Array | pa.ChunkedArray):
+        return values
+    array = np.asarray(values)
+    if array.ndim == 2 and array.shape[1] == 1:
+        array = array[:, 0]
+    if array.ndim == 2:
+        flat = np.ascontiguousarray(array, dtype=np.float64).reshape(-1)
+        return pa.FixedSizeListArray.from_arrays(pa.array(flat), array.shape[1])
+    if array.ndim != 1:
+        raise BadValueError(f"{where} has shape {array.shape}; give 1-D arrays, or 2-D rows x classes")
+    try:
+        return pa.array(array)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        # Mixed objects: as text, so the first cell that is not a number is named later.
+        return pa.array([None if v is None else str(v) for v in array.tolist()])
+
+
+def _plain_types(table: pa.Table) -> pa.Table:
+    """String views and large strings (what polars exports) as plain strings, which every check reads."""
+    fields = []
+    for f in table.schema:
+        text = pa.types.is_large_string(f.type) or pa.types.is_string_view(f.type)
+        fields.append(f.with_type(pa.string()) if text else f)
+    target = pa.schema(fields)
+    return table if target == table.schema else table.cast(target)

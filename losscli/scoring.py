@@ -1,0 +1,99 @@
+"""One loss of one model as a float, called the way scikit-learn's metrics are.
+
+    >>> score("huber:delta=2", [1.0, 2.0, 3.0], [1.5, 2.0, 6.0])
+    1.375
+
+The arrays go through the same reading, checks and accumulation as ``losscli
+eval``, so the value, the validation and the messages are the CLI's for the
+same data (messages name the parameters: ``y_pred``, ``sample_weight``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .api_errors import speaking_of_parameters
+from .errors import BadValueError, OptionError
+from .request import Columns, Inputs, Request, losses_from
+
+
+def score(
+    loss: str,
+    y_true: Any,
+    y_pred: Any,
+    *,
+    sample_weight: Any = None,
+    positive: str | None = None,
+    classes: Sequence[str] = (),
+    nan: str = "error",
+) -> float:
+    """``loss`` (with parameters, ``"huber:delta=2"``) of ``y_pred`` against ``y_true``.
+
+    ``y_pred`` is 1-D for regression and binary losses, rows x classes for
+    multiclass ones (``y_true`` then holds class indices 0..k-1, labels named
+    by ``classes``, or rows x classes soft targets). ``sample_weight`` weights
+    the rows as scikit-learn's does; ``positive`` names the positive label of
+    a binary target that is not 0/1; ``nan="drop"`` leaves out missing rows.
+    """
+    import pyarrow as pa
+
+    from .engines.local import run
+    from .read.source import source_from_table
+
+    with speaking_of_parameters():
+        specs = losses_from([loss])
+        if len(specs) != 1:
+            raise OptionError(f"score takes one loss, got {len(specs)} ({loss!r}); call it once per loss")
+        spec = specs[0]
+        truth, pred = np.asarray(y_true), np.asarray(y_pred)
+        _check_shapes(spec.label, spec.loss.tasks, truth, pred, sample_weight)
+        columns: dict[str, Any] = {**_columns("y_true", truth), **_columns("y_pred", pred)}
+        if sample_weight is not None:
+            columns["sample_weight"] = np.asarray(sample_weight, dtype=np.float64)
+        table = pa.table(columns)
+        chosen = Columns(
+            target="y_true",
+            preds=("y_pred.*" if pred.ndim == 2 else "y_pred",),
+            weight="sample_weight" if sample_weight is not None else None,
+            positive=positive,
+            classes=tuple(classes),
+            nan=nan,
+        )
+        request = Request(Inputs((), table), chosen, specs, caller="api")
+        evaluation = run(source_from_table(table, "<arrays>"), request)
+    return float(evaluation.results[0].value)
+
+
+def _columns(name: str, values: np.ndarray) -> dict[str, Any]:
+    """A 1-D array as one column; rows x k as k columns NAME.0 .. NAME.k-1 (classes in order)."""
+    if values.ndim == 1:
+        return {name: values}
+    return {f"{name}.{j}": np.ascontiguousarray(values[:, j], dtype=np.float64) for j in range(values.shape[1])}
+
+
+def _check_shapes(label: str, tasks: Sequence[str], y_true: np.ndarray, y_pred: np.ndarray, sample_weight: Any) -> None:
+    """One sentence for shapes the loss cannot take, as torchmetrics and scikit-learn say it."""
+    for name, array in (("y_true", y_true), ("y_pred", y_pred)):
+        if array.ndim not in (1, 2):
+            raise BadValueError(f"{name} has shape {array.shape}; give 1-D arrays, or 2-D rows x classes")
+    if y_pred.ndim == 2 and "multiclass" not in tasks:
+        raise BadValueError(
+            f"y_pred has shape {y_pred.shape} (rows x classes), but {label} is a {'/'.join(tasks)} loss "
+            "that takes one prediction per row; give a 1-D y_pred"
+        )
+    if y_pred.ndim == 1 and tasks == ("multiclass",):
+        raise BadValueError(f"{label} is a multiclass loss; give y_pred as a 2-D array of rows x classes")
+    if y_true.ndim == 2 and (y_pred.ndim != 2 or y_true.shape[1] != y_pred.shape[1]):
+        raise BadValueError(
+            f"y_true has shape {y_true.shape} (soft targets) but y_pred has shape {y_pred.shape}; "
+            "they need the same number of classes"
+        )
+    lengths = [("y_true", len(y_true)), ("y_pred", len(y_pred))]
+    if sample_weight is not None:
+        lengths.append(("sample_weight", len(np.asarray(sample_weight))))
+    if len({n for _, n in lengths}) > 1:
+        shown = ", ".join(f"{name} has {n}" for name, n in lengths)
+        raise BadValueError(f"the arrays must have one value per row, but {shown}")
