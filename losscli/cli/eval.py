@@ -36,7 +36,8 @@ LossOpt = Annotated[
     ),
 ]
 TargetOpt = Annotated[
-    str | None, typer.Option("--target", "-t", help="Target column (default: y_true, y, target, label, actual, truth).")
+    str | None,
+    typer.Option("--target", "-t", help="Target column (default: y_true, y_test, y, target, label, actual, truth)."),
 ]
 PredOpt = Annotated[
     list[str] | None,
