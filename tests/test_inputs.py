@@ -516,3 +516,12 @@ def test_missing_text_labels_are_missing_not_a_class(tmp_path: Path) -> None:
     assert dropped.exit_code == 0, dropped.output
     expected = metrics.log_loss([0, 1], [[0.5, 0.5], [0.1, 0.9]], labels=[0, 1])
     assert float(dropped.stdout.splitlines()[1].split(",")[2]) == pytest.approx(expected, rel=1e-12)
+
+
+def test_decimal_commas_in_a_comma_separated_file_are_quoted(tmp_path: Path) -> None:
+    path = tmp_path / "p.csv"
+    wide(tmp_path).to_csv(path, index=False, decimal=",")  # pandas quotes "1,5" when the delimiter is a comma
+    result = invoke("eval", str(path), "-l", "mse", "--decimal", ",", "-f", "csv")
+    assert result.exit_code == 0, result.output
+    rows = {line.split(",")[0]: float(line.split(",")[2]) for line in result.stdout.splitlines()[1:]}
+    assert rows == pytest.approx(EXPECTED, rel=1e-12)

@@ -13,7 +13,7 @@ from typing import IO, Any
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from ..errors import BadValueError, EmptyInputError, InputError, LossCliError, OptionError
+from ..errors import BadValueError, EmptyInputError, InputError, LossCliError
 from .dialect import CANDIDATES, EXTRA_NULLS, NAMES, describe, looks_like_decimal_comma, sniff_delimiter, typed
 from .source import Source, first_line, first_non_number
 
@@ -46,13 +46,12 @@ def open_delimited(
 
     notes: list[str] = []
     if delimiter is None:
+        # Nothing else fits: a comma, even with decimal commas (then quoted, as pandas writes them).
         delimiter = sniff_delimiter(head, decimal) or ","
         if delimiter != ",":
             notes.append(
                 f"{name}: the delimiter is {describe(delimiter)}, sniffed from the first lines (--delimiter sets it)"
             )
-    if decimal is not None and decimal == delimiter:
-        raise OptionError(f"--decimal {decimal!r} is also the delimiter; name the real delimiter with --delimiter")
     parse = pacsv.ParseOptions(delimiter=delimiter)
     nulls = [*pacsv.ConvertOptions().null_values, *EXTRA_NULLS]
     numbers = {"null_values": nulls, "decimal_point": decimal or ".", "strings_can_be_null": True}
