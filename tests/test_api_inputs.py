@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pytest
 from sklearn import metrics
@@ -181,3 +182,26 @@ def test_score_refuses_in_one_sentence(call: Callable[[], float], error: type[Ex
         call()
     assert words in str(caught.value)
     assert "--" not in str(caught.value)
+
+
+@pytest.mark.parametrize("library", ["pandas", "polars"])
+def test_categorical_labels_and_groups(library: str) -> None:
+    """A categorical (an Arrow dictionary; polars' of string views) is its labels."""
+    rng = np.random.default_rng(6)
+    y, p = rng.integers(0, 3, 60), rng.dirichlet([1, 1, 1], 60)
+    labels = np.array(["a", "b", "c"])[y]
+    group = rng.choice(["x", "y"], 60)
+    frame_ = pd.DataFrame({"label": labels, **{f"m.{c}": p[:, j] for j, c in enumerate("abc")}, "g": group})
+    frame_ = frame_.astype({"label": "category", "g": "category"})
+    if library == "polars":
+        pl = pytest.importorskip("polars")
+        data: Any = pl.from_pandas(frame_)
+    else:
+        data = frame_
+    result = losscli.evaluate(data, "cce", by="g")
+    overall = result[result.g.isna()].value.iloc[0]
+    assert overall == pytest.approx(metrics.log_loss(y, p, labels=[0, 1, 2]), rel=1e-12)
+    for g in ("x", "y"):
+        rows = group == g
+        got = result[result.g == g].value.iloc[0]
+        assert got == pytest.approx(metrics.log_loss(y[rows], p[rows], labels=[0, 1, 2]), rel=1e-12)

@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..errors import BadValueError, DataTypeError, InputError
-from .source import Source, first_line, source_from_dataframe, source_from_table
+from .source import Source, first_line, source_from_table
 
 ACCEPTED = (
     "a path or a list of paths, a pandas or polars DataFrame, a pyarrow Table or RecordBatch, "
@@ -26,7 +26,11 @@ def source_from_data(data: Any) -> Source:
     """An in-memory table of any accepted kind as a Source; a TypeError names the kinds for anything else."""
     module = type(data).__module__.split(".")[0]
     if module == "pandas" and hasattr(data, "columns"):
-        return source_from_dataframe(data)
+        try:
+            table = pa.Table.from_pandas(data, preserve_index=False)
+        except (pa.ArrowException, ValueError, TypeError) as exc:
+            raise InputError(f"the DataFrame cannot be converted to Arrow: {first_line(exc)}") from None
+        return source_from_table(_plain_types(table), "<dataframe>")
     if isinstance(data, pa.Table):
         return source_from_table(_plain_types(data), "<table>")
     if isinstance(data, pa.RecordBatch):
@@ -74,10 +78,27 @@ def column(values: Any, where: str) -> pa.Array | pa.ChunkedArray:
 
 
 def _plain_types(table: pa.Table) -> pa.Table:
-    """String views and large strings (what polars exports) as plain strings, which every check reads."""
-    fields = []
-    for f in table.schema:
-        text = pa.types.is_large_string(f.type) or pa.types.is_string_view(f.type)
-        fields.append(f.with_type(pa.string()) if text else f)
-    target = pa.schema(fields)
-    return table if target == table.schema else table.cast(target)
+    """Categoricals (dictionaries), string views and large strings (what pandas and polars
+    export) as plain values, which every check reads: a categorical target is its labels."""
+    for i, f in enumerate(table.schema):
+        if pa.types.is_dictionary(f.type) or _is_wide_text(f.type):
+            column = pa.chunked_array([_plain(chunk) for chunk in table.column(i).chunks], _plain_type(f.type))
+            table = table.set_column(i, f.name, column)
+    return table
+
+
+def _is_wide_text(dtype: pa.DataType) -> bool:
+    return bool(pa.types.is_large_string(dtype) or pa.types.is_string_view(dtype))
+
+
+def _plain_type(dtype: pa.DataType) -> pa.DataType:
+    value = dtype.value_type if pa.types.is_dictionary(dtype) else dtype
+    return pa.string() if _is_wide_text(value) else value
+
+
+def _plain(chunk: pa.Array) -> pa.Array:
+    if pa.types.is_dictionary(chunk.type):
+        # Decoded by position: Arrow cannot take() from a string-view dictionary.
+        values = chunk.dictionary.cast(_plain_type(chunk.type))
+        return values.take(chunk.indices)
+    return chunk.cast(pa.string())
