@@ -11,32 +11,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from .errors import LossCliError
+from .request import keyword_of
 
-# Flag -> keyword argument of ``evaluate`` (and ``score``).
-PARAMETERS = {
-    "loss": "losses",
-    "target": "target",
-    "pred": "preds",
-    "weight": "weight",
-    "id": "id_column",
-    "class-sep": "class_sep",
-    "input-format": "input_format",
-    "delimiter": "delimiter",
-    "decimal": "decimal",
-    "truth": "truth",
-    "join": "join",
-    "model-col": "model_col",
-    "name": "names",
-    "nan": "nan",
-    "positive": "positive",
-    "classes": "classes",
-    "by": "by",
-    "min-group-n": "min_group_n",
-    "ci": "ci",
-    "bootstrap": "bootstrap",
-    "seed": "seed",
-    "baseline": "baseline",
-}
 # A flag, and the value written after it when there is one: a quoted value, a PLACEHOLDER,
 # or a word the option takes.
 _FLAG = re.compile(
@@ -49,7 +25,7 @@ def as_parameters(message: str) -> str:
     """``pass --nan drop`` -> ``pass nan="drop"``; flags the API does not have are left as they are."""
 
     def repl(match: re.Match[str]) -> str:
-        name = PARAMETERS.get(match["flag"])
+        name = "losses" if match["flag"] == "loss" else keyword_of("--" + match["flag"])
         if name is None:
             return match[0]
         value = match["value"]

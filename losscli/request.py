@@ -113,6 +113,18 @@ def spell(option: str, caller: Caller) -> str:
     return _KEYWORDS.get(option, option) + "="
 
 
+def keyword_of(flag: str) -> str | None:
+    """The Python API's keyword for a command-line flag (``--id`` -> ``id_column``), if it has one.
+
+    >>> keyword_of("--id"), keyword_of("--output"), keyword_of("--quiet")
+    ('id_column', 'output', None)
+    """
+    field_name = next((f for f, spelled in _FLAGS.items() if spelled == flag), None)
+    if field_name is None or field_name in ("quiet", "verbose", "color"):
+        return None
+    return spell(field_name, "api").removesuffix("=")
+
+
 @dataclass(frozen=True)
 class Threshold:
     """``[MODEL:]LOSS=VALUE``: the loss must not exceed VALUE (for MODEL, or every model)."""
