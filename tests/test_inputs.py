@@ -467,7 +467,12 @@ def _two_d_regression(tmp: Path) -> list[str]:
 
 def _saved(name: str, array: np.ndarray, *extra: str) -> Callable[[Path], list[str]]:
     def make(tmp: Path) -> list[str]:
-        np.save(tmp / name, array) if name.endswith(".npy") else np.savez(tmp / name, y=np.zeros(2), a=array)
+        if name.endswith(".npy"):
+            np.save(tmp / name, array)
+        elif name == "t.npz":  # the target is the 2-D one
+            np.savez(tmp / name, y=np.eye(3)[[0, 1]], a=np.full((2, 3), 1 / 3))
+        else:
+            np.savez(tmp / name, y=np.zeros(2), a=array)
         return [str(tmp / name), *extra]
 
     return make
@@ -494,6 +499,7 @@ BAD_ARRAYS = [
     (_npy_with_csv, "y.csv is not a .npy file"),
     (_saved("a.npy", np.zeros(2), "--truth", "{dir}/a.npy", "--id", "id"), "--id does not apply to .npy files"),
     (_json_of_numbers, "element 1 of the JSON array is int, not an object"),
+    (_saved("t.npz", np.zeros((2, 3))), "holds several values per row"),
 ]
 
 

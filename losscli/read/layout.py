@@ -95,6 +95,11 @@ def resolve_layout(source: Source, specs: Sequence[LossSpec], request: Request) 
         raise ColumnError(f"{source.name}: the column name {dupes[0]!r} appears more than once")
     columns = request.columns
     roles = _find_roles(source, request)
+    if not roles.soft and _is_list(source.schema.field(roles.target).type):
+        raise ColumnError(
+            f"{source.name}: the target {roles.target!r} holds several values per row (one-hot or soft targets); "
+            "give class indices (y.argmax(axis=1)) or, for soft targets, one column per class (y.CLASS)"
+        )
     notes: list[str] = []
     pred_cols = _find_predictions(source, request, roles, notes)
     if roles.soft:
