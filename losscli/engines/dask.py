@@ -13,6 +13,7 @@ footers), so intervals equal the local engine's.
 
 from __future__ import annotations
 
+import copy
 import logging
 from typing import Any
 
@@ -22,21 +23,24 @@ from ..read.parquet import parquet_files
 from ..read.plan import Plan, make_plan
 from ..request import Request
 from .evaluation import Evaluation
-from .local import Partial, accumulate, conclude
+from .local import BatchObserver, ObserverFactory, Partial, accumulate, conclude
 
 CONNECT_TIMEOUT_S = 10
 
 
-def _reduce_file(path: str, row_offset: int, plan: Plan, request: Request) -> Partial:
-    """Runs on a worker: one file -> its mergeable state."""
-    return accumulate(open_source(path, "parquet"), plan, request, row_offset=row_offset)
+def _reduce_file(
+    path: str, row_offset: int, plan: Plan, request: Request, observer: BatchObserver | None = None
+) -> Partial:
+    """Runs on a worker: one file -> its mergeable state (``observer`` comes empty; a copy)."""
+    observer = copy.deepcopy(observer)  # never one object filled by two tasks in one process
+    return accumulate(open_source(path, "parquet"), plan, request, row_offset=row_offset, observer=observer)
 
 
 def _merge(a: Partial, b: Partial) -> Partial:
     return a.merge(b)
 
 
-def run_dask(request: Request) -> Evaluation:
+def run_dask(request: Request, observer: ObserverFactory | None = None) -> Evaluation:
     """Evaluate a Parquet file, directory or glob on a Dask cluster."""
     path = request.inputs.paths[0]
     if path == "-" or detect_format(path, request.inputs.input_format)[0] != "parquet":
@@ -44,10 +48,12 @@ def run_dask(request: Request) -> Evaluation:
     files = parquet_files(path)
     if not files:
         raise InputError(f"{path}: no Parquet file found")
-    plan = make_plan(open_source(path, "parquet"), request)
+    source = open_source(path, "parquet")
+    plan = make_plan(source, request)
+    empty = None if observer is None else observer(source, plan, request)
     client, cluster = _connect(request)
     try:
-        partial = _reduce_on(client, files, _offsets(files), plan, request)
+        partial = _reduce_on(client, files, _offsets(files), plan, request, empty)
     finally:
         client.close()
         if cluster is not None:
@@ -95,9 +101,11 @@ def _connect(request: Request) -> tuple[Any, Any]:
         ) from None
 
 
-def _reduce_on(client: Any, files: list[str], offsets: list[int], plan: Plan, request: Request) -> Partial:
+def _reduce_on(
+    client: Any, files: list[str], offsets: list[int], plan: Plan, request: Request, observer: BatchObserver | None
+) -> Partial:
     states = [
-        client.submit(_reduce_file, file, offset, plan, request, pure=False)
+        client.submit(_reduce_file, file, offset, plan, request, observer, pure=False)
         for file, offset in zip(files, offsets, strict=True)
     ]
     while len(states) > 1:  # a tree of pairwise merges, so no worker holds every state
