@@ -453,3 +453,23 @@ def test_report_memory_and_size_do_not_grow_with_the_rows(tmp_path: Path) -> Non
     (small, small_size), (large, large_size) = measured
     assert large < small + 40, f"peak RSS grew from +{small:.0f} MiB to +{large:.0f} MiB"
     assert large_size < small_size * 1.05
+
+
+def test_a_document_of_sections_for_other_commands() -> None:
+    """What ``advise -o advice.html`` can call: sections of text, tables and pictures."""
+    table = html_report.HtmlTable(
+        ["model", "share"], [False, True], [[html_report.Cell(HOSTILE), html_report.Cell("0.95", sort="0.95")]]
+    )
+    sections = [
+        html_report.Section(IMG, paragraphs=["a < b & c"], items=[HOSTILE], tables=[table]),
+        html_report.Section("empty"),
+    ]
+    html = html_report.render_document(HOSTILE, sections, facts=[("task", IMG)], notes=["n & m"])
+    page = Page(html)
+    tags = [tag for tag, _ in page.elements]
+    assert tags.count("script") == 1
+    assert "img" not in tags
+    assert page.headings[:3] == [HOSTILE, IMG, "empty"]
+    assert page.tables[0].rows[0][0][0] == HOSTILE
+    assert page.tables[0].rows[0][1][1]["data-value"] == "0.95"
+    assert "http://" not in html

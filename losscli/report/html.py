@@ -1,5 +1,8 @@
 """One self-contained HTML page per evaluation (``eval -o report.html``), and the page
-machinery other commands share (``render_page``, ``HtmlTable``, ``inline_svg``).
+machinery other commands share: ``render_document`` (a page of ``Section``s holding
+text, ``HtmlTable``s and ``Picture``s, no template to write), ``render_page`` (a
+template of one's own that extends ``base.html.j2``), ``picture`` (a matplotlib figure
+as inline SVG).
 
 Pages are Jinja2 templates in ``losscli/report/templates`` (package data), rendered with
 autoescaping: every name from the data is text, never markup. The only markup
@@ -36,7 +39,6 @@ if TYPE_CHECKING:
     from ..engines.local import ObserverFactory
     from ..request import Threshold
 
-SUFFIXES = (".html", ".htm")
 # The picture size in CSS pixels; the page scales it down to the screen's width.
 PICTURE_SIZE = (760, 420)
 # More groups than this make unreadable bars; the per-group tables still hold every value.
@@ -110,18 +112,40 @@ def render_page(template: str, **context: Any) -> str:
 
     script = _asset("sort.js")
     digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
-    page = (
-        _environment()
-        .get_template(template)
-        .render(
-            css=Markup(_asset("report.css")),
-            script=Markup(script),
-            script_hash=f"sha256-{digest}",
-            version=__version__,
-            **context,
-        )
-    )
-    return page
+    shared = {"css": Markup(_asset("report.css")), "script": Markup(script), "script_hash": f"sha256-{digest}"}
+    return _environment().get_template(template).render(**shared, version=__version__, **context)
+
+
+@dataclass(frozen=True)
+class Section:
+    """A part of a document: a heading, then paragraphs, a list, tables and pictures."""
+
+    heading: str
+    paragraphs: Sequence[str] = ()
+    items: Sequence[str] = ()
+    tables: Sequence[HtmlTable] = ()
+    pictures: Sequence[Picture] = ()
+
+
+def render_document(
+    title: str, sections: Sequence[Section], *, facts: Sequence[tuple[str, str]] = (), notes: Sequence[str] = ()
+) -> str:
+    """A page of sections under a title, then ``facts`` (label, text) and ``notes``: what a
+    command such as ``advise -o advice.html`` writes, with ``writers.write_text_atomically``.
+
+    >>> page = render_document("t", [Section("<h>", paragraphs=["a < b"])])
+    >>> "&lt;h&gt;" in page and "a &lt; b" in page
+    True
+    """
+    return render_page("document.html.j2", title=title, sections=sections, facts=facts, notes=notes)
+
+
+def picture(title: str, fig: Any, caption: str, number: int) -> Picture:
+    """A matplotlib figure (``plots.figure.*_figure``) as a page's picture; ``number`` is
+    its place on the page, which keeps its SVG ids apart from the other pictures'."""
+    from ..plots import figure
+
+    return Picture(title, inline_svg(figure.svg_text(fig), f"fig{number}"), caption)
 
 
 def matplotlib_missing() -> bool:
@@ -285,8 +309,6 @@ def eval_pictures(ev: Evaluation) -> tuple[list[Picture], list[str]]:
     """The figures of the page, and notes on what is not drawn and why."""
     if matplotlib_missing():
         return [], [NO_MATPLOTLIB]
-    from ..plots import figure
-
     notes: list[str] = []
     drawn: list[tuple[str, Any, str]] = []
     observed = ev.observed if isinstance(ev.observed, Distributions) else None
@@ -296,10 +318,7 @@ def eval_pictures(ev: Evaluation) -> tuple[list[Picture], list[str]]:
     if observed is not None:
         drawn += _distribution_pictures(ev, observed, notes)
     drawn += _group_pictures(ev, notes)
-    pictures = [
-        Picture(title, inline_svg(figure.svg_text(fig), f"fig{i}"), text) for i, (title, fig, text) in enumerate(drawn)
-    ]
-    return pictures, notes
+    return [picture(title, fig, text, i) for i, (title, fig, text) in enumerate(drawn)], notes
 
 
 def _curves(ev: Evaluation, observed: Distributions | None, notes: list[str]) -> tuple[str, Any, str] | None:
