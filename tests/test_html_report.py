@@ -177,7 +177,7 @@ def test_header_holds_the_run(tmp_path: Path) -> None:
     html, page, stderr = report(tmp_path, str(tmp_path / "weighted.csv"), "--weight", "w")
     assert "Loss report" in page.headings[0]
     text = re.sub(r"<[^>]+>", " ", html)
-    for fact in ("rows", "200", "regression", "target", "weight", "signature", "losscli:0.1.0|mse|", "weight:w"):
+    for fact in ("rows", "200", "regression", "target", "signature", "losscli:0.1.0|mse|", "weight:w", "whatever their w"):
         assert fact in text, fact
     # Every note printed on stderr is in the page too.
     for line in stderr.splitlines():
@@ -473,3 +473,14 @@ def test_a_document_of_sections_for_other_commands() -> None:
     assert page.tables[0].rows[0][0][0] == HOSTILE
     assert page.tables[0].rows[0][1][1]["data-value"] == "0.95"
     assert "http://" not in html
+
+
+def test_curves_only_for_losses_of_the_residual_alone(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    rng = np.random.default_rng(1)
+    y = rng.gamma(2.0, 2.0, size=200) + 0.1
+    pd.DataFrame({"y": y, "a": y * rng.uniform(0.8, 1.2, size=200)}).to_csv(tmp_path / "pos.csv", index=False)
+    _, page, stderr = report(tmp_path, str(tmp_path / "pos.csv"), "-l", "mse,poisson,huber,mape")
+    assert "no loss curve for poisson, mape: it depends on y_true, not only on the residual" in stderr
+    assert {"mse", "huber"} <= set(page.svg_text)
+    assert "poisson" not in page.svg_text

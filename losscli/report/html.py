@@ -32,12 +32,14 @@ from .render import _human_header, _human_rows, caption
 from .summary import Row, signature, spec_with_all_params, summary
 
 if TYPE_CHECKING:
+    import numpy as np
     from jinja2 import Environment
     from markupsafe import Markup
 
     from ..engines.evaluation import Evaluation
     from ..engines.local import ObserverFactory
     from ..request import Threshold
+    from ..spec import LossSpec
 
 # The picture size in CSS pixels; the page scales it down to the screen's width.
 PICTURE_SIZE = (760, 420)
@@ -334,16 +336,24 @@ def _curves(ev: Evaluation, observed: Distributions | None, notes: list[str]) ->
         low = -high
     elif any(s.loss.pred_kind == "probability" for s in ev.specs):  # checked to lie in [0, 1]
         low, high = 0.0, 1.0
+    specs = ev.specs
+    if ev.layout.task == "regression":
+        specs = [s for s in ev.specs if _residual_only(s, np.linspace(low, high, 101))]
+        if len(specs) < len(ev.specs):
+            others = ", ".join(s.label for s in ev.specs if s not in specs)
+            notes.append(f"no loss curve for {others}: it depends on y_true, not only on the residual")
+        if not specs:
+            return None
     try:
         with np.errstate(all="ignore"):
-            axis, curves = data.loss_curves(ev.specs, low, high)
+            axis, curves = data.loss_curves(specs, low, high)
     except LossCliError:
         notes.append(f"no loss curves: they are drawn for regression and binary losses, not {ev.layout.task} ones")
         return None
     shown = [c for c in curves if np.isfinite(c.y).all()]
     undefined = sorted({c.label.split(",")[0] for c in curves if c not in shown})
     if undefined:
-        notes.append(f"no loss curve for {', '.join(undefined)}: not finite at y_true = 0 over the residuals drawn")
+        notes.append(f"no loss curve for {', '.join(undefined)}: not finite over the range drawn")
     if not shown:
         return None
     if ev.layout.task == "regression":
@@ -355,6 +365,17 @@ def _curves(ev: Evaluation, observed: Distributions | None, notes: list[str]) ->
     return "Loss curves", fig, text
 
 
+def _residual_only(spec: LossSpec, r: np.ndarray) -> bool:
+    """Whether a regression loss is a function of the residual alone (mse, huber; not
+    poisson or mape), so that one curve against the residual shows it whole."""
+    import numpy as np
+
+    with np.errstate(all="ignore"):
+        at_zero = spec.loss.kernel(np.zeros_like(r), r, **spec.params)
+        at_ten = spec.loss.kernel(np.full_like(r, 10.0), 10.0 + r, **spec.params)
+    return bool(np.allclose(at_zero, at_ten, rtol=1e-9, atol=1e-12))
+
+
 def _distribution_pictures(ev: Evaluation, observed: Distributions, notes: list[str]) -> list[tuple[str, Any, str]]:
     from ..plots import figure
 
@@ -364,10 +385,11 @@ def _distribution_pictures(ev: Evaluation, observed: Distributions, notes: list[
         names = ", ".join(sorted(observed.not_probabilities))
         notes.append(f"no calibration for {names}: predictions outside [0, 1] are not probabilities")
     out = []
+    unweighted = f" Rows count 1 each, whatever their {ev.layout.weight}." if ev.layout.weight else ""
     if observed.histograms:
         text = (
             "Rows per residual bin, per model; the bins span the first rows' 0.5% to 99.5% range, widened by 5%, "
-            "and the rows outside are counted in the legend."
+            "and the rows outside are counted in the legend." + unweighted
         )
         out.append(("Residuals", figure.histograms_figure(observed.histograms, PICTURE_SIZE), text))
     if observed.calibrations:
@@ -375,7 +397,7 @@ def _distribution_pictures(ev: Evaluation, observed: Distributions, notes: list[
         what = "the predicted class's probability against how often it is right" if top else "P(y = 1)"
         text = (
             f"Reliability: rows in 10 equal bins of {what}, for every model whose predictions all lie in [0, 1]; "
-            "on the diagonal, the probabilities mean what they say."
+            "on the diagonal, the probabilities mean what they say." + unweighted
         )
         fig = figure.calibration_figure(observed.calibrations, PICTURE_SIZE, top_label=top)
         out.append(("Calibration", fig, text))
