@@ -177,7 +177,8 @@ def test_header_holds_the_run(tmp_path: Path) -> None:
     html, page, stderr = report(tmp_path, str(tmp_path / "weighted.csv"), "--weight", "w")
     assert "Loss report" in page.headings[0]
     text = re.sub(r"<[^>]+>", " ", html)
-    for fact in ("rows", "200", "regression", "target", "signature", "losscli:0.1.0|mse|", "weight:w", "whatever their w"):
+    facts = ("rows", "200", "regression", "target", "signature", "losscli:0.1.0|mse|", "weight:w", "whatever their w")
+    for fact in facts:
         assert fact in text, fact
     # Every note printed on stderr is in the page too.
     for line in stderr.splitlines():
