@@ -87,7 +87,7 @@ def _connect(request: Request) -> tuple[Any, Any]:
             n_workers=request.engine.worker_count,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            dashboard_address=":0",  # None still binds :8787; a busy 8787 failed the run with a warning
             silence_logs=logging.CRITICAL,
         )
     try:
