@@ -42,7 +42,7 @@ Caller = Literal["cli", "api"]
 NAN_POLICIES = ("error", "drop")
 JOIN_POLICIES = ("strict", "inner")
 ENGINES = ("local", "dask")
-SUMMARY_FORMATS = ("auto", "table", "csv", "tsv", "json", "jsonl", "markdown")
+SUMMARY_FORMATS = ("auto", "table", "csv", "tsv", "json", "jsonl", "markdown", "html")
 PER_ROW_FORMATS = ("csv", "tsv", "jsonl", "parquet")
 # The format an --output suffix names, for the summary and for --per-row.
 SUMMARY_SUFFIXES = {
@@ -54,6 +54,8 @@ SUMMARY_SUFFIXES = {
     ".md": "markdown",
     ".markdown": "markdown",
     ".txt": "table",
+    ".html": "html",
+    ".htm": "html",
 }
 PER_ROW_SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
 DEFAULT_BOOTSTRAP = 1000

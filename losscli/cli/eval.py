@@ -18,6 +18,7 @@ from .messages import note, user_errors, write_stdout
 
 if TYPE_CHECKING:
     from ..engines.evaluation import Evaluation
+    from ..engines.local import ObserverFactory
 
 FilesArg = Annotated[
     list[str],
@@ -125,7 +126,7 @@ FmtOpt = Annotated[
     typer.Option(
         "--format",
         "-f",
-        help="auto, table, csv, tsv, json, jsonl or markdown (auto: table on a terminal, csv in a pipe; "
+        help="auto, table, csv, tsv, json, jsonl, markdown or html (auto: table on a terminal, csv in a pipe; "
         "with --output, from its suffix).",
     ),
 ]
@@ -243,7 +244,9 @@ def run_eval(request: Request) -> None:
     else:
         from .progress import progress_bar
 
-        evaluation = evaluate_request(request, progress=lambda source: progress_bar(source, request))
+        evaluation = evaluate_request(
+            request, progress=lambda source: progress_bar(source, request), observer=_html_observer(request)
+        )
         text = _render(evaluation)
     failures = breaches(evaluation, request.gates.fail_above, request.gates.fail_if_worse)
     for message in evaluation.notes:
@@ -272,6 +275,8 @@ def _render(evaluation: Evaluation) -> str:
 
     out = evaluation.request.output
     on_terminal = out.path is None and sys.stdout.isatty()
+    if out.chosen_format(on_terminal) == "html":
+        return _html_page(evaluation)
     return render(
         evaluation,
         out.chosen_format(on_terminal),
@@ -281,6 +286,33 @@ def _render(evaluation: Evaluation) -> str:
         sort=out.sort,
         with_meta=out.meta,
     )
+
+
+# --- the HTML report (issue 20): its pictures are filled in the run's own pass -----------------
+
+
+def _html_observer(request: Request) -> ObserverFactory | None:
+    if request.output.chosen_format(on_terminal=False) != "html":
+        return None
+    from ..report.html import observer
+
+    return observer
+
+
+def _html_page(evaluation: Evaluation) -> str:
+    """The page; its notes on what it could not draw join the run's, for stderr."""
+    from pathlib import Path
+
+    from ..report.html import command_line, render_eval
+
+    # The command only when losscli runs as itself (not, say, inside a test runner).
+    command = command_line(sys.argv) if Path(sys.argv[0]).name in ("losscli", "__main__.py") else None
+    text, more = render_eval(evaluation, command)
+    evaluation.notes.extend(more)
+    return text
+
+
+# --- end of the HTML report ------------------------------------------------------------------
 
 
 def _emit(text: str, output: str | None, quiet: bool) -> None:

@@ -13,6 +13,7 @@ footers), so intervals equal the local engine's.
 
 from __future__ import annotations
 
+import copy
 import logging
 from typing import Any
 
@@ -23,25 +24,29 @@ from ..read.plan import Plan, make_plan
 from ..read.source import Source
 from ..request import Request
 from .evaluation import Evaluation
-from .local import Partial, accumulate, conclude
+from .local import BatchObserver, ObserverFactory, Partial, accumulate, conclude
 
 CONNECT_TIMEOUT_S = 10
 
 
-def _reduce_file(path: str, row_offset: int, plan: Plan, request: Request, part: Any = None) -> Partial:
+def _reduce_file(
+    path: str, row_offset: int, plan: Plan, request: Request, part: Any = None, observer: BatchObserver | None = None
+) -> Partial:
     """Runs on a worker: one file -> its mergeable state.
 
     ``part``: (dataset path, partition key schema) when the file's folders are hive partition keys.
+    ``observer`` comes empty; each task fills its own copy.
     """
     source = open_source(path, "parquet") if part is None else open_partition(part[0], path, part[1])
-    return accumulate(source, plan, request, row_offset=row_offset)
+    observer = copy.deepcopy(observer)  # never one object filled by two tasks in one process
+    return accumulate(source, plan, request, row_offset=row_offset, observer=observer)
 
 
 def _merge(a: Partial, b: Partial) -> Partial:
     return a.merge(b)
 
 
-def run_dask(request: Request) -> Evaluation:
+def run_dask(request: Request, observer: ObserverFactory | None = None) -> Evaluation:
     """Evaluate a Parquet file, directory or glob on a Dask cluster."""
     path = request.inputs.paths[0]
     if path == "-" or detect_format(path, request.inputs.input_format)[0] != "parquet":
@@ -54,9 +59,10 @@ def run_dask(request: Request) -> Evaluation:
     source = open_source(path, "parquet")
     plan = make_plan(source, request)
     part = _partitions(path, source)
+    empty = None if observer is None else observer(source, plan, request)
     client, cluster = _connect(request)
     try:
-        partial = _reduce_on(client, files, _offsets(files), plan, request, part)
+        partial = _reduce_on(client, files, _offsets(files), plan, request, part, empty)
     finally:
         client.close()
         if cluster is not None:
@@ -98,7 +104,7 @@ def _connect(request: Request) -> tuple[Any, Any]:
             n_workers=request.engine.worker_count,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            dashboard_address=":0",  # None still binds :8787; a busy 8787 failed the run with a warning
             silence_logs=logging.CRITICAL,
         )
     try:
@@ -113,10 +119,16 @@ def _connect(request: Request) -> tuple[Any, Any]:
 
 
 def _reduce_on(
-    client: Any, files: list[str], offsets: list[int], plan: Plan, request: Request, part: Any = None
+    client: Any,
+    files: list[str],
+    offsets: list[int],
+    plan: Plan,
+    request: Request,
+    part: Any = None,
+    observer: BatchObserver | None = None,
 ) -> Partial:
     states = [
-        client.submit(_reduce_file, file, offset, plan, request, part, pure=False)
+        client.submit(_reduce_file, file, offset, plan, request, part, observer, pure=False)
         for file, offset in zip(files, offsets, strict=True)
     ]
     while len(states) > 1:  # a tree of pairwise merges, so no worker holds every state

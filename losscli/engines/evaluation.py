@@ -14,6 +14,8 @@ from ..spec import LossSpec
 if TYPE_CHECKING:
     import pandas as pd
 
+    from .local import BatchObserver
+
 BASELINE_COLUMNS = ("delta", "delta_rel", "delta_ci_low", "delta_ci_high", "p_value", "verdict")
 
 
@@ -28,6 +30,7 @@ class Evaluation:
     rows: int
     request: Request
     notes: list[str] = field(default_factory=list)
+    observed: BatchObserver | None = None  # the observer's merged state, when the run was given one
 
     @property
     def stats(self) -> Statistics:

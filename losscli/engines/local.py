@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -30,6 +30,19 @@ if TYPE_CHECKING:
 Progress = Callable[[int], None]
 
 
+class BatchObserver(Protocol):
+    """Mergeable state fed every checked batch of the evaluation's own pass (the HTML
+    report's residual histograms and calibration tables); merged like the accumulator."""
+
+    def update(self, arrays: BatchArrays) -> None: ...
+
+    def merge(self, other: Any) -> Any: ...
+
+
+# Makes an empty observer before the pass, from the plan and the source's sample.
+ObserverFactory = Callable[[Source, Plan, Request], BatchObserver]
+
+
 class PerRowSink(Protocol):
     """Receives the per-row losses of every batch (``--per-row``)."""
 
@@ -43,10 +56,12 @@ class Partial:
     acc: Accumulator
     rows: int
     dropped: dict[str, int]
+    observed: BatchObserver | None = None
 
     def merge(self, other: Partial) -> Partial:
         dropped = {m: self.dropped.get(m, 0) + other.dropped.get(m, 0) for m in {*self.dropped, *other.dropped}}
-        return Partial(self.acc.merge(other.acc), self.rows + other.rows, dropped)
+        observed = None if self.observed is None else self.observed.merge(other.observed)
+        return Partial(self.acc.merge(other.acc), self.rows + other.rows, dropped, observed)
 
 
 def run(
@@ -56,10 +71,13 @@ def run(
     per_row: PerRowSink | None = None,
     progress: Progress | None = None,
     notes: list[str] | None = None,
+    observer: ObserverFactory | None = None,
 ) -> Evaluation:
-    """Evaluate every model in ``source`` under every loss of ``request``, in one pass."""
+    """Evaluate every model in ``source`` under every loss of ``request``, in one pass;
+    ``observer`` makes a state that sees every checked batch of that pass."""
     plan = make_plan(source, request)
-    partial = accumulate(source, plan, request, per_row=per_row, progress=progress)
+    watch = None if observer is None else observer(source, plan, request)
+    partial = accumulate(source, plan, request, per_row=per_row, progress=progress, observer=watch)
     return conclude(plan, partial, request, notes or [])
 
 
@@ -77,6 +95,7 @@ def accumulate(
     row_offset: int = 0,
     per_row: PerRowSink | None = None,
     progress: Progress | None = None,
+    observer: BatchObserver | None = None,
 ) -> Partial:
     """One pass over ``source``: every batch checked, every loss computed, state updated.
 
@@ -94,6 +113,8 @@ def accumulate(
         position = row_offset + rows
         arrays = extractor.extract(batch, position)
         check_batch(layout, specs, arrays)
+        if observer is not None:
+            observer.update(arrays)
         losses = {
             (model.name, spec.label): values
             for model in layout.models
@@ -107,7 +128,7 @@ def accumulate(
         rows += batch.num_rows
         if progress is not None:
             progress(batch.num_rows)
-    return Partial(acc, rows, dict(extractor.dropped))
+    return Partial(acc, rows, dict(extractor.dropped), observer)
 
 
 def _masked_losses(losses: dict[Key, np.ndarray], arrays: BatchArrays) -> dict[str, np.ndarray]:
@@ -134,7 +155,7 @@ def conclude(plan: Plan, partial: Partial, request: Request, notes: list[str] | 
             f"{plan.source}: the weights in column {plan.layout.weight!r} sum to zero; "
             "at least one row needs a positive weight"
         )
-    return Evaluation(plan.source, plan.layout, plan.specs, results, partial.rows, request, said)
+    return Evaluation(plan.source, plan.layout, plan.specs, results, partial.rows, request, said, partial.observed)
 
 
 def _sliced(batches: Iterator[pa.RecordBatch], chunk_rows: int | None) -> Iterator[pa.RecordBatch]:

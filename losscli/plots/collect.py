@@ -1,8 +1,10 @@
-"""One streaming pass over a file for the residual and calibration plots."""
+"""One streaming pass over a file for the residual and calibration plots, and the same
+states filled inside ``eval``'s own pass for the HTML report (``Distributions``)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -10,7 +12,7 @@ from ..errors import OptionError
 from ..read.extract import BatchArrays, Extractor
 from ..read.plan import Plan
 from ..read.source import Source, source_from_table
-from ..request import Columns
+from ..request import Columns, Request
 from .data import Calibration, Histogram, residual_edges
 
 
@@ -23,22 +25,29 @@ def _batches(source: Source, plan: Plan, columns: Columns) -> Iterator[BatchArra
         yield arrays
 
 
+def sample_residual_edges(source: Source, plan: Plan, columns: Columns, bins: int) -> np.ndarray:
+    """Edges from the sample (the first rows), fixed before the pass, so the pass is a single
+    one and every batch or worker bins alike."""
+    sample = np.concatenate(
+        [
+            (arr.preds[m.name] - arr.y_true)[arr.valid[m.name]]
+            if m.name in arr.valid
+            else arr.preds[m.name] - arr.y_true
+            for arr in _batches(source_from_table(source.sample, source.name), plan, columns)
+            for m in plan.layout.models
+        ]
+        or [np.zeros(1)]
+    )
+    return residual_edges(sample, bins)
+
+
 def residual_histograms(
     source: Source, plan: Plan, columns: Columns = Columns(), *, bins: int = 40
 ) -> dict[str, Histogram]:
     """Per model, the histogram of y_pred - y_true over every row (regression)."""
     if plan.layout.task != "regression":
         raise OptionError(f"plot residuals needs a regression target; this task is {plan.layout.task}")
-    # Edges come from the sample (the first rows), so the pass itself is a single one.
-    sample = np.concatenate(
-        [
-            arr.preds[m.name] - arr.y_true
-            for arr in _batches(source_from_table(source.sample, source.name), plan, columns)
-            for m in plan.layout.models
-        ]
-        or [np.zeros(1)]
-    )
-    edges = residual_edges(sample, bins)
+    edges = sample_residual_edges(source, plan, columns, bins)
     histograms = {m.name: Histogram(edges) for m in plan.layout.models}
     for arrays in _batches(source, plan, columns):
         for name, hist in histograms.items():
@@ -68,3 +77,66 @@ def calibration_tables(
                 p if keep is None else p[keep], arrays.y_true if keep is None else arrays.y_true[keep]
             )
     return tables
+
+
+# Losses that read the predictions as these say they are not probabilities, whatever their range.
+_NOT_PROBABILITIES = ("logit", "log_probability")
+
+
+@dataclass
+class Distributions:
+    """The rows' pictures for the HTML report, filled batch by batch in ``eval``'s own pass.
+
+    Regression: per model, a residual histogram (edges from the sample). Binary: per
+    model, a calibration table of its probabilities; multiclass: of the probability of
+    the predicted class against whether it is the true one (top-label calibration). A
+    model whose predictions leave [0, 1] is named in ``not_probabilities`` and not drawn.
+    Rows are counted, unweighted, as ``losscli plot`` counts them. Merges by addition.
+    """
+
+    task: str
+    histograms: dict[str, Histogram] = field(default_factory=dict)
+    calibrations: dict[str, Calibration] = field(default_factory=dict)
+    not_probabilities: set[str] = field(default_factory=set)
+    # Why there is no picture of the rows at all, when there is none.
+    skipped: str | None = None
+
+    def update(self, arrays: BatchArrays) -> None:
+        for name, hist in self.histograms.items():
+            r = arrays.preds[name] - arrays.y_true
+            hist.update(r if name not in arrays.valid else r[arrays.valid[name]])
+        for name, table in list(self.calibrations.items()):
+            keep = arrays.valid.get(name)
+            p = arrays.preds[name] if keep is None else arrays.preds[name][keep]
+            y = arrays.y_true if keep is None else arrays.y_true[keep]
+            if p.size and (p.min() < 0 or p.max() > 1):
+                self.not_probabilities.add(name)
+                del self.calibrations[name]
+            elif p.ndim == 2:
+                table.update(p.max(axis=1), (p.argmax(axis=1) == y).astype(np.float64))
+            else:
+                table.update(p, y)
+
+    def merge(self, other: Distributions) -> Distributions:
+        dropped = self.not_probabilities | other.not_probabilities
+        return Distributions(
+            self.task,
+            {m: h.merge(other.histograms[m]) for m, h in self.histograms.items()},
+            {m: c.merge(other.calibrations[m]) for m, c in self.calibrations.items() if m not in dropped},
+            dropped,
+            self.skipped,
+        )
+
+
+def distributions(source: Source, plan: Plan, request: Request, *, bins: int = 40) -> Distributions:
+    """An empty ``Distributions`` for the plan (an ``ObserverFactory`` of the engines)."""
+    layout, models = plan.layout, [m.name for m in plan.layout.models]
+    if layout.task == "regression":
+        edges = sample_residual_edges(source, plan, request.columns, bins)
+        return Distributions(layout.task, histograms={m: Histogram(edges) for m in models})
+    if any(s.loss.pred_kind in _NOT_PROBABILITIES for s in plan.specs):
+        reason = "no calibration: the losses of this run read the predictions as logits, not probabilities"
+        return Distributions(layout.task, skipped=reason)
+    if layout.target_columns:
+        return Distributions(layout.task, skipped="no calibration: the targets are soft (one column per class)")
+    return Distributions(layout.task, calibrations={m: Calibration(10) for m in models})
