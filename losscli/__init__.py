@@ -1,7 +1,7 @@
 """losscli: evaluate and compare models under any selection of loss functions.
 
 The library comes first; the ``losscli`` command is one consumer of it.
-``evaluate`` is imported lazily so ``import losscli`` (and ``losscli --help``)
+``evaluate`` and ``advise`` are imported lazily so ``import losscli`` (and ``losscli --help``)
 stays fast and does not load pyarrow or pandas.
 """
 
@@ -12,15 +12,16 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
+    from .api import advise as advise
     from .api import evaluate as evaluate
     from .scoring import score as score
 
 
 def __getattr__(name: str) -> Any:
-    if name == "evaluate":
-        from .api import evaluate
+    if name in ("evaluate", "advise"):
+        from . import api
 
-        return evaluate
+        return getattr(api, name)
     if name == "score":
         from .scoring import score
 

@@ -15,7 +15,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from .errors import OptionError
-from .request import Columns, Engine, Inputs, Request, Statistics, losses_from
+from .request import Columns, Engine, Inputs, Output, Request, Statistics, losses_from
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -80,6 +80,55 @@ def evaluate(
             caller="api",
         )
         return evaluate_request(request).to_pandas()
+
+
+def advise(
+    data: str | Sequence[str] | pd.DataFrame,
+    *,
+    target: str | None = None,
+    preds: Sequence[str] | str = (),
+    weight: str | None = None,
+    id_column: str | None = None,
+    class_sep: str = ".",
+    input_format: str | None = None,
+    baseline: str | None = None,
+    truth: str | None = None,
+    join: str | None = None,
+    model_col: str | None = None,
+    names: Sequence[str] = (),
+    nan: str = "error",
+    positive: str | None = None,
+    classes: Sequence[str] = (),
+    top: int = 5,
+    chunk_rows: int | None = None,
+) -> dict[str, Any]:
+    """Which loss to report for ``data``, and why the models rank differently: ``losscli advise``.
+
+    Returns the same dict as ``losscli advise -f json`` (task, models, rankings,
+    disagreements, worst_rows, recommendation, ...); ``data`` is what
+    ``evaluate`` takes, and the keyword arguments are the command line's options.
+
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"y": [1.0, 2, 3, 4], "a": [1.5, 2, 2, 4], "b": [1.0, 2.5, 3.5, 4.5]})
+    >>> report = advise(df)
+    >>> report["rankings"]["mse"], report["models"]["a"]["bias"]
+    (['b', 'a'], -0.125)
+    """
+    from .api_errors import speaking_of_parameters
+    from .engines.advise import advise_request
+    from .report.advise import report_of
+
+    with speaking_of_parameters():
+        request = Request(
+            _inputs(data, input_format, truth, join, model_col, names),
+            Columns(target, _names(preds), weight, id_column, class_sep, positive, tuple(classes), nan),
+            (),
+            Statistics(baseline=baseline),
+            output=Output(top=top),
+            engine=Engine(chunk_rows=chunk_rows),
+            caller="api",
+        )
+        return report_of(advise_request(request), positive).to_data()
 
 
 def _inputs(

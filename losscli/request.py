@@ -63,6 +63,7 @@ DEFAULT_SEED = 0
 DEFAULT_WORKERS = 2
 DEFAULT_LEVEL = 0.95
 BOOTSTRAP_RANGE = (20, 100_000)
+MAX_TOP = 1000
 
 # How an option is spelled for the caller: a flag on the command line, a keyword in Python.
 _FLAGS = {
@@ -95,6 +96,7 @@ _FLAGS = {
     "per_row": "--per-row",
     "meta": "--meta",
     "digits": "--digits",
+    "top": "--top",
     "sort": "--sort",
     "engine": "--engine",
     "scheduler": "--scheduler",
@@ -260,6 +262,8 @@ class Output:
     quiet: bool = False
     verbose: bool = False
     color: bool = True
+    # advise: the worst rows shown per model and loss.
+    top: int = 5
 
     @property
     def suffixes(self) -> dict[str, str]:
@@ -417,6 +421,8 @@ def _check_output(r: Request) -> None:
         _refuse(r, "meta", f"wraps JSON output; it does not apply to {shown} (add {r.flag('format')} json)")
     if not 1 <= o.digits <= 17:
         _refuse(r, "digits", f"takes 1 to 17 significant digits, not {o.digits}")
+    if not 0 <= o.top <= MAX_TOP:
+        _refuse(r, "top", f"takes 0 to {MAX_TOP} rows, not {o.top}")
 
 
 def _check_suffix(r: Request) -> None:

@@ -1,7 +1,7 @@
 """The command line: Typer apps that turn options into one Request, call the library, and
 turn its results into output and its errors into exit codes.
 
-``eval`` (eval.py), ``losses`` (losses.py) and ``plot`` (plot.py) are registered
+``eval`` (eval.py), ``losses`` (losses.py), ``advise`` (advise.py) and ``plot`` (plot.py) are registered
 here; heavy modules are imported inside the commands so ``--help`` stays fast.
 """
 
@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from .. import __version__
+from .advise import advise_command
 from .eval import eval_command
 from .losses import losses_command
 
@@ -25,6 +26,7 @@ app = typer.Typer(
 )
 app.command("eval")(eval_command)
 app.command("losses")(losses_command)
+app.command("advise")(advise_command)
 
 
 def _add_plot_commands() -> None:

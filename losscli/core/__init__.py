@@ -4,7 +4,9 @@
 - accumulate.py: mergeable state per (model, loss, group): weighted sums, bootstrap
   replicate sums, paired moments; update / merge;
 - finish.py: state -> results, with intervals and paired tests;
-- stats.py: percentile intervals and the paired t-test (no SciPy at run time).
+- stats.py: percentile intervals and the paired t-test (no SciPy at run time);
+- sketch.py, diagnostics.py, diagnose.py: what ``advise`` reads (moments, the share of
+  the worst 1% of rows, median and MAD, worst rows, calibration bins), mergeable too.
 
 Nothing here reads files or prints.
 """
