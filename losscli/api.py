@@ -37,6 +37,7 @@ def evaluate(
     seed: int | None = None,
     baseline: str | None = None,
     min_group_n: int | None = None,
+    reduction: str = "mean",
     truth: str | None = None,
     join: str | None = None,
     model_col: str | None = None,
@@ -75,7 +76,7 @@ def evaluate(
             replace(_inputs(data, input_format, truth, join, model_col, names), delimiter=delimiter, decimal=decimal),
             Columns(target, _names(preds), weight, id_column, class_sep, positive, tuple(classes), nan),
             losses_from([losses] if isinstance(losses, str) else list(losses)),
-            Statistics(ci, bootstrap, seed, baseline, _names(by), min_group_n),
+            Statistics(ci, bootstrap, seed, baseline, _names(by), min_group_n, reduction),
             engine=Engine(engine, scheduler, workers, chunk_rows),
             caller="api",
         )

@@ -21,6 +21,7 @@ from pathlib import Path, PurePath
 from typing import Literal
 
 from .errors import OptionError
+from .losses import REDUCTIONS
 from .spec import LossSpec, parse_specs
 
 __all__ = [
@@ -89,6 +90,7 @@ _FLAGS = {
     "baseline": "--baseline",
     "by": "--by",
     "min_group_n": "--min-group-n",
+    "reduction": "--reduction",
     "fail_above": "--fail-above",
     "fail_if_worse": "--fail-if-worse",
     "format": "--format",
@@ -215,6 +217,8 @@ class Statistics:
     baseline: str | None = None
     by: tuple[str, ...] = ()
     min_group_n: int | None = None
+    # mean: sum(w l) / sum(w); sum: sum(w l) (torch reduction="sum", scikit-learn normalize=False).
+    reduction: str = "mean"
 
     @property
     def level(self) -> float:
@@ -390,6 +394,36 @@ def _check_stats(r: Request) -> None:
         _refuse(r, "min_group_n", f"hides small groups of {r.flag('by')}, which was not given")
     if s.min_group_n is not None and s.min_group_n < 0:
         _refuse(r, "min_group_n", f"must be >= 0, not {s.min_group_n}")
+    _check_reduction(r)
+    skills = [spec.label for spec in r.losses if spec.loss.skill is not None]
+    if skills and s.ci is not None:
+        _refuse(r, "ci", f"has no bootstrap for the skill score {skills[0]} yet; leave out {r.flag('ci')} or that loss")
+    ignore_label(r.losses)
+
+
+def _check_reduction(r: Request) -> None:
+    if r.stats.reduction not in REDUCTIONS:
+        _refuse(r, "reduction", f"takes {' or '.join(REDUCTIONS)}, not {r.stats.reduction!r}")
+    if r.stats.reduction == "sum":
+        unable = [spec.label for spec in r.losses if not spec.loss.summable]
+        if unable:
+            _refuse(
+                r,
+                "reduction",
+                f"sum adds up per-row losses, but {unable[0]} is finished after the mean "
+                "(a root or a skill score); use mean for it",
+            )
+
+
+def ignore_label(specs: tuple[LossSpec, ...] | list[LossSpec]) -> float | None:
+    """The one ignore_index of a run: rows with that target are left out for every loss."""
+    values = {s.params["ignore_index"] for s in specs if s.params.get("ignore_index") is not None}
+    if len(values) > 1:
+        raise OptionError(
+            f"the losses give different ignore_index values ({', '.join(sorted(map(str, values)))}); "
+            "one run leaves out one label: run them separately"
+        )
+    return float(values.pop()) if values else None  # type: ignore[arg-type]
 
 
 def _check_gates(r: Request) -> None:

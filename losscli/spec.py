@@ -36,6 +36,11 @@ class LossSpec:
         return self.loss.defaults() | dict(self.given)
 
     @property
+    def kernel_params(self) -> dict[str, ParamValue]:
+        """The parameters the kernel is called with (not those that choose rows)."""
+        return self.loss.kernel_params(self.params)
+
+    @property
     def label(self) -> str:
         """The column header: ``huber`` or, with parameters given, ``huber(delta=2)``."""
         if not self.given:

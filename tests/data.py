@@ -13,6 +13,13 @@ from losscli.losses import Loss, Task
 from losscli.spec import format_value
 
 CLASSES = ("a", "b", "c")
+# The quantile levels of test quantile-set models: columns m.q10, m.q50, m.q90.
+LEVELS = (0.1, 0.5, 0.9)
+
+
+def kernel_args(loss: Loss) -> dict[str, Any]:
+    """What a kernel needs beyond the loss's parameters: a quantile set's levels."""
+    return {"levels": np.array(LEVELS)} if loss.pred_shape == "quantiles" else {}
 
 
 def cases(loss: Loss) -> list[Task]:
@@ -24,6 +31,14 @@ def make_data(loss: Loss, n: int, seed: int, task: Task | None = None) -> tuple[
     """(y_true, y_pred) in the shape and domain ``loss`` takes for ``task``."""
     rng = np.random.default_rng(seed)
     task = task or loss.task
+    if task == "regression" and loss.pred_shape == "gaussian":
+        y = rng.normal(3.0, 2.0, n)
+        return y, np.column_stack([y + rng.standard_t(df=3, size=n), rng.lognormal(-0.5, 0.8, n)])
+    if task == "regression" and loss.pred_shape == "quantiles":
+        y = rng.normal(3.0, 2.0, n)
+        centre = y + rng.normal(0.0, 1.0, n)
+        spread = rng.lognormal(0.0, 0.5, n)
+        return y, np.column_stack([centre - 1.28 * spread, centre, centre + 1.28 * spread])
     if task == "regression":
         if loss.value_domain is not None:  # logs and deviances: keep both sides positive
             y = rng.gamma(2.0, 2.0, n) + 0.05
@@ -51,6 +66,10 @@ def make_data(loss: Loss, n: int, seed: int, task: Task | None = None) -> tuple[
 
 def perfect(loss: Loss, y: np.ndarray, task: Task) -> np.ndarray:
     """Predictions that are exactly right in the loss's own terms."""
+    if task == "regression" and loss.pred_shape == "gaussian":
+        return np.column_stack([y, np.zeros_like(y)])  # a point mass on the target
+    if task == "regression" and loss.pred_shape == "quantiles":
+        return np.column_stack([y, y, y])
     if task == "regression":
         return y.copy()
     if task == "binary":
@@ -58,16 +77,21 @@ def perfect(loss: Loss, y: np.ndarray, task: Task) -> np.ndarray:
             return np.where(y > 0, 5.0, -5.0)  # beyond the hinge margin
         return y.copy()
     onehot = np.eye(len(CLASSES))[y]
-    return onehot * 5.0 if loss.pred_kind == "score" else onehot
+    # Scores: +5 for the true class, -5 for the others (one-vs-all wants both margins).
+    return onehot * 10.0 - 5.0 if loss.pred_kind == "score" else onehot
 
 
-def frame(y: np.ndarray, p: np.ndarray, w: np.ndarray | None = None) -> pd.DataFrame:
+def frame(y: np.ndarray, p: np.ndarray, w: np.ndarray | None = None, shape: str = "point") -> pd.DataFrame:
     cols: dict[str, Any] = {}
     if y.ndim == 2:
         cols |= {f"y.{c}": y[:, k] for k, c in enumerate(CLASSES)}
     else:
         cols["y"] = y
-    if p.ndim == 2:
+    if shape == "gaussian":
+        cols |= {"m.mean": p[:, 0], "m.var": p[:, 1]}
+    elif shape == "quantiles":
+        cols |= {f"m.q{100 * q:g}": p[:, k] for k, q in enumerate(LEVELS)}
+    elif p.ndim == 2:
         cols |= {f"m.{c}": p[:, k] for k, c in enumerate(CLASSES)}
     else:
         cols["m"] = p
@@ -79,6 +103,8 @@ def frame(y: np.ndarray, p: np.ndarray, w: np.ndarray | None = None) -> pd.DataF
 def losscli_value(loss: Loss, y: np.ndarray, p: np.ndarray, w: np.ndarray | None = None, **params: Any) -> float:
     """What losscli's public API says, for one model under one loss."""
     spec = loss.name + "".join(f":{k}={format_value(v)}" for k, v in params.items())
-    result = evaluate(frame(y, p, w), [spec], target="y", preds=["m*"], weight="w" if w is not None else None)
+    result = evaluate(
+        frame(y, p, w, loss.pred_shape), [spec], target="y", preds=["m*"], weight="w" if w is not None else None
+    )
     assert len(result) == 1
     return float(result["value"].iloc[0])

@@ -13,7 +13,8 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from scipy.special import log_expit, log_softmax, rel_entr
+from scipy.special import expit, log_expit, log_softmax, rel_entr, softmax
+from scipy.stats import norm
 from sklearn import metrics
 
 Reference = Callable[..., float]
@@ -37,9 +38,10 @@ def huber_by_hand(y, p, w, delta=1.0):
 
 
 def smooth_l1_by_hand(y, p, w, beta=1.0):
-    # torch.nn.functional.smooth_l1_loss, as documented
+    # torch.nn.functional.smooth_l1_loss, as documented (beta = 0: the L1 branch everywhere)
     r = np.abs(p - y)
-    return _wmean(np.where(r < beta, 0.5 * r**2 / beta, r - 0.5 * beta), w)
+    quadratic = 0.5 * r**2 / beta if beta else np.inf
+    return _wmean(np.where(r < beta, quadratic, r - 0.5 * beta), w)
 
 
 def log_cosh_by_hand(y, p, w):
@@ -86,6 +88,17 @@ def focal_by_hand(y, p, w, gamma=2.0, alpha=None):
     loss = ce * (1 - p_t) ** gamma
     if alpha is not None:
         loss = loss * (alpha * y + (1 - alpha) * (1 - y))
+    return _wmean(loss, w)
+
+
+def focal_logits_by_hand(y, z, w, gamma=2.0, alpha=None):
+    # torchvision.ops.sigmoid_focal_loss(inputs=z, targets=y), as its source reads
+    p = expit(z)
+    ce = -(y * log_expit(z) + (1 - y) * log_expit(-z))
+    p_t = p * y + (1 - p) * (1 - y)
+    loss = ce * (1 - p_t) ** gamma
+    if alpha is not None:
+        loss = (alpha * y + (1 - alpha) * (1 - y)) * loss
     return _wmean(loss, w)
 
 
@@ -145,6 +158,79 @@ def multiclass_hinge_sklearn(y, z, w):
     return float(metrics.hinge_loss(y, z, sample_weight=w, labels=list(range(z.shape[1]))))
 
 
+def squared_crammer_singer_by_hand(y, z, w):
+    # torchmetrics _multiclass_hinge_loss_update, crammer-singer, squared=True (no softmax step)
+    rows = np.arange(len(y))
+    others = z.copy()
+    others[rows, y] = -np.inf
+    return _wmean(np.clip(1 - (z[rows, y] - others.max(axis=1)), 0, None) ** 2, w)
+
+
+def ova_hinge_by_hand(y, z, w, squared=False):
+    # torchmetrics one-vs-all: margin z at the true class, -z elsewhere; per-class means, averaged here
+    onehot = np.eye(z.shape[1], dtype=bool)[y]
+    margin = np.where(onehot, z, -z)
+    h = np.clip(1 - margin, 0, None)
+    h = h**2 if squared else h
+    return float(np.mean([np.average(h[:, k], weights=w) for k in range(z.shape[1])]))
+
+
+def categorical_hinge_keras(y, z, w):
+    # keras.losses.categorical_hinge: pos = sum(t z), neg = max((1 - t) z), max(neg - pos + 1, 0)
+    t = _onehot(y, z.shape[1])
+    pos = (t * z).sum(axis=1)
+    neg = ((1 - t) * z).max(axis=1)
+    return _wmean(np.maximum(neg - pos + 1.0, 0.0), w)
+
+
+def categorical_focal_keras(y, p, w, gamma=2.0, alpha=None, eps="auto"):
+    # keras.losses.categorical_focal_crossentropy (from_logits=False), in float64
+    e = EPS64 if eps == "auto" else eps
+    t = _onehot(y, p.shape[1])
+    pc = np.clip(p, e, 1 - e)
+    a = 1.0 if alpha is None else alpha
+    return _wmean((a * (1 - pc) ** gamma * -t * np.log(pc)).sum(axis=1), w)
+
+
+def categorical_focal_logits_by_hand(y, z, w, gamma=2.0, alpha=None):
+    t = _onehot(y, z.shape[1])
+    p = softmax(z, axis=1)
+    a = 1.0 if alpha is None else alpha
+    return _wmean((a * (1 - p) ** gamma * -t * log_softmax(z, axis=1)).sum(axis=1), w)
+
+
+def kl_reference(y, p, w, unnormalized=False):
+    return kl_by_scipy(y, p, w)
+
+
+# --- predictive distributions: y_pred (n, 2) [mean, var], or (n, 3) quantiles at 0.1, 0.5, 0.9 ----
+
+
+def gaussian_nll_scipy(y, p, w, eps=1e-6, full=False):
+    # torch GaussianNLLLoss = -log N(y; mean, max(var, eps)) without 0.5 log(2 pi) unless full
+    std = np.sqrt(np.maximum(p[:, 1], eps))
+    nll = -norm.logpdf(y, loc=p[:, 0], scale=std)
+    return _wmean(nll if full else nll - 0.5 * np.log(2 * np.pi), w)
+
+
+def crps_scipy(y, p, w):
+    # Gneiting & Raftery (2007) eq. 21 with scipy's normal cdf and pdf
+    sigma = np.sqrt(p[:, 1])
+    z = (y - p[:, 0]) / sigma
+    return _wmean(sigma * (z * (2 * norm.cdf(z) - 1) + 2 * norm.pdf(z) - 1 / np.sqrt(np.pi)), w)
+
+
+def interval_score_by_hand(y, q, w, alpha=None):
+    # the test data's interval is q10..q90: alpha 0.2
+    a = 0.2 if alpha is None else alpha
+    low, high = q[:, 0], q[:, 2]
+    return _wmean((high - low) + 2 / a * (low - y) * (y < low) + 2 / a * (y - high) * (y > high), w)
+
+
+def coverage_by_hand(y, q, w, alpha=None):
+    return _wmean(((q[:, 0] <= y) & (y <= q[:, 2])).astype(float), w)
+
+
 REFERENCES: dict[str, Reference] = {
     "mse": lambda y, p, w: float(metrics.mean_squared_error(y, p, sample_weight=w)),
     "rmse": lambda y, p, w: float(metrics.root_mean_squared_error(y, p, sample_weight=w)),
@@ -152,6 +238,10 @@ REFERENCES: dict[str, Reference] = {
     "huber": huber_by_hand,
     "smooth_l1": smooth_l1_by_hand,
     "log_cosh": log_cosh_by_hand,
+    "gaussian_nll": gaussian_nll_scipy,
+    "crps": crps_scipy,
+    "interval_score": interval_score_by_hand,
+    "coverage": coverage_by_hand,
     "quantile": lambda y, p, w, alpha=0.5: float(metrics.mean_pinball_loss(y, p, alpha=alpha, sample_weight=w)),
     "mape": mape_sklearn,
     "smape": smape_by_hand,
@@ -160,9 +250,13 @@ REFERENCES: dict[str, Reference] = {
     "poisson": lambda y, p, w: float(metrics.mean_poisson_deviance(y, p, sample_weight=w)),
     "gamma": lambda y, p, w: float(metrics.mean_gamma_deviance(y, p, sample_weight=w)),
     "tweedie": lambda y, p, w, power=0.0: float(metrics.mean_tweedie_deviance(y, p, power=power, sample_weight=w)),
+    "d2_tweedie": lambda y, p, w, power=0.0: float(metrics.d2_tweedie_score(y, p, power=power, sample_weight=w)),
+    "d2_absolute_error": lambda y, p, w: float(metrics.d2_absolute_error_score(y, p, sample_weight=w)),
+    "d2_pinball": lambda y, p, w, alpha=0.5: float(metrics.d2_pinball_score(y, p, alpha=alpha, sample_weight=w)),
     "bce": bce_reference,
     "bce_logits": bce_logits_by_hand,
     "focal": focal_by_hand,
+    "focal_logits": focal_logits_by_hand,
     "brier": brier_sklearn,
     "hinge": hinge_sklearn,
     "squared_hinge": squared_hinge_by_hand,
@@ -170,20 +264,35 @@ REFERENCES: dict[str, Reference] = {
     "cce": cce_reference,
     "cce_logits": cce_logits_by_hand,
     "nll": nll_by_hand,
-    "kl_div": kl_by_scipy,
+    "kl_div": kl_reference,
     "multiclass_hinge": multiclass_hinge_sklearn,
+    "multiclass_squared_hinge": squared_crammer_singer_by_hand,
+    "ova_hinge": ova_hinge_by_hand,
+    "categorical_hinge": categorical_hinge_keras,
+    "categorical_focal": categorical_focal_keras,
+    "categorical_focal_logits": categorical_focal_logits_by_hand,
 }
 
 # Parameter sets checked besides the defaults.
 PARAM_CASES: dict[str, list[dict[str, Any]]] = {
     "huber": [{"delta": 0.3}, {"delta": 2.5}],
-    "smooth_l1": [{"beta": 0.25}, {"beta": 3.0}],
+    "smooth_l1": [{"beta": 0.25}, {"beta": 3.0}, {"beta": 0.0}],
     "quantile": [{"alpha": 0.1}, {"alpha": 0.9}, {"alpha": 0.0}, {"alpha": 1.0}],
     "mape": [{"percent": True}],
     "tweedie": [{"power": p} for p in (-0.5, 1.0, 1.5, 2.0, 3.0)],
+    "d2_tweedie": [{"power": p} for p in (-0.5, 1.0, 1.5, 2.0, 3.0)],
+    "d2_pinball": [{"alpha": 0.1}, {"alpha": 0.9}, {"alpha": 0.5}],
     "bce": [{"eps": 1e-7}, {"label_smoothing": 0.1}],
     "bce_logits": [{"label_smoothing": 0.2}],
     "focal": [{"gamma": 0.0}, {"gamma": 1.5, "alpha": 0.25}, {"gamma": 2.0, "alpha": 0.9}],
+    "focal_logits": [{"gamma": 0.0}, {"gamma": 1.5, "alpha": 0.25}, {"gamma": 0.5, "alpha": 0.9}],
+    "ova_hinge": [{"squared": True}],
+    "gaussian_nll": [{"full": True}, {"eps": 0.5}],
+    "interval_score": [{"alpha": 0.2}],
+    "coverage": [{"alpha": 0.2}],
+    "categorical_focal": [{"gamma": 0.0}, {"gamma": 1.0, "alpha": 0.25, "eps": 1e-7}],
+    "categorical_focal_logits": [{"gamma": 0.0}, {"gamma": 3.0, "alpha": 0.25}],
+    "kl_div": [{"unnormalized": True}],
     "zero_one": [{"threshold": 0.3}],
     "cce": [{"eps": 1e-3}, {"label_smoothing": 0.1}],
     "cce_logits": [{"label_smoothing": 0.1}],

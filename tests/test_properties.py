@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from losscli import losses
 from losscli.core.accumulate import MeanState
 
-from .data import make_data, perfect
+from .data import kernel_args, make_data, perfect
 
 
 def _params(flag: str | None = None) -> list:
@@ -28,7 +28,7 @@ sizes = st.integers(min_value=1, max_value=60)
 
 def mean_of(loss: losses.Loss, y: np.ndarray, p: np.ndarray, w: np.ndarray | None = None) -> float:
     state = MeanState()
-    state.update(loss.per_row(y, p), w)
+    state.update(loss.per_row(y, p, **kernel_args(loss)), w)
     return loss.finish(float(state.mean()[0]))
 
 
@@ -37,7 +37,7 @@ def mean_of(loss: losses.Loss, y: np.ndarray, p: np.ndarray, w: np.ndarray | Non
 @settings(max_examples=25, deadline=None)
 def test_nonnegative(loss: losses.Loss, task, seed: int, n: int) -> None:
     y, p = make_data(loss, n, seed, task)
-    assert (loss.per_row(y, p) >= 0).all()
+    assert (loss.per_row(y, p, **kernel_args(loss)) >= 0).all()
 
 
 @pytest.mark.parametrize(("loss", "task"), _params("zero_at_perfect"))
@@ -45,7 +45,7 @@ def test_nonnegative(loss: losses.Loss, task, seed: int, n: int) -> None:
 @settings(max_examples=25, deadline=None)
 def test_zero_at_a_perfect_prediction(loss: losses.Loss, task, seed: int, n: int) -> None:
     y, _ = make_data(loss, n, seed, task)
-    np.testing.assert_allclose(loss.per_row(y, perfect(loss, y, task)), 0.0, atol=1e-15)
+    np.testing.assert_allclose(loss.per_row(y, perfect(loss, y, task), **kernel_args(loss)), 0.0, atol=1e-15)
 
 
 @pytest.mark.parametrize(("loss", "task"), _params("symmetric"))
@@ -53,7 +53,9 @@ def test_zero_at_a_perfect_prediction(loss: losses.Loss, task, seed: int, n: int
 @settings(max_examples=25, deadline=None)
 def test_symmetric_in_target_and_prediction(loss: losses.Loss, task, seed: int, n: int) -> None:
     y, p = make_data(loss, n, seed, task)
-    np.testing.assert_allclose(loss.per_row(p, y), loss.per_row(y, p), rtol=1e-12)
+    np.testing.assert_allclose(
+        loss.per_row(p, y, **kernel_args(loss)), loss.per_row(y, p, **kernel_args(loss)), rtol=1e-12
+    )
 
 
 @pytest.mark.parametrize(("loss", "task"), _params())

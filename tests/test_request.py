@@ -44,6 +44,7 @@ OPTIONS: dict[str, tuple[list[str], str, object]] = {
     "classes": (["--classes", "a,b"], "columns.classes", ("a", "b")),
     "by": (["--by", "region"], "stats.by", ("region",)),
     "min_group_n": (["--by", "region", "--min-group-n", "5"], "stats.min_group_n", 5),
+    "reduction": (["--reduction", "sum", "-l", "mae"], "stats.reduction", "sum"),
     "ci": (["--ci", "0.9"], "stats.ci", 0.9),
     "bootstrap": (["--ci", "0.9", "--bootstrap", "50"], "stats.bootstrap", 50),
     "seed": (["--ci", "0.9", "--seed", "3"], "stats.seed", 3),

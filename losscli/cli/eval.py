@@ -94,6 +94,9 @@ ByOpt = Annotated[list[str] | None, typer.Option("--by", help="Also report per g
 MinGroupNOpt = Annotated[
     int | None, typer.Option("--min-group-n", help="With --by: hide groups with fewer rows than this.", min=0)
 ]
+ReductionOpt = Annotated[
+    str, typer.Option("--reduction", help="mean: sum(w*l)/sum(w); sum: sum(w*l) (torch reduction='sum').")
+]
 CiOpt = Annotated[
     float | None,
     typer.Option("--ci", help="Add a bootstrap confidence interval at this level, e.g. 0.95.", min=0.5, max=0.9999),
@@ -181,6 +184,7 @@ def eval_command(
     classes: ClassesOpt = None,
     by: ByOpt = None,
     min_group_n: MinGroupNOpt = None,
+    reduction: ReductionOpt = "mean",
     ci: CiOpt = None,
     bootstrap: BootstrapOpt = None,
     seed: SeedOpt = None,
@@ -206,7 +210,7 @@ def eval_command(
             Inputs(tuple(files), None, input_format, truth, join, model_col, tuple(name or ()), delimiter, decimal),
             Columns(target, tuple(pred or ()), weight, id_column, class_sep, positive, split_list(classes), nan),
             losses_from(loss or ()),
-            Statistics(ci, bootstrap, seed, baseline, tuple(by or ()), min_group_n),
+            Statistics(ci, bootstrap, seed, baseline, tuple(by or ()), min_group_n, reduction),
             Gates(tuple(parse_threshold(t) for t in fail_above or ()), fail_if_worse),
             Output(fmt, stdout_or(output), per_row, with_meta, digits, sort, quiet, verbose, color(no_color)),
             Engine(engine, scheduler, workers),

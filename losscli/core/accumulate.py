@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -131,6 +132,60 @@ class MeanState:
 
 
 @dataclass
+class SkillState:
+    """What a skill score (D2) needs beyond its mean deviance: the reference's inputs.
+
+    Per group, the weighted sums of the target's statistics (mergeable by addition); or,
+    for a reference with no finite summary (a weighted quantile), the rows' targets,
+    weights and group codes themselves (mergeable by concatenation, O(rows)).
+    """
+
+    sum_ws: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    total_ws: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    kept: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=list)
+
+    def update(
+        self, stats: np.ndarray | None, y: np.ndarray, weight: np.ndarray | None, codes: np.ndarray, groups: int
+    ) -> None:
+        w = np.ones(len(y)) if weight is None else weight
+        if stats is None:
+            keep = w > 0
+            self.kept.append((y[keep].copy(), w[keep].copy(), codes[keep].copy()))
+            return
+        ws = stats * w[:, None]
+        m = stats.shape[1]
+        sums = np.stack([np.bincount(codes, weights=ws[:, j], minlength=groups) for j in range(m)], axis=1)
+        self.sum_ws = (_grow(self.sum_ws.T, groups).T if self.sum_ws.size else np.zeros((groups, m))) + sums
+        self.total_ws = (self.total_ws if self.total_ws.size else np.zeros(m)) + ws.sum(axis=0)
+
+    def merge(self, other: SkillState) -> SkillState:
+        if not self.sum_ws.size or not other.sum_ws.size:
+            sums = self.sum_ws if self.sum_ws.size else other.sum_ws
+            totals = self.total_ws if self.total_ws.size else other.total_ws
+        else:
+            g = max(len(self.sum_ws), len(other.sum_ws))
+            sums = _grow(self.sum_ws.T, g).T + _grow(other.sum_ws.T, g).T
+            totals = self.total_ws + other.total_ws
+        return SkillState(sums, totals, self.kept + other.kept)
+
+    def moved(self, move: Any, mapping: np.ndarray) -> SkillState:
+        """Group codes renumbered (see Accumulator.aligned_to)."""
+        sums = move(self.sum_ws.T).T if self.sum_ws.size else self.sum_ws
+        kept = [(y, w, mapping[c]) for y, w, c in self.kept]
+        return SkillState(sums, self.total_ws, kept)
+
+    def targets(self, select: Any) -> tuple[np.ndarray, np.ndarray]:
+        """The kept targets and weights of the selected groups (every group for a slice)."""
+        ys = [y for y, _, _ in self.kept]
+        ws = [w for _, w, _ in self.kept]
+        if not isinstance(select, slice):
+            chosen = [np.isin(c, np.atleast_1d(select)) for _, _, c in self.kept]
+            ys = [y[k] for y, k in zip(ys, chosen, strict=True)]
+            ws = [w[k] for w, k in zip(ws, chosen, strict=True)]
+        return (np.concatenate(ys) if ys else np.zeros(0)), (np.concatenate(ws) if ws else np.zeros(0))
+
+
+@dataclass
 class BootstrapState:
     """Per replicate and group: sum of r * w * loss and sum of r * w (r ~ Poisson(1))."""
 
@@ -238,10 +293,16 @@ class Accumulator:
     means: dict[Key, MeanState] = field(default_factory=dict)
     boot: dict[Key, BootstrapState] = field(default_factory=dict)
     paired: dict[Key, PairedState] = field(default_factory=dict)
+    # Skill scores (D2): by loss label, the target statistics function (params bound), or
+    # None where the reference keeps the targets; their state per key.
+    skills: dict[str, Any] = field(default_factory=dict)
+    skill_states: dict[Key, SkillState] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for key in self.keys:
             self.means.setdefault(key, MeanState())
+            if key[1] in self.skills:
+                self.skill_states.setdefault(key, SkillState())
             if self.replicates:
                 self.boot.setdefault(key, BootstrapState(self.replicates))
             if self.baseline is not None and key[0] != self.baseline:
@@ -254,17 +315,22 @@ class Accumulator:
         codes: np.ndarray,
         row_offset: int,
         valid: dict[str, np.ndarray] | None = None,
+        y_true: np.ndarray | None = None,
     ) -> None:
         """Add one batch: per-row losses for every key, the batch's weights and group codes.
 
         ``valid`` holds, for models that lose rows to --nan drop, the rows that count:
-        the others get weight 0 and are not counted in n.
+        the others get weight 0 and are not counted in n. ``y_true`` feeds skill scores.
         """
         groups = len(self.groups)
         valid = valid or {}
+        stats = {label: fn(y_true) if fn is not None else None for label, fn in self.skills.items()}
         for key, values in per_row.items():
             mask = valid.get(key[0])
             self.means[key].update(values, _masked(weight, mask, len(values)), codes, groups, mask)
+            if key in self.skill_states and y_true is not None:
+                masked = _masked(weight, mask, len(values))
+                self.skill_states[key].update(stats[key[1]], y_true, masked, codes, groups)
         for key, state in self.paired.items():
             base = self.baseline or ""
             mask = _both(valid.get(key[0]), valid.get(base))
@@ -302,8 +368,9 @@ class Accumulator:
     def merge(self, other: Accumulator) -> Accumulator:
         """Combine two accumulators of the same evaluation (group codes are re-aligned)."""
         other = other.aligned_to(self.groups)
-        out = Accumulator(self.keys, self.replicates, self.baseline, self.seed, self.groups)
+        out = Accumulator(self.keys, self.replicates, self.baseline, self.seed, self.groups, skills=self.skills)
         out.means = {k: self.means[k].merge(other.means[k]) for k in self.keys}
+        out.skill_states = {k: self.skill_states[k].merge(other.skill_states[k]) for k in self.skill_states}
         out.boot = {k: self.boot[k].merge(other.boot[k]) for k in self.boot}
         out.paired = {k: self.paired[k].merge(other.paired[k]) for k in self.paired}
         return out
@@ -318,7 +385,8 @@ class Accumulator:
             out[..., mapping[: a.shape[-1]]] += a  # codes are distinct: no lost updates
             return out
 
-        out = Accumulator(self.keys, self.replicates, self.baseline, self.seed, groups)
+        out = Accumulator(self.keys, self.replicates, self.baseline, self.seed, groups, skills=self.skills)
+        out.skill_states = {k: s.moved(move, mapping) for k, s in self.skill_states.items()}
         out.means = {
             k: MeanState(move(s.sum_wl), move(s.sum_w), move(s.n), s.total_wl, s.total_w) for k, s in self.means.items()
         }

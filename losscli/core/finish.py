@@ -72,7 +72,9 @@ def _finish_one(
 ) -> Result:
     label, finisher = spec.label, spec.loss.finish
     state = acc.means[(model, label)]
-    value, sum_w = mean_of(state, select, finisher)
+    value, sum_w = mean_of(state, select, finisher, stats.reduction)
+    if spec.loss.skill is not None:
+        value = skill_value(acc, spec, model, select, value)
     extra: dict[str, float | str | None] = {}
     replicates = None
     if acc.replicates:
@@ -95,7 +97,9 @@ def _versus_baseline(
 ) -> dict[str, float | str | None]:
     """The difference to the baseline, its interval, the paired test and the verdict."""
     base, label, finisher = stats.baseline or "", spec.label, spec.loss.finish
-    base_value, _ = mean_of(acc.means[(base, label)], select, finisher)
+    base_value, _ = mean_of(acc.means[(base, label)], select, finisher, stats.reduction)
+    if spec.loss.skill is not None:
+        base_value = skill_value(acc, spec, base, select, base_value)
     delta = value - base_value
     out: dict[str, float | str | None] = {"delta": delta, "delta_rel": delta / base_value if base_value else math.nan}
     if model == base:
@@ -105,7 +109,9 @@ def _versus_baseline(
         return out
     paired = acc.paired[(model, label)]
     test = paired_t_test(*(_total(a, select) for a in paired.fields()[:4]))
-    out |= {"p_value": test.p_value, "verdict": verdict(test.p_value, delta, stats.level)}
+    # A skill score is better when higher: the verdict reads the loss's direction.
+    direction = -delta if spec.loss.higher_is_better else delta
+    out |= {"p_value": test.p_value, "verdict": verdict(test.p_value, direction, stats.level)}
     if replicates is not None:
         base_reps = replicate_values(acc, (base, label), select, finisher)
         out["delta_ci_low"], out["delta_ci_high"] = percentile_interval(replicates - base_reps, stats.level)
@@ -116,13 +122,43 @@ def _total(array: np.ndarray, select: Select) -> float:
     return float(array[select].sum()) if isinstance(select, slice) else float(array[select])
 
 
-def mean_of(state: MeanState, select: Select, finisher: Callable[[float], float]) -> tuple[float, float]:
-    """(finished value, sum of weights) over all rows (the pairwise totals) or one group."""
+def mean_of(
+    state: MeanState, select: Select, finisher: Callable[[float], float], reduction: str = "mean"
+) -> tuple[float, float]:
+    """(finished value, sum of weights) over all rows (the pairwise totals) or one group;
+    with reduction sum, sum(w * l) itself."""
     if isinstance(select, slice):
         sum_wl, sum_w = state.total_wl, state.total_w
     else:
         sum_wl, sum_w = float(state.sum_wl[select]), float(state.sum_w[select])
+    if reduction == "sum":
+        return sum_wl, sum_w
     return (finisher(sum_wl / sum_w) if sum_w > 0 else math.nan), sum_w
+
+
+def skill_value(acc: Accumulator, spec: LossSpec, model: str, select: Select, mean_dev: float) -> float:
+    """1 - mean deviance / the best constant's, as scikit-learn's D2 with force_finite."""
+    skill = spec.loss.skill
+    assert skill is not None
+    state = acc.skill_states[(model, spec.label)]
+    params = spec.kernel_params
+    if skill.stats is not None and skill.reference is not None:
+        means = acc.means[(model, spec.label)]
+        sums = state.total_ws if isinstance(select, slice) else state.sum_ws[select]
+        sum_w = means.total_w if isinstance(select, slice) else float(means.sum_w[select])
+        if not sum_w > 0 or not sums.size:
+            return math.nan
+        reference = skill.reference(sums / sum_w, **params)
+    elif skill.exact_reference is not None:
+        y, w = state.targets(select)
+        if not w.sum() > 0:
+            return math.nan
+        reference = skill.exact_reference(y, w, **params)
+    else:
+        return math.nan
+    if reference == 0:
+        return 1.0 if mean_dev == 0 else 0.0
+    return 1.0 - mean_dev / reference
 
 
 def replicate_values(

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from ..core.accumulate import Accumulator, Key
-from ..core.compute import batch_losses
+from ..core.compute import model_losses
 from ..core.finish import finish
 from ..errors import BadValueError, EmptyInputError
 from ..read.checks import check_batch
@@ -21,7 +22,8 @@ from ..read.extract import BatchArrays, Extractor
 from ..read.plan import Plan, make_plan
 from ..read.prefetch import prefetched
 from ..read.source import Source
-from ..request import Request
+from ..request import Request, ignore_label
+from ..spec import LossSpec, format_value
 from .evaluation import Evaluation
 
 if TYPE_CHECKING:
@@ -57,11 +59,13 @@ class Partial:
     rows: int
     dropped: dict[str, int]
     observed: BatchObserver | None = None
+    ignored: int = 0  # rows left out by ignore_index
 
     def merge(self, other: Partial) -> Partial:
         dropped = {m: self.dropped.get(m, 0) + other.dropped.get(m, 0) for m in {*self.dropped, *other.dropped}}
         observed = None if self.observed is None else self.observed.merge(other.observed)
-        return Partial(self.acc.merge(other.acc), self.rows + other.rows, dropped, observed)
+        acc, rows, ignored = self.acc.merge(other.acc), self.rows + other.rows, self.ignored + other.ignored
+        return Partial(acc, rows, dropped, observed, ignored)
 
 
 def run(
@@ -84,7 +88,23 @@ def run(
 def new_accumulator(plan: Plan, request: Request) -> Accumulator:
     keys: list[Key] = [(m.name, s.label) for m in plan.layout.models for s in plan.specs]
     stats = request.stats
-    return Accumulator(keys, replicates=stats.replicates, baseline=stats.baseline, seed=stats.seed_value)
+    return Accumulator(
+        keys,
+        replicates=stats.replicates,
+        baseline=stats.baseline,
+        seed=stats.seed_value,
+        skills=_skill_functions(plan.specs),
+    )
+
+
+def _skill_functions(specs: list[LossSpec]) -> dict[str, Any]:
+    """Per skill-score label: its target statistics with the parameters bound (None: kept targets)."""
+    out: dict[str, Any] = {}
+    for s in specs:
+        skill = s.loss.skill
+        if skill is not None:
+            out[s.label] = None if skill.stats is None else functools.partial(skill.stats, **s.kernel_params)
+    return out
 
 
 def accumulate(
@@ -105,7 +125,7 @@ def accumulate(
     layout, specs = plan.layout, plan.specs
     acc = new_accumulator(plan, request)
     log_fill = any(s.loss.pred_kind == "log_probability" for s in specs)
-    extractor = Extractor(layout, request.columns, log_fill=log_fill)
+    extractor = Extractor(layout, request.columns, log_fill=log_fill, ignore_index=ignore_label(specs))
     columns = layout.columns + ([layout.id] if per_row is not None and layout.id else [])
     rows = 0
     batches = source.batches(list(dict.fromkeys(columns)), layout.number_columns)
@@ -118,17 +138,19 @@ def accumulate(
         losses = {
             (model.name, spec.label): values
             for model in layout.models
-            for spec, values in zip(specs, batch_losses(specs, arrays.y_true, arrays.preds[model.name]), strict=True)
+            for spec, values in zip(
+                specs, model_losses(specs, arrays.y_true, arrays.preds[model.name], model), strict=True
+            )
         }
         codes = acc.groups.encode(arrays.groups, batch.num_rows)
         with np.errstate(over="ignore", invalid="ignore"):  # infinite losses stay inf (or nan), said as such
-            acc.update(losses, arrays.weight, codes, position, arrays.valid)
+            acc.update(losses, arrays.weight, codes, position, arrays.valid, arrays.y_true)
         if per_row is not None:
             per_row.write(layout.id or "row", layout.ids(batch, position), _masked_losses(losses, arrays))
         rows += batch.num_rows
         if progress is not None:
             progress(batch.num_rows)
-    return Partial(acc, rows, dict(extractor.dropped), observer)
+    return Partial(acc, rows, dict(extractor.dropped), observer, extractor.ignored)
 
 
 def _masked_losses(losses: dict[Key, np.ndarray], arrays: BatchArrays) -> dict[str, np.ndarray]:
@@ -147,6 +169,9 @@ def conclude(plan: Plan, partial: Partial, request: Request, notes: list[str] | 
     if any(partial.dropped.values()):
         counts = ", ".join(f"{m} {partial.dropped.get(m, 0)}" for m in (mm.name for mm in plan.layout.models))
         said.append(f"dropped rows with missing values (--nan drop): {counts}")
+    if partial.ignored:
+        label = format_value(ignore_label(plan.specs))
+        said.append(f"left out {partial.ignored} row(s) whose target is {label} (ignore_index)")
     results, hidden = finish(partial.acc, plan.specs, request.stats)
     if hidden:
         said.append(f"hid {hidden} group(s) with fewer than {request.stats.min_rows} rows (--min-group-n)")

@@ -9,8 +9,8 @@ This package imports only NumPy and the standard library.
 
 from __future__ import annotations
 
-from . import binary, multiclass, regression
-from ._registry import REGISTRY, TASKS, Interval, Loss, Param, ParamValue, Task, ValueDomain
+from . import binary, multiclass, probabilistic, regression
+from ._registry import REDUCTIONS, REGISTRY, TASKS, Interval, Loss, Param, ParamValue, Skill, Task, ValueDomain
 from .binary import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -27,6 +27,7 @@ from .multiclass import (
     kl_divergence,
     negative_log_likelihood,
 )
+from .probabilistic import coverage, crps_gaussian, gaussian_nll, interval_score
 from .regression import (
     absolute_error,
     absolute_percentage_error,
@@ -34,6 +35,7 @@ from .regression import (
     huber,
     log_cosh,
     pinball,
+    pinball_set,
     poisson_deviance,
     smooth_l1,
     squared_error,
@@ -51,12 +53,14 @@ def all_losses() -> list[Loss]:
 
 
 __all__ = [
+    "REDUCTIONS",
     "REGISTRY",
     "TASKS",
     "Interval",
     "Loss",
     "Param",
     "ParamValue",
+    "Skill",
     "Task",
     "ValueDomain",
     "absolute_error",
@@ -68,18 +72,24 @@ __all__ = [
     "brier",
     "categorical_cross_entropy",
     "categorical_cross_entropy_with_logits",
+    "coverage",
     "crammer_singer_hinge",
+    "crps_gaussian",
     "focal",
     "gamma_deviance",
+    "gaussian_nll",
     "get",
     "hinge",
     "huber",
+    "interval_score",
     "kl_divergence",
     "log_cosh",
     "multiclass",
     "negative_log_likelihood",
     "pinball",
+    "pinball_set",
     "poisson_deviance",
+    "probabilistic",
     "regression",
     "smooth_l1",
     "squared_error",

@@ -12,7 +12,7 @@ LOG2 = float(np.log(2.0))
 EPS = Param(
     "eps",
     "auto",
-    "probabilities are clipped to [eps, 1 - eps]; auto = float64 machine epsilon (scikit-learn)",
+    "probabilities are clipped to [eps, 1 - eps]; auto = float64 machine epsilon (scikit-learn on float64)",
     kind="float_or_auto",
     domain=HALF_OPEN_UNIT,
 )
@@ -25,7 +25,8 @@ LABEL_SMOOTHING = Param(
 
 
 def resolve_eps(eps: ParamValue) -> float:
-    """``eps=auto`` is float64 machine epsilon, as scikit-learn's log_loss."""
+    """``eps=auto`` is float64 machine epsilon, as scikit-learn's log_loss on float64 input
+    (losscli reads every number as float64; scikit-learn on float32 uses float32 epsilon)."""
     return FLOAT64_EPS if eps is None or eps == "auto" else float(eps)
 
 
@@ -53,3 +54,12 @@ def target_matrix(y_true: np.ndarray, k: int) -> FloatArray:
 def true_class_column(y_true: np.ndarray, y_pred: FloatArray) -> FloatArray:
     """y_pred[i, y_true[i]] for every row: the score given to the right class."""
     return np.take_along_axis(y_pred, y_true.reshape(-1, 1).astype(np.intp), axis=1)[:, 0]
+
+
+IGNORE_INDEX = Param(
+    "ignore_index",
+    None,
+    "rows whose target is this class index (or label) are left out (torch ignore_index, Keras ignore_class)",
+    kind="float_or_none",
+    kernel_arg=False,
+)

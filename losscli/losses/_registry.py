@@ -28,6 +28,9 @@ TargetKind = Literal["real", "binary", "class_index"]
 
 ParamValue = float | bool | str | None
 Kernel = Callable[..., FloatArray]
+# What a finished value is: a loss (lower is better) or a skill score (higher is better).
+Reduction = Literal["mean", "sum"]
+REDUCTIONS: tuple[Reduction, ...] = ("mean", "sum")
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,9 @@ class Param:
     domain: Interval = Interval()
     # A gap inside the domain (tweedie's power may not lie in (0, 1)).
     forbidden: Interval | None = None
+    # False for a parameter that chooses rows (ignore_index) rather than shaping the kernel:
+    # the reader applies it, and the kernel is called without it.
+    kernel_arg: bool = True
 
     def accepts(self, value: float) -> bool:
         inside = self.domain.contains(value) and math.isfinite(value)
@@ -111,6 +117,23 @@ class ValueDomain:
     target: Interval | None = None
     pred: Interval | None = None
     why: str = ""
+
+
+@dataclass(frozen=True)
+class Skill:
+    """How a skill score 1 - dev(model) / dev(best constant) finds its reference.
+
+    ``stats(y_true, **params)`` gives per-row statistics of the target alone, (n, m);
+    their weighted means are mergeable like any loss's, and ``reference(means, **params)``
+    turns them into the mean deviance of the best constant prediction. Where no such
+    finite set of statistics exists (the weighted median of D2 absolute error),
+    ``exact_reference(y_true, weight, **params)`` takes the targets themselves: the
+    state then grows with the rows (16 bytes a row), which --explain says.
+    """
+
+    stats: Callable[..., FloatArray] | None = None
+    reference: Callable[..., float] | None = None
+    exact_reference: Callable[..., float] | None = None
 
 
 @dataclass(frozen=True, eq=False)  # one object per loss: compared and hashed by identity
@@ -144,6 +167,18 @@ class Loss:
     zero_at_perfect: bool = True
     symmetric: bool = False
     explain: str = ""
+    # d loss / d y_pred, row by row (same shape as y_pred); None where there is none.
+    gradient: Kernel | None = None
+    # A skill score (D2): higher is better, finished from the mean deviance and a reference.
+    higher_is_better: bool = False
+    skill: Skill | None = None
+    # What y_pred must hold: one number a row (point), a Gaussian [mean, var] or a set of
+    # quantiles (with ``levels``). A point loss on a Gaussian model uses the mean, on a
+    # quantile model the median, unless it declares ``on_quantiles``: the same loss over the
+    # whole set (pinball averaged over the levels given).
+    pred_shape: Literal["point", "gaussian", "quantiles"] = "point"
+    on_quantiles: Kernel | None = None
+    on_quantiles_gradient: Kernel | None = None
 
     @property
     def tasks(self) -> tuple[Task, ...]:
@@ -159,16 +194,30 @@ class Loss:
     def defaults(self) -> dict[str, ParamValue]:
         return {p.name: p.default for p in self.params}
 
+    def kernel_params(self, params: dict[str, ParamValue]) -> dict[str, ParamValue]:
+        """The parameters the kernel takes: those that choose rows are the reader's."""
+        return {k: v for k, v in params.items() if (p := self.param(k)) is None or p.kernel_arg}
+
     def per_row(self, y_true: np.ndarray, y_pred: np.ndarray, **params: ParamValue) -> FloatArray:
         """The per-row loss with defaults filled in for parameters not given."""
-        merged = self.defaults() | params
-        return self.kernel(y_true, y_pred, **merged)
+        return self.kernel(y_true, y_pred, **self.kernel_params(self.defaults() | params))
 
     def domain(self, params: dict[str, ParamValue]) -> ValueDomain:
         return self.value_domain(params) if self.value_domain is not None else ValueDomain()
 
     def finish(self, mean: float) -> float:
         return self.finisher(mean) if self.finisher is not None else mean
+
+    def grad(self, y_true: np.ndarray, y_pred: np.ndarray, **params: ParamValue) -> FloatArray:
+        """d loss / d y_pred per row, defaults filled in (ValueError where none is declared)."""
+        if self.gradient is None:
+            raise ValueError(f"loss {self.name!r} declares no gradient")
+        return self.gradient(y_true, y_pred, **self.kernel_params(self.defaults() | params))
+
+    @property
+    def summable(self) -> bool:
+        """Whether ``reduction=sum`` means something: no finisher, not a skill score."""
+        return self.finisher is None and self.skill is None
 
 
 class Registry:
@@ -200,8 +249,11 @@ class Registry:
             raise KeyError(name, suggestions) from None
 
     def __iter__(self) -> Iterator[Loss]:
-        """Losses grouped by task (regression, binary, multiclass), then as declared."""
-        return iter(sorted(self._by_name.values(), key=lambda loss: TASKS.index(loss.task)))
+        """Losses grouped by task (regression, binary, multiclass), point losses before those of
+        predictive distributions, then as declared."""
+        return iter(
+            sorted(self._by_name.values(), key=lambda loss: (TASKS.index(loss.task), loss.pred_shape != "point"))
+        )
 
     def __len__(self) -> int:
         return len(self._by_name)

@@ -102,12 +102,111 @@ def zero_one(y_true: np.ndarray, y_pred: FloatArray, *, threshold: float) -> Flo
     return (np.argmax(y_pred, axis=1) != y_true).astype(np.float64)
 
 
+def _sigmoid(z: FloatArray) -> FloatArray:
+    """1 / (1 + exp(-z)) without overflow for either sign."""
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def focal_with_logits(y_true: FloatArray, y_pred: FloatArray, *, gamma: float, alpha: ParamValue) -> FloatArray:
+    """torchvision sigmoid_focal_loss: bce_logits(z) * (1 - p_t)^gamma [* alpha_t], p = sigmoid(z).
+
+    1 - p_t is sigmoid(z) for y = 0 and sigmoid(-z) for y = 1, computed as such so it
+    never rounds to 0 for a confident right answer.
+
+    >>> focal_with_logits(np.array([1.0]), np.array([0.0]), gamma=0.0, alpha=None).round(6).tolist()
+    [0.693147]
+    """
+    ce = binary_cross_entropy_with_logits(y_true, y_pred)
+    loss = ce * _sigmoid((1.0 - 2.0 * y_true) * y_pred) ** gamma if gamma else ce
+    if alpha is not None:
+        a = float(alpha)
+        loss = loss * (a * y_true + (1.0 - a) * (1.0 - y_true))
+    return loss
+
+
+# --- gradients: d loss / d y_pred ---------------------------------------------------------------
+
+
+def _inside(p: FloatArray, e: float) -> FloatArray:
+    """1 where p is inside [eps, 1 - eps] (the clip passes the change on), 0 outside."""
+    return ((p >= e) & (p <= 1.0 - e)).astype(np.float64)
+
+
+def binary_cross_entropy_grad(
+    y_true: FloatArray, y_pred: FloatArray, *, eps: ParamValue, label_smoothing: float = 0.0
+) -> FloatArray:
+    e = resolve_eps(eps)
+    p = np.clip(y_pred, e, 1.0 - e)
+    y = _smoothed(y_true, label_smoothing)
+    return (-y / p + (1.0 - y) / (1.0 - p)) * _inside(y_pred, e)
+
+
+def binary_cross_entropy_with_logits_grad(
+    y_true: FloatArray, y_pred: FloatArray, *, label_smoothing: float = 0.0
+) -> FloatArray:
+    """sigmoid(z) - y: bounded by 1 whatever the logit."""
+    return _sigmoid(y_pred) - _smoothed(y_true, label_smoothing)
+
+
+def focal_grad(y_true: FloatArray, y_pred: FloatArray, *, gamma: float, alpha: ParamValue) -> FloatArray:
+    # L = ce(p) m, m = (1 - p_t)^gamma, d(1 - p_t)/dp = -(2y - 1)
+    ce = binary_cross_entropy(y_true, y_pred, eps="auto")
+    d_ce = binary_cross_entropy_grad(y_true, y_pred, eps="auto")
+    q = 1.0 - (y_pred * y_true + (1.0 - y_pred) * (1.0 - y_true))
+    grad = d_ce * q**gamma
+    if gamma:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            grad = grad - ce * gamma * np.power(q, gamma - 1.0) * (2.0 * y_true - 1.0)
+    return grad * _alpha_t(y_true, alpha)
+
+
+def focal_with_logits_grad(y_true: FloatArray, y_pred: FloatArray, *, gamma: float, alpha: ParamValue) -> FloatArray:
+    # L = ce(z) q^gamma, q = sigmoid((1 - 2y) z): dce/dz = p - y, dq/dz = (1 - 2y) q (1 - q)
+    ce = binary_cross_entropy_with_logits(y_true, y_pred)
+    s = 1.0 - 2.0 * y_true
+    q = _sigmoid(s * y_pred)
+    grad = (_sigmoid(y_pred) - y_true) * q**gamma
+    if gamma:
+        grad = grad + ce * gamma * q**gamma * (1.0 - q) * s
+    return grad * _alpha_t(y_true, alpha)
+
+
+def _alpha_t(y_true: FloatArray, alpha: ParamValue) -> FloatArray | float:
+    if alpha is None:
+        return 1.0
+    a = float(alpha)
+    return a * y_true + (1.0 - a) * (1.0 - y_true)
+
+
+def brier_grad(y_true: np.ndarray, y_pred: FloatArray) -> FloatArray:
+    if y_pred.ndim == 1:
+        return 2.0 * (y_pred - y_true)
+    return 2.0 * (y_pred - target_matrix(y_true, y_pred.shape[1]))
+
+
+def hinge_grad(y_true: FloatArray, y_pred: FloatArray) -> FloatArray:
+    s = 2.0 * y_true - 1.0
+    return np.where(1.0 - s * y_pred > 0, -s, 0.0)
+
+
+def squared_hinge_grad(y_true: FloatArray, y_pred: FloatArray) -> FloatArray:
+    s = 2.0 * y_true - 1.0
+    return -2.0 * s * hinge(y_true, y_pred)
+
+
+def zero_one_grad(y_true: np.ndarray, y_pred: FloatArray, *, threshold: float) -> FloatArray:
+    """0 almost everywhere (a step): why no model is trained on it."""
+    return np.zeros_like(y_pred, dtype=np.float64)
+
+
 register(
     Loss(
         name="bce",
         aliases=("binary_crossentropy", "binary_cross_entropy", "log_loss", "logloss"),
         task="binary",
         kernel=binary_cross_entropy,
+        gradient=binary_cross_entropy_grad,
         pred_kind="probability",
         target_kind="binary",
         params=(EPS, LABEL_SMOOTHING),
@@ -118,10 +217,14 @@ register(
         explain=(
             "The negative log-likelihood of the labels under the predicted probabilities. "
             "A confident wrong prediction costs without bound (clipped at -log(eps), about "
-            "36), so it rewards calibrated probabilities. scikit-learn clips at float64 "
-            "machine epsilon (the default here); Keras BinaryCrossentropy clips at 1e-7: "
-            "pass eps=1e-7 to match it. torch binary_cross_entropy clamps the log at -100 "
-            "instead. label_smoothing as Keras: y becomes y (1 - s) + s / 2."
+            "36), so it rewards calibrated probabilities. eps=auto is float64 machine epsilon "
+            "(2.2e-16) always: losscli reads every number as float64. scikit-learn's "
+            "eps='auto' follows the input's dtype instead, so on a float32 array it clips at "
+            "float32 epsilon (1.2e-7); pass eps=1.1920929e-07 to match that. Keras "
+            "BinaryCrossentropy clips at 1e-7 but computes in float32: eps=1e-7 matches it to "
+            "float32 precision (about 1e-7 relative) on ordinary rows, and only to about 1e-2 "
+            "on clipped rows, where float32 rounds 1 - 1e-7. torch binary_cross_entropy "
+            "clamps the log at -100 instead. label_smoothing as Keras: y becomes y (1 - s) + s / 2."
         ),
     )
 )
@@ -132,6 +235,7 @@ register(
         aliases=("binary_crossentropy_logits", "bce_with_logits", "binary_cross_entropy_with_logits"),
         task="binary",
         kernel=binary_cross_entropy_with_logits,
+        gradient=binary_cross_entropy_with_logits_grad,
         pred_kind="logit",
         target_kind="binary",
         params=(LABEL_SMOOTHING,),
@@ -153,6 +257,7 @@ register(
         aliases=("focal_loss", "sigmoid_focal_loss"),
         task="binary",
         kernel=focal,
+        gradient=focal_grad,
         pred_kind="probability",
         target_kind="binary",
         params=(
@@ -179,6 +284,7 @@ register(
         task="binary",
         also_tasks=("multiclass",),
         kernel=brier,
+        gradient=brier_grad,
         pred_kind="probability",
         target_kind="binary",
         soft_targets=True,
@@ -189,7 +295,9 @@ register(
             "A proper scoring rule that, unlike log loss, stays bounded: a confident wrong "
             "prediction costs at most 1 (binary) or 2 (multiclass). As scikit-learn, the "
             "binary score uses only the positive class's probability, so it is half the "
-            "multiclass formula applied to two classes."
+            "multiclass formula applied to two classes (scikit-learn's scale_by_half='auto'; "
+            "its scale_by_half=false gives twice losscli's binary value). Keras and torch have no "
+            "Brier loss; the hand-written MSE on probabilities equals the binary form."
         ),
     )
 )
@@ -199,6 +307,7 @@ register(
         name="hinge",
         task="binary",
         kernel=hinge,
+        gradient=hinge_grad,
         pred_kind="score",
         target_kind="binary",
         formula="mean(max(0, 1 - s z)), s = +1 for y = 1 and -1 for y = 0 (or -1), z the score",
@@ -218,6 +327,7 @@ register(
         name="squared_hinge",
         task="binary",
         kernel=squared_hinge,
+        gradient=squared_hinge_grad,
         pred_kind="score",
         target_kind="binary",
         formula="mean(max(0, 1 - s z)^2), s = +1 for y = 1 and -1 for y = 0 (or -1)",
@@ -237,6 +347,7 @@ register(
         task="binary",
         also_tasks=("multiclass",),
         kernel=zero_one,
+        gradient=zero_one_grad,
         pred_kind="score",
         target_kind="binary",
         params=(Param("threshold", 0.5, "binary: predict class 1 where the prediction > threshold"),),
@@ -248,6 +359,34 @@ register(
             "prediction is above threshold (0.5 for probabilities; use threshold=0 for "
             "scores or logits). Multiclass: the class with the largest prediction, the first "
             "one on ties, as numpy.argmax and scikit-learn's predict."
+        ),
+    )
+)
+
+register(
+    Loss(
+        name="focal_logits",
+        aliases=("focal_loss_logits", "sigmoid_focal_loss_logits", "focal_with_logits"),
+        task="binary",
+        kernel=focal_with_logits,
+        gradient=focal_with_logits_grad,
+        pred_kind="logit",
+        target_kind="binary",
+        params=(
+            Param("gamma", 2.0, "focusing power: how fast easy examples are down-weighted", domain=NON_NEGATIVE),
+            Param("alpha", None, "weight of the positive class (none: no class weighting)", "float_or_none", UNIT),
+        ),
+        zero_at_perfect=False,
+        formula="mean(bce_logits(z) (1 - p_t)^gamma [alpha_t]), p = sigmoid(z), p_t = p if y = 1 else 1 - p",
+        description="Focal loss on logits: the torchvision sigmoid_focal_loss form, exact for any logit.",
+        reference="torchvision.ops.sigmoid_focal_loss (alpha=none there is alpha < 0)",
+        explain=(
+            "torchvision's sigmoid_focal_loss on the logits it takes: the softplus cross-entropy "
+            "times (1 - p_t)^gamma, with 1 - p_t computed as sigmoid(-z) or sigmoid(z) so a "
+            "confident right answer costs a tiny positive number rather than exactly 0. "
+            "torchvision defaults to alpha = 0.25 (alpha < 0 switches weighting off); losscli "
+            "defaults to none: pass alpha=0.25 to match torchvision's default. gamma = 0 with "
+            "alpha = none is exactly bce_logits."
         ),
     )
 )

@@ -16,6 +16,7 @@ from ._registry import (
     Loss,
     Param,
     ParamValue,
+    Skill,
     ValueDomain,
     register,
 )
@@ -44,7 +45,8 @@ def huber_residual(r: FloatArray, *, delta: float) -> FloatArray:
 
 
 def smooth_l1_residual(r: FloatArray, *, beta: float) -> FloatArray:
-    return huber_residual(r, delta=beta) / beta
+    # torch: beta = 0 is exactly the L1 loss (the quadratic zone has shrunk to nothing).
+    return huber_residual(r, delta=beta) / beta if beta else np.abs(r)
 
 
 def log_cosh_residual(r: FloatArray) -> FloatArray:
@@ -85,7 +87,7 @@ def huber(y_true: FloatArray, y_pred: FloatArray, *, delta: float) -> FloatArray
 
 
 def smooth_l1(y_true: FloatArray, y_pred: FloatArray, *, beta: float) -> FloatArray:
-    """0.5 r^2 / beta if |r| < beta else |r| - 0.5 beta (torch); equals huber(delta=beta) / beta.
+    """0.5 r^2 / beta if |r| < beta else |r| - 0.5 beta (torch); equals huber(delta=beta) / beta, |r| at beta=0.
 
     >>> smooth_l1(np.array([0.0, 0.0]), np.array([0.5, 3.0]), beta=1.0).tolist()
     [0.125, 2.5]
@@ -186,6 +188,83 @@ def _tweedie_domain(params: dict[str, ParamValue]) -> ValueDomain:
     return ValueDomain(target=POSITIVE, pred=POSITIVE, why=f"tweedie with power={power:g}")
 
 
+# --- gradients: d loss / d y_pred, row by row (a subgradient at kinks) -----------------------
+
+
+def squared_error_grad(y_true: FloatArray, y_pred: FloatArray) -> FloatArray:
+    """2 r: grows without bound, so one outlier can steer a fit."""
+    return 2.0 * (y_pred - y_true)
+
+
+def absolute_error_grad(y_true: FloatArray, y_pred: FloatArray) -> FloatArray:
+    """sign(r): every row pulls with the same force."""
+    return np.sign(y_pred - y_true)
+
+
+def huber_grad(y_true: FloatArray, y_pred: FloatArray, *, delta: float) -> FloatArray:
+    """r clipped to [-delta, delta]: bounded by delta, hence robust."""
+    return np.clip(y_pred - y_true, -delta, delta)
+
+
+def smooth_l1_grad(y_true: FloatArray, y_pred: FloatArray, *, beta: float) -> FloatArray:
+    r = y_pred - y_true
+    return np.clip(r, -beta, beta) / beta if beta else np.sign(r)
+
+
+def log_cosh_grad(y_true: FloatArray, y_pred: FloatArray) -> FloatArray:
+    return np.tanh(y_pred - y_true)
+
+
+def pinball_grad(y_true: FloatArray, y_pred: FloatArray, *, alpha: float) -> FloatArray:
+    return np.where(y_pred > y_true, 1.0 - alpha, -alpha)
+
+
+def absolute_percentage_error_grad(y_true: FloatArray, y_pred: FloatArray, *, percent: bool) -> FloatArray:
+    g = np.sign(y_pred - y_true) / np.maximum(np.abs(y_true), FLOAT64_EPS)
+    return g * 100.0 if percent else g
+
+
+def symmetric_absolute_percentage_error_grad(y_true: FloatArray, y_pred: FloatArray) -> FloatArray:
+    # d/dp of 2|r| / (|y| + |p|) = 2 (sign(r) (|y| + |p|) - |r| sign(p)) / (|y| + |p|)^2
+    r = y_pred - y_true
+    den = np.abs(y_true) + np.abs(y_pred)
+    safe = np.where(den == 0, 1.0, den)
+    return np.where(den == 0, 0.0, 2.0 * (np.sign(r) * den - np.abs(r) * np.sign(y_pred)) / (safe * safe))
+
+
+def squared_log_error_grad(y_true: FloatArray, y_pred: FloatArray) -> FloatArray:
+    return 2.0 * (np.log1p(y_pred) - np.log1p(y_true)) / (1.0 + y_pred)
+
+
+def tweedie_deviance_grad(y_true: FloatArray, y_pred: FloatArray, *, power: float) -> FloatArray:
+    """2 (p - y) p^-power for every power: 2 r (normal), 2 r / p (Poisson), 2 r / p^2 (Gamma)."""
+    return 2.0 * (y_pred - y_true) * np.power(y_pred, -power) if power else 2.0 * (y_pred - y_true)
+
+
+def poisson_deviance_grad(y_true: FloatArray, y_pred: FloatArray) -> FloatArray:
+    return tweedie_deviance_grad(y_true, y_pred, power=1.0)
+
+
+def gamma_deviance_grad(y_true: FloatArray, y_pred: FloatArray) -> FloatArray:
+    return tweedie_deviance_grad(y_true, y_pred, power=2.0)
+
+
+def pinball_set(y_true: FloatArray, y_pred: FloatArray, *, levels: FloatArray) -> FloatArray:
+    """mean_j pinball_{tau_j}(y, q_j): the pinball loss averaged over the quantiles given.
+
+    >>> pinball_set(np.array([1.0]), np.array([[0.0, 1.0, 2.0]]), levels=np.array([0.1, 0.5, 0.9])).round(12).tolist()
+    [0.066666666667]
+    """
+    d = y_true[:, None] - y_pred  # > 0: under-predicted
+    tau = np.asarray(levels)[None, :]
+    return np.maximum(tau * d, (tau - 1.0) * d).mean(axis=1)
+
+
+def pinball_set_grad(y_true: FloatArray, y_pred: FloatArray, *, levels: FloatArray) -> FloatArray:
+    tau = np.asarray(levels)[None, :]
+    return np.where(y_pred > y_true[:, None], 1.0 - tau, -tau) / y_pred.shape[1]
+
+
 _LOG_DOMAIN = ValueDomain(target=ABOVE_MINUS_ONE, pred=ABOVE_MINUS_ONE, why="the log of 1 + value")
 
 register(
@@ -194,6 +273,7 @@ register(
         aliases=("mean_squared_error", "l2"),
         task="regression",
         kernel=squared_error,
+        gradient=squared_error_grad,
         residual_kernel=squared_residual,
         symmetric=True,
         formula="mean((y_pred - y_true)^2)",
@@ -213,6 +293,7 @@ register(
         aliases=("root_mean_squared_error",),
         task="regression",
         kernel=squared_error,
+        gradient=squared_error_grad,
         residual_kernel=squared_residual,
         finisher=math.sqrt,
         symmetric=True,
@@ -232,6 +313,7 @@ register(
         aliases=("mean_absolute_error", "l1"),
         task="regression",
         kernel=absolute_error,
+        gradient=absolute_error_grad,
         residual_kernel=absolute_residual,
         symmetric=True,
         formula="mean(|y_pred - y_true|)",
@@ -250,6 +332,7 @@ register(
         name="huber",
         task="regression",
         kernel=huber,
+        gradient=huber_grad,
         residual_kernel=huber_residual,
         params=(Param("delta", 1.0, "where the loss turns from quadratic to linear", domain=POSITIVE),),
         symmetric=True,
@@ -269,16 +352,20 @@ register(
         name="smooth_l1",
         task="regression",
         kernel=smooth_l1,
+        gradient=smooth_l1_grad,
         residual_kernel=smooth_l1_residual,
-        params=(Param("beta", 1.0, "where the loss turns from quadratic to linear", domain=POSITIVE),),
+        params=(
+            Param("beta", 1.0, "where the loss turns from quadratic to linear (0: exactly L1)", domain=NON_NEGATIVE),
+        ),
         symmetric=True,
-        formula="mean(0.5 r^2 / beta if |r| < beta else |r| - 0.5 beta)",
+        formula="mean(0.5 r^2 / beta if |r| < beta else |r| - 0.5 beta); beta = 0: mean(|r|)",
         description="Smooth L1 loss: Huber divided by beta, so its linear part has slope 1.",
         reference="torch smooth_l1_loss",
         explain=(
             "torch's smooth L1: quadratic below beta and exactly |r| - beta/2 above, so for "
             "large errors it equals MAE shifted by a constant. It is huber(delta=beta) / beta; "
-            "with beta = 1 the two coincide."
+            "with beta = 1 the two coincide. beta = 0 is exactly the L1 loss (mae), as torch "
+            "defines it."
         ),
     )
 )
@@ -289,6 +376,7 @@ register(
         aliases=("logcosh",),
         task="regression",
         kernel=log_cosh,
+        gradient=log_cosh_grad,
         residual_kernel=log_cosh_residual,
         symmetric=True,
         formula="mean(log(cosh(r))), computed as |r| + log1p(exp(-2|r|)) - log 2",
@@ -308,7 +396,10 @@ register(
         aliases=("pinball", "pinball_loss", "mean_pinball_loss"),
         task="regression",
         kernel=pinball,
+        gradient=pinball_grad,
         residual_kernel=pinball_residual,
+        on_quantiles=pinball_set,
+        on_quantiles_gradient=pinball_set_grad,
         params=(Param("alpha", 0.5, "the quantile the predictions target", domain=UNIT),),
         formula="mean(alpha max(y - p, 0) + (1 - alpha) max(p - y, 0))",
         description="Quantile (pinball) loss: scores predictions of the alpha-quantile.",
@@ -327,6 +418,7 @@ register(
         aliases=("mean_absolute_percentage_error",),
         task="regression",
         kernel=absolute_percentage_error,
+        gradient=absolute_percentage_error_grad,
         params=(Param("percent", False, "report percent (x 100), as Keras does", kind="bool"),),
         formula="mean(|p - y| / max(|y|, eps)), eps = float64 machine epsilon",
         description="Mean absolute percentage error, as a fraction (percent=true for %).",
@@ -346,6 +438,7 @@ register(
         aliases=("symmetric_mean_absolute_percentage_error",),
         task="regression",
         kernel=symmetric_absolute_percentage_error,
+        gradient=symmetric_absolute_percentage_error_grad,
         symmetric=True,
         formula="mean(2 |p - y| / (|y| + |p|)), a row with y = p = 0 counts as 0",
         description="Symmetric MAPE in its 0..2 form.",
@@ -364,6 +457,7 @@ register(
         aliases=("mean_squared_log_error",),
         task="regression",
         kernel=squared_log_error,
+        gradient=squared_log_error_grad,
         value_domain=lambda params: _LOG_DOMAIN,
         symmetric=True,
         formula="mean((log(1 + p) - log(1 + y))^2)",
@@ -372,7 +466,10 @@ register(
         explain=(
             "Squared error between log(1 + value)s, so it measures ratios rather than "
             "differences and punishes under-prediction more than over-prediction. Values "
-            "<= -1 are an error, as in scikit-learn."
+            "<= -1 are an error, as in scikit-learn. Keras MeanSquaredLogarithmicError "
+            "instead clips y and p at 1e-7 (max(value, 1e-7)) before the log, so it never "
+            "refuses anything but silently scores every negative value as 1e-7: on data with "
+            "values below 0 Keras and losscli differ, and losscli says so with an error."
         ),
     )
 )
@@ -383,6 +480,7 @@ register(
         aliases=("root_mean_squared_log_error",),
         task="regression",
         kernel=squared_log_error,
+        gradient=squared_log_error_grad,
         finisher=math.sqrt,
         value_domain=lambda params: _LOG_DOMAIN,
         symmetric=True,
@@ -399,6 +497,7 @@ register(
         aliases=("poisson_deviance", "mean_poisson_deviance"),
         task="regression",
         kernel=poisson_deviance,
+        gradient=poisson_deviance_grad,
         value_domain=lambda params: ValueDomain(target=NON_NEGATIVE, pred=POSITIVE, why="poisson"),
         formula="mean(2 (y log(y / p) - y + p)), 0 log 0 = 0",
         description="Mean Poisson deviance: for counts, targets >= 0, predictions > 0.",
@@ -418,6 +517,7 @@ register(
         aliases=("gamma_deviance", "mean_gamma_deviance"),
         task="regression",
         kernel=gamma_deviance,
+        gradient=gamma_deviance_grad,
         value_domain=lambda params: ValueDomain(target=POSITIVE, pred=POSITIVE, why="gamma"),
         formula="mean(2 (log(p / y) + y / p - 1))",
         description="Mean Gamma deviance: for positive skewed targets; scale-invariant.",
@@ -435,6 +535,7 @@ register(
         aliases=("tweedie_deviance", "mean_tweedie_deviance"),
         task="regression",
         kernel=tweedie_deviance,
+        gradient=tweedie_deviance_grad,
         params=(
             Param(
                 "power",
@@ -453,6 +554,158 @@ register(
             "insurance claims. Domains follow scikit-learn: power < 0 needs p > 0; "
             "1 <= power < 2 needs y >= 0 and p > 0; power >= 2 needs y > 0 and p > 0; "
             "powers in (0, 1) are not defined."
+        ),
+    )
+)
+
+
+# --- D2 skill scores: 1 - dev(model) / dev(best constant), as scikit-learn's d2_*_score -------
+# The per-row kernel is the deviance; its weighted mean is mergeable as any loss's. The
+# reference (the mean deviance of the best constant prediction) comes from the Skill.
+
+
+def _tweedie_target_stats(y_true: FloatArray, *, power: float) -> FloatArray:
+    """Per-row statistics whose weighted means give the deviance of the constant mean(y)."""
+    if power == 0:
+        second = y_true * y_true
+    elif power == 1:
+        second = xlogy(y_true, y_true)
+    elif power == 2:
+        second = np.log(y_true)
+    else:
+        second = np.power(np.maximum(y_true, 0.0) if power < 0 else y_true, 2.0 - power)
+    return np.column_stack([y_true, second])
+
+
+def _tweedie_reference(means: FloatArray, *, power: float) -> float:
+    """Mean Tweedie deviance of the constant m = weighted mean(y), from the target's moments.
+
+    The deviance against a constant is linear in mean(y) and mean(f(y)), so it merges
+    exactly: 2 (E[f] / ((1-q)(2-q)) - E[y] m^(1-q) / (1-q) + m^(2-q) / (2-q)), and the
+    limits at q = 0, 1, 2 (variance, 2 (E[y log y] - m log m), 2 (log m - E[log y])).
+    """
+    m, f = float(means[0]), float(means[1])
+    q = power
+    if q == 0:
+        return max(f - m * m, 0.0)  # E[y^2] - m^2 cannot be negative but for rounding
+    if q == 1:
+        return 2.0 * (f - (m * math.log(m) if m > 0 else 0.0))
+    if q == 2:
+        return 2.0 * (math.log(m) - f)
+    return 2.0 * (f / ((1.0 - q) * (2.0 - q)) - m ** (2.0 - q) / (1.0 - q) + m ** (2.0 - q) / (2.0 - q))
+
+
+def _pinball_reference(y_true: FloatArray, weight: FloatArray, *, alpha: float) -> float:
+    """Mean pinball loss of the best constant: a weighted alpha-quantile of y.
+
+    Every alpha-quantile minimises the weighted pinball loss and gives the same
+    minimum, so the inverted-CDF quantile here agrees with scikit-learn's averaged one.
+    """
+    order = np.argsort(y_true, kind="stable")
+    y, w = y_true[order], weight[order]
+    cdf = np.cumsum(w)
+    total = float(cdf[-1])
+    c = y[min(int(np.searchsorted(cdf, alpha * total, side="left")), len(y) - 1)]
+    return float(np.dot(w, pinball_residual(c - y, alpha=alpha)) / total)
+
+
+def _absolute_reference(y_true: FloatArray, weight: FloatArray) -> float:
+    return 2.0 * _pinball_reference(y_true, weight, alpha=0.5)
+
+
+def _d2_finish_note(what: str) -> str:
+    return (
+        f"1 - mean {what}(model) / mean {what}(best constant). 1 is perfect, 0 is no better than "
+        "always predicting the best constant, negative is worse. Higher is better: tables rank it "
+        "descending and --baseline calls a larger value better. A zero reference (a constant "
+        "target) gives 1 for perfect predictions and 0 otherwise, as scikit-learn's force_finite "
+        "(scikit-learn's d2_tweedie_score divides by zero there instead)."
+    )
+
+
+register(
+    Loss(
+        name="d2_tweedie",
+        aliases=("d2_tweedie_score", "d2"),
+        task="regression",
+        kernel=tweedie_deviance,
+        gradient=tweedie_deviance_grad,
+        params=(
+            Param(
+                "power",
+                0.0,
+                "Tweedie power of the deviance: 0 gives R^2, 1 Poisson, 2 Gamma",
+                forbidden=Interval(0.0, 1.0, low_closed=False, high_closed=False),
+            ),
+        ),
+        value_domain=_tweedie_domain,
+        skill=Skill(stats=_tweedie_target_stats, reference=_tweedie_reference),
+        higher_is_better=True,
+        nonnegative=False,
+        zero_at_perfect=False,
+        formula="1 - sum(w dev(y, p)) / sum(w dev(y, mean_w(y))), dev the Tweedie deviance",
+        description="D2 Tweedie skill score: the share of Tweedie deviance explained (R^2 at power 0).",
+        reference="scikit-learn d2_tweedie_score",
+        explain=(
+            "The fraction of the Tweedie deviance (with the given power) explained, relative to "
+            "always predicting the weighted mean of the target; power 0 is the R^2 score. "
+            + _d2_finish_note("deviance")
+            + " The reference is exact and streams: the deviance of a constant depends on the "
+            "target only through the weighted means of y and one function of y, which merge "
+            "across chunks like any loss (at power 0, E[y^2] - E[y]^2 loses digits when the "
+            "target's spread is tiny next to its mean)."
+        ),
+    )
+)
+
+register(
+    Loss(
+        name="d2_absolute_error",
+        aliases=("d2_absolute_error_score", "d2_mae"),
+        task="regression",
+        kernel=absolute_error,
+        gradient=absolute_error_grad,
+        skill=Skill(exact_reference=_absolute_reference),
+        higher_is_better=True,
+        nonnegative=False,
+        zero_at_perfect=False,
+        symmetric=False,
+        formula="1 - sum(w |y - p|) / sum(w |y - median_w(y)|)",
+        description="D2 absolute error skill score: the share of absolute error explained by the model.",
+        reference="scikit-learn d2_absolute_error_score",
+        explain=(
+            "The fraction of absolute error explained, relative to always predicting the weighted "
+            "median of the target. "
+            + _d2_finish_note("absolute error")
+            + " The median has no mergeable summary, so this score keeps the target and weight of "
+            "every row (16 bytes a row, per model and loss) and finds the median when it "
+            "finishes: exact, but memory grows with the file. --ci is refused for it."
+        ),
+    )
+)
+
+register(
+    Loss(
+        name="d2_pinball",
+        aliases=("d2_pinball_score", "d2_quantile"),
+        task="regression",
+        kernel=pinball,
+        gradient=pinball_grad,
+        params=(Param("alpha", 0.5, "the quantile the predictions target", domain=UNIT),),
+        skill=Skill(exact_reference=_pinball_reference),
+        higher_is_better=True,
+        nonnegative=False,
+        zero_at_perfect=False,
+        formula="1 - sum(w pinball_alpha(y, p)) / sum(w pinball_alpha(y, quantile_w(y, alpha)))",
+        description="D2 pinball skill score: the share of pinball loss explained, for quantile predictions.",
+        reference="scikit-learn d2_pinball_score",
+        explain=(
+            "The fraction of pinball loss explained, relative to always predicting the weighted "
+            "alpha-quantile of the target (alpha = 0.5 is d2_absolute_error). "
+            + _d2_finish_note("pinball loss")
+            + " Any alpha-quantile gives the same reference value, so losscli's inverted-CDF "
+            "quantile agrees with scikit-learn's averaged one. Like d2_absolute_error it keeps the "
+            "targets (16 bytes a row) to find the quantile: exact, memory grows with the file."
         ),
     )
 )

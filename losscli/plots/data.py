@@ -40,7 +40,7 @@ def loss_curves(specs: Sequence[LossSpec], low: float, high: float, points: int 
     if tasks == {"regression"}:
         r = np.linspace(low, high, points)
         return "residual (y_pred - y_true)", [
-            Curve(s.label, r, s.loss.kernel(np.zeros_like(r), r, **s.params)) for s in specs
+            Curve(s.label, r, s.loss.kernel(np.zeros_like(r), r, **s.kernel_params)) for s in specs
         ]
     if tasks == {"binary"}:
         kinds = {s.loss.pred_kind for s in specs}
@@ -53,7 +53,7 @@ def loss_curves(specs: Sequence[LossSpec], low: float, high: float, points: int 
         curves = []
         for s in specs:
             for label_value in (1.0, 0.0):
-                y = s.loss.kernel(np.full_like(x, label_value), x, **s.params)
+                y = s.loss.kernel(np.full_like(x, label_value), x, **s.kernel_params)
                 curves.append(Curve(f"{s.label}, y={int(label_value)}", x, y))
         return axis, curves
     raise OptionError(

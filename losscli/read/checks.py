@@ -33,18 +33,44 @@ def check_batch(layout: Layout, specs: Sequence[LossSpec], arrays: BatchArrays) 
             done.add(("target", domain.target))
         for model in layout.models:
             y_pred = arrays.preds[model.name]
+            if model.kind != "point":
+                _check_point_read(layout, arrays, model, spec, domain.pred, done)
+                continue
             if loss.pred_kind == "probability":
                 # normalize=true takes any non-negative weights per class and rescales them.
-                interval, what = (NON_NEGATIVE, "values") if spec.params.get("normalize") else (UNIT, "probabilities")
+                free = spec.params.get("normalize") or spec.params.get("unnormalized")
+                interval, what = (NON_NEGATIVE, "values") if free else (UNIT, "probabilities")
                 if (model.name, interval) not in done:
                     _within(layout, arrays, model.columns, y_pred, interval, spec, what, "")
                     done.add((model.name, interval))
             if domain.pred is not None and (model.name, domain.pred) not in done:
                 _within(layout, arrays, model.columns, y_pred, domain.pred, spec, "predictions", domain.why)
                 done.add((model.name, domain.pred))
-            if loss.needs_distribution and y_pred.ndim == 2 and (model.name, "sum", spec) not in done:
+            summed = loss.needs_distribution and not spec.params.get("unnormalized")
+            if summed and y_pred.ndim == 2 and (model.name, "sum", spec) not in done:
                 _row_sums(layout, arrays, model, y_pred, spec)
                 done.add((model.name, "sum", spec))
+
+
+def _check_point_read(
+    layout: Layout,
+    arrays: BatchArrays,
+    model: Model,
+    spec: LossSpec,
+    pred: Interval | None,
+    done: set[tuple[object, ...]],
+) -> None:
+    """A distribution model under a point loss: the column it reads (mean or median) must fit."""
+    index = model.point_column
+    if pred is None or spec.loss.pred_shape != "point" or index is None or (model.name, pred) in done:
+        return
+    if model.kind == "quantiles" and spec.loss.on_quantiles is not None:
+        return
+    column = arrays.preds[model.name][:, index]
+    _within(
+        layout, arrays, (model.columns[index],), column, pred, spec, "predictions", spec.loss.domain(spec.params).why
+    )
+    done.add((model.name, pred))
 
 
 def _within(
@@ -91,8 +117,11 @@ def _row_sums(layout: Layout, arrays: BatchArrays, model: Model, y_pred: np.ndar
     bad = np.flatnonzero(np.abs(sums - 1.0) > ROW_SUM_TOLERANCE)
     if bad.size:
         i = int(bad[0])
+        if spec.loss.param("unnormalized") is not None:
+            way = f"pass {spec.name}:unnormalized=true to compute it on such rows anyway (as torch and Keras)"
+        else:
+            way = f"pass {spec.name}:normalize=true to rescale each row, or use {spec.name}_logits for scores"
         raise BadValueError(
             f"{layout.source}: the probabilities of model {model.name!r} in row {arrays.row_offset + i + 1} "
-            f"sum to {float(sums[i])!r}, not 1; pass {spec.name}:normalize=true to rescale each row, "
-            f"or use {spec.name}_logits for scores"
+            f"sum to {float(sums[i])!r}, not 1; {way}"
         )

@@ -45,10 +45,12 @@ class BatchArrays:
 class Extractor:
     """Reads batches of one layout; remembers what it has seen (labels, dropped rows)."""
 
-    def __init__(self, layout: Layout, columns: Columns, *, log_fill: bool = False) -> None:
+    def __init__(
+        self, layout: Layout, columns: Columns, *, log_fill: bool = False, ignore_index: float | None = None
+    ) -> None:
         self.layout = layout
         self.drop = columns.nan == "drop"
-        self.targets = TargetReader(layout, columns, self.numbers)
+        self.targets = TargetReader(layout, columns, self.numbers, ignore_index)
         # Placeholder for dropped multiclass rows: a uniform distribution (its log for nll).
         k = max(len(layout.classes), 1)
         self._class_fill = math.log(1.0 / k) if log_fill else 1.0 / k
@@ -57,6 +59,11 @@ class Extractor:
     @property
     def source(self) -> str:
         return self.layout.source
+
+    @property
+    def ignored(self) -> int:
+        """Rows left out so far because their target is the ignore_index label."""
+        return self.targets.ignored
 
     def extract(self, batch: pa.RecordBatch, row_offset: int) -> BatchArrays:
         """Convert one batch; raise BadValueError naming the first bad cell."""
@@ -76,7 +83,8 @@ class Extractor:
             if not ok.all():
                 values = self._fill_prediction(values, ok, y_true)
                 valid[model.name] = ok
-                self.dropped[model.name] += int((~ok).sum())
+                skipped = self.targets.ignored_rows
+                self.dropped[model.name] += int((~ok if skipped is None else ~ok & ~skipped).sum())
             preds[model.name] = values
         groups = [dictionary_codes(batch.column(c)) for c in layout.by]
         return BatchArrays(y_true, weight, preds, row_offset, groups, valid)
@@ -138,7 +146,23 @@ class Extractor:
         pairs = [self.numbers(batch.column(c), c, row_offset) for c in model.columns]
         if len(pairs) == 1 and self.layout.task != "multiclass":
             return pairs[0]
-        return np.column_stack([v for v, _ in pairs]), np.logical_and.reduce([m for _, m in pairs])
+        matrix = np.column_stack([v for v, _ in pairs])
+        ok = np.logical_and.reduce([m for _, m in pairs])
+        if model.kind == "gaussian":
+            matrix[:, 1] = self._variance(matrix[:, 1], ok, model, row_offset)
+        return matrix, ok
+
+    def _variance(self, spread: np.ndarray, ok: np.ndarray, model: Model, row_offset: int) -> np.ndarray:
+        """A Gaussian's spread column as a variance (std squared); negative spreads are errors."""
+        bad = np.flatnonzero(ok & (spread < 0))
+        if bad.size:
+            i = int(bad[0])
+            what = "standard deviation" if model.spread == "std" else "variance"
+            raise BadValueError(
+                f"{self.source}: column {model.columns[1]!r}, row {row_offset + i + 1} holds "
+                f"{float(spread[i])!r}; a predicted {what} must be >= 0"
+            )
+        return spread * spread if model.spread == "std" else spread
 
     # --- placeholders for dropped rows ---------------------------------------------------------
 

@@ -8,8 +8,10 @@ per-model NumPy arrays, whatever the file looked like.
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 import pyarrow as pa
 
@@ -27,12 +29,32 @@ WEIGHT_NAMES = ("weight", "sample_weight", "weights")
 
 @dataclass(frozen=True)
 class Model:
-    """One model's prediction columns: one column, or k class columns in class order."""
+    """One model's prediction columns: one column, or k class columns in class order, or a
+    predictive distribution (MODEL.mean + MODEL.std/var; MODEL.q10, MODEL.q50, ...)."""
 
     name: str
     columns: tuple[str, ...]
     # A single list<number> column holding all k class probabilities (Parquet/Arrow).
     list_width: int = 0
+    # point: one number a row; gaussian: columns (mean, std or var); quantiles: one column a
+    # level, levels ascending (0.1 for q10).
+    kind: Literal["point", "gaussian", "quantiles"] = "point"
+    spread: Literal["", "std", "var"] = ""
+    levels: tuple[float, ...] = ()
+
+    @property
+    def point_column(self) -> int | None:
+        """Which column a point loss reads: the mean, the median (q50), or None (no median)."""
+        if self.kind == "gaussian":
+            return 0
+        if self.kind == "quantiles":
+            return next((i for i, q in enumerate(self.levels) if abs(q - 0.5) < 1e-12), None)
+        return None
+
+    def describe(self) -> str:
+        if self.kind == "gaussian":
+            return f"{self.name} (gaussian: {self.columns[0]}, {self.columns[1]})"
+        return f"{self.name} (quantiles {', '.join(f'{100 * q:g}%' for q in self.levels)})"
 
 
 @dataclass
@@ -102,13 +124,19 @@ def resolve_layout(source: Source, specs: Sequence[LossSpec], request: Request) 
         )
     notes: list[str] = []
     pred_cols = _find_predictions(source, request, roles, notes)
-    if roles.soft:
+    dist_models, pred_cols = distribution_models(pred_cols, columns.class_sep)
+    if dist_models and not pred_cols:
+        task: Task = "regression"
+    elif roles.soft:
         task = _soft_task(specs)
     else:
         task = _decide_task(source, specs, roles.target, pred_cols, columns.class_sep, columns.positive)
     _check_task_options(source, request, roles, task)
     _one_value_per_row(source, specs, task, pred_cols)
-    models, class_names = _group_models(source, task, pred_cols, columns.class_sep, columns.classes)
+    models, class_names = (
+        _group_models(source, task, pred_cols, columns.class_sep, columns.classes) if pred_cols else ([], ())
+    )
+    models = _with_distributions(source, task, models, dist_models, notes)
     soft = roles.soft
     if soft:
         soft = _align_soft_target(source, roles.target, soft, class_names, columns.class_sep)
@@ -217,6 +245,158 @@ def _detected(request: Request, roles: _Roles, task: Task, models: Sequence[Mode
     detected.append(f"task={task}")
     detected.append(f"models={','.join(m.name for m in models)}")
     return "columns: " + ", ".join(detected)
+
+
+# --- predictive distributions: MODEL.mean + MODEL.std (or .var); MODEL.q10, MODEL.q2.5, ... ---
+
+_QUANTILE = re.compile(r"^q(\d+(?:\.\d+)?)$")
+
+
+def distribution_models(pred_cols: list[str], sep: str) -> tuple[list[Model], list[str]]:
+    """Models that predict a distribution, and the columns left for the usual layouts.
+
+    MODEL{sep}mean with MODEL{sep}std or MODEL{sep}var is a Gaussian; two or more
+    MODEL{sep}qP columns (P the percent, decimals allowed: q2.5) are quantiles.
+    """
+    if not sep:
+        return [], pred_cols
+    by_model: dict[str, dict[str, str]] = {}
+    for col in pred_cols:
+        model, found, suffix = _split_distribution(col, sep)
+        if found:
+            by_model.setdefault(model, {})[suffix] = col
+    models: list[Model] = []
+    for model, parts in by_model.items():
+        built = _gaussian(model, parts) or _quantiles(model, parts)
+        if built is not None:
+            models.append(built)
+    used = {c for m in models for c in m.columns}
+    return models, [c for c in pred_cols if c not in used]
+
+
+def _split_distribution(col: str, sep: str) -> tuple[str, bool, str]:
+    """'m.q2.5' -> ('m', True, 'q2.5'); 'm.mean' -> ('m', True, 'mean'); others not found."""
+    for suffix in ("mean", "std", "var"):
+        if col.endswith(sep + suffix) and len(col) > len(sep + suffix):
+            return col[: -len(sep + suffix)], True, suffix
+    head, _, tail = col.rpartition(sep + "q")
+    if head and _QUANTILE.match("q" + tail):
+        return head, True, "q" + tail
+    return col, False, ""
+
+
+def _gaussian(model: str, parts: dict[str, str]) -> Model | None:
+    spreads = [s for s in ("std", "var") if s in parts]
+    if "mean" not in parts or len(spreads) != 1 or any(k.startswith("q") for k in parts):
+        return None
+    spread = spreads[0]
+    return Model(model, (parts["mean"], parts[spread]), kind="gaussian", spread=spread)
+
+
+def _quantiles(model: str, parts: dict[str, str]) -> Model | None:
+    levels = {float(k[1:]) / 100.0: c for k, c in parts.items() if k.startswith("q")}
+    if len(levels) < 2 or len(levels) != len(parts) or not all(0.0 < q < 1.0 for q in levels):
+        return None
+    ordered = sorted(levels)
+    return Model(model, tuple(levels[q] for q in ordered), kind="quantiles", levels=tuple(ordered))
+
+
+def check_distributions(layout: Layout, specs: Sequence[LossSpec]) -> list[str]:
+    """Refuse a loss a model's kind of prediction cannot feed; say what each loss reads."""
+    from ..losses.probabilistic import central_interval
+
+    notes: list[tuple[str, str]] = []  # (loss label, what it reads), merged per reading below
+    for spec in specs:
+        loss = spec.loss
+        for model in layout.models:
+            if loss.pred_shape != "point" and model.kind != loss.pred_shape:
+                need = {
+                    "gaussian": "a Gaussian: columns MODEL.mean and MODEL.std (or MODEL.var)",
+                    "quantiles": "quantiles: columns MODEL.q10, MODEL.q50, MODEL.q90, ... (percent after q)",
+                }[loss.pred_shape]
+                raise OptionError(f"{spec.label} needs {need}; model {model.name!r} has {_kind_words(model)}")
+        if loss.pred_shape == "quantiles":
+            for model in layout.models:
+                found = central_interval(model.levels, spec.params.get("alpha"))
+                if found is None:
+                    raise OptionError(_no_interval(spec, model))
+                i, j, a = found
+                notes.append(
+                    (
+                        spec.label,
+                        f"on {model.name}: the central {100 * (1 - a):g}% interval "
+                        f"{model.columns[i]}..{model.columns[j]} (nominal coverage {1 - a:g})",
+                    )
+                )
+        elif loss.pred_shape == "point":
+            notes += [(spec.label, text) for text in _point_reads(spec, layout.models)]
+    merged: dict[str, list[str]] = {}
+    for label, text in notes:
+        merged.setdefault(text, []).append(label)
+    return [f"{', '.join(labels)} {text}" for text, labels in merged.items()]
+
+
+def _point_reads(spec: LossSpec, models: Sequence[Model]) -> list[str]:
+    """What a point loss reads from each distribution model: the mean, the median, the whole set."""
+    notes = []
+    for model in models:
+        if model.kind == "point":
+            continue
+        if model.kind == "quantiles" and spec.loss.on_quantiles is not None:
+            if any(k == "alpha" for k, _ in spec.given):
+                raise OptionError(
+                    f"{spec.label} on the quantile set of {model.name!r} averages the pinball loss over its "
+                    "own levels; leave out alpha"
+                )
+            notes.append(f"on {model.name}: the pinball loss averaged over its {len(model.levels)} levels")
+            continue
+        index = model.point_column
+        if index is None:
+            raise OptionError(
+                f"{spec.label} needs one prediction a row, and model {model.name!r} has quantiles without a median "
+                "(q50); add it, or use quantile, interval_score or coverage"
+            )
+        what = "mean" if model.kind == "gaussian" else "median"
+        notes.append(f"on {model.name}: its {what} {model.columns[index]}")
+    return notes
+
+
+def _kind_words(model: Model) -> str:
+    if model.kind == "point":
+        return "one prediction a row" if len(model.columns) == 1 else "class columns"
+    return model.describe().split("(", 1)[1].rstrip(")")
+
+
+def _no_interval(spec: LossSpec, model: Model) -> str:
+    given = spec.params.get("alpha")
+    levels = ", ".join(f"q{100 * q:g}" for q in model.levels)
+    if given is None:
+        return (
+            f"{spec.label}: model {model.name!r} has no symmetric pair of quantiles (q10 and q90, ...) among {levels}"
+        )
+    low, high = 100 * float(given) / 2, 100 * (1 - float(given) / 2)
+    return f"{spec.label}: model {model.name!r} needs columns q{low:g} and q{high:g} for alpha={given}; it has {levels}"
+
+
+def _with_distributions(
+    source: Source, task: Task, models: list[Model], dist_models: list[Model], notes: list[str]
+) -> list[Model]:
+    """Point or class models and distribution models together, in file order, said in a note."""
+    if not dist_models:
+        return models
+    if task != "regression":
+        raise ColumnError(
+            f"{source.name}: {_list([m.describe() for m in dist_models])} predict distributions of a number, "
+            f"but the task is {task}; pick the other columns with --pred"
+        )
+    notes.append("predictive distributions: " + ", ".join(m.describe() for m in dist_models))
+    return _in_file_order(source, [*models, *dist_models])
+
+
+def _in_file_order(source: Source, models: list[Model]) -> list[Model]:
+    """Models in the order their first column appears in the file."""
+    position = {name: i for i, name in enumerate(source.schema.names)}
+    return sorted(models, key=lambda m: min(position.get(c, len(position)) for c in m.columns))
 
 
 def _find_target(source: Source, target: str | None, sep: str, request: Request) -> tuple[str, tuple[str, ...]]:

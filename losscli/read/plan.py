@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from ..errors import OptionError
 from ..request import Request
 from ..spec import LossSpec, parse_specs
-from .layout import Layout, resolve_layout
+from .layout import Layout, check_distributions, resolve_layout
 from .source import Source
 
 
@@ -29,6 +29,7 @@ def make_plan(source: Source, request: Request) -> Plan:
     if not specs:
         specs = parse_specs(default_losses(layout, source))
         notes.append(f"losses: {', '.join(s.label for s in specs)} (default for {layout.task}; choose with --loss)")
+    notes += check_distributions(layout, specs)
     baseline = request.stats.baseline
     if baseline is not None and baseline not in [m.name for m in layout.models]:
         raise OptionError(
@@ -41,6 +42,11 @@ def make_plan(source: Source, request: Request) -> Plan:
 def default_losses(layout: Layout, source: Source) -> tuple[str, ...]:
     """The losses most people report for the task; scores get score losses, not bce."""
     if layout.task == "regression":
+        kinds = {m.kind for m in layout.models}
+        if kinds == {"gaussian"}:
+            return ("crps", "gaussian_nll", "mse", "mae")
+        if kinds == {"quantiles"}:
+            return ("quantile", "interval_score", "coverage")
         return ("mse", "rmse", "mae", "huber")
     if _looks_like_probabilities(layout, source):
         return ("bce", "brier", "zero_one") if layout.task == "binary" else ("cce", "brier", "zero_one")

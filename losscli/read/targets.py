@@ -25,8 +25,15 @@ ReadNumbers = Callable[[pa.Array | pa.ChunkedArray, str, int], tuple[np.ndarray,
 class TargetReader:
     """Reads the target of every batch of one layout; remembers the binary labels it has seen."""
 
-    def __init__(self, layout: Layout, columns: Columns, numbers: ReadNumbers) -> None:
+    def __init__(
+        self, layout: Layout, columns: Columns, numbers: ReadNumbers, ignore_index: float | None = None
+    ) -> None:
         self.layout = layout
+        # ignore_index (multiclass): rows whose target is this label are left out for every
+        # model, like --nan drop, but on purpose: counted apart and never an error.
+        self.ignore_index = ignore_index
+        self.ignored = 0
+        self.ignored_rows: np.ndarray | None = None
         self.positive = columns.positive
         self.drop = columns.nan == "drop"
         self._numbers = numbers
@@ -39,6 +46,7 @@ class TargetReader:
 
     def read(self, batch: pa.RecordBatch, row_offset: int) -> tuple[np.ndarray, np.ndarray]:
         """The batch's targets as the task needs them, and the rows that hold one."""
+        self.ignored_rows = None
         if self.layout.target_columns:
             return self._soft_target(batch, row_offset)
         return self._target(batch.column(self.layout.target), row_offset)
@@ -103,26 +111,13 @@ class TargetReader:
         k = len(classes)
         array = combined(column)
         if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
-            codes, labels = dictionary_codes(array)
-            position: dict[Hashable, int] = {c: i for i, c in enumerate(classes)}
-            lookup = np.array([position.get(v, -1) if v is not None else -2 for v in labels], dtype=np.intp)
-            idx = lookup[codes]
-            unknown = np.flatnonzero(idx == -1)
-            if unknown.size:
-                i = int(unknown[0])
-                raise BadValueError(
-                    f"{self.source}: column {self.layout.target!r}, row {row_offset + i + 1} holds the label "
-                    f"{labels[codes[i]]!r}, which is not one of the classes {', '.join(classes)}"
-                )
-            missing = idx == -2
-            if missing.any() and not self.drop:
-                i = int(np.flatnonzero(missing)[0])
-                raise BadValueError(
-                    f"{self.source}: column {self.layout.target!r}, row {row_offset + i + 1} is missing; "
-                    "fill it, or pass --nan drop to leave such rows out"
-                )
-            return np.where(missing, 0, idx).astype(np.intp), ~missing
+            return self._text_labels(array, row_offset)
         values, ok = self._numbers(array, self.layout.target, row_offset)
+        if self.ignore_index is not None:
+            skip = ok & (values == self.ignore_index)
+            self._ignore(skip)
+            ok = ok & ~skip
+            values = np.where(skip, 0.0, values)
         if all(_is_int_text(c) for c in classes):
             # Class columns named 0, 1, 2...: the target holds those names.
             names = np.array([float(c) for c in classes])
@@ -142,6 +137,39 @@ class TargetReader:
             )
         return np.where(ok, idx, 0).astype(np.intp), ok
 
+    def _text_labels(self, array: pa.Array, row_offset: int) -> tuple[np.ndarray, np.ndarray]:
+        """Text labels matched to the class names; the ignore_index label left out."""
+        classes = self.layout.classes
+        codes, labels = dictionary_codes(array)
+        position: dict[Hashable, int] = {c: i for i, c in enumerate(classes)}
+        lookup = np.array([position.get(v, -1) if v is not None else -2 for v in labels], dtype=np.intp)
+        idx = lookup[codes]
+        skipped = np.zeros(len(idx), dtype=bool)
+        if self.ignore_index is not None:
+            skip = np.array([v is not None and _same_label(v, self.ignore_index) for v in labels], dtype=bool)
+            skipped = skip[codes]
+            idx = np.where(skipped, 0, idx)
+            self._ignore(skipped)
+        unknown = np.flatnonzero(idx == -1)
+        if unknown.size:
+            i = int(unknown[0])
+            raise BadValueError(
+                f"{self.source}: column {self.layout.target!r}, row {row_offset + i + 1} holds the label "
+                f"{labels[codes[i]]!r}, which is not one of the classes {', '.join(classes)}"
+            )
+        missing = idx == -2
+        if missing.any() and not self.drop:
+            i = int(np.flatnonzero(missing)[0])
+            raise BadValueError(
+                f"{self.source}: column {self.layout.target!r}, row {row_offset + i + 1} is missing; "
+                "fill it, or pass --nan drop to leave such rows out"
+            )
+        return np.where(missing, 0, idx).astype(np.intp), ~missing & ~skipped
+
+    def _ignore(self, rows: np.ndarray) -> None:
+        self.ignored_rows = rows
+        self.ignored += int(rows.sum())
+
     def _soft_target(self, batch: pa.RecordBatch, row_offset: int) -> tuple[np.ndarray, np.ndarray]:
         """k target columns: a probability distribution per row."""
         pairs = [self._numbers(batch.column(c), c, row_offset) for c in self.layout.target_columns]
@@ -156,6 +184,14 @@ class TargetReader:
                 f"{', '.join(f'{v:g}' for v in t[i])})"
             )
         return t, ok
+
+
+def _same_label(label: object, ignore_index: float) -> bool:
+    """A text label equals ignore_index when it spells the same number ('-100', '3')."""
+    try:
+        return float(str(label)) == ignore_index
+    except ValueError:
+        return False
 
 
 def _is_int_text(text: str) -> bool:

@@ -60,6 +60,7 @@ def as_records(task: str | None = None) -> list[dict[str, Any]]:
                 for p in loss.params
             ],
             "predictions": loss.pred_kind,
+            "higher_is_better": loss.higher_is_better,
             "formula": loss.formula,
             "description": loss.description,
             "reference": loss.reference,
@@ -103,6 +104,8 @@ def explain(loss: Loss) -> str:
     out.append(f"task:        {'/'.join(loss.tasks)}")
     out.append(f"predictions: {_PRED_WORDS[loss.pred_kind]}")
     out.append(f"formula:     {loss.formula}")
+    if loss.higher_is_better:
+        out.append("better:      higher (a skill score; tables rank it descending)")
     out.append(f"matches:     {loss.reference}")
     if loss.params:
         out += ["", "parameters:"]

@@ -32,6 +32,11 @@ def breaches(ev: Evaluation, thresholds: Sequence[Threshold], fail_if_worse: boo
     overall = [r for r in ev.results if r.group is None]
     for threshold in thresholds:
         models, label = _resolve(ev, threshold)
+        if any(s.loss.higher_is_better for s in ev.specs if s.label == label):
+            raise OptionError(
+                f"--fail-above {threshold.text!r}: {label} is a skill score (higher is better), so a limit "
+                "above which to fail would fail the good models; gate on its loss instead"
+            )
         for r in overall:
             if r.model in models and r.loss == label and not r.value <= threshold.limit:
                 found.append(

@@ -15,6 +15,7 @@ from ..errors import LossCliError, OptionError
 from ..spec import format_value, parse_spec
 
 REDUCTION = "weighted mean sum(w*l)/sum(w), finisher after the mean"
+REDUCTION_SUM = "weighted sum sum(w*l)"
 
 
 @dataclass(frozen=True)
@@ -47,12 +48,14 @@ def summary(ev: Evaluation, sort: str | None = None) -> list[Row]:
     first loss), lower first; equal values share a rank (1, 1, 3). One pass over the
     results and one sort per group: O(results + models log models)."""
     key = resolve_label(ev, sort) if sort else ev.specs[0].label
+    # Skill scores (D2) rank higher first: sort on the value with its sign turned.
+    sign = -1.0 if _higher_is_better(ev, key) else 1.0
     rows: list[Row] = []
     for group, by_model in _by_group(ev).items():
-        order = sorted(by_model, key=lambda m: _sort_key(by_model[m][key].value))
+        order = sorted(by_model, key=lambda m: _sort_key(sign * by_model[m][key].value))
         rank, previous = 0, None
         for i, model in enumerate(order):
-            current = _sort_key(by_model[model][key].value)
+            current = _sort_key(sign * by_model[model][key].value)
             if current != previous:
                 rank, previous = i + 1, current
             results = by_model[model]
@@ -68,8 +71,8 @@ def _by_group(ev: Evaluation) -> dict[GroupKey | None, dict[str, dict[str, Resul
 
 
 def best_models(ev: Evaluation) -> dict[tuple[GroupKey | None, str], set[str]]:
-    """Per (group, loss label), the models with the lowest value (none when fewer than two
-    models, or no finite value)."""
+    """Per (group, loss label), the models with the best value: the lowest, or the highest for
+    a skill score (none when fewer than two models, or no finite value)."""
     values: dict[tuple[GroupKey | None, str], dict[str, float]] = {}
     for r in ev.results:
         values.setdefault((r.group, r.loss), {})[r.model] = r.value
@@ -79,9 +82,13 @@ def best_models(ev: Evaluation) -> dict[tuple[GroupKey | None, str], set[str]]:
         if len(by_model) < 2 or not finite:
             best[key] = set()
         else:
-            low = min(finite)
-            best[key] = {m for m, v in by_model.items() if v == low}
+            top = max(finite) if _higher_is_better(ev, key[1]) else min(finite)
+            best[key] = {m for m, v in by_model.items() if v == top}
     return best
+
+
+def _higher_is_better(ev: Evaluation, label: str) -> bool:
+    return any(s.loss.higher_is_better for s in ev.specs if s.label == label)
 
 
 def group_text(ev: Evaluation, group: GroupKey | None) -> list[str]:
@@ -100,7 +107,7 @@ def signature(ev: Evaluation) -> str:
     parts = [f"losscli:{__version__}"]
     parts += [spec_with_all_params(s.name, s.params) for s in ev.specs]
     parts.append(f"weight:{ev.layout.weight or 'none'}")
-    parts.append("reduction:mean")
+    parts.append(f"reduction:{ev.stats.reduction}")
     if ev.stats.ci is not None:
         parts.append(f"ci:{format_value(ev.stats.ci)}:bootstrap={ev.stats.replicates}:seed={ev.stats.seed_value}")
     if ev.stats.baseline is not None:
@@ -122,7 +129,7 @@ def meta(ev: Evaluation) -> dict[str, Any]:
         "target": ev.layout.target,
         "task": ev.layout.task,
         "weight": ev.layout.weight,
-        "reduction": REDUCTION,
+        "reduction": REDUCTION if ev.stats.reduction == "mean" else REDUCTION_SUM,
         "by": list(ev.stats.by),
         "losses": [
             {"label": s.label, "loss": s.name, "params": dict(s.params), "spec": spec_with_all_params(s.name, s.params)}
