@@ -75,3 +75,20 @@ def test_huber_gradient_is_bounded_by_delta_and_mse_is_not() -> None:
     y = np.zeros_like(r)
     assert np.abs(losses.get("huber").grad(y, r, delta=1.5)).max() == 1.5
     assert np.abs(losses.get("mse").grad(y, r)).max() == 200.0
+
+
+def test_pinball_over_a_quantile_set_has_the_central_difference_gradient() -> None:
+    loss = losses.get("quantile")
+    rng = np.random.default_rng(2)
+    y = rng.normal(size=100)
+    q = np.sort(y[:, None] + rng.normal(size=(100, 3)), axis=1)
+    levels = np.array([0.1, 0.5, 0.9])
+    assert loss.on_quantiles is not None
+    assert loss.on_quantiles_gradient is not None
+    grad = loss.on_quantiles_gradient(y, q, levels=levels)
+    for j in range(3):
+        up, down = q.copy(), q.copy()
+        up[:, j] += H
+        down[:, j] -= H
+        central = (loss.on_quantiles(y, up, levels=levels) - loss.on_quantiles(y, down, levels=levels)) / (2 * H)
+        np.testing.assert_allclose(grad[:, j], central, rtol=1e-6, atol=1e-8)

@@ -36,6 +36,34 @@ def test_regression_curves_are_the_formulas() -> None:
     np.testing.assert_allclose(curves[2].y, np.abs(r))
 
 
+def test_gradient_curves_are_the_derivatives() -> None:
+    _, curves = data.loss_curves(parse_specs(["mse", "huber:delta=1.5", "log_cosh"]), -4, 4, points=9, gradient=True)
+    r = np.linspace(-4, 4, 9)
+    np.testing.assert_allclose(curves[0].y, 2 * r)
+    np.testing.assert_allclose(curves[1].y, np.clip(r, -1.5, 1.5))  # bounded by delta: robust
+    np.testing.assert_allclose(curves[2].y, np.tanh(r))
+
+
+def test_binary_gradient_curves_are_the_derivatives() -> None:
+    _, curves = data.loss_curves(parse_specs(["bce_logits"]), -3, 3, points=7, gradient=True)
+    z = np.linspace(-3, 3, 7)
+    np.testing.assert_allclose(curves[0].y, 1 / (1 + np.exp(-z)) - 1)  # y = 1
+    np.testing.assert_allclose(curves[1].y, 1 / (1 + np.exp(-z)))  # y = 0
+
+
+def test_grad_in_the_terminal_names_the_axis() -> None:
+    result = invoke("plot", "curves", "mse", "huber", "--grad", "--no-color")
+    assert result.exit_code == 0, result.output
+    assert "gradients: mse, huber" in result.stdout
+    assert "d loss / d y_pred" in result.stdout
+
+
+def test_curves_of_a_distribution_loss_are_refused() -> None:
+    result = invoke("plot", "curves", "crps")
+    assert result.exit_code == 2
+    assert "crps scores a distribution" in result.stderr
+
+
 def test_binary_curves_show_both_labels() -> None:
     axis, curves = data.loss_curves(parse_specs(["bce"]), 0.1, 0.9, points=5)
     assert axis == "predicted probability of class 1"
@@ -92,11 +120,12 @@ def _png_size(path: Path) -> tuple[int, int]:
     "args",
     [
         ["curves", "mse", "mae", "huber:delta=1", "log_cosh", "--range", "-3:3"],
+        ["curves", "mse", "huber:delta=1", "--grad"],
         ["residuals", str(SAMPLE / "house_prices.csv")],
         ["calibration", str(SAMPLE / "churn.parquet")],
         ["losses", str(SAMPLE / "house_prices.csv"), "-l", "huber", "--by", "region"],
     ],
-    ids=["curves", "residuals", "calibration", "losses"],
+    ids=["curves", "gradients", "residuals", "calibration", "losses"],
 )
 def test_png_of_the_requested_size(tmp_path: Path, args: list[str]) -> None:
     pytest.importorskip("matplotlib")

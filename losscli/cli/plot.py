@@ -80,25 +80,29 @@ def curves_command(
         list[str], typer.Argument(help="Losses to draw, with parameters: mse huber:delta=1 huber:delta=3.")
     ],
     value_range: Annotated[str, typer.Option("--range", help="x range LOW:HIGH (residual, or prediction).")] = "-4:4",
+    grad: Annotated[
+        bool, typer.Option("--grad", help="Draw the gradient d loss / d y_pred instead of the loss.")
+    ] = False,
     output: Output = None,
     size: Size = "800x500",
     no_color: NoColorOpt = False,
 ) -> None:
-    """Loss against the residual (regression) or the prediction for y=1 and y=0 (binary)."""
+    """Loss (or its gradient) against the residual (regression) or the prediction for y=1 and y=0 (binary)."""
     from ..plots import data, figure, terminal
     from ..spec import parse_specs
 
     try:
         specs = parse_specs(losses)
         low, high = data.parse_range(value_range)
-        axis, curves = data.loss_curves(specs, low, high)
-        title = "loss curves: " + ", ".join(s.label for s in specs)
+        axis, curves = data.loss_curves(specs, low, high, gradient=grad)
+        what, ylabel = ("gradients", "d loss / d y_pred") if grad else ("loss curves", "loss")
+        title = f"{what}: " + ", ".join(s.label for s in specs)
         _show(
             output,
             size,
             no_color,
-            lambda path, size: figure.lines(path, title, axis, "loss", curves, size),
-            lambda **o: terminal.lines(title, axis, "loss", curves, **o),
+            lambda path, size: figure.lines(path, title, axis, ylabel, curves, size),
+            lambda **o: terminal.lines(title, axis, ylabel, curves, **o),
         )
     except LossCliError as exc:
         fail(exc)

@@ -33,15 +33,25 @@ class Curve:
     y: np.ndarray
 
 
-def loss_curves(specs: Sequence[LossSpec], low: float, high: float, points: int = 401) -> tuple[str, list[Curve]]:
+def loss_curves(
+    specs: Sequence[LossSpec], low: float, high: float, points: int = 401, *, gradient: bool = False
+) -> tuple[str, list[Curve]]:
     """(x-axis name, curves) for the losses: loss against the residual for regression
-    losses; against the prediction for y = 1 and y = 0 for binary ones."""
+    losses; against the prediction for y = 1 and y = 0 for binary ones. With ``gradient``,
+    d loss / d y_pred instead (the registry's declared gradient): why huber is robust."""
     tasks = {s.loss.task for s in specs}
+    shaped = [s.label for s in specs if s.loss.pred_shape != "point"]
+    if shaped:
+        raise OptionError(f"plot curves draws losses of one prediction a row; {shaped[0]} scores a distribution")
+
+    def values(spec: LossSpec, y: np.ndarray, x: np.ndarray) -> np.ndarray:
+        params = spec.kernel_params
+        out: np.ndarray = spec.loss.grad(y, x, **params) if gradient else spec.loss.kernel(y, x, **params)
+        return out
+
     if tasks == {"regression"}:
         r = np.linspace(low, high, points)
-        return "residual (y_pred - y_true)", [
-            Curve(s.label, r, s.loss.kernel(np.zeros_like(r), r, **s.kernel_params)) for s in specs
-        ]
+        return "residual (y_pred - y_true)", [Curve(s.label, r, values(s, np.zeros_like(r), r)) for s in specs]
     if tasks == {"binary"}:
         kinds = {s.loss.pred_kind for s in specs}
         if kinds <= {"probability"}:
@@ -53,7 +63,7 @@ def loss_curves(specs: Sequence[LossSpec], low: float, high: float, points: int 
         curves = []
         for s in specs:
             for label_value in (1.0, 0.0):
-                y = s.loss.kernel(np.full_like(x, label_value), x, **s.kernel_params)
+                y = values(s, np.full_like(x, label_value), x)
                 curves.append(Curve(f"{s.label}, y={int(label_value)}", x, y))
         return axis, curves
     raise OptionError(
