@@ -9,6 +9,10 @@
   and a constant `prior`.
 - iris_probs: multiclass, target `label` (setosa / versicolor / virginica),
   class probabilities as `logreg.CLASS` and `tree.CLASS` columns.
+- forecast: daily demand `y` with Gaussian forecasts `calibrated.mean/std` and
+  `overconfident.mean/std` (the same means, a third of the spread).
+- forecast_quantiles: the same demand with quantile forecasts `qr.q10/q50/q90`
+  (calibrated) and `wide.q10/q50/q90` (intervals twice too wide).
 """
 
 from __future__ import annotations
@@ -70,6 +74,30 @@ def iris_probs(rng: np.random.Generator, n: int = 150) -> pd.DataFrame:
     return out
 
 
+def forecasts(rng: np.random.Generator, n: int = 240) -> tuple[pd.DataFrame, pd.DataFrame]:
+    day = np.arange(1, n + 1)
+    level = 100 + 20 * np.sin(2 * np.pi * day / 7)
+    sigma = rng.uniform(5, 15, n)
+    y = (level + rng.normal(0, 1, n) * sigma).round(1)
+    mean = level.round(2)
+    z90 = 1.2815515655446004  # the 90% quantile of a standard normal
+    gaussian = pd.DataFrame(
+        {
+            "id": day,
+            "y": y,
+            "calibrated.mean": mean,
+            "calibrated.std": sigma.round(2),
+            "overconfident.mean": mean,
+            "overconfident.std": (sigma / 3).round(2),
+        }
+    )
+    quantiles = pd.DataFrame({"id": day, "y": y})
+    for name, scale in (("qr", 1.0), ("wide", 2.0)):
+        for q, z in (("q10", -z90), ("q50", 0.0), ("q90", z90)):
+            quantiles[f"{name}.{q}"] = (mean + z * scale * sigma).round(2)
+    return gaussian, quantiles
+
+
 def main() -> None:
     rng = np.random.default_rng(20261124)
     for name, frame in (
@@ -80,6 +108,11 @@ def main() -> None:
         frame.to_csv(HERE / f"{name}.csv", index=False)
         frame.to_parquet(HERE / f"{name}.parquet", index=False)
         print(f"wrote {name}.csv and {name}.parquet ({len(frame)} rows)")
+    # Their own seed, so adding them left the files above unchanged.
+    gaussian, quantiles = forecasts(np.random.default_rng(20261129))
+    for name, frame in (("forecast", gaussian), ("forecast_quantiles", quantiles)):
+        frame.to_csv(HERE / f"{name}.csv", index=False)
+        print(f"wrote {name}.csv ({len(frame)} rows)")
 
 
 if __name__ == "__main__":

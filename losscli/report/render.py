@@ -41,7 +41,14 @@ def format_number(value: float | None, digits: int = 4) -> str:
 
 def caption(ev: Evaluation) -> str:
     weight = f", weighted by {ev.layout.weight}" if ev.layout.weight else ""
-    return f"{ev.source} · target {ev.layout.target} · {ev.rows} rows{weight} · lower is better"
+    higher = [s.label for s in ev.specs if s.loss.higher_is_better]
+    if not higher:
+        direction = "lower is better"
+    elif len(higher) == len(ev.specs):
+        direction = "higher is better"
+    else:
+        direction = f"lower is better, higher for {', '.join(higher)}"
+    return f"{ev.source} · target {ev.layout.target} · {ev.rows} rows{weight} · {direction}"
 
 
 def _extra_fields(ev: Evaluation) -> tuple[str, ...]:
