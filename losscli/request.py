@@ -398,6 +398,8 @@ def _check_stats(r: Request) -> None:
     skills = [spec.label for spec in r.losses if spec.loss.skill is not None]
     if skills and s.ci is not None:
         _refuse(r, "ci", f"has no bootstrap for the skill score {skills[0]} yet; leave out {r.flag('ci')} or that loss")
+    if skills and r.output.per_row:
+        _refuse(r, "per_row", f"writes per-row losses, and {skills[0]} is a score of all rows together; use its loss")
     ignore_label(r.losses)
 
 

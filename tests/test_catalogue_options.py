@@ -229,3 +229,21 @@ def test_fail_above_on_a_skill_score_is_refused() -> None:
     )
     assert result.exit_code == 2
     assert "skill score" in result.stderr
+
+
+def test_per_row_of_a_skill_score_is_refused() -> None:
+    result = runner.invoke(app, ["eval", str(SAMPLE / "house_prices.csv"), "-l", "d2_tweedie", "--per-row"])
+    assert result.exit_code == 2
+    assert "a score of all rows together" in result.stderr
+
+
+def test_ignore_index_on_soft_targets_is_refused() -> None:
+    df, _, _ = _kl_frame()
+    with pytest.raises(OptionError, match="soft targets"):
+        evaluate(df, ["kl_div:unnormalized=true:ignore_index=0"], target="y")
+
+
+def test_every_row_ignored_is_one_sentence() -> None:
+    df = pd.DataFrame({"y": [-100, -100], "m.a": [0.5, 0.5], "m.b": [0.5, 0.5]})
+    with pytest.raises(BadValueError, match="every row's target is -100"):
+        evaluate(df, ["cce:ignore_index=-100"])

@@ -16,6 +16,8 @@ from losscli import evaluate, losses
 from losscli.cli import app
 from losscli.errors import BadValueError, OptionError
 
+from .conftest import SAMPLE
+
 runner = CliRunner()
 
 
@@ -106,7 +108,7 @@ def test_interval_score_and_coverage_take_the_widest_pair_or_the_alpha_given() -
 
 
 def test_the_cli_says_what_each_loss_reads() -> None:
-    path = "tests/_quantiles.csv"
+    path = str(SAMPLE.parent / "tests" / "_quantiles.csv")
     _quantile_frame().to_csv(path, index=False)
     try:
         result = runner.invoke(app, ["eval", path, "-l", "mae,coverage:alpha=0.2", "-f", "csv"])
@@ -165,3 +167,9 @@ def test_nan_drop_leaves_a_gaussian_row_out() -> None:
     expected = np.mean(std * (z * (2 * norm.cdf(z) - 1) + 2 * norm.pdf(z) - 1 / np.sqrt(np.pi)))
     assert got.loc["a", "n"] == 49
     assert got.loc["a", "value"] == pytest.approx(expected, rel=1e-10)
+
+
+def test_residual_plot_of_distribution_models_uses_the_mean_or_median() -> None:
+    result = runner.invoke(app, ["plot", "residuals", str(SAMPLE / "forecast_quantiles.csv"), "--no-color"])
+    assert result.exit_code == 0, result.output
+    assert "qr" in result.stdout

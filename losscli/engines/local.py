@@ -171,6 +171,8 @@ def conclude(plan: Plan, partial: Partial, request: Request, notes: list[str] | 
         said.append(f"dropped rows with missing values (--nan drop): {counts}")
     if partial.ignored:
         label = format_value(ignore_label(plan.specs))
+        if partial.ignored == partial.rows:
+            raise BadValueError(f"{plan.source}: every row's target is {label}, the ignore_index label; none is left")
         said.append(f"left out {partial.ignored} row(s) whose target is {label} (ignore_index)")
     results, hidden = finish(partial.acc, plan.specs, request.stats)
     if hidden:

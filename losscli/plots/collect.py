@@ -10,6 +10,7 @@ import numpy as np
 
 from ..errors import OptionError
 from ..read.extract import BatchArrays, Extractor
+from ..read.layout import Model
 from ..read.plan import Plan
 from ..read.source import Source, source_from_table
 from ..request import Columns, Request
@@ -28,11 +29,12 @@ def _batches(source: Source, plan: Plan, columns: Columns) -> Iterator[BatchArra
 def sample_residual_edges(source: Source, plan: Plan, columns: Columns, bins: int) -> np.ndarray:
     """Edges from the sample (the first rows), fixed before the pass, so the pass is a single
     one and every batch or worker bins alike."""
+    points = {m.name: _point_column(m) for m in plan.layout.models}
     sample = np.concatenate(
         [
-            (arr.preds[m.name] - arr.y_true)[arr.valid[m.name]]
+            (_point(arr.preds[m.name], points[m.name]) - arr.y_true)[arr.valid[m.name]]
             if m.name in arr.valid
-            else arr.preds[m.name] - arr.y_true
+            else _point(arr.preds[m.name], points[m.name]) - arr.y_true
             for arr in _batches(source_from_table(source.sample, source.name), plan, columns)
             for m in plan.layout.models
         ]
@@ -47,13 +49,27 @@ def residual_histograms(
     """Per model, the histogram of y_pred - y_true over every row (regression)."""
     if plan.layout.task != "regression":
         raise OptionError(f"plot residuals needs a regression target; this task is {plan.layout.task}")
+    points = {m.name: _point_column(m) for m in plan.layout.models}
     edges = sample_residual_edges(source, plan, columns, bins)
     histograms = {m.name: Histogram(edges) for m in plan.layout.models}
     for arrays in _batches(source, plan, columns):
         for name, hist in histograms.items():
-            r = arrays.preds[name] - arrays.y_true
+            r = _point(arrays.preds[name], points[name]) - arrays.y_true
             hist.update(r if name not in arrays.valid else r[arrays.valid[name]])
     return histograms
+
+
+def _point_column(model: Model) -> int | None:
+    """A distribution model's residual is that of its mean or median (None: one column)."""
+    if model.kind == "point":
+        return None
+    if model.point_column is None:
+        raise OptionError(f"plot residuals: model {model.name!r} has quantiles without a median (q50)")
+    return model.point_column
+
+
+def _point(values: np.ndarray, column: int | None) -> np.ndarray:
+    return values if column is None else values[:, column]
 
 
 def calibration_tables(
@@ -100,10 +116,12 @@ class Distributions:
     not_probabilities: set[str] = field(default_factory=set)
     # Why there is no picture of the rows at all, when there is none.
     skipped: str | None = None
+    # A predictive distribution's residual is its mean's or median's: that column, per model.
+    points: dict[str, int | None] = field(default_factory=dict)
 
     def update(self, arrays: BatchArrays) -> None:
         for name, hist in self.histograms.items():
-            r = arrays.preds[name] - arrays.y_true
+            r = _point(arrays.preds[name], self.points.get(name)) - arrays.y_true
             hist.update(r if name not in arrays.valid else r[arrays.valid[name]])
         for name, table in list(self.calibrations.items()):
             keep = arrays.valid.get(name)
@@ -125,6 +143,7 @@ class Distributions:
             {m: c.merge(other.calibrations[m]) for m, c in self.calibrations.items() if m not in dropped},
             dropped,
             self.skipped,
+            self.points,
         )
 
 
@@ -132,8 +151,11 @@ def distributions(source: Source, plan: Plan, request: Request, *, bins: int = 4
     """An empty ``Distributions`` for the plan (an ``ObserverFactory`` of the engines)."""
     layout, models = plan.layout, [m.name for m in plan.layout.models]
     if layout.task == "regression":
+        if any(m.kind == "quantiles" and m.point_column is None for m in layout.models):
+            return Distributions(layout.task, skipped="no residuals: a quantile model has no median (q50)")
         edges = sample_residual_edges(source, plan, request.columns, bins)
-        return Distributions(layout.task, histograms={m: Histogram(edges) for m in models})
+        points = {m.name: _point_column(m) for m in layout.models}
+        return Distributions(layout.task, histograms={m: Histogram(edges) for m in models}, points=points)
     if any(s.loss.pred_kind in _NOT_PROBABILITIES for s in plan.specs):
         reason = "no calibration: the losses of this run read the predictions as logits, not probabilities"
         return Distributions(layout.task, skipped=reason)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import OptionError
-from ..request import Request
+from ..request import Request, ignore_label
 from ..spec import LossSpec, parse_specs
 from .layout import Layout, check_distributions, resolve_layout
 from .source import Source
@@ -30,6 +30,8 @@ def make_plan(source: Source, request: Request) -> Plan:
         specs = parse_specs(default_losses(layout, source))
         notes.append(f"losses: {', '.join(s.label for s in specs)} (default for {layout.task}; choose with --loss)")
     notes += check_distributions(layout, specs)
+    if layout.target_columns and ignore_label(specs) is not None:
+        raise OptionError("ignore_index leaves out rows by their class label; soft targets (k columns) have none")
     baseline = request.stats.baseline
     if baseline is not None and baseline not in [m.name for m in layout.models]:
         raise OptionError(
