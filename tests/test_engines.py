@@ -206,3 +206,26 @@ def test_dask_engine_reads_hive_partition_keys(tmp_path: Path) -> None:
             expected = float(np.mean(np.abs(part[model] - part.y)))
             assert local.value(model, "mae", (month,)) == pytest.approx(expected, rel=1e-12)
             assert distributed.value(model, "mae", (month,)) == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.slow
+def test_dask_engine_finishes_skill_scores_and_ignored_counts_like_local(tmp_path: Path) -> None:
+    """D2's reference state (target moments, kept targets) merges across partitions."""
+    pytest.importorskip("dask.distributed")
+    from sklearn import metrics
+
+    from .build import run_dask
+
+    df = _partitioned(tmp_path / "data")
+    losses = ["d2_tweedie:power=1", "d2_absolute_error", "d2_pinball:alpha=0.9"]
+    glob = str(tmp_path / "data" / "part-*.parquet")
+    distributed = run_dask(glob, losses, workers=2, weight="w")
+    w = df["w"].to_numpy()
+    for model in ("a", "b"):
+        expected = {
+            "d2_tweedie(power=1)": metrics.d2_tweedie_score(df["y"], df[model], power=1, sample_weight=w),
+            "d2_absolute_error": metrics.d2_absolute_error_score(df["y"], df[model], sample_weight=w),
+            "d2_pinball(alpha=0.9)": metrics.d2_pinball_score(df["y"], df[model], alpha=0.9, sample_weight=w),
+        }
+        for label, value in expected.items():
+            assert distributed.value(model, label, None) == pytest.approx(value, rel=1e-10), (model, label)
