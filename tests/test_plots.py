@@ -167,7 +167,7 @@ def test_plot_errors_are_sentences(tmp_path: Path, monkeypatch: pytest.MonkeyPat
         (["curves", "mse", "--range", "3:1"], "LOW < HIGH"),
         (["curves", "hubr"], "did you mean 'huber'"),
         (["residuals", str(SAMPLE / "churn.csv")], "needs a regression target"),
-        (["calibration", str(SAMPLE / "house_prices.csv")], "binary losses need labels 0/1"),
+        (["calibration", str(SAMPLE / "house_prices.csv")], "needs binary probabilities or quantile columns"),
         (["curves", "mse", "-o", str(tmp_path / "x.gif")], "write a figure as .png, .svg, .pdf"),
         (["curves", "mse", "-o", str(tmp_path / "x.png"), "--size", "big"], "--size takes WIDTHxHEIGHT"),
     ):
@@ -179,3 +179,20 @@ def test_plot_errors_are_sentences(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     missing = invoke("plot", "curves", "mse", "-o", str(tmp_path / "x.png"))
     assert missing.exit_code == 2
     assert "pip install 'losscli[plot]'" in missing.stderr
+
+
+def test_quantile_calibration_is_the_share_of_targets_below_each_quantile() -> None:
+    df = pd.read_csv(SAMPLE / "forecast_quantiles.csv")
+    source = open_source(str(SAMPLE / "forecast_quantiles.csv"))
+    tables = collect.calibration_tables(source, make_plan(source, []))
+    for model in ("qr", "wide"):
+        levels, observed, _ = tables[model].table()
+        assert levels.tolist() == [0.1, 0.5, 0.9]
+        expected = [np.mean(df["y"] <= df[f"{model}.q{q}"]) for q in (10, 50, 90)]
+        np.testing.assert_allclose(observed, expected)
+
+
+def test_quantile_calibration_in_the_terminal() -> None:
+    result = invoke("plot", "calibration", str(SAMPLE / "forecast_quantiles.csv"), "--no-color")
+    assert result.exit_code == 0, result.output
+    assert "share of targets at or below each predicted quantile" in result.stdout

@@ -142,7 +142,7 @@ def residuals_command(
 
 @plot_app.command("calibration")
 def calibration_command(
-    file: Annotated[str, typer.Argument(help="Predictions file (binary probabilities), or - for stdin.")],
+    file: Annotated[str, typer.Argument(help="Predictions file (binary probabilities or quantiles), or - for stdin.")],
     bins: Annotated[int, typer.Option("--bins", help="Probability bins of equal width.", min=2, max=100)] = 10,
     target: TargetOpt = None,
     pred: PredOpt = None,
@@ -154,12 +154,14 @@ def calibration_command(
     size: Size = "800x500",
     no_color: NoColorOpt = False,
 ) -> None:
-    """A reliability diagram: how often y=1 happens against the mean predicted probability."""
+    """A reliability diagram: how often y=1 happens against the mean predicted probability; for
+    quantile forecasts (MODEL.q10, ...), how often y falls at or below each quantile."""
     from ..plots import collect, figure, terminal
 
     try:
         columns = Columns(target, tuple(pred or ()), None, id_column, positive=positive, nan=nan)
-        request = Request(Inputs((file,), input_format=input_format), columns, losses_from(["brier"]))
+        # No loss given: the data decides the task (binary labels, or quantile columns).
+        request = Request(Inputs((file,), input_format=input_format), columns)
         source, plan = _plan(request)
         tables = collect.calibration_tables(source, plan, columns, bins=bins)
         _show(

@@ -14,7 +14,7 @@ from ..read.layout import Model
 from ..read.plan import Plan
 from ..read.source import Source, source_from_table
 from ..request import Columns, Request
-from .data import Calibration, Histogram, residual_edges
+from .data import Calibration, Histogram, QuantileCalibration, residual_edges
 
 
 def _batches(source: Source, plan: Plan, columns: Columns) -> Iterator[BatchArrays]:
@@ -74,10 +74,15 @@ def _point(values: np.ndarray, column: int | None) -> np.ndarray:
 
 def calibration_tables(
     source: Source, plan: Plan, columns: Columns = Columns(), *, bins: int = 10
-) -> dict[str, Calibration]:
-    """Per model, the reliability table of binary probabilities."""
+) -> dict[str, Calibration] | dict[str, QuantileCalibration]:
+    """Per model, the reliability table of binary probabilities, or of quantile forecasts."""
+    if any(m.kind == "quantiles" for m in plan.layout.models):
+        return quantile_calibration(source, plan, columns)
     if plan.layout.task != "binary":
-        raise OptionError(f"plot calibration needs binary probabilities; this task is {plan.layout.task}")
+        raise OptionError(
+            "plot calibration needs binary probabilities or quantile columns (MODEL.q10, ...); "
+            f"this task is {plan.layout.task}"
+        )
     tables = {m.name: Calibration(bins) for m in plan.layout.models}
     for arrays in _batches(source, plan, columns):
         for model in plan.layout.models:
@@ -92,6 +97,23 @@ def calibration_tables(
             tables[model.name].update(
                 p if keep is None else p[keep], arrays.y_true if keep is None else arrays.y_true[keep]
             )
+    return tables
+
+
+def quantile_calibration(source: Source, plan: Plan, columns: Columns = Columns()) -> dict[str, QuantileCalibration]:
+    """Per quantile model, how often the target is at or below each predicted quantile."""
+    others = [m.name for m in plan.layout.models if m.kind != "quantiles"]
+    if others:
+        raise OptionError(
+            f"plot calibration draws quantile forecasts or binary probabilities, one kind at a time; "
+            f"{others[0]!r} is not a quantile model (pick models with --pred)"
+        )
+    tables = {m.name: QuantileCalibration(m.levels) for m in plan.layout.models}
+    for arrays in _batches(source, plan, columns):
+        for name, table in tables.items():
+            keep = arrays.valid.get(name)
+            q, y = arrays.preds[name], arrays.y_true
+            table.update(q if keep is None else q[keep], y if keep is None else y[keep])
     return tables
 
 

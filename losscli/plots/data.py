@@ -7,7 +7,7 @@ in one pass, like the accumulators of ``eval``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -155,3 +155,44 @@ class Calibration:
         """(mean prediction, observed frequency, rows) of the bins that hold rows."""
         used = self.n > 0
         return self.sum_p[used] / self.n[used], self.sum_y[used] / self.n[used], self.n[used]
+
+
+@dataclass
+class QuantileCalibration:
+    """Per quantile level tau: rows, and rows whose target is at or below the predicted
+    tau-quantile. A calibrated model has that fraction equal to tau (mergeable by addition)."""
+
+    levels: tuple[float, ...]
+    n: int = 0
+    below: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    def __post_init__(self) -> None:
+        if self.below.size == 0:
+            self.below = np.zeros(len(self.levels))
+
+    def update(self, q: np.ndarray, y: np.ndarray) -> None:
+        self.n += len(y)
+        self.below += (y[:, None] <= q).sum(axis=0)
+
+    def merge(self, other: QuantileCalibration) -> QuantileCalibration:
+        return QuantileCalibration(self.levels, self.n + other.n, self.below + other.below)
+
+    def table(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(nominal level, observed fraction of targets at or below, rows), as Calibration.table."""
+        n = max(self.n, 1)
+        return np.array(self.levels), self.below / n, np.full(len(self.levels), self.n)
+
+
+def calibration_words(tables: Mapping[str, Calibration | QuantileCalibration]) -> tuple[str, str, str]:
+    """(title, x label, y label) of a reliability diagram of probabilities or of quantiles."""
+    if any(isinstance(t, QuantileCalibration) for t in tables.values()):
+        return (
+            "calibration: share of targets at or below each predicted quantile",
+            "quantile level",
+            "fraction of y <= quantile",
+        )
+    return (
+        "calibration: observed frequency of y=1 against the mean prediction",
+        "mean predicted probability",
+        "fraction of y = 1",
+    )

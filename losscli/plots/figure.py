@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import io
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..errors import OptionError
-from .data import MATPLOTLIB_COLOURS, Calibration, Curve, Histogram
+from .data import MATPLOTLIB_COLOURS, Calibration, Curve, Histogram, QuantileCalibration, calibration_words
 
 FORMATS = (".png", ".svg", ".pdf")
 _DASHES = ("-", "--", "-.", ":")
@@ -106,9 +106,12 @@ def histograms(path: str, hists: dict[str, Histogram], size: tuple[int, int]) ->
     _save(histograms_figure(hists, size), path)
 
 
-def calibration_figure(tables: dict[str, Calibration], size: tuple[int, int], *, top_label: bool = False) -> Any:
+def calibration_figure(
+    tables: Mapping[str, Calibration | QuantileCalibration], size: tuple[int, int], *, top_label: bool = False
+) -> Any:
     """A reliability diagram; ``top_label``: multiclass, the predicted class's probability
-    against how often it is the true class."""
+    against how often it is the true class; quantile tables: each level against the share
+    of targets at or below it."""
     fig, ax = _figure(size)
     ax.plot([0, 1], [0, 1], color="gray", linestyle=":", label="perfect")
     for i, (name, table) in enumerate(tables.items()):
@@ -116,12 +119,15 @@ def calibration_figure(tables: dict[str, Calibration], size: tuple[int, int], *,
         ax.plot(mean_p, freq, marker=_MARKERS[i % len(_MARKERS)], label=_text(name), **_line_style(i))
     ylabel = "fraction where it is the true class" if top_label else "fraction of y = 1"
     xlabel = "mean probability of the predicted class" if top_label else "mean predicted probability"
-    ax.set(title="calibration", xlabel=xlabel, ylabel=ylabel, xlim=(0, 1), ylim=(0, 1))
+    title = "calibration"
+    if any(isinstance(t, QuantileCalibration) for t in tables.values()):
+        title, xlabel, ylabel = calibration_words(tables)
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel, xlim=(0, 1), ylim=(0, 1))
     ax.legend()
     return fig
 
 
-def calibration(path: str, tables: dict[str, Calibration], size: tuple[int, int]) -> None:
+def calibration(path: str, tables: Mapping[str, Calibration | QuantileCalibration], size: tuple[int, int]) -> None:
     _save(calibration_figure(tables, size), path)
 
 

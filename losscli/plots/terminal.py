@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-from .data import Calibration, Curve, Histogram, colour
+from .data import Calibration, Curve, Histogram, QuantileCalibration, calibration_words, colour
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -55,14 +55,21 @@ def histograms(hists: dict[str, Histogram], *, width: int = 80, height: int = 20
     )
 
 
-def calibration(tables: dict[str, Calibration], *, width: int = 80, height: int = 20, color: bool = False) -> str:
-    plt = _start("calibration: observed frequency of y=1 against the mean prediction", width, height, color)
+def calibration(
+    tables: Mapping[str, Calibration | QuantileCalibration],
+    *,
+    width: int = 80,
+    height: int = 20,
+    color: bool = False,
+) -> str:
+    title, xlabel, ylabel = calibration_words(tables)
+    plt = _start(title, width, height, color)
     plt.plot([0, 1], [0, 1], label="perfect", color="gray")
     for i, (name, table) in enumerate(tables.items()):
         mean_p, freq, _ = table.table()
         plt.plot(mean_p.tolist(), freq.tolist(), label=name, color=colour(i), marker="dot")
-    plt.xlabel("mean predicted probability")
-    plt.ylabel("fraction of y = 1")
+    plt.xlabel(xlabel)
+    plt.ylabel(ylabel)
     return _finish(plt, color)
 
 
