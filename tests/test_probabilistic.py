@@ -173,3 +173,27 @@ def test_residual_plot_of_distribution_models_uses_the_mean_or_median() -> None:
     result = runner.invoke(app, ["plot", "residuals", str(SAMPLE / "forecast_quantiles.csv"), "--no-color"])
     assert result.exit_code == 0, result.output
     assert "qr" in result.stdout
+
+
+def test_coverage_ranks_by_distance_from_the_nominal_level() -> None:
+    y = np.linspace(0, 1, 100)
+    # under: covers 50% of an 80% interval; over: covers 100%; close: covers 78%
+    under = np.where(np.arange(100) % 2 == 0, y - 1, y + 1), np.full(100, 5.0)
+    df = pd.DataFrame(
+        {
+            "y": y,
+            "under.q10": under[0],
+            "under.q90": under[1],
+            "over.q10": y - 9,
+            "over.q90": y + 9,
+            "close.q10": np.where(np.arange(100) < 78, y - 1, y + 1),
+            "close.q90": y + 2,
+        }
+    )
+    result = runner.invoke(app, ["eval", "-", "-l", "coverage", "-f", "csv", "-q"], input=df.to_csv(index=False))
+    assert result.exit_code == 0, result.output
+    rows = [line.split(",") for line in result.stdout.splitlines()[1:]]
+    values = {r[0]: float(r[2]) for r in rows}
+    assert values == {"under": 0.5, "over": 1.0, "close": 0.78}
+    # distances from 0.8: close 0.02, over 0.2, under 0.3
+    assert [r[0] for r in rows] == ["close", "over", "under"]

@@ -123,3 +123,22 @@ def test_blocks_and_shared_terms_give_the_kernels_values(monkeypatch: pytest.Mon
     for spec, values in zip(specs, got, strict=True):
         np.testing.assert_allclose(values, spec.loss.kernel(y, p, **spec.params), rtol=1e-15)
     assert got[0] is got[1]  # mse and rmse share one computation
+
+
+SKILLS = [pytest.param(loss, id=loss.name) for loss in losses.all_losses() if loss.skill is not None]
+
+
+@pytest.mark.parametrize("loss", SKILLS)
+@given(seed=seeds, n=st.integers(min_value=2, max_value=60))
+@settings(max_examples=15, deadline=None)
+def test_a_skill_score_is_one_at_perfect_and_never_above(loss: losses.Loss, seed: int, n: int) -> None:
+    """D2 = 1 - dev(model) / dev(best constant): 1 for a perfect model, at most 1 for any."""
+    import pandas as pd
+
+    from losscli import evaluate
+
+    y, p = make_data(loss, n, seed)
+    df = pd.DataFrame({"y": y, "model": p, "perfect": y})
+    got = evaluate(df, [loss.name]).set_index("model")["value"]
+    assert got["perfect"] == 1.0
+    assert got["model"] <= 1.0 + 1e-12

@@ -179,6 +179,9 @@ class Loss:
     pred_shape: Literal["point", "gaussian", "quantiles"] = "point"
     on_quantiles: Kernel | None = None
     on_quantiles_gradient: Kernel | None = None
+    # The value a calibrated prediction has (coverage: 1 - alpha), from a quantile model's
+    # levels and the parameters: models rank by their distance from it, not by the value.
+    nominal: Callable[..., float] | None = None
 
     @property
     def tasks(self) -> tuple[Task, ...]:

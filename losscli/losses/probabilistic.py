@@ -142,6 +142,12 @@ def interval_score_grad(y_true: FloatArray, y_pred: FloatArray, *, levels: Float
     return g
 
 
+def nominal_coverage(levels: Sequence[float], *, alpha: ParamValue) -> float:
+    """1 - alpha of the central interval coverage reads (NaN where there is none)."""
+    found = central_interval(levels, alpha)
+    return 1.0 - found[2] if found is not None else math.nan
+
+
 def coverage_grad(y_true: FloatArray, y_pred: FloatArray, *, levels: FloatArray, alpha: ParamValue) -> FloatArray:
     return np.zeros_like(y_pred, dtype=np.float64)
 
@@ -234,6 +240,7 @@ register(
         task="regression",
         kernel=coverage,
         gradient=coverage_grad,
+        nominal=nominal_coverage,
         pred_shape="quantiles",
         params=(_INTERVAL_ALPHA,),
         zero_at_perfect=False,
@@ -243,8 +250,9 @@ register(
         explain=(
             "The fraction of targets that fall inside the central interval between the quantiles "
             "alpha/2 and 1 - alpha/2. A calibrated model covers 1 - alpha of them (80% for "
-            "q10..q90), and a note names the interval and its nominal level. Not a loss to "
-            "rank by: both under- and over-coverage are wrong; use interval_score to rank."
+            "q10..q90), and a note names the interval and its nominal level. Both under- and "
+            "over-coverage are wrong, so tables rank models by their distance from the nominal "
+            "level and mark the closest as best; interval_score weighs width against misses."
         ),
     )
 )

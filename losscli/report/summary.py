@@ -48,14 +48,12 @@ def summary(ev: Evaluation, sort: str | None = None) -> list[Row]:
     first loss), lower first; equal values share a rank (1, 1, 3). One pass over the
     results and one sort per group: O(results + models log models)."""
     key = resolve_label(ev, sort) if sort else ev.specs[0].label
-    # Skill scores (D2) rank higher first: sort on the value with its sign turned.
-    sign = -1.0 if _higher_is_better(ev, key) else 1.0
     rows: list[Row] = []
     for group, by_model in _by_group(ev).items():
-        order = sorted(by_model, key=lambda m: _sort_key(sign * by_model[m][key].value))
+        order = sorted(by_model, key=lambda m: _sort_key(badness(ev, key, m, by_model[m][key].value)))
         rank, previous = 0, None
         for i, model in enumerate(order):
-            current = _sort_key(sign * by_model[model][key].value)
+            current = _sort_key(badness(ev, key, model, by_model[model][key].value))
             if current != previous:
                 rank, previous = i + 1, current
             results = by_model[model]
@@ -82,13 +80,22 @@ def best_models(ev: Evaluation) -> dict[tuple[GroupKey | None, str], set[str]]:
         if len(by_model) < 2 or not finite:
             best[key] = set()
         else:
-            top = max(finite) if _higher_is_better(ev, key[1]) else min(finite)
-            best[key] = {m for m, v in by_model.items() if v == top}
+            scores = {m: badness(ev, key[1], m, v) for m, v in by_model.items() if not math.isnan(v)}
+            top = min(scores.values())
+            best[key] = {m for m, v in scores.items() if v == top}
     return best
 
 
-def _higher_is_better(ev: Evaluation, label: str) -> bool:
-    return any(s.loss.higher_is_better for s in ev.specs if s.label == label)
+def badness(ev: Evaluation, label: str, model: str, value: float) -> float:
+    """What ranks a value, lower first: the loss itself; a skill score (D2) negated; for a
+    loss with a nominal value (coverage), the distance from that model's nominal."""
+    spec = next(s for s in ev.specs if s.label == label)
+    if spec.loss.higher_is_better:
+        return -value
+    if spec.loss.nominal is not None:
+        levels = next(m.levels for m in ev.layout.models if m.name == model)
+        return abs(value - spec.loss.nominal(levels, **spec.kernel_params))
+    return value
 
 
 def group_text(ev: Evaluation, group: GroupKey | None) -> list[str]:
