@@ -407,7 +407,9 @@ register(
         explain=(
             "Under-prediction costs alpha per unit, over-prediction 1 - alpha, so the "
             "minimiser is the alpha-quantile. alpha = 0.5 is half the MAE. torch has no "
-            "built-in; the usual hand-written torch version is the same formula."
+            "built-in; the usual hand-written torch version is the same formula. On a model of "
+            "quantile columns (MODEL.q10, MODEL.q50, ...) it is the pinball loss averaged over the "
+            "levels given, each column with its own level as alpha (then alpha is not given)."
         ),
     )
 )

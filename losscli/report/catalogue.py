@@ -60,6 +60,7 @@ def as_records(task: str | None = None) -> list[dict[str, Any]]:
                 for p in loss.params
             ],
             "predictions": loss.pred_kind,
+            "shape": loss.pred_shape,
             "higher_is_better": loss.higher_is_better,
             "formula": loss.formula,
             "description": loss.description,
@@ -102,7 +103,7 @@ def explain(loss: Loss) -> str:
     if loss.aliases:
         out.append(f"aliases:     {', '.join(loss.aliases)}")
     out.append(f"task:        {'/'.join(loss.tasks)}")
-    out.append(f"predictions: {_PRED_WORDS[loss.pred_kind]}")
+    out.append(f"predictions: {_SHAPE_WORDS.get(loss.pred_shape) or _PRED_WORDS[loss.pred_kind]}")
     out.append(f"formula:     {loss.formula}")
     if loss.higher_is_better:
         out.append("better:      higher (a skill score; tables rank it descending)")
@@ -115,6 +116,10 @@ def explain(loss: Loss) -> str:
     return "\n".join(out) + "\n"
 
 
+_SHAPE_WORDS = {
+    "gaussian": "a normal distribution per row: columns MODEL.mean and MODEL.std (or MODEL.var)",
+    "quantiles": "quantiles per row: columns MODEL.q10, MODEL.q50, MODEL.q90, ... (percent after q)",
+}
 _PRED_WORDS = {
     "real": "real numbers (the same units as the target)",
     "probability": "probabilities in [0, 1]",
