@@ -247,3 +247,13 @@ def test_every_row_ignored_is_one_sentence() -> None:
     df = pd.DataFrame({"y": [-100, -100], "m.a": [0.5, 0.5], "m.b": [0.5, 0.5]})
     with pytest.raises(BadValueError, match="every row's target is -100"):
         evaluate(df, ["cce:ignore_index=-100"])
+
+
+def test_sum_reduction_intervals_are_intervals_of_the_sum() -> None:
+    df = _house()
+    got = evaluate(df, ["mae"], id_column="id", reduction="sum", ci=0.9, bootstrap=200)
+    total = float(np.abs(df["y"] - df["linear"]).sum())
+    row = got[got["model"] == "linear"].iloc[0]
+    assert row["value"] == pytest.approx(total, rel=1e-12)
+    assert row["ci_low"] < total < row["ci_high"]
+    assert row["ci_high"] - row["ci_low"] > 0.05 * total  # the spread of a sum, not of a mean

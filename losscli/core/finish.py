@@ -78,7 +78,7 @@ def _finish_one(
     extra: dict[str, float | str | None] = {}
     replicates = None
     if acc.replicates:
-        replicates = replicate_values(acc, (model, label), select, finisher)
+        replicates = replicate_values(acc, (model, label), select, finisher, stats.reduction)
         extra["ci_low"], extra["ci_high"] = percentile_interval(replicates, stats.level)
     if stats.baseline is not None:
         extra |= _versus_baseline(acc, spec, model, select, value, replicates, stats)
@@ -113,7 +113,7 @@ def _versus_baseline(
     direction = -delta if spec.loss.higher_is_better else delta
     out |= {"p_value": test.p_value, "verdict": verdict(test.p_value, direction, stats.level)}
     if replicates is not None:
-        base_reps = replicate_values(acc, (base, label), select, finisher)
+        base_reps = replicate_values(acc, (base, label), select, finisher, stats.reduction)
         out["delta_ci_low"], out["delta_ci_high"] = percentile_interval(replicates - base_reps, stats.level)
     return out
 
@@ -162,13 +162,21 @@ def skill_value(acc: Accumulator, spec: LossSpec, model: str, select: Select, me
 
 
 def replicate_values(
-    acc: Accumulator, key: tuple[str, str], select: Select, finisher: Callable[[float], float]
+    acc: Accumulator,
+    key: tuple[str, str],
+    select: Select,
+    finisher: Callable[[float], float],
+    reduction: str = "mean",
 ) -> np.ndarray:
-    """The finished value of every bootstrap replicate (RMSE's root per replicate)."""
+    """The finished value of every bootstrap replicate (RMSE's root per replicate; with
+    reduction sum, each replicate's sum)."""
     boot = acc.boot[key]
     if isinstance(select, slice):
         sum_rwl, sum_rw = boot.sum_rwl.sum(axis=1), boot.sum_rw.sum(axis=1)
     else:
         sum_rwl, sum_rw = boot.sum_rwl[:, select], boot.sum_rw[:, select]
+    if reduction == "sum":
+        sums: np.ndarray = np.asarray(sum_rwl, dtype=np.float64)
+        return sums
     means = weighted_mean(sum_rwl, sum_rw)
     return np.array([finisher(m) if math.isfinite(m) else math.nan for m in means])
