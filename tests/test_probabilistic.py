@@ -197,3 +197,30 @@ def test_coverage_ranks_by_distance_from_the_nominal_level() -> None:
     assert values == {"under": 0.5, "over": 1.0, "close": 0.78}
     # distances from 0.8: close 0.02, over 0.2, under 0.3
     assert [r[0] for r in rows] == ["close", "over", "under"]
+
+
+def test_normal_cdf_agrees_with_scipy_over_the_whole_range() -> None:
+    from scipy.special import ndtr
+
+    from losscli.losses.probabilistic import normal_cdf
+
+    z = np.concatenate([np.linspace(-37, 38, 150_001), [0.0, -0.0, 1e-300, -1e300, 1e300, 0.70710678, 1.4142135]])
+    got, expected = normal_cdf(z), ndtr(z)
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-300)
+
+
+def test_distribution_losses_in_blocks_equal_the_kernel_on_the_whole_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+    from losscli.core import compute
+    from losscli.read.layout import Model
+    from losscli.spec import parse_specs
+
+    monkeypatch.setattr(compute, "BLOCK_ROWS", 7)
+    df = _gaussian_frame(100)
+    y = df["y"].to_numpy()
+    p = np.column_stack([df["a.mean"], df["a.std"] ** 2])
+    model = Model("a", ("a.mean", "a.std"), kind="gaussian", spread="std")
+    specs = parse_specs(["crps", "gaussian_nll", "mae"])
+    got = compute.model_losses(specs, y, p, model)
+    np.testing.assert_allclose(got[0], losses.crps_gaussian(y, p), rtol=1e-15)
+    np.testing.assert_allclose(got[1], losses.gaussian_nll(y, p, eps=1e-6, full=False), rtol=1e-15)
+    np.testing.assert_allclose(got[2], np.abs(y - p[:, 0]), rtol=1e-15)

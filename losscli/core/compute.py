@@ -85,6 +85,7 @@ def model_losses(
         assert index is not None  # the planner refuses a point loss without a point column
         out |= dict(zip(point, batch_losses(point, y_true, np.ascontiguousarray(y_pred[:, index])), strict=True))
     extra = {"levels": np.asarray(model.levels)} if model.kind == "quantiles" else {}
+    n = len(y_true)
     with np.errstate(over="ignore", under="ignore"):
         for spec in whole:
             params = spec.kernel_params
@@ -92,5 +93,8 @@ def model_losses(
             if spec.loss.pred_shape == "point":  # pinball over the set: each level is its own alpha
                 kernel = spec.loss.on_quantiles  # type: ignore[assignment]
                 params = {k: v for k, v in params.items() if k != "alpha"}
-            out[spec] = kernel(y_true, y_pred, **params, **extra)
+            values = out[spec] = np.empty(n)
+            for lo in range(0, n, BLOCK_ROWS):  # cache-sized blocks, as for point losses
+                hi = min(n, lo + BLOCK_ROWS)
+                values[lo:hi] = kernel(y_true[lo:hi], y_pred[lo:hi], **params, **extra)
     return [out[s] for s in specs]
