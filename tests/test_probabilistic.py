@@ -224,3 +224,17 @@ def test_distribution_losses_in_blocks_equal_the_kernel_on_the_whole_batch(monke
     np.testing.assert_allclose(got[0], losses.crps_gaussian(y, p), rtol=1e-15)
     np.testing.assert_allclose(got[1], losses.gaussian_nll(y, p, eps=1e-6, full=False), rtol=1e-15)
     np.testing.assert_allclose(got[2], np.abs(y - p[:, 0]), rtol=1e-15)
+
+
+@pytest.mark.parametrize(
+    ("frame", "specs"),
+    [
+        (_gaussian_frame(300), ["crps", "gaussian_nll", "mse"]),
+        (_quantile_frame(300), ["quantile", "interval_score", "coverage", "mae"]),
+    ],
+    ids=["gaussian", "quantiles"],
+)
+def test_results_do_not_depend_on_chunks(frame: pd.DataFrame, specs: list[str]) -> None:
+    whole = evaluate(frame, specs)
+    chunked = evaluate(frame, specs, chunk_rows=13)
+    np.testing.assert_allclose(chunked["value"], whole["value"], rtol=1e-12)
