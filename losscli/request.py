@@ -396,8 +396,14 @@ def _check_stats(r: Request) -> None:
         _refuse(r, "min_group_n", f"must be >= 0, not {s.min_group_n}")
     _check_reduction(r)
     skills = [spec.label for spec in r.losses if spec.loss.skill is not None]
-    if skills and s.ci is not None:
-        _refuse(r, "ci", f"has no bootstrap for the skill score {skills[0]} yet; leave out {r.flag('ci')} or that loss")
+    kept = [spec.label for spec in r.losses if spec.loss.skill is not None and spec.loss.skill.reference is None]
+    if kept and s.ci is not None:
+        _refuse(
+            r,
+            "ci",
+            f"has no bootstrap for {kept[0]}: its reference is a weighted quantile of the targets, "
+            f"not a mergeable sum; leave out {r.flag('ci')} or use d2_tweedie",
+        )
     if skills and r.output.per_row:
         _refuse(r, "per_row", f"writes per-row losses, and {skills[0]} is a score of all rows together; use its loss")
     ignore_label(r.losses)

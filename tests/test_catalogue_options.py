@@ -207,9 +207,27 @@ def test_d2_baseline_verdict_reads_higher_as_better() -> None:
             assert (row["verdict"] == "better") == (row["delta"] > 0), model
 
 
-def test_d2_with_ci_is_refused() -> None:
-    with pytest.raises(OptionError, match="skill score"):
-        evaluate(_house(), ["d2_tweedie"], ci=0.9)
+def test_d2_absolute_error_with_ci_is_refused() -> None:
+    with pytest.raises(OptionError, match="weighted quantile of the targets"):
+        evaluate(_house(), ["d2_absolute_error"], ci=0.9)
+
+
+def test_d2_tweedie_bootstrap_replicates_are_d2_under_poisson_weights() -> None:
+    """Each replicate is scikit-learn's D2 with the row weights w * r, r the replicate's Poisson draws."""
+    from losscli.core.accumulate import replicate_weights
+    from losscli.core.stats import percentile_interval
+
+    df = _house()
+    w = np.linspace(0.5, 2.0, len(df))
+    df["w"] = w
+    got = evaluate(df, ["d2_tweedie"], id_column="id", weight="w", ci=0.9, bootstrap=50, seed=3, baseline="gbm")
+    r = replicate_weights(3, 0, len(df), 50)
+    for model in ("linear", "gbm"):
+        reps = np.array([metrics.d2_tweedie_score(df["y"], df[model], sample_weight=w * r[:, b]) for b in range(50)])
+        low, high = percentile_interval(reps, 0.9)
+        row = got[got["model"] == model].iloc[0]
+        assert row["ci_low"] == pytest.approx(low, rel=1e-10)
+        assert row["ci_high"] == pytest.approx(high, rel=1e-10)
 
 
 def test_d2_on_a_constant_target_is_one_when_perfect_and_zero_otherwise() -> None:
@@ -257,3 +275,12 @@ def test_sum_reduction_intervals_are_intervals_of_the_sum() -> None:
     assert row["value"] == pytest.approx(total, rel=1e-12)
     assert row["ci_low"] < total < row["ci_high"]
     assert row["ci_high"] - row["ci_low"] > 0.05 * total  # the spread of a sum, not of a mean
+
+
+def test_d2_tweedie_intervals_per_group_do_not_depend_on_chunks() -> None:
+    df = _house()
+    kwargs = {"id_column": "id", "by": "region", "ci": 0.9, "bootstrap": 40, "baseline": "knn"}
+    whole = evaluate(df, ["d2_tweedie"], **kwargs)
+    chunked = evaluate(df, ["d2_tweedie"], chunk_rows=17, **kwargs)
+    for column in ("value", "ci_low", "ci_high", "delta_ci_low", "delta_ci_high"):
+        np.testing.assert_allclose(chunked[column], whole[column], rtol=1e-10)

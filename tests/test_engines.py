@@ -220,6 +220,12 @@ def test_dask_engine_finishes_skill_scores_and_ignored_counts_like_local(tmp_pat
     losses = ["d2_tweedie:power=1", "d2_absolute_error", "d2_pinball:alpha=0.9"]
     glob = str(tmp_path / "data" / "part-*.parquet")
     distributed = run_dask(glob, losses, workers=2, weight="w")
+    options = Options(ci=0.9, bootstrap=30, by=("region",))
+    with_ci = run_dask(glob, ["d2_tweedie"], workers=2, weight="w", options=options)
+    local_ci = run(open_source(glob), ["d2_tweedie"], weight="w", options=options)
+    for a in local_ci.results:
+        b = with_ci.result(a.model, a.loss, a.group)
+        assert (b.ci_low, b.ci_high) == pytest.approx((a.ci_low, a.ci_high), rel=1e-12)
     w = df["w"].to_numpy()
     for model in ("a", "b"):
         expected = {

@@ -143,6 +143,12 @@ class SkillState:
     sum_ws: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     total_ws: np.ndarray = field(default_factory=lambda: np.zeros(0))
     kept: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=list)
+    # With --ci: per statistic, replicate and group, the sum of r * w * stat (m, B, groups).
+    sum_rws: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 0)))
+
+    def add_replicates(self, rws: np.ndarray, groups: int) -> None:
+        """Add one block's (m, B, groups) replicate sums of w * stat."""
+        self.sum_rws = (_grow(self.sum_rws, groups) if self.sum_rws.size else np.zeros(rws.shape)) + rws
 
     def update(
         self, stats: np.ndarray | None, y: np.ndarray, weight: np.ndarray | None, codes: np.ndarray, groups: int
@@ -166,13 +172,14 @@ class SkillState:
             g = max(len(self.sum_ws), len(other.sum_ws))
             sums = _grow(self.sum_ws.T, g).T + _grow(other.sum_ws.T, g).T
             totals = self.total_ws + other.total_ws
-        return SkillState(sums, totals, self.kept + other.kept)
+        return SkillState(sums, totals, self.kept + other.kept, _sum_grown(self.sum_rws, other.sum_rws))
 
     def moved(self, move: Any, mapping: np.ndarray) -> SkillState:
         """Group codes renumbered (see Accumulator.aligned_to)."""
         sums = move(self.sum_ws.T).T if self.sum_ws.size else self.sum_ws
         kept = [(y, w, mapping[c]) for y, w, c in self.kept]
-        return SkillState(sums, self.total_ws, kept)
+        replicates = move(self.sum_rws) if self.sum_rws.size else self.sum_rws
+        return SkillState(sums, self.total_ws, kept, replicates)
 
     def targets(self, select: Any) -> tuple[np.ndarray, np.ndarray]:
         """The kept targets and weights of the selected groups (every group for a slice)."""
@@ -183,6 +190,15 @@ class SkillState:
             ys = [y[k] for y, k in zip(ys, chosen, strict=True)]
             ws = [w[k] for w, k in zip(ws, chosen, strict=True)]
         return (np.concatenate(ys) if ys else np.zeros(0)), (np.concatenate(ws) if ws else np.zeros(0))
+
+
+def _sum_grown(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a + b with the group axis (the last) padded to the longer; an empty one is nothing."""
+    if not a.size or not b.size:
+        return a if a.size else b
+    g = max(a.shape[-1], b.shape[-1])
+    total: np.ndarray = _grow(a, g) + _grow(b, g)
+    return total
 
 
 @dataclass
@@ -324,7 +340,9 @@ class Accumulator:
         """
         groups = len(self.groups)
         valid = valid or {}
-        stats = {label: fn(y_true) if fn is not None else None for label, fn in self.skills.items()}
+        stats = {
+            label: fn(y_true) if fn is not None and y_true is not None else None for label, fn in self.skills.items()
+        }
         for key, values in per_row.items():
             mask = valid.get(key[0])
             self.means[key].update(values, _masked(weight, mask, len(values)), codes, groups, mask)
@@ -337,7 +355,7 @@ class Accumulator:
             d = per_row[key] - per_row[(base, key[1])]
             state.update(d, _masked(weight, mask, len(d)), codes, groups, mask)
         if self.replicates:
-            self._update_bootstrap(per_row, weight, codes, row_offset, groups, valid)
+            self._update_bootstrap(per_row, weight, codes, row_offset, groups, valid, stats)
 
     def _update_bootstrap(
         self,
@@ -347,8 +365,10 @@ class Accumulator:
         row_offset: int,
         groups: int,
         valid: dict[str, np.ndarray],
+        stats: dict[str, np.ndarray | None] | None = None,
     ) -> None:
         n = len(codes)
+        stats = stats or {}
         # Each model's weights (dropped rows at 0) once; all its losses share them.
         weights = {model: _masked(weight, valid.get(model), n) for model in dict.fromkeys(k[0] for k in per_row)}
         # Sub-blocks keep the (rows, B) weight matrix small (4096 x 1000 doubles = 32 MB).
@@ -364,6 +384,12 @@ class Accumulator:
                     if key[0] == model:
                         rwl = r.T @ (onehot * (block_w * values[lo:hi])[:, None])
                         self.boot[key].add(rwl, rw, groups)
+                        s = stats.get(key[1])
+                        if s is not None:  # a skill score's reference, replicated alike
+                            rws = np.stack(
+                                [r.T @ (onehot * (block_w * s[lo:hi, j])[:, None]) for j in range(s.shape[1])]
+                            )
+                            self.skill_states[key].add_replicates(rws, groups)
 
     def merge(self, other: Accumulator) -> Accumulator:
         """Combine two accumulators of the same evaluation (group codes are re-aligned)."""

@@ -78,7 +78,7 @@ def _finish_one(
     extra: dict[str, float | str | None] = {}
     replicates = None
     if acc.replicates:
-        replicates = replicate_values(acc, (model, label), select, finisher, stats.reduction)
+        replicates = _replicates(acc, spec, model, select, stats)
         extra["ci_low"], extra["ci_high"] = percentile_interval(replicates, stats.level)
     if stats.baseline is not None:
         extra |= _versus_baseline(acc, spec, model, select, value, replicates, stats)
@@ -113,7 +113,7 @@ def _versus_baseline(
     direction = -delta if spec.loss.higher_is_better else delta
     out |= {"p_value": test.p_value, "verdict": verdict(test.p_value, direction, stats.level)}
     if replicates is not None:
-        base_reps = replicate_values(acc, (base, label), select, finisher, stats.reduction)
+        base_reps = _replicates(acc, spec, base, select, stats)
         out["delta_ci_low"], out["delta_ci_high"] = percentile_interval(replicates - base_reps, stats.level)
     return out
 
@@ -156,9 +156,33 @@ def skill_value(acc: Accumulator, spec: LossSpec, model: str, select: Select, me
         reference = skill.exact_reference(y, w, **params)
     else:
         return math.nan
+    return d2(mean_dev, reference)
+
+
+def d2(mean_dev: float, reference: float) -> float:
+    """1 - mean_dev / reference; a zero reference gives 1 when perfect, else 0 (force_finite)."""
     if reference == 0:
         return 1.0 if mean_dev == 0 else 0.0
     return 1.0 - mean_dev / reference
+
+
+def _replicates(acc: Accumulator, spec: LossSpec, model: str, select: Select, stats: Statistics) -> np.ndarray:
+    """Every bootstrap replicate's finished value: a loss's, or a skill score's from its
+    replicated deviance and replicated reference moments."""
+    key = (model, spec.label)
+    skill = spec.loss.skill
+    if skill is None or skill.reference is None:
+        return replicate_values(acc, key, select, spec.loss.finish, stats.reduction)
+    boot, state = acc.boot[key], acc.skill_states[key]
+    if isinstance(select, slice):
+        sum_rwl, sum_rw, sum_rws = boot.sum_rwl.sum(axis=1), boot.sum_rw.sum(axis=1), state.sum_rws.sum(axis=2)
+    else:
+        sum_rwl, sum_rw, sum_rws = boot.sum_rwl[:, select], boot.sum_rw[:, select], state.sum_rws[:, :, select]
+    out = np.full(len(sum_rw), math.nan)
+    for b in np.flatnonzero(sum_rw > 0):
+        reference = skill.reference(sum_rws[:, b] / sum_rw[b], **spec.kernel_params)
+        out[b] = d2(float(sum_rwl[b] / sum_rw[b]), reference)
+    return out
 
 
 def replicate_values(

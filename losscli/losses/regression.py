@@ -655,7 +655,8 @@ register(
             + " The reference is exact and streams: the deviance of a constant depends on the "
             "target only through the weighted means of y and one function of y, which merge "
             "across chunks like any loss (at power 0, E[y^2] - E[y]^2 loses digits when the "
-            "target's spread is tiny next to its mean)."
+            "target's spread is tiny next to its mean). --ci replicates those means too, so each "
+            "bootstrap replicate is the D2 of its reweighted rows."
         ),
     )
 )
@@ -681,7 +682,8 @@ register(
             + _d2_finish_note("absolute error")
             + " The median has no mergeable summary, so this score keeps the target and weight of "
             "every row (16 bytes a row, per model and loss) and finds the median when it "
-            "finishes: exact, but memory grows with the file. --ci is refused for it."
+            "finishes: exact, but memory grows with the file. --ci is refused for it (each "
+            "replicate would need its own weighted median)."
         ),
     )
 )
