@@ -4,6 +4,8 @@ published examples, never from losscli."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -108,14 +110,11 @@ def test_ignore_index_with_weights_gives_the_left_out_rows_no_weight() -> None:
     assert got == pytest.approx(metrics.log_loss(y[keep], p[keep], sample_weight=w[keep], labels=[0, 1, 2]))
 
 
-def test_ignore_index_is_said_in_a_note() -> None:
+def test_ignore_index_is_said_in_a_note(tmp_path: Path) -> None:
     df, _, _, ignored = _ignore_frame("number")
-    path = SAMPLE.parent / "tests" / "_ignore.csv"
+    path = tmp_path / "ignore.csv"
     df.to_csv(path, index=False)
-    try:
-        result = runner.invoke(app, ["eval", str(path), "-l", "cce:ignore_index=-100", "-f", "csv"])
-    finally:
-        path.unlink()
+    result = runner.invoke(app, ["eval", str(path), "-l", "cce:ignore_index=-100", "-f", "csv"])
     assert result.exit_code == 0, result.output
     assert f"left out {int(ignored.sum())} row(s) whose target is -100 (ignore_index)" in result.stderr
 

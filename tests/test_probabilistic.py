@@ -4,6 +4,8 @@ formulas written here."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -107,15 +109,10 @@ def test_interval_score_and_coverage_take_the_widest_pair_or_the_alpha_given() -
     assert values["coverage(alpha=0.2)"] == np.mean((lo80 <= y) & (y <= hi80))
 
 
-def test_the_cli_says_what_each_loss_reads() -> None:
-    path = str(SAMPLE.parent / "tests" / "_quantiles.csv")
+def test_the_cli_says_what_each_loss_reads(tmp_path: Path) -> None:
+    path = str(tmp_path / "quantiles.csv")
     _quantile_frame().to_csv(path, index=False)
-    try:
-        result = runner.invoke(app, ["eval", path, "-l", "mae,coverage:alpha=0.2", "-f", "csv"])
-    finally:
-        import os
-
-        os.unlink(path)
+    result = runner.invoke(app, ["eval", path, "-l", "mae,coverage:alpha=0.2", "-f", "csv"])
     assert result.exit_code == 0, result.output
     assert "predictive distributions: m (quantiles 2.5%, 10%, 50%, 90%, 97.5%)" in result.stderr
     assert "mae on m: its median m.q50" in result.stderr
