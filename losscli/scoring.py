@@ -29,6 +29,7 @@ def score(
     positive: str | None = None,
     classes: Sequence[str] = (),
     nan: str = "error",
+    levels: Sequence[float] = (),
 ) -> float:
     """``loss`` (with parameters, ``"huber:delta=2"``) of ``y_pred`` against ``y_true``.
 
@@ -37,6 +38,9 @@ def score(
     by ``classes``, or rows x classes soft targets). ``sample_weight`` weights
     the rows as scikit-learn's does; ``positive`` names the positive label of
     a binary target that is not 0/1; ``nan="drop"`` leaves out missing rows.
+    Predictive distributions: rows x 2 of (mean, variance) for gaussian_nll and
+    crps; rows x k quantiles with their ``levels`` (0.1, 0.5, 0.9) for
+    interval_score, coverage and quantile (pinball over the set).
     """
     import pyarrow as pa
 
@@ -49,8 +53,11 @@ def score(
             raise OptionError(f"score takes one loss, got {len(specs)} ({loss!r}); call it once per loss")
         spec = specs[0]
         truth, pred = np.asarray(y_true), np.asarray(y_pred)
-        _check_shapes(spec.label, spec.loss.tasks, truth, pred, sample_weight)
-        columns: dict[str, Any] = {**_columns("y_true", truth), **_columns("y_pred", pred)}
+        shape = _distribution_shape(spec.label, spec.loss.pred_shape, pred, levels)
+        if shape is None:
+            _check_shapes(spec.label, spec.loss.tasks, truth, pred, sample_weight)
+        names = _distribution_names(shape, levels)
+        columns: dict[str, Any] = {**_columns("y_true", truth), **_columns("y_pred", pred, names)}
         if sample_weight is not None:
             columns["sample_weight"] = np.asarray(sample_weight, dtype=np.float64)
         table = pa.table(columns)
@@ -67,11 +74,40 @@ def score(
     return float(evaluation.results[0].value)
 
 
-def _columns(name: str, values: np.ndarray) -> dict[str, Any]:
-    """A 1-D array as one column; rows x k as k columns NAME.0 .. NAME.k-1 (classes in order)."""
+def _columns(name: str, values: np.ndarray, suffixes: Sequence[str] = ()) -> dict[str, Any]:
+    """A 1-D array as one column; rows x k as k columns NAME.0 .. NAME.k-1 (classes in order),
+    or NAME.mean/NAME.var and NAME.q10 ... for a predictive distribution."""
     if values.ndim == 1:
         return {name: values}
-    return {f"{name}.{j}": np.ascontiguousarray(values[:, j], dtype=np.float64) for j in range(values.shape[1])}
+    suffixes = suffixes or [str(j) for j in range(values.shape[1])]
+    return {f"{name}.{s}": np.ascontiguousarray(values[:, j], dtype=np.float64) for j, s in enumerate(suffixes)}
+
+
+def _distribution_shape(label: str, shape: str, y_pred: np.ndarray, levels: Sequence[float]) -> str | None:
+    """'gaussian' or 'quantiles' when y_pred is a predictive distribution; None otherwise."""
+    if levels:
+        if y_pred.ndim != 2 or y_pred.shape[1] != len(levels):
+            raise BadValueError(f"levels names {len(levels)} quantiles; give y_pred as rows x {len(levels)}")
+        if not all(0 < q < 1 for q in levels):
+            raise BadValueError(
+                f"levels are quantile levels between 0 and 1, such as 0.1, 0.5, 0.9; got {list(levels)}"
+            )
+        return "quantiles"
+    if shape == "quantiles":
+        raise BadValueError(f"{label} scores quantiles: give y_pred as rows x k and their levels=[0.1, 0.5, 0.9]")
+    if shape == "gaussian":
+        if y_pred.ndim != 2 or y_pred.shape[1] != 2:
+            raise BadValueError(f"{label} scores a Gaussian: give y_pred as rows x 2 (mean, variance)")
+        return "gaussian"
+    return None
+
+
+def _distribution_names(shape: str | None, levels: Sequence[float]) -> list[str]:
+    if shape == "gaussian":
+        return ["mean", "var"]
+    if shape == "quantiles":
+        return [f"q{100 * q:.12g}" for q in levels]
+    return []
 
 
 def _check_shapes(label: str, tasks: Sequence[str], y_true: np.ndarray, y_pred: np.ndarray, sample_weight: Any) -> None:

@@ -19,7 +19,7 @@ from losscli import losses
 from losscli.cli import app
 from losscli.errors import BadValueError, ColumnError, LossCliError, LossParameterError, OptionError
 
-from .data import frame, make_data
+from .data import LEVELS, frame, make_data
 from .reference import PARAM_CASES, REFERENCES
 from .test_inputs import EXPECTED, HOUSE, MODELS
 
@@ -128,7 +128,8 @@ def test_score_matches_the_reference_for_every_loss(name: str, task: Any, params
     loss = losses.get(name)
     y, p = make_data(loss, n=300, seed=len(name) + 1, task=task)
     w = np.random.default_rng(3).uniform(0.1, 3.0, len(y))
-    got = losscli.score(_spec(name, params), y, p, sample_weight=w)
+    levels = LEVELS if loss.pred_shape == "quantiles" else ()
+    got = losscli.score(_spec(name, params), y, p, sample_weight=w, levels=levels)
     assert isinstance(got, float)
     assert got == pytest.approx(REFERENCES[name](y, p, w, **params), rel=1e-10, abs=1e-13)
 
@@ -205,3 +206,21 @@ def test_categorical_labels_and_groups(library: str) -> None:
         rows = group == g
         got = result[result.g == g].value.iloc[0]
         assert got == pytest.approx(metrics.log_loss(y[rows], p[rows], labels=[0, 1, 2]), rel=1e-12)
+
+
+def test_score_takes_predictive_distributions() -> None:
+    from scipy.stats import norm
+    from sklearn.metrics import mean_pinball_loss
+
+    rng = np.random.default_rng(6)
+    y = rng.normal(size=200)
+    mean, var = y + rng.normal(size=200), rng.uniform(0.5, 2.0, 200)
+    nll = -np.mean(norm.logpdf(y, mean, np.sqrt(var)))
+    assert losscli.score("gaussian_nll:full=true", y, np.column_stack([mean, var])) == pytest.approx(nll, rel=1e-12)
+    q = np.column_stack([mean - 1, mean, mean + 1])
+    expected = np.mean([mean_pinball_loss(y, q[:, j], alpha=a) for j, a in enumerate(LEVELS)])
+    assert losscli.score("pinball", y, q, levels=LEVELS) == pytest.approx(expected, rel=1e-12)
+    with pytest.raises(BadValueError, match="levels"):
+        losscli.score("coverage", y, q)
+    with pytest.raises(BadValueError, match="rows x 2"):
+        losscli.score("crps", y, q)
