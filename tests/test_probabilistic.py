@@ -235,3 +235,26 @@ def test_results_do_not_depend_on_chunks(frame: pd.DataFrame, specs: list[str]) 
     whole = evaluate(frame, specs)
     chunked = evaluate(frame, specs, chunk_rows=13)
     np.testing.assert_allclose(chunked["value"], whole["value"], rtol=1e-12)
+
+
+def test_advise_refuses_distribution_models_with_the_way_out() -> None:
+    result = runner.invoke(app, ["advise", str(SAMPLE / "forecast.csv")])
+    assert result.exit_code == 2
+    assert "advise compares point predictions" in result.stderr
+
+
+def test_advise_ranks_point_losses_only() -> None:
+    from losscli.engines.advise import candidate_specs
+
+    names = {s.name for s in candidate_specs("regression", "values")}
+    assert "mse" in names
+    assert not names & {"crps", "gaussian_nll", "interval_score", "coverage", "d2_tweedie", "d2_absolute_error"}
+
+
+@pytest.mark.parametrize("name", ["forecast.csv", "forecast_quantiles.csv"])
+def test_the_html_report_of_distribution_models(tmp_path: Path, name: str) -> None:
+    out = tmp_path / "report.html"
+    result = runner.invoke(app, ["eval", str(SAMPLE / name), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "it scores a predicted distribution" in result.stderr
+    assert out.read_text().startswith("<!DOCTYPE html>")

@@ -50,7 +50,12 @@ PRIMARY = {
 def candidate_specs(task: str, kind: str) -> list[LossSpec]:
     """Every registry loss of the task that takes this kind of prediction, with default parameters."""
     if task == "regression":
-        return [parse_spec(loss.name) for loss in REGISTRY if loss.task == "regression"]
+        # Losses of one number a row, lower is better: not skill scores (D2), not distribution scores.
+        return [
+            parse_spec(loss.name)
+            for loss in REGISTRY
+            if loss.task == "regression" and loss.pred_shape == "point" and not loss.higher_is_better
+        ]
     wanted = PROBABILITY_KINDS if kind == "probabilities" else SCORE_KINDS
     specs = [
         parse_spec(loss.name)
@@ -105,6 +110,12 @@ def make_advise_plan(plan: Plan, sample: pa.Table, request: Request) -> AdvisePl
     layout = plan.layout
     if layout.target_columns:
         raise OptionError(f"{plan.source}: advise needs one label per row, not soft target columns")
+    shaped = [m.describe() for m in layout.models if m.kind != "point"]
+    if shaped:
+        raise OptionError(
+            f"{plan.source}: advise compares point predictions, and {shaped[0]} predicts a distribution; "
+            "score it with eval (crps, gaussian_nll, interval_score, coverage), or pick point models with --pred"
+        )
     kinds = prediction_kinds(layout, sample, request)
     distinct = sorted(set(kinds.values()))
     if len(distinct) > 1:

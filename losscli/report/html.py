@@ -338,9 +338,13 @@ def _curves(ev: Evaluation, observed: Distributions | None, notes: list[str]) ->
         low, high = 0.0, 1.0
     specs = ev.specs
     if ev.layout.task == "regression":
-        specs = [s for s in ev.specs if _residual_only(s, np.linspace(low, high, 101))]
-        if len(specs) < len(ev.specs):
-            others = ", ".join(s.label for s in ev.specs if s not in specs)
+        sets = any(m.kind == "quantiles" for m in ev.layout.models)
+        shaped = [s for s in ev.specs if s.loss.pred_shape != "point" or (sets and s.loss.on_quantiles)]
+        if shaped:
+            notes.append(f"no loss curve for {', '.join(s.label for s in shaped)}: it scores a predicted distribution")
+        specs = [s for s in ev.specs if s not in shaped and _residual_only(s, np.linspace(low, high, 101))]
+        others = ", ".join(s.label for s in ev.specs if s not in specs and s not in shaped)
+        if others:
             notes.append(f"no loss curve for {others}: it depends on y_true, not only on the residual")
         if not specs:
             return None
@@ -371,8 +375,8 @@ def _residual_only(spec: LossSpec, r: np.ndarray) -> bool:
     import numpy as np
 
     with np.errstate(all="ignore"):
-        at_zero = spec.loss.kernel(np.zeros_like(r), r, **spec.params)
-        at_ten = spec.loss.kernel(np.full_like(r, 10.0), 10.0 + r, **spec.params)
+        at_zero = spec.loss.kernel(np.zeros_like(r), r, **spec.kernel_params)
+        at_ten = spec.loss.kernel(np.full_like(r, 10.0), 10.0 + r, **spec.kernel_params)
     return bool(np.allclose(at_zero, at_ten, rtol=1e-9, atol=1e-12))
 
 
