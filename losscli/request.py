@@ -34,6 +34,7 @@ __all__ = [
     "Request",
     "Statistics",
     "Threshold",
+    "parse_margin",
     "parse_specs",
     "parse_threshold",
 ]
@@ -93,6 +94,7 @@ _FLAGS = {
     "reduction": "--reduction",
     "fail_above": "--fail-above",
     "fail_if_worse": "--fail-if-worse",
+    "fail_if_worse_by": "--fail-if-worse-by",
     "format": "--format",
     "path": "--output",
     "per_row": "--per-row",
@@ -138,6 +140,27 @@ class Threshold:
     text: str
     target: str
     limit: float
+    relative: bool = False  # a margin in percent of the baseline's value (--fail-if-worse-by 5%)
+
+
+def parse_margin(text: str) -> Threshold:
+    """A ``--fail-if-worse-by`` rule: LOSS=AMOUNT, AMOUNT absolute (0.02) or relative (5%).
+
+    >>> parse_margin("mae=5%")
+    Threshold(text='mae=5%', target='mae', limit=5.0, relative=True)
+    """
+    target, sep, raw = text.rpartition("=")
+    raw = raw.strip()
+    if not sep or not target.strip():
+        raise OptionError(f"--fail-if-worse-by takes LOSS=AMOUNT (0.02, or 5% of the baseline's value), got {text!r}")
+    relative = raw.endswith("%")
+    try:
+        amount = float(raw.removesuffix("%"))
+    except ValueError:
+        raise OptionError(f"--fail-if-worse-by {text!r}: {raw!r} is not a number or a percentage") from None
+    if not math.isfinite(amount) or amount < 0:
+        raise OptionError(f"--fail-if-worse-by {text!r}: the margin must be a number >= 0")
+    return Threshold(text, target.strip(), amount, relative)
 
 
 def parse_threshold(text: str) -> Threshold:
@@ -145,7 +168,7 @@ def parse_threshold(text: str) -> Threshold:
     after the run.
 
     >>> parse_threshold("huber:delta=2=0.5")
-    Threshold(text='huber:delta=2=0.5', target='huber:delta=2', limit=0.5)
+    Threshold(text='huber:delta=2=0.5', target='huber:delta=2', limit=0.5, relative=False)
     """
     target, sep, raw = text.rpartition("=")
     if not sep or not target.strip():
@@ -247,10 +270,11 @@ class Gates:
 
     fail_above: tuple[Threshold, ...] = ()
     fail_if_worse: bool = False
+    fail_if_worse_by: tuple[Threshold, ...] = ()
 
     @property
     def any(self) -> bool:
-        return bool(self.fail_above) or self.fail_if_worse
+        return bool(self.fail_above) or self.fail_if_worse or bool(self.fail_if_worse_by)
 
 
 @dataclass(frozen=True)
@@ -437,6 +461,8 @@ def ignore_label(specs: tuple[LossSpec, ...] | list[LossSpec]) -> float | None:
 def _check_gates(r: Request) -> None:
     if r.gates.fail_if_worse and r.stats.baseline is None:
         _refuse(r, "fail_if_worse", f"needs {r.flag('baseline')} MODEL to compare with")
+    if r.gates.fail_if_worse_by and r.stats.baseline is None:
+        _refuse(r, "fail_if_worse_by", f"sets a margin against {r.flag('baseline')} MODEL, which was not given")
 
 
 def _check_output(r: Request) -> None:

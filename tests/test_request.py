@@ -52,6 +52,7 @@ OPTIONS: dict[str, tuple[list[str], str, object]] = {
     "sort": (["--sort", "mae"], "output.sort", "mae"),
     "fail_above": (["--fail-above", "mse=1"], "gates.fail_above", "mse=1"),
     "fail_if_worse": (["--baseline", "knn", "--fail-if-worse"], "gates.fail_if_worse", True),
+    "fail_if_worse_by": (["--baseline", "knn", "--fail-if-worse-by", "mae=5%"], "gates.fail_if_worse_by", "mae=5%"),
     "fmt": (["-f", "json"], "output.format", "json"),
     "output": (["-o", "out.csv"], "output.path", "out.csv"),
     "per_row": (["--per-row"], "output.per_row", True),
@@ -64,6 +65,10 @@ OPTIONS: dict[str, tuple[list[str], str, object]] = {
     "scheduler": (["--engine", "dask", "--scheduler", "tcp://h:1"], "engine.scheduler", "tcp://h:1"),
     "workers": (["--engine", "dask", "--workers", "3"], "engine.workers", 3),
 }
+
+
+# Options of the command line itself, not of the run: they choose where defaults come from.
+CLI_ONLY = {"no_config"}
 
 
 def _eval_parameters() -> list[str]:
@@ -98,7 +103,7 @@ def _shown(value: object) -> object:
 
 def test_every_option_of_eval_has_a_row_here() -> None:
     """A new option must be added to OPTIONS, and so be checked by the test below."""
-    assert sorted(_eval_parameters()) == sorted(OPTIONS)
+    assert sorted(_eval_parameters()) == sorted([*OPTIONS, *CLI_ONLY])
 
 
 def test_every_request_field_is_reached_by_an_option() -> None:
@@ -135,6 +140,10 @@ REFUSED = [
     (["--fail-if-worse"], "--fail-if-worse"),
     (["--classes", "a,b"], "--classes"),
     (["--name", "a"], "--name"),
+    (["--fail-if-worse-by", "mae=1"], "--fail-if-worse-by"),
+    (["--baseline", "knn", "--fail-if-worse-by", "mae"], "--fail-if-worse-by"),
+    (["--baseline", "knn", "--fail-if-worse-by", "mae=-1"], "--fail-if-worse-by"),
+    (["--baseline", "knn", "--fail-if-worse-by", "mae=x%"], "--fail-if-worse-by"),
 ]
 
 

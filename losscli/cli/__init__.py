@@ -7,18 +7,62 @@ here; heavy modules are imported inside the commands so ``--help`` stays fast.
 
 from __future__ import annotations
 
+import os
+import re
 import sys
-from typing import Annotated
+from collections.abc import Sequence
+from typing import Annotated, Any, NoReturn
 
 import typer
+
+# Typer (pinned below 0.27) carries its own copy of Click: its exceptions and contexts are these.
+from typer._click.core import Context
+from typer._click.exceptions import Exit, NoArgsIsHelpError, UsageError
+from typer.core import TyperGroup
 
 from .. import __version__
 from .advise import advise_command
 from .eval import eval_command
 from .losses import losses_command
 
+
+def _usage_error(exc: UsageError) -> NoReturn:
+    """A usage error (unknown option, value out of range, missing argument) in losscli's
+    one-line style, exit 2, instead of Click's boxed panel."""
+    if isinstance(exc, NoArgsIsHelpError):
+        raise exc  # `losscli` alone prints the help
+    where = f"; see '{exc.ctx.command_path} -h'" if exc.ctx is not None else ""
+    message = " ".join(exc.format_message().split()).rstrip(".")
+    # Click names an option's environment variable even when the value came from the command line.
+    message = re.sub(r" \(env var: '(\w+)'\)", lambda m: m.group(0) if os.environ.get(m.group(1)) else "", message)
+    sys.stderr.write(f"losscli: error: {message}{where}.\n")
+    raise Exit(2)
+
+
+class LossCliGroup(TyperGroup):
+    """The root command: its own and its subcommands' usage errors become one line."""
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: Context | None = None, **extra: Any
+    ) -> Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except UsageError as exc:
+            _usage_error(exc)
+
+    def invoke(self, ctx: Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except UsageError as exc:
+            _usage_error(exc)
+
+    def resolve_command(self, ctx: Context, args: Sequence[str]) -> Any:
+        return super().resolve_command(ctx, list(args))
+
+
 app = typer.Typer(
     name="losscli",
+    cls=LossCliGroup,
     help="Evaluate and compare models under any selection of loss functions.",
     context_settings={"help_option_names": ["-h", "--help"]},
     no_args_is_help=True,

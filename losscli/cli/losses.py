@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import sys
 from typing import Annotated
 
 import typer
@@ -39,7 +38,8 @@ def losses_command(
         elif fmt == "json":
             write_stdout(catalogue.as_json(task))
         elif fmt == "table":
-            width = shutil.get_terminal_size().columns if sys.stdout.isatty() else 120
+            # A terminal's width (COLUMNS too); in a pipe 120 unless COLUMNS says otherwise.
+            width = shutil.get_terminal_size((120, 24)).columns
             write_stdout(catalogue.as_table(task, width=width))
         else:
             raise OptionError(f"unknown --format {fmt!r}; choose one of {', '.join(catalogue.CATALOGUE_FORMATS)}")

@@ -50,7 +50,10 @@ def _size(text: str) -> tuple[int, int]:
 def _terminal() -> dict[str, Any]:
     on_terminal = sys.stdout.isatty()
     width = shutil.get_terminal_size().columns if on_terminal else 80
-    return {"width": min(width, 120), "height": 22, "color": on_terminal and not os.environ.get("NO_COLOR")}
+    # TERM=dumb (Emacs shells, some CI logs) cannot show escape codes at all.
+    plain = bool(os.environ.get("NO_COLOR")) or os.environ.get("TERM") == "dumb"
+    forced = bool(os.environ.get("FORCE_COLOR"))  # colour where there is no terminal (a CI log)
+    return {"width": min(width, 120), "height": 22, "color": (on_terminal or forced) and not plain}
 
 
 def _show(

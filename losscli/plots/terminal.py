@@ -8,6 +8,14 @@ from collections.abc import Mapping, Sequence
 from .data import Calibration, Curve, Histogram, QuantileCalibration, calibration_words, colour
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
+# Without colour (a CI log, TERM=dumb) each model is told apart by its marker, in the legend too.
+MARKERS = ("*", "+", "x", "o", "#", "@", "%", "=")
+# ...and in bars, by its fill.
+FILLS = ("█", "▒", "░", "#", "=", "+", ":", "x")
+
+
+def marker(index: int, color: bool) -> str:
+    return "hd" if color else MARKERS[index % len(MARKERS)]
 
 
 def _start(title: str, width: int, height: int, color: bool):  # type: ignore[no-untyped-def]
@@ -39,7 +47,7 @@ def lines(
 ) -> str:
     plt = _start(title, width, height, color)
     for i, curve in enumerate(curves):
-        plt.plot(curve.x.tolist(), curve.y.tolist(), label=curve.label, color=colour(i))
+        plt.plot(curve.x.tolist(), curve.y.tolist(), label=curve.label, color=colour(i), marker=marker(i, color))
     plt.xlabel(xlabel)
     plt.ylabel(ylabel)
     return _finish(plt, color)
@@ -64,10 +72,10 @@ def calibration(
 ) -> str:
     title, xlabel, ylabel = calibration_words(tables)
     plt = _start(title, width, height, color)
-    plt.plot([0, 1], [0, 1], label="perfect", color="gray")
+    plt.plot([0, 1], [0, 1], label="perfect", color="gray", marker="hd" if color else ".")
     for i, (name, table) in enumerate(tables.items()):
         mean_p, freq, _ = table.table()
-        plt.plot(mean_p.tolist(), freq.tolist(), label=name, color=colour(i), marker="dot")
+        plt.plot(mean_p.tolist(), freq.tolist(), label=name, color=colour(i), marker="dot" if color else MARKERS[i])
     plt.xlabel(xlabel)
     plt.ylabel(ylabel)
     return _finish(plt, color)
@@ -96,13 +104,21 @@ def group_bars(
         for i, (model, vals) in enumerate(values.items()):
             value = vals[g]
             cells = room * max(value, 0.0) / top if value == value else 0.0
-            bar = "█" * int(cells) + _EIGHTHS[int((cells - int(cells)) * 8)]
+            bar = _bar(cells, i, color)
             if color:
                 bar = f"\x1b[{_ANSI_COLOURS[i % len(_ANSI_COLOURS)]}m{bar}\x1b[0m"
             name = group if i == 0 else ""
             pad = " " * (room - int(cells))
             lines.append(f"{name:<{label_width}}  {model:<{model_width}}  {bar}{pad} {format_number(value)}")
     return "\n".join(lines) + "\n"
+
+
+def _bar(cells: float, index: int, color: bool) -> str:
+    """A bar of ``cells`` characters: eighth blocks in colour, a fill of its own per model without."""
+    if color:
+        return "█" * int(cells) + _EIGHTHS[int((cells - int(cells)) * 8)]
+    fill = FILLS[index % len(FILLS)]
+    return fill * round(cells) + " " * (int(cells) + 1 - round(cells))
 
 
 _EIGHTHS = (" ", "▏", "▎", "▍", "▌", "▋", "▊", "▉")

@@ -9,6 +9,8 @@ first (they need random access).
 
 from __future__ import annotations
 
+import io
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -174,9 +176,20 @@ class _Prefixed:
         self.closed = True
 
 
+def _read_to_eof(fd: int) -> bytes:
+    chunks = []
+    while chunk := os.read(fd, 1 << 16):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def _open_stdin(fmt: str, dialect: Dialect) -> Source:
     """stdin: CSV/TSV stream in blocks; other formats are identified by their first bytes."""
-    raw = sys.stdin.buffer
+    raw: Any = sys.stdin.buffer
+    if raw.isatty():
+        # On a terminal Ctrl-D ends one read, not the stream: each buffered read would wait
+        # for another. Read up to the first end of input once; typed or pasted data is small.
+        raw = io.BytesIO(_read_to_eof(sys.stdin.fileno()))
     if fmt in ("csv", "tsv"):
         return _delimited("-", fmt, dialect, stream=raw)
     head = raw.read(SNIFF_HEAD)

@@ -75,7 +75,8 @@ def as_json(task: str | None = None) -> str:
 
 
 def as_table(task: str | None = None, *, width: int | None = None) -> str:
-    """An aligned plain-text table, description wrapped to the width.
+    """An aligned plain-text table that fits ``width``: descriptions wrapped in a fourth column,
+    or, when that column would be too narrow, on their own lines under each loss.
 
     Plain text rather than Rich: `losscli losses` is a start-up path and Rich's
     table and console cost about 25 ms to import and render.
@@ -84,7 +85,9 @@ def as_table(task: str | None = None, *, width: int | None = None) -> str:
     header = ("loss", "task", "parameters", "description")
     rows = [(loss.name, "/".join(loss.tasks), _params(loss), loss.description) for loss in rows_of(task)]
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(3)]
-    room = max(width - sum(widths) - 6, 30)
+    room = width - sum(widths) - 6
+    if room < 30:
+        return _stacked_table(rows, widths[:2], width)
     lines = []
     for i, row in enumerate([header, *rows]):
         wrapped = textwrap.wrap(row[3], room) or [""]
@@ -93,7 +96,26 @@ def as_table(task: str | None = None, *, width: int | None = None) -> str:
         lines += [" " * len(lead) + "  " + more for more in wrapped[1:]]
         if i == 0:
             lines.append("  ".join("-" * w for w in widths) + "  " + "-" * min(room, 40))
-    lines += ["", "losscli losses --explain NAME: formula, aliases, parameters, conventions"]
+    lines += ["", _EXPLAIN_HINT]
+    return "\n".join(lines) + "\n"
+
+
+_EXPLAIN_HINT = "losscli losses --explain NAME: formula, aliases, parameters, conventions"
+
+
+def _stacked_table(rows: list[tuple[str, str, str, str]], widths: list[int], width: int) -> str:
+    """For narrow terminals: name, task and parameters (wrapped between parameters) on a line,
+    the description indented below."""
+    room = max(width - sum(widths) - 4, 20)
+    lead = "  ".join(h.ljust(w) for h, w in zip(("loss", "task"), widths, strict=True))
+    lines = [f"{lead}  parameters", "  ".join("-" * w for w in widths) + "  " + "-" * min(room, 20)]
+    for name, tasks, params, description in rows:
+        lead = "  ".join(cell.ljust(w) for cell, w in zip((name, tasks), widths, strict=True))
+        wrapped = textwrap.wrap(params, room, break_on_hyphens=False) or ["-"]
+        lines.append(f"{lead}  {wrapped[0]}".rstrip())
+        lines += [" " * len(lead) + "  " + more for more in wrapped[1:]]
+        lines += ["    " + text for text in textwrap.wrap(description, max(width - 4, 20))]
+    lines += ["", _EXPLAIN_HINT]
     return "\n".join(lines) + "\n"
 
 

@@ -1,16 +1,59 @@
-"""Threshold gates for CI jobs: --fail-above LOSS=VALUE and --fail-if-worse."""
+"""Gates for CI jobs: --fail-above LOSS=VALUE, --fail-if-worse, --fail-if-worse-by LOSS=AMOUNT.
+
+Every gate applies to every row shown: the values over all data and, with
+--by, each group's. The outcome is data (one ``Gate`` per rule, model and
+group, in ``meta.gates``) before it is a message.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
 
+from ..core.finish import Result
 from ..engines.evaluation import Evaluation
 from ..errors import LossCliError, OptionError
 from ..request import Threshold
-from .summary import resolve_label
+from .summary import group_text, resolve_label
 
 
-def _resolve(ev: Evaluation, threshold: Threshold) -> tuple[list[str], str]:
+@dataclass(frozen=True)
+class Gate:
+    """One rule checked on one model (in one group): passed when the value is on the good side of
+    the threshold (at or below it; at or above it for a skill score, where higher is better)."""
+
+    rule: str  # as typed: "--fail-above mae=20"
+    model: str
+    loss: str
+    group: dict[str, Any] | None
+    value: float
+    threshold: float | None  # None for --fail-if-worse, which is a test, not a limit
+    passed: bool
+    why: str  # the sentence printed when it failed
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "model": self.model,
+            "loss": self.loss,
+            "group": self.group,
+            "value": _finite(self.value),
+            "threshold": _finite(self.threshold),
+            "passed": self.passed,
+        }
+
+    def message(self) -> str:
+        return f"{self.why} ({self.rule})"
+
+
+def _finite(value: float | None) -> float | None:
+    # JSON has no NaN or infinity.
+    return value if value is not None and math.isfinite(value) else None
+
+
+def _resolve(ev: Evaluation, threshold: Threshold, option: str) -> tuple[list[str], str]:
     """(models, label) a threshold applies to."""
     try:
         return ev.models, resolve_label(ev, threshold.target)
@@ -19,34 +62,87 @@ def _resolve(ev: Evaluation, threshold: Threshold) -> tuple[list[str], str]:
         if sep and model in ev.models:
             return [model], resolve_label(ev, loss)
         raise OptionError(
-            f"--fail-above {threshold.text!r}: {threshold.target!r} names no loss of this run "
+            f"{option} {threshold.text!r}: {threshold.target!r} names no loss of this run "
             f"({', '.join(s.label for s in ev.specs)}), nor MODEL:LOSS with a model of "
             f"{', '.join(ev.models)}"
         ) from None
 
 
-def breaches(ev: Evaluation, thresholds: Sequence[Threshold], fail_if_worse: bool = False) -> list[str]:
-    """A sentence for every overall value above its threshold, and every model significantly
-    worse than the baseline when ``fail_if_worse``."""
-    found = []
-    overall = [r for r in ev.results if r.group is None]
-    for threshold in thresholds:
-        models, label = _resolve(ev, threshold)
-        if any(s.loss.higher_is_better for s in ev.specs if s.label == label):
-            raise OptionError(
-                f"--fail-above {threshold.text!r}: {label} is a skill score (higher is better), so a limit "
-                "above which to fail would fail the good models; gate on its loss instead"
-            )
-        for r in overall:
-            if r.model in models and r.loss == label and not r.value <= threshold.limit:
-                found.append(
-                    f"{r.model}: {label} = {r.value!r} is above {threshold.limit!r} (--fail-above {threshold.text})"
-                )
-    if fail_if_worse:
-        for r in overall:
-            if r.verdict == "worse":
-                found.append(
-                    f"{r.model}: {r.loss} is significantly worse than {ev.stats.baseline} "
-                    f"(delta {r.delta!r}, p = {r.p_value:.3g}) (--fail-if-worse)"
-                )
+def _where(ev: Evaluation, r: Result) -> str:
+    """``gbm`` over all rows, ``gbm [region=east]`` in a group."""
+    if r.group is None:
+        return r.model
+    return f"{r.model} [{', '.join(f'{c}={v}' for c, v in zip(ev.stats.by, group_text(ev, r.group), strict=True))}]"
+
+
+def _group(ev: Evaluation, r: Result) -> dict[str, Any] | None:
+    return None if r.group is None else dict(zip(ev.stats.by, r.group, strict=True))
+
+
+def _higher_is_better(ev: Evaluation, label: str) -> bool:
+    return any(s.loss.higher_is_better for s in ev.specs if s.label == label)
+
+
+def _above(ev: Evaluation, threshold: Threshold) -> Iterator[Gate]:
+    rule = f"--fail-above {threshold.text}"
+    models, label = _resolve(ev, threshold, "--fail-above")
+    if _higher_is_better(ev, label):
+        raise OptionError(
+            f"--fail-above {threshold.text!r}: {label} is a skill score (higher is better), so a limit "
+            "above which to fail would fail the good models; gate on its loss instead"
+        )
+    for r in ev.results:
+        if r.model in models and r.loss == label:
+            passed = r.value <= threshold.limit
+            why = f"{_where(ev, r)}: {label} = {r.value!r} is above {threshold.limit!r}"
+            yield Gate(rule, r.model, label, _group(ev, r), r.value, threshold.limit, passed, why)
+
+
+def _worse_by(ev: Evaluation, threshold: Threshold) -> Iterator[Gate]:
+    """Worse than the baseline (in the same group) by more than an amount, or a percentage of
+    the baseline's value."""
+    rule = f"--fail-if-worse-by {threshold.text}"
+    models, label = _resolve(ev, threshold, "--fail-if-worse-by")
+    base = {r.group: r.value for r in ev.results if r.model == ev.stats.baseline and r.loss == label}
+    # Worse is higher for a loss, lower for a skill score.
+    sign = -1.0 if _higher_is_better(ev, label) else 1.0
+    for r in ev.results:
+        if r.model == ev.stats.baseline or r.model not in models or r.loss != label:
+            continue
+        b = base[r.group]
+        margin = abs(b) * threshold.limit / 100 if threshold.relative else threshold.limit
+        limit = b + sign * margin
+        passed = sign * r.value <= sign * limit
+        amount = f"{threshold.limit:g}%" if threshold.relative else repr(threshold.limit)
+        why = f"{_where(ev, r)}: {label} = {r.value!r} is worse than {ev.stats.baseline}'s {b!r} by more than {amount}"
+        yield Gate(rule, r.model, label, _group(ev, r), r.value, limit, passed, why)
+
+
+def _significantly_worse(ev: Evaluation) -> Iterator[Gate]:
+    for r in ev.results:
+        if r.verdict is None or r.verdict == "baseline":
+            continue
+        p = r.p_value if r.p_value is not None else math.nan
+        why = (
+            f"{_where(ev, r)}: {r.loss} is significantly worse than {ev.stats.baseline} "
+            f"(delta {r.delta!r}, p = {p:.3g})"
+        )
+        yield Gate("--fail-if-worse", r.model, r.loss, _group(ev, r), r.value, None, r.verdict != "worse", why)
+
+
+def check_gates(ev: Evaluation) -> list[Gate]:
+    """Every gate of the request on every row shown (all data, and each group shown)."""
+    gates = ev.request.gates
+    found: list[Gate] = []
+    for threshold in gates.fail_above:
+        found += _above(ev, threshold)
+    for threshold in gates.fail_if_worse_by:
+        found += _worse_by(ev, threshold)
+    if gates.fail_if_worse:
+        found += _significantly_worse(ev)
     return found
+
+
+def breaches(ev: Evaluation) -> list[str]:
+    """A sentence for every gate that failed."""
+    return [g.message() for g in check_gates(ev) if not g.passed]

@@ -13,6 +13,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from .summary import Row, best_models, group_text, meta, signature, summary
+from .table import Cell, Grid, layouts, rich_table
 
 if TYPE_CHECKING:
     from ..core.finish import Result
@@ -48,7 +49,7 @@ def caption(ev: Evaluation) -> str:
         direction = "higher is better"
     else:
         direction = f"lower is better, higher for {', '.join(higher)}"
-    return f"{ev.source} · target {ev.layout.target} · {ev.rows} rows{weight} · {direction}"
+    return f"{ev.source} · target {ev.layout.target} · {format_count(ev.rows)} rows{weight} · {direction}"
 
 
 def _extra_fields(ev: Evaluation) -> tuple[str, ...]:
@@ -66,10 +67,46 @@ def _extra_fields(ev: Evaluation) -> tuple[str, ...]:
 def _value_cell(r: Result, digits: int) -> str:
     text = format_number(r.value, digits)
     if r.ci_low is not None:
-        # The bounds are less certain than the value: one digit fewer keeps the cell narrow.
-        bound = max(digits - 1, 1)
-        text += f" [{format_number(r.ci_low, bound)}, {format_number(r.ci_high, bound)}]"
+        text += f" [{format_bound(r.ci_low, text, digits)}, {format_bound(r.ci_high, text, digits)}]"
     return text
+
+
+def format_bound(bound: float | None, value: str, digits: int) -> str:
+    """An interval bound at the precision that tells it from the value it surrounds:
+    ``16.96 [16.91, 17.02]``, never ``16.96 [16.9, 17.0]``.
+
+    >>> format_bound(16.9112, "16.96", 4), format_bound(16.9612, "16.96", 4)
+    ('16.91', '16.961')
+    """
+    if bound is None or not math.isfinite(bound):
+        return format_number(bound, digits)
+    own = format_number(bound, digits)
+    if "e" in own or "e" in value:
+        for more in range(digits, 18):
+            own = format_number(bound, more)
+            if own != value:
+                break
+        return own
+    decimals = max(_decimals(value), _decimals(own))
+    text = f"{bound:.{decimals}f}"
+    while text == value and decimals < 17:
+        decimals += 1
+        text = f"{bound:.{decimals}f}"
+    return text
+
+
+def _decimals(text: str) -> int:
+    return len(text.partition(".")[2])
+
+
+def format_p(p: float) -> str:
+    """A p-value in one significant digit; one that underflowed reads ``p<1e-300``, not ``p=0``."""
+    return "p<1e-300" if p < 1e-300 else f"p={p:.1g}"
+
+
+def format_count(n: int) -> str:
+    """Counts with thousands separators, for people (machine formats print plain integers)."""
+    return f"{n:,}"
 
 
 def _delta_cell(r: Result, digits: int) -> str:
@@ -78,7 +115,7 @@ def _delta_cell(r: Result, digits: int) -> str:
     if r.delta is None:
         return ""
     sign = "+" if r.delta > 0 else ""
-    p = "" if r.p_value is None or math.isnan(r.p_value) else f" p={r.p_value:.1g}"
+    p = "" if r.p_value is None or math.isnan(r.p_value) else f" {format_p(r.p_value)}"
     return f"{sign}{format_number(r.delta, digits)} {r.verdict}{p}"
 
 
@@ -97,7 +134,7 @@ def _human_rows(ev: Evaluation, rows: list[Row], digits: int) -> list[tuple[Row,
     out = []
     for row in rows:
         cells = [(t, False) for t in group_text(ev, row.group)]
-        cells += [(row.model, False), (str(row.n), False)]
+        cells += [(row.model, False), (format_count(row.n), False)]
         for spec in ev.specs:
             r = row.results[spec.label]
             cells.append((_value_cell(r, digits), row.model in best[(row.group, spec.label)]))
@@ -108,28 +145,36 @@ def _human_rows(ev: Evaluation, rows: list[Row], digits: int) -> list[tuple[Row,
     return out
 
 
+def _grid(ev: Evaluation, digits: int, sort: str | None) -> Grid:
+    """The table's cells, and which columns are keys, loss blocks and the rank."""
+    rows = _human_rows(ev, summary(ev, sort), digits)
+    keys = len(ev.stats.by) + 2
+    size = 2 if ev.stats.baseline is not None else 1
+    blocks = [list(range(keys + i * size, keys + (i + 1) * size)) for i in range(len(ev.specs))]
+    groups = [row.group for row, _ in rows]
+    sections = [bool(ev.stats.by) and i > 0 and g != groups[i - 1] for i, g in enumerate(groups)]
+    cells = [[Cell(text, best) for text, best in row_cells] for _, row_cells in rows]
+    last = keys + size * len(ev.specs)
+    return Grid(_human_header(ev), cells, list(range(keys)), blocks, [last], sections, keys - 1)
+
+
 def render_table(
     ev: Evaluation, *, digits: int = 4, no_color: bool = False, width: int | None = None, sort: str | None = None
 ) -> str:
+    """A Rich table; ``width`` is the terminal's (None: a file or a pipe, no limit). A table
+    wider than that is transposed or split, never cut (see table.py)."""
     from rich.console import Console
-    from rich.table import Table
     from rich.text import Text
 
-    table = Table()
-    header = _human_header(ev)
-    for i, name in enumerate(header):
-        numeric = i >= len(ev.stats.by) + 1
-        table.add_column(Text(name), justify="right" if numeric else "left", no_wrap=name == "model")
-    previous_group: object = object()
-    for row, cells in _human_rows(ev, summary(ev, sort), digits):
-        if ev.stats.by and row.group != previous_group and previous_group is not object:
-            table.add_section()
-        previous_group = row.group
-        # Text, not markup: a model called "a[1]" must print as it is.
-        table.add_row(*(Text(text, style="bold green" if best else "") for text, best in cells))
+    grid = _grid(ev, digits, sort)
+    tables = layouts(grid, width, transpose=not ev.stats.by)
+    natural = max(g.width(columns) for g, columns in tables)
     buffer = io.StringIO()
-    console = Console(file=buffer, force_terminal=not no_color, no_color=no_color, width=width or 100)
-    console.print(table)
+    console = Console(file=buffer, force_terminal=not no_color, no_color=no_color, width=width or natural)
+    for i, (g, columns) in enumerate(tables):
+        if i:
+            console.print()
+        console.print(rich_table(g, columns))
     # A caption inside the table wraps to the table's width; lines below do not.
     console.print(Text(caption(ev), style="dim"), soft_wrap=True)
     console.print(Text(signature(ev), style="dim"), soft_wrap=True)
@@ -206,7 +251,9 @@ def records(ev: Evaluation, sort: str | None = None) -> list[dict[str, Any]]:
 def render_json(ev: Evaluation, *, with_meta: bool = False, sort: str | None = None) -> str:
     body: Any = records(ev, sort)
     if with_meta:
-        body = {"meta": meta(ev), "results": body}
+        from .gates import check_gates
+
+        body = {"meta": meta(ev) | {"gates": [g.record() for g in check_gates(ev)]}, "results": body}
     return json.dumps(body, indent=2, allow_nan=False) + "\n"
 
 

@@ -14,6 +14,8 @@ from ..engines.evaluation import Evaluation
 from ..errors import LossCliError, OptionError
 from ..spec import format_value, parse_spec
 
+# The version of the JSON layout (report/results.schema.json); raised when a field changes meaning.
+SCHEMA_VERSION = 1
 REDUCTION = "weighted mean sum(w*l)/sum(w), finisher after the mean"
 REDUCTION_SUM = "weighted sum sum(w*l)"
 
@@ -129,6 +131,7 @@ def spec_with_all_params(name: str, params: dict[str, Any]) -> str:
 def meta(ev: Evaluation) -> dict[str, Any]:
     """Everything needed to reproduce the numbers, for ``--format json --meta``."""
     return {
+        "schema_version": SCHEMA_VERSION,
         "version": __version__,
         "signature": signature(ev),
         "source": ev.source,

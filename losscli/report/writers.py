@@ -156,3 +156,10 @@ class PerRowWriter:
 
 def _finite_or_none(value: Any) -> Any:
     return None if isinstance(value, float) and not np.isfinite(value) else value
+
+
+def append_text(path: str, text: str) -> None:
+    """Append to a file another program collects (GitHub's step summary). Appending, not
+    replacing: earlier steps' text in the same file is kept."""
+    with open(path, "a", encoding="utf-8", newline="") as fh:
+        fh.write(text)
