@@ -38,7 +38,6 @@ if TYPE_CHECKING:
 
     from ..engines.evaluation import Evaluation
     from ..engines.local import ObserverFactory
-    from ..request import Threshold
     from ..spec import LossSpec
 
 # The picture size in CSS pixels; the page scales it down to the screen's width.
@@ -190,14 +189,14 @@ class GateResult:
 def render_eval(ev: Evaluation, command: str | None = None) -> tuple[str, list[str]]:
     """The page of an evaluation (its request says the gates, digits and sort), and the
     notes to print on stderr about what the page could not show."""
-    out, gates = ev.request.output, ev.request.gates
+    out = ev.request.output
     pictures, picture_notes = eval_pictures(ev)
     summary_rows = summary(ev, out.sort)
     html = render_page(
         "eval.html.j2",
         title=ev.request.inputs.display or ev.source,
         caption=caption(ev),
-        gates=gate_results(ev, gates.fail_above, gates.fail_if_worse),
+        gates=gate_results(ev),
         facts=facts(ev, command),
         notes=[*ev.notes, *picture_notes],
         overall=results_table(ev, [r for r in summary_rows if r.group is None], out.digits),
@@ -214,13 +213,21 @@ def render_eval(ev: Evaluation, command: str | None = None) -> tuple[str, list[s
     return html, picture_notes
 
 
-def gate_results(ev: Evaluation, thresholds: Sequence[Threshold], fail_if_worse: bool) -> list[GateResult]:
-    from .gates import breaches
+def gate_results(ev: Evaluation) -> list[GateResult]:
+    """Every gate rule of the run (all groups shown), with the breaches it found, in the order given."""
+    from .gates import check_gates
 
-    results = [GateResult(f"--fail-above {t.text}", breaches(ev, [t])) for t in thresholds]
-    if fail_if_worse:
-        results.append(GateResult(f"--fail-if-worse (baseline {ev.stats.baseline})", breaches(ev, [], True)))
-    return results
+    rules: dict[str, list[str]] = {}
+    for gate in check_gates(ev):
+        rule = f"{gate.rule} (baseline {ev.stats.baseline})" if gate.rule == "--fail-if-worse" else gate.rule
+        rules.setdefault(rule, [])
+        if not gate.passed:
+            rules[rule].append(gate.message())
+    if ev.request.gates.fail_if_worse:  # a rule with no model to check still shows as passed
+        rules.setdefault(f"--fail-if-worse (baseline {ev.stats.baseline})", [])
+    for t in ev.request.gates.fail_above:
+        rules.setdefault(f"--fail-above {t.text}", [])
+    return [GateResult(rule, failures) for rule, failures in rules.items()]
 
 
 def facts(ev: Evaluation, command: str | None = None) -> list[tuple[str, str]]:
