@@ -16,6 +16,17 @@ def _fixed_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("FORCE_COLOR", raising=False)
 
 
+@pytest.fixture(autouse=True)
+def _no_outside_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No config file above the checkout, LOSSCLI_* variable or CI runner changes what a test sees
+    (tests/test_config.py and tests/test_ci.py set them on purpose)."""
+    monkeypatch.setenv("LOSSCLI_NO_CONFIG", "1")
+    for name in ("LOSSCLI_FORMAT", "LOSSCLI_DIGITS", "LOSSCLI_ENGINE", "LOSSCLI_SCHEDULER"):
+        monkeypatch.delenv(name, raising=False)
+    for name in ("GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY"):
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture
 def sample() -> Path:
     return SAMPLE

@@ -26,6 +26,7 @@ def tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         'fail-above = ["mse=3000"]\nformat = "markdown"\n'
     )
     monkeypatch.chdir(repo / "a" / "b")
+    monkeypatch.delenv("LOSSCLI_NO_CONFIG")  # the tests' default (conftest.py) is to ignore config files
     return repo
 
 

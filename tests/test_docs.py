@@ -103,7 +103,8 @@ def in_a_terminal(
     keep = {"PATH", "HOME", "LANG", "LC_ALL", "TMPDIR"}
     environment = {k: v for k, v in os.environ.items() if k in keep}
     environment |= {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "NO_COLOR": "1"}
-    environment |= {"TERM": "xterm", "PYTHONIOENCODING": "utf-8"} | (env or {})
+    # A config file above the checkout must not change what the README shows.
+    environment |= {"TERM": "xterm", "PYTHONIOENCODING": "utf-8", "LOSSCLI_NO_CONFIG": "1"} | (env or {})
     environment = {k: v for k, v in environment.items() if v}  # an empty value removes a variable
     proc = subprocess.Popen(["bash", "-c", command], cwd=ROOT, env=environment, stdin=secondary, stdout=secondary,
                             stderr=secondary, start_new_session=True)  # fmt: skip
