@@ -183,3 +183,22 @@ def test_force_color_colours_a_table_in_a_pipe_and_no_color_wins() -> None:
     assert "\x1b[" not in plain.stdout
     both = run("-l", "mae", "-f", "table", env={"FORCE_COLOR": "1", "NO_COLOR": "1"})
     assert "\x1b[" not in both.stdout
+
+
+def test_a_margin_on_a_skill_score_fails_the_models_that_score_lower() -> None:
+    """d2_absolute_error is higher-is-better: worse by more than 0.05 means below the baseline's - 0.05."""
+    from sklearn.metrics import d2_absolute_error_score
+
+    d2 = {m: d2_absolute_error_score(HOUSE.y, HOUSE[m]) for m in MODELS}
+    failing = sorted(m for m in MODELS if m != "knn" and d2[m] < d2["knn"] - 0.05)
+    result = run("-l", "d2_absolute_error", "--baseline", "knn", "--fail-if-worse-by", "d2_absolute_error=0.05",
+                 "-f", "json", "--meta")  # fmt: skip
+    assert result.exit_code == (1 if failing else 0), result.output
+    gates = json.loads(result.stdout)["meta"]["gates"]
+    assert sorted(g["model"] for g in gates if not g["passed"]) == failing
+    for g in gates:
+        assert g["threshold"] == pytest.approx(d2["knn"] - 0.05, rel=1e-12)
+    assert failing  # linear's D2 is well below knn's on this sample
+    refused = run("-l", "d2_absolute_error", "--fail-above", "d2_absolute_error=0.5")
+    assert refused.exit_code == 2
+    assert "skill score" in refused.stderr
