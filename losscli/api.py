@@ -10,15 +10,18 @@ pandas DataFrame.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from .errors import OptionError
+from .errors import LossCliWarning, OptionError
 from .request import Columns, Engine, Inputs, Output, Request, Statistics, losses_from
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from .engines.evaluation import Evaluation
 
 
 def evaluate(
@@ -66,7 +69,8 @@ def evaluate(
     keyword arguments are the command line's options (``engine="dask"`` for a
     Parquet dataset on a Dask cluster); ``chunk_rows`` caps the rows handled at
     once (results do not depend on it). Errors are
-    ``losscli.errors`` exceptions with the same one-sentence messages.
+    ``losscli.errors`` exceptions with the same one-sentence messages; notes are in
+    ``frame.attrs["notes"]``, warnings (rows differ, inf) ``LossCliWarning``s.
     """
     from .api_errors import speaking_of_parameters
     from .engines import evaluate_request
@@ -80,7 +84,17 @@ def evaluate(
             engine=Engine(engine, scheduler, workers, chunk_rows),
             caller="api",
         )
-        return evaluate_request(request).to_pandas()
+        return _said(evaluate_request(request))
+
+
+def _said(evaluation: Evaluation) -> pd.DataFrame:
+    """What the command line says on stderr: every note in attrs, the warnings as Python warnings."""
+    frame = evaluation.to_pandas()
+    frame.attrs["notes"] = list(evaluation.notes)
+    for note in evaluation.notes:
+        if note.startswith("warning: "):
+            warnings.warn(note.removeprefix("warning: "), LossCliWarning, stacklevel=3)
+    return frame
 
 
 def advise(

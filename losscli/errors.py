@@ -43,3 +43,7 @@ class OptionError(LossCliError):
 
 class DataTypeError(InputError, TypeError):
     "The Python API was given data of a kind it cannot read"
+
+
+class LossCliWarning(UserWarning):
+    "A result the caller must know about: models evaluated on different rows, an infinite loss"

@@ -41,7 +41,7 @@ __all__ = [
 
 Caller = Literal["cli", "api"]
 
-NAN_POLICIES = ("error", "drop")
+NAN_POLICIES = ("error", "drop", "drop-any")
 JOIN_POLICIES = ("strict", "inner")
 ENGINES = ("local", "dask")
 SUMMARY_FORMATS = ("auto", "table", "csv", "tsv", "json", "jsonl", "markdown", "html")
@@ -64,12 +64,14 @@ DEFAULT_BOOTSTRAP = 1000
 DEFAULT_SEED = 0
 DEFAULT_WORKERS = 2
 DEFAULT_LEVEL = 0.95
+DEFAULT_DIGITS = 4
 BOOTSTRAP_RANGE = (20, 100_000)
 MAX_TOP = 1000
 
 # How an option is spelled for the caller: a flag on the command line, a keyword in Python.
 _FLAGS = {
     "paths": "FILES",
+    "losses": "--loss",
     "input_format": "--input-format",
     "truth": "--truth",
     "join": "--join",
@@ -227,7 +229,7 @@ class Columns:
     class_sep: str = "."
     positive: str | None = None
     classes: tuple[str, ...] = ()
-    nan: str = "error"  # error or drop
+    nan: str = "error"  # error, drop (per model) or drop-any (rows every model has)
 
 
 @dataclass(frozen=True)
@@ -285,7 +287,7 @@ class Output:
     path: str | None = None
     per_row: bool = False
     meta: bool = False
-    digits: int = 4
+    digits: int = DEFAULT_DIGITS
     sort: str | None = None
     quiet: bool = False
     verbose: bool = False
@@ -396,7 +398,7 @@ def _check_inputs(r: Request) -> None:
 def _check_columns(r: Request) -> None:
     c = r.columns
     if c.nan not in NAN_POLICIES:
-        _refuse(r, "nan", f"takes error or drop, not {c.nan!r}")
+        _refuse(r, "nan", f"takes error, drop or drop-any, not {c.nan!r}")
     if c.positive is not None and not c.positive.strip():
         _refuse(r, "positive", "needs the label of the positive class")
 
@@ -491,6 +493,10 @@ def _check_output(r: Request) -> None:
         _refuse(r, "digits", f"takes 1 to 17 significant digits, not {o.digits}")
     if not 0 <= o.top <= MAX_TOP:
         _refuse(r, "top", f"takes 0 to {MAX_TOP} rows, not {o.top}")
+    named = o.format if o.format != "auto" else o.suffix_format()
+    if o.digits != DEFAULT_DIGITS and (o.per_row or named not in (None, "table", "markdown")):
+        shown = "--per-row output" if o.per_row else f"{named} (machine formats keep every digit)"
+        _refuse(r, "digits", f"sets the digits of the table and markdown; it does not apply to {shown}")
 
 
 def _check_suffix(r: Request) -> None:

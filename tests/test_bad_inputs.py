@@ -68,7 +68,7 @@ BAD = [
     ("ok.csv", b"y,a\n1,2\n", ["-p", "zz*"], "matches no column"),
     ("ok.csv", b"y,a\n1,2\n", ["-l", "mse,bce"], "do not share a task"),
     ("ok.csv", b"y,a\n1,2\n", ["-l", "mse:delta=2"], "has no parameter 'delta'"),
-    ("ok.csv", b"y,a\n1,2\n", ["--nan", "ignore"], "--nan takes error or drop"),
+    ("ok.csv", b"y,a\n1,2\n", ["--nan", "ignore"], "--nan takes error, drop or drop-any"),
     ("ok.csv", b"y,a\n1,2\n", ["--join", "outer"], "--join takes strict or inner"),
     ("ok.csv", b"y,a\n1,2\n", ["--engine", "spark"], "--engine takes local or dask"),
     ("ok.csv", b"y,a\n1,2\n", ["--baseline", "b"], "is not a model"),

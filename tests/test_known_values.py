@@ -102,12 +102,14 @@ def test_nll_on_log_probabilities_is_cce_on_probabilities() -> None:
     )
 
 
-def test_multiclass_brier_of_two_classes_is_twice_the_binary_score() -> None:
+def test_brier_of_two_class_columns_is_the_binary_score() -> None:
+    """scikit-learn 1.9 (scale_by_half="auto"): two classes are binary in either layout."""
     y, p = make_data(losses.get("brier"), 300, seed=12, task="binary")
     two = np.column_stack([1 - p, p])
     binary = losses.brier(y, p).mean()
     multiclass = losses.brier(y.astype(int), two).mean()
-    assert multiclass == pytest.approx(2 * binary, rel=1e-12)
+    assert multiclass == pytest.approx(binary, rel=1e-12)
+    assert multiclass == pytest.approx(metrics.brier_score_loss(y.astype(int), two), rel=1e-12)
 
 
 def test_mape_guards_zero_targets_with_float64_eps() -> None:

@@ -124,7 +124,8 @@ NanOpt = Annotated[
     str,
     typer.Option(
         "--nan",
-        help="Missing values: error (the default), or drop the rows, per model, with a note.",
+        help="Missing values: error (the default); drop the rows, per model, with a note; or drop-any: "
+        "evaluate every model on the rows where no model misses a value.",
         rich_help_panel=COLUMNS,
         autocompletion=complete_nan,
     ),
@@ -296,7 +297,12 @@ DigitsOpt = Annotated[
         rich_help_panel=OUTPUT,
     ),
 ]
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No notes on stderr.", rich_help_panel=OUTPUT)]
+QuietOpt = Annotated[
+    bool,
+    typer.Option(
+        "--quiet", "-q", help="No notes on stderr (warnings and errors are still said).", rich_help_panel=OUTPUT
+    ),
+]
 VerboseOpt = Annotated[
     bool,
     typer.Option(
@@ -503,7 +509,22 @@ def color(no_color: bool) -> bool:
 
 
 def run_eval(request: Request) -> None:
-    """Evaluate, render, write, and exit 1 when a gate is breached."""
+    """Evaluate, render, write, and exit 1 when a gate is breached.
+
+    No warning of NumPy, pandas or pyarrow reaches the user as such: losscli says what it
+    knows in its own words; anything left is one ``losscli: warning:`` line, even with -q."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            _run_eval(request)
+        finally:
+            for said in dict.fromkeys(f"{w.category.__name__}: {w.message}".splitlines()[0] for w in caught):
+                note(f"warning: {said}")
+
+
+def _run_eval(request: Request) -> None:
     from ..engines import evaluate_request
     from ..report.gates import breaches
     from ..report.summary import signature
@@ -528,7 +549,7 @@ def run_eval(request: Request) -> None:
         text = _render(evaluation)
     failures = breaches(evaluation)
     for message in evaluation.notes:
-        note(message, out.quiet)
+        note(message, out.quiet and not message.startswith("warning: "))  # -q keeps warnings
     if out.verbose:
         note(f"signature: {signature(evaluation)}")
     if not out.per_row:

@@ -237,16 +237,23 @@ class PairedState:
     sum_w: np.ndarray = field(default_factory=lambda: np.zeros(0))
     sum_w2: np.ndarray = field(default_factory=lambda: np.zeros(0))
     n: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    # sum of w * loss of the model and of the baseline, on the rows both kept (--nan drop).
+    sum_wm: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    sum_wb: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     def update(
         self,
-        d: np.ndarray,
+        pair: tuple[np.ndarray, np.ndarray],
         weight: np.ndarray | None,
         codes: np.ndarray,
         groups: int,
         counted: np.ndarray | None = None,
     ) -> None:
+        """Add rows of (model loss, baseline loss); ``weight`` is 0 on rows either dropped."""
+        d = pair[0] - pair[1]
         w = np.ones(len(d)) if weight is None else weight
+        self.sum_wm = _grow(self.sum_wm, groups) + np.bincount(codes, weights=w * pair[0], minlength=groups)
+        self.sum_wb = _grow(self.sum_wb, groups) + np.bincount(codes, weights=w * pair[1], minlength=groups)
         self.sum_wd = _grow(self.sum_wd, groups) + np.bincount(codes, weights=w * d, minlength=groups)
         self.sum_wd2 = _grow(self.sum_wd2, groups) + np.bincount(codes, weights=w * d * d, minlength=groups)
         self.sum_w = _grow(self.sum_w, groups) + np.bincount(codes, weights=w, minlength=groups)
@@ -259,7 +266,7 @@ class PairedState:
         return PairedState(*(_grow(a, g) + _grow(b, g) for a, b in zip(self.fields(), other.fields(), strict=True)))
 
     def fields(self) -> tuple[np.ndarray, ...]:
-        return (self.sum_wd, self.sum_wd2, self.sum_w, self.sum_w2, self.n)
+        return (self.sum_wd, self.sum_wd2, self.sum_w, self.sum_w2, self.n, self.sum_wm, self.sum_wb)
 
 
 def _masked(weight: np.ndarray | None, mask: np.ndarray | None, n: int) -> np.ndarray | None:
@@ -313,6 +320,10 @@ class Accumulator:
     # None where the reference keeps the targets; their state per key.
     skills: dict[str, Any] = field(default_factory=dict)
     skill_states: dict[Key, SkillState] = field(default_factory=dict)
+    # --nan drop: models may keep different rows, so the difference to the baseline gets its own
+    # replicate sums on the rows both kept: (model, baseline) per paired key.
+    shared: bool = False
+    pair_boot: dict[Key, tuple[BootstrapState, BootstrapState]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for key in self.keys:
@@ -323,6 +334,8 @@ class Accumulator:
                 self.boot.setdefault(key, BootstrapState(self.replicates))
             if self.baseline is not None and key[0] != self.baseline:
                 self.paired.setdefault(key, PairedState())
+                if self.replicates and self.shared:
+                    self.pair_boot.setdefault(key, (BootstrapState(self.replicates), BootstrapState(self.replicates)))
 
     def update(
         self,
@@ -352,8 +365,8 @@ class Accumulator:
         for key, state in self.paired.items():
             base = self.baseline or ""
             mask = _both(valid.get(key[0]), valid.get(base))
-            d = per_row[key] - per_row[(base, key[1])]
-            state.update(d, _masked(weight, mask, len(d)), codes, groups, mask)
+            pair = (per_row[key], per_row[(base, key[1])])
+            state.update(pair, _masked(weight, mask, len(codes)), codes, groups, mask)
         if self.replicates:
             self._update_bootstrap(per_row, weight, codes, row_offset, groups, valid, stats)
 
@@ -390,15 +403,40 @@ class Accumulator:
                                 [r.T @ (onehot * (block_w * s[lo:hi, j])[:, None]) for j in range(s.shape[1])]
                             )
                             self.skill_states[key].add_replicates(rws, groups)
+            self._update_pair_bootstrap(per_row, weight, valid, r, onehot, slice(lo, hi))
+
+    def _update_pair_bootstrap(
+        self,
+        per_row: dict[Key, np.ndarray],
+        weight: np.ndarray | None,
+        valid: dict[str, np.ndarray],
+        r: np.ndarray,
+        onehot: np.ndarray,
+        rows: slice,
+    ) -> None:
+        """Replicate sums of a model and its baseline on the rows both kept."""
+        base = self.baseline or ""
+        for key, (model_state, base_state) in self.pair_boot.items():
+            mask = _both(valid.get(key[0]), valid.get(base))
+            w = _masked(weight, mask, len(per_row[key]))
+            block_w = np.ones(rows.stop - rows.start) if w is None else w[rows]
+            rw = r.T @ (onehot * block_w[:, None])
+            for state, values in ((model_state, per_row[key]), (base_state, per_row[(base, key[1])])):
+                state.add(r.T @ (onehot * (block_w * values[rows])[:, None]), rw, onehot.shape[1])
 
     def merge(self, other: Accumulator) -> Accumulator:
         """Combine two accumulators of the same evaluation (group codes are re-aligned)."""
         other = other.aligned_to(self.groups)
-        out = Accumulator(self.keys, self.replicates, self.baseline, self.seed, self.groups, skills=self.skills)
+        out = Accumulator(
+            self.keys, self.replicates, self.baseline, self.seed, self.groups, skills=self.skills, shared=self.shared
+        )
         out.means = {k: self.means[k].merge(other.means[k]) for k in self.keys}
         out.skill_states = {k: self.skill_states[k].merge(other.skill_states[k]) for k in self.skill_states}
         out.boot = {k: self.boot[k].merge(other.boot[k]) for k in self.boot}
         out.paired = {k: self.paired[k].merge(other.paired[k]) for k in self.paired}
+        out.pair_boot = {
+            k: (m.merge(other.pair_boot[k][0]), b.merge(other.pair_boot[k][1])) for k, (m, b) in self.pair_boot.items()
+        }
         return out
 
     def aligned_to(self, groups: GroupIndex) -> Accumulator:
@@ -411,11 +449,17 @@ class Accumulator:
             out[..., mapping[: a.shape[-1]]] += a  # codes are distinct: no lost updates
             return out
 
-        out = Accumulator(self.keys, self.replicates, self.baseline, self.seed, groups, skills=self.skills)
+        out = Accumulator(
+            self.keys, self.replicates, self.baseline, self.seed, groups, skills=self.skills, shared=self.shared
+        )
         out.skill_states = {k: s.moved(move, mapping) for k, s in self.skill_states.items()}
         out.means = {
             k: MeanState(move(s.sum_wl), move(s.sum_w), move(s.n), s.total_wl, s.total_w) for k, s in self.means.items()
         }
         out.boot = {k: BootstrapState(s.replicates, move(s.sum_rwl), move(s.sum_rw)) for k, s in self.boot.items()}
         out.paired = {k: PairedState(*(move(a) for a in s.fields())) for k, s in self.paired.items()}
+        out.pair_boot = {
+            k: tuple(BootstrapState(s.replicates, move(s.sum_rwl), move(s.sum_rw)) for s in pair)  # type: ignore[misc]
+            for k, pair in self.pair_boot.items()
+        }
         return out

@@ -46,7 +46,9 @@ def batch_losses(specs: Sequence[LossSpec], y_true: np.ndarray, y_pred: np.ndarr
             jobs.append((spec, by_residual))
         order.append(slots[key])
     outs = [np.empty(n) for _ in jobs]
-    with np.errstate(over="ignore", under="ignore"):  # a loss too large for float64 is inf, said as inf
+    # A loss too large for float64 (or the log of 0 with bce:eps=0) is inf: the engine says which
+    # model and row, as a warning of its own, never NumPy's.
+    with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
         _fill(jobs, outs, y_true, y_pred, n)
     return [outs[i] for i in order]
 

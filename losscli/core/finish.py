@@ -15,7 +15,7 @@ import numpy as np
 from ..losses import ParamValue
 from ..request import Statistics
 from ..spec import LossSpec
-from .accumulate import Accumulator, GroupKey, MeanState, weighted_mean
+from .accumulate import Accumulator, BootstrapState, GroupKey, MeanState, PairedState, weighted_mean
 from .stats import paired_t_test, percentile_interval, verdict
 
 # Index into the per-group state arrays: every group (all rows) or one group's column.
@@ -95,27 +95,59 @@ def _versus_baseline(
     replicates: np.ndarray | None,
     stats: Statistics,
 ) -> dict[str, float | str | None]:
-    """The difference to the baseline, its interval, the paired test and the verdict."""
+    """The difference to the baseline, its interval, the paired test and the verdict: all on
+    the rows both models kept (with --nan drop they may differ from each model's own rows)."""
     base, label, finisher = stats.baseline or "", spec.label, spec.loss.finish
     base_value, _ = mean_of(acc.means[(base, label)], select, finisher, stats.reduction)
     if spec.loss.skill is not None:
         base_value = skill_value(acc, spec, base, select, base_value)
-    delta = value - base_value
-    out: dict[str, float | str | None] = {"delta": delta, "delta_rel": delta / base_value if base_value else math.nan}
     if model == base:
+        out: dict[str, float | str | None] = {"delta": 0.0, "delta_rel": 0.0 if base_value else math.nan}
         out |= {"p_value": math.nan, "verdict": "baseline"}
         if acc.replicates:
             out |= {"delta_ci_low": 0.0, "delta_ci_high": 0.0}
         return out
     paired = acc.paired[(model, label)]
+    same = _total(paired.n, select) == _count(acc, model, label, select) and _same_n(acc, model, base, label, select)
+    if same:
+        delta = value - base_value  # the same rows: each model's own sums, rounded as its value
+    else:
+        mine, base_value = _shared_values(paired, select, spec, stats)
+        delta = mine - base_value
+    out = {"delta": delta, "delta_rel": delta / base_value if base_value else math.nan}
+    if math.isnan(delta):  # a skill score's reference is not kept per pair of rows
+        return out | {"p_value": math.nan, "verdict": None}
     test = paired_t_test(*(_total(a, select) for a in paired.fields()[:4]))
     # A skill score is better when higher: the verdict reads the loss's direction.
     direction = -delta if spec.loss.higher_is_better else delta
     out |= {"p_value": test.p_value, "verdict": verdict(test.p_value, direction, stats.level)}
     if replicates is not None:
-        base_reps = _replicates(acc, spec, base, select, stats)
-        out["delta_ci_low"], out["delta_ci_high"] = percentile_interval(replicates - base_reps, stats.level)
+        if (model, label) in acc.pair_boot and not same:
+            pair = acc.pair_boot[(model, label)]
+            mine_reps, base_reps = (_reps(state, select, finisher, stats.reduction) for state in pair)
+        else:
+            mine_reps, base_reps = replicates, _replicates(acc, spec, base, select, stats)
+        out["delta_ci_low"], out["delta_ci_high"] = percentile_interval(mine_reps - base_reps, stats.level)
     return out
+
+
+def _shared_values(paired: PairedState, select: Select, spec: LossSpec, stats: Statistics) -> tuple[float, float]:
+    """(the model's value, the baseline's) on the rows both kept (--nan drop)."""
+    sums = _total(paired.sum_wm, select), _total(paired.sum_wb, select)
+    sum_w = _total(paired.sum_w, select)
+    if spec.loss.skill is not None or not sum_w > 0:
+        return math.nan, math.nan
+    if stats.reduction == "sum":
+        return sums
+    return spec.loss.finish(sums[0] / sum_w), spec.loss.finish(sums[1] / sum_w)
+
+
+def _count(acc: Accumulator, model: str, label: str, select: Select) -> float:
+    return _total(acc.means[(model, label)].n, select)
+
+
+def _same_n(acc: Accumulator, model: str, base: str, label: str, select: Select) -> bool:
+    return _count(acc, model, label, select) == _count(acc, base, label, select)
 
 
 def _total(array: np.ndarray, select: Select) -> float:
@@ -194,7 +226,10 @@ def replicate_values(
 ) -> np.ndarray:
     """The finished value of every bootstrap replicate (RMSE's root per replicate; with
     reduction sum, each replicate's sum)."""
-    boot = acc.boot[key]
+    return _reps(acc.boot[key], select, finisher, reduction)
+
+
+def _reps(boot: BootstrapState, select: Select, finisher: Callable[[float], float], reduction: str) -> np.ndarray:
     if isinstance(select, slice):
         sum_rwl, sum_rw = boot.sum_rwl.sum(axis=1), boot.sum_rw.sum(axis=1)
     else:

@@ -31,6 +31,8 @@ class Evaluation:
     request: Request
     notes: list[str] = field(default_factory=list)
     observed: BatchObserver | None = None  # the observer's merged state, when the run was given one
+    # With --nan drop, some rows counted for one model and not another.
+    rows_differ: bool = False
 
     @property
     def stats(self) -> Statistics:

@@ -7,21 +7,23 @@
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from ..core.accumulate import Accumulator, Key
 from ..core.compute import model_losses
-from ..core.finish import finish
+from ..core.finish import Result, finish
 from ..errors import BadValueError, EmptyInputError
 from ..read.checks import check_batch
 from ..read.extract import BatchArrays, Extractor
 from ..read.plan import Plan, make_plan
 from ..read.prefetch import prefetched
 from ..read.source import Source
+from ..read.targets import check_positive
 from ..request import Request, ignore_label
 from ..spec import LossSpec, format_value
 from .evaluation import Evaluation
@@ -30,6 +32,11 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 Progress = Callable[[int], None]
+# {nan} and {baseline}: the options as the caller spells them (--nan or nan=).
+DIFFERENT_ROWS = (
+    "warning: the models were evaluated on different rows ({nan} drop); comparisons with {baseline} use the rows "
+    "both models kept, and {nan} drop-any evaluates every model on the rows all of them have"
+)
 
 
 class BatchObserver(Protocol):
@@ -60,12 +67,22 @@ class Partial:
     dropped: dict[str, int]
     observed: BatchObserver | None = None
     ignored: int = 0  # rows left out by ignore_index
+    # --positive: the target's distinct labels seen, and whether each is the positive one.
+    labels: dict[str, bool] = field(default_factory=dict)
+    # Some rows counted for one model and not another (--nan drop).
+    rows_differ: bool = False
+    # (model, loss label) -> the first row whose loss is not finite.
+    infinite: dict[Key, int] = field(default_factory=dict)
 
     def merge(self, other: Partial) -> Partial:
         dropped = {m: self.dropped.get(m, 0) + other.dropped.get(m, 0) for m in {*self.dropped, *other.dropped}}
+        labels = self.labels | other.labels
+        differ = self.rows_differ or other.rows_differ
+        infinite = {k: min(self.infinite.get(k, v), v) for k, v in other.infinite.items()}
+        infinite = self.infinite | infinite
         observed = None if self.observed is None else self.observed.merge(other.observed)
         acc, rows, ignored = self.acc.merge(other.acc), self.rows + other.rows, self.ignored + other.ignored
-        return Partial(acc, rows, dropped, observed, ignored)
+        return Partial(acc, rows, dropped, observed, ignored, labels, differ, infinite)
 
 
 def run(
@@ -94,6 +111,7 @@ def new_accumulator(plan: Plan, request: Request) -> Accumulator:
         baseline=stats.baseline,
         seed=stats.seed_value,
         skills=_skill_functions(plan.specs),
+        shared=request.columns.nan == "drop",
     )
 
 
@@ -128,6 +146,7 @@ def accumulate(
     extractor = Extractor(layout, request.columns, log_fill=log_fill, ignore_index=ignore_label(specs))
     columns = layout.columns + ([layout.id] if per_row is not None and layout.id else [])
     rows = 0
+    infinite: dict[Key, int] = {}
     batches = source.batches(list(dict.fromkeys(columns)), layout.number_columns)
     for batch in _sliced(prefetched(batches), request.engine.chunk_rows):
         position = row_offset + rows
@@ -145,12 +164,31 @@ def accumulate(
         codes = acc.groups.encode(arrays.groups, batch.num_rows)
         with np.errstate(over="ignore", invalid="ignore"):  # infinite losses stay inf (or nan), said as such
             acc.update(losses, arrays.weight, codes, position, arrays.valid, arrays.y_true)
+        _first_infinite(acc, losses, arrays, infinite)
         if per_row is not None:
             per_row.write(layout.id or "row", layout.ids(batch, position), _masked_losses(losses, arrays))
         rows += batch.num_rows
         if progress is not None:
             progress(batch.num_rows)
-    return Partial(acc, rows, dict(extractor.dropped), observer, extractor.ignored)
+    labels = dict(extractor.targets.labels)
+    return Partial(
+        acc, rows, dict(extractor.dropped), observer, extractor.ignored, labels, extractor.rows_differ, infinite
+    )
+
+
+def _first_infinite(
+    acc: Accumulator, losses: dict[Key, np.ndarray], arrays: BatchArrays, found: dict[Key, int]
+) -> None:
+    """Remember the first row where a (model, loss) turned infinite: checked on the running sum,
+    so the rows are searched only in the batch where it happens."""
+    for key, values in losses.items():
+        if key in found or math.isfinite(acc.means[key].total_wl):
+            continue
+        bad = ~np.isfinite(values)
+        if key[0] in arrays.valid:
+            bad &= arrays.valid[key[0]]
+        if bad.any():
+            found[key] = arrays.row_offset + int(np.flatnonzero(bad)[0]) + 1
 
 
 def _masked_losses(losses: dict[Key, np.ndarray], arrays: BatchArrays) -> dict[str, np.ndarray]:
@@ -166,23 +204,60 @@ def conclude(plan: Plan, partial: Partial, request: Request, notes: list[str] | 
     said = [*(notes or []), *plan.notes]
     if partial.rows == 0:
         raise EmptyInputError(f"{plan.source}: has a header but no data rows")
+    positive = request.columns.positive
+    if positive is not None and plan.layout.task == "binary":
+        check_positive(plan.source, plan.layout.target, positive, partial.labels)
     if any(partial.dropped.values()):
         counts = ", ".join(f"{m} {partial.dropped.get(m, 0)}" for m in (mm.name for mm in plan.layout.models))
-        said.append(f"dropped rows with missing values (--nan drop): {counts}")
+        said.append(f"dropped rows with missing values ({request.flag('nan')} {request.columns.nan}): {counts}")
     if partial.ignored:
         label = format_value(ignore_label(plan.specs))
         if partial.ignored == partial.rows:
             raise BadValueError(f"{plan.source}: every row's target is {label}, the ignore_index label; none is left")
         said.append(f"left out {partial.ignored} row(s) whose target is {label} (ignore_index)")
+    if partial.rows_differ:
+        said.append(DIFFERENT_ROWS.format(nan=request.flag("nan"), baseline=request.flag("baseline")))
+    for (model, label), row in sorted(partial.infinite.items(), key=lambda item: item[1]):
+        said.append(
+            f"warning: model {model}: {label} is not finite from row {row} on (the loss of that row is "
+            "beyond float64, e.g. a probability of exactly 0 or 1 on the wrong side); it is reported as inf or nan"
+        )
     results, hidden = finish(partial.acc, plan.specs, request.stats)
     if hidden:
         said.append(f"hid {hidden} group(s) with fewer than {request.stats.min_rows} rows (--min-group-n)")
-    if not any(r.weight_sum > 0 for r in results if r.group is None):
+    _no_rows_left(plan, partial, results, said)
+    return Evaluation(
+        plan.source,
+        plan.layout,
+        plan.specs,
+        results,
+        partial.rows,
+        request,
+        said,
+        partial.observed,
+        partial.rows_differ,
+    )
+
+
+def _no_rows_left(plan: Plan, partial: Partial, results: list[Result], said: list[str]) -> None:
+    """Say the true reason when nothing (or nothing for a model) is left to evaluate."""
+    overall = [r for r in results if r.group is None]
+    if not any(r.weight_sum > 0 for r in overall):
+        if not any(r.n > 0 for r in overall):
+            raise BadValueError(
+                f"{plan.source}: no row is left to evaluate: --nan drop left out all {partial.rows} rows "
+                "(each misses the target, the weight or every prediction)"
+            )
         raise BadValueError(
             f"{plan.source}: the weights in column {plan.layout.weight!r} sum to zero; "
             "at least one row needs a positive weight"
         )
-    return Evaluation(plan.source, plan.layout, plan.specs, results, partial.rows, request, said, partial.observed)
+    empty = list(dict.fromkeys(r.model for r in overall if r.n == 0))
+    if empty:
+        said.append(
+            f"warning: no row is left for {', '.join(empty)} (--nan drop left out every row); "
+            "its values are nan and it ranks last"
+        )
 
 
 def _sliced(batches: Iterator[pa.RecordBatch], chunk_rows: int | None) -> Iterator[pa.RecordBatch]:

@@ -70,7 +70,10 @@ def brier(y_true: np.ndarray, y_pred: FloatArray) -> FloatArray:
     if y_pred.ndim == 1:
         return (y_pred - y_true) ** 2
     d = y_pred - target_matrix(y_true, y_pred.shape[1])
-    return (d * d).sum(axis=1)
+    total = (d * d).sum(axis=1)
+    # Two classes are the binary case: halved as scikit-learn (scale_by_half="auto"), so the
+    # one-column and the two-column layouts of the same predictions give the same value.
+    return total / 2 if y_pred.shape[1] == 2 else total
 
 
 def hinge(y_true: FloatArray, y_pred: FloatArray) -> FloatArray:
@@ -288,15 +291,16 @@ register(
         pred_kind="probability",
         target_kind="binary",
         soft_targets=True,
-        formula="mean((p - y)^2); multiclass: mean(sum_k (p_k - [y = k])^2)",
+        formula="mean((p - y)^2); k >= 3 classes: mean(sum_k (p_k - [y = k])^2)",
         description="Brier score: the squared error of predicted probabilities.",
         reference="scikit-learn brier_score_loss (binary and multiclass)",
         explain=(
             "A proper scoring rule that, unlike log loss, stays bounded: a confident wrong "
-            "prediction costs at most 1 (binary) or 2 (multiclass). As scikit-learn, the "
-            "binary score uses only the positive class's probability, so it is half the "
-            "multiclass formula applied to two classes (scikit-learn's scale_by_half='auto'; "
-            "its scale_by_half=false gives twice losscli's binary value). Keras and torch have no "
+            "prediction costs at most 1 (binary) or 2 (multiclass). As scikit-learn 1.9 "
+            "(scale_by_half='auto'), two classes are binary in every layout: one column of "
+            "positive-class probabilities or two class columns give the same value, half the "
+            "sum over the two classes; three or more classes sum over classes (scikit-learn's "
+            "scale_by_half=false gives twice the binary value). Keras and torch have no "
             "Brier loss; the hand-written MSE on probabilities equals the binary form."
         ),
     )

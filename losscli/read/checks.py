@@ -46,7 +46,9 @@ def check_batch(layout: Layout, specs: Sequence[LossSpec], arrays: BatchArrays) 
             if domain.pred is not None and (model.name, domain.pred) not in done:
                 _within(layout, arrays, model.columns, y_pred, domain.pred, spec, "predictions", domain.why)
                 done.add((model.name, domain.pred))
-            summed = loss.needs_distribution and not spec.params.get("unnormalized")
+            # One rule for every loss that takes distributions (cce, kl_div, brier): rows sum to 1.
+            distribution = loss.needs_distribution or loss.pred_kind == "probability"
+            summed = distribution and not spec.params.get("unnormalized")
             if summed and y_pred.ndim == 2 and (model.name, "sum", spec) not in done:
                 _row_sums(layout, arrays, model, y_pred, spec)
                 done.add((model.name, "sum", spec))
@@ -117,11 +119,15 @@ def _row_sums(layout: Layout, arrays: BatchArrays, model: Model, y_pred: np.ndar
     bad = np.flatnonzero(np.abs(sums - 1.0) > ROW_SUM_TOLERANCE)
     if bad.size:
         i = int(bad[0])
-        if spec.loss.param("unnormalized") is not None:
-            way = f"pass {spec.name}:unnormalized=true to compute it on such rows anyway (as torch and Keras)"
-        else:
-            way = f"pass {spec.name}:normalize=true to rescale each row, or use {spec.name}_logits for scores"
         raise BadValueError(
             f"{layout.source}: the probabilities of model {model.name!r} in row {arrays.row_offset + i + 1} "
-            f"sum to {float(sums[i])!r}, not 1; {way}"
+            f"sum to {float(sums[i])!r}, not 1; {_remedy(spec)}"
         )
+
+
+def _remedy(spec: LossSpec) -> str:
+    if spec.loss.param("unnormalized") is not None:
+        return f"pass {spec.name}:unnormalized=true to compute it on such rows anyway (as torch and Keras)"
+    if spec.loss.param("normalize") is not None:
+        return f"pass {spec.name}:normalize=true to rescale each row, or use {spec.name}_logits for scores"
+    return f"{spec.name} takes one probability distribution per row: rescale the rows, or use cce:normalize=true"

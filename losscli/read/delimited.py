@@ -96,7 +96,8 @@ def _check_header(name: str, schema: pa.Schema, fmt: str, delimiter: str) -> Non
             f"{name}: the header has one column {names[0][:60]!r}; the file looks {looks}, "
             f"not {fmt.upper()} with the delimiter {describe(delimiter)}: give {fix}--delimiter {typed(other)}"
         )
-    blank = [i for i, n in enumerate(names) if not n.strip()]
+    # A nameless first column is the index pandas writes (df.to_csv()): the layout leaves it out.
+    blank = [i for i, n in enumerate(names) if not n.strip() and i > 0]
     if blank:
         raise InputError(f"{name}: column {blank[0] + 1} of the header has no name; every column needs one")
 

@@ -49,7 +49,11 @@ class Extractor:
         self, layout: Layout, columns: Columns, *, log_fill: bool = False, ignore_index: float | None = None
     ) -> None:
         self.layout = layout
-        self.drop = columns.nan == "drop"
+        self.drop = columns.nan in ("drop", "drop-any")
+        # drop-any: a row missing for one model is left out for all, so all share their rows.
+        self.drop_any = columns.nan == "drop-any"
+        # Whether some rows count for one model and not another (said in the output).
+        self.rows_differ = False
         self.targets = TargetReader(layout, columns, self.numbers, ignore_index)
         # Placeholder for dropped multiclass rows: a uniform distribution (its log for nll).
         k = max(len(layout.classes), 1)
@@ -75,17 +79,21 @@ class Extractor:
             row_ok &= ok
         if not row_ok.all():
             y_true = self._fill_target(y_true, row_ok)
+        read = {model.name: self._prediction(batch, model, row_offset) for model in layout.models}
+        if self.drop_any:
+            row_ok = np.logical_and.reduce([row_ok, *(ok for _, ok in read.values())])
         preds: dict[str, np.ndarray] = {}
         valid: dict[str, np.ndarray] = {}
-        for model in layout.models:
-            values, ok = self._prediction(batch, model, row_offset)
-            ok &= row_ok
+        for name, (values, ok) in read.items():
+            ok = ok & row_ok
             if not ok.all():
                 values = self._fill_prediction(values, ok, y_true)
-                valid[model.name] = ok
+                valid[name] = ok
                 skipped = self.targets.ignored_rows
-                self.dropped[model.name] += int((~ok if skipped is None else ~ok & ~skipped).sum())
-            preds[model.name] = values
+                self.dropped[name] += int((~ok if skipped is None else ~ok & ~skipped).sum())
+            preds[name] = values
+        if valid and (len(valid) < len(preds) or any((v != row_ok).any() for v in valid.values())):
+            self.rows_differ = True
         groups = [dictionary_codes(batch.column(c)) for c in layout.by]
         return BatchArrays(y_true, weight, preds, row_offset, groups, valid)
 

@@ -8,6 +8,7 @@ per-model NumPy arrays, whatever the file looked like.
 from __future__ import annotations
 
 import fnmatch
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -18,10 +19,11 @@ import pyarrow as pa
 from ..errors import ColumnError, OptionError
 from ..losses import TASKS, Task
 from ..request import Request
-from ..spec import LossSpec
+from ..spec import LossSpec, format_value
 from .arrow_numpy import row_numbers
 from .source import Source, is_number, is_numeric
 
+_PANDAS_INDEX = re.compile(r"^(\s*|Unnamed: 0)$")
 TARGET_NAMES = ("y_true", "y_test", "y", "target", "label", "actual", "truth")
 ID_NAMES = ("id", "row_id", "index")
 WEIGHT_NAMES = ("weight", "sample_weight", "weights")
@@ -103,10 +105,13 @@ class _Roles:
     weight: str | None
     id: str | None
     by: tuple[str, ...]
+    # The index pandas writes with a DataFrame (a nameless first column, or "Unnamed: 0").
+    index: str | None = None
 
     @property
     def taken(self) -> set[str]:
-        return {c for c in (self.target, self.weight, self.id, *self.soft, *self.by) if c}
+        taken = {c for c in (self.target, self.weight, self.id, *self.soft, *self.by) if c}
+        return taken | ({self.index} if self.index is not None else set())
 
 
 def resolve_layout(source: Source, specs: Sequence[LossSpec], request: Request) -> Layout:
@@ -124,6 +129,8 @@ def resolve_layout(source: Source, specs: Sequence[LossSpec], request: Request) 
         )
     notes: list[str] = []
     pred_cols = _find_predictions(source, request, roles, notes)
+    if not roles.soft:
+        _refuse_other_notation(source, roles.target)
     dist_models, pred_cols = distribution_models(pred_cols, columns.class_sep)
     if dist_models and not pred_cols:
         task: Task = "regression"
@@ -141,6 +148,10 @@ def resolve_layout(source: Source, specs: Sequence[LossSpec], request: Request) 
     if soft:
         soft = _align_soft_target(source, roles.target, soft, class_names, columns.class_sep)
     notes.insert(0, _detected(request, roles, task, models))
+    notes += _task_notes(source, request, roles, task, class_names)
+    if roles.index is not None:
+        shown = f"column {roles.index!r}" if roles.index.strip() else "the first column (no name)"
+        notes.insert(1, f"{shown} looks like the index pandas writes and is not a model (--pred picks the models)")
     return Layout(
         source=source.name,
         task=task,
@@ -168,16 +179,31 @@ def _find_roles(source: Source, request: Request) -> _Roles:
             raise OptionError(
                 f"{request.flag('by')} {col!r} is also the target, the weight or a prediction; group by another column"
             )
-    return _Roles(target, soft, weight, id_col, by)
+    first = source.schema.names[0]
+    index = first if _PANDAS_INDEX.match(first) and first not in (target, weight, id_col, *by) else None
+    return _Roles(target, soft, weight, id_col, by, index)
 
 
 def _find_predictions(source: Source, request: Request, roles: _Roles, notes: list[str]) -> list[str]:
     """The prediction columns: as given by --pred, else every other column holding numbers."""
+    meta = source.schema.metadata or {}
+    if b"losscli.models" in meta:  # a reshaping (long, one file per model) made these the models
+        return [c for c in json.loads(meta[b"losscli.models"]) if c not in roles.taken]
+    context = set(json.loads(meta.get(b"losscli.context", b"[]")))
     if request.columns.preds:
         pred_cols = _match_patterns(source, request.columns.preds, roles.taken, request.flag("preds"))
+        for name in pred_cols:
+            _refuse_other_notation(source, name)
     else:
-        # A hive partition key (month=1) is a group, never a model.
-        candidates = [n for n in source.schema.names if n not in roles.taken and n not in source.partitions]
+        # A hive partition key (month=1) is a group, never a model; --truth columns are context.
+        candidates = [
+            n for n in source.schema.names if n not in roles.taken and n not in context and n not in source.partitions
+        ]
+        left = [n for n in source.schema.names if n in context and n not in roles.taken]
+        if left:
+            notes.append(f"columns {_list(left)} of --truth are not models (--weight and --by can use them)")
+        for name in candidates:
+            _refuse_other_notation(source, name)
         pred_cols = [n for n in candidates if _looks_numeric(source, n)]
         skipped = [n for n in candidates if n not in pred_cols]
         unused_weight = [n for n in pred_cols if n.lower() in WEIGHT_NAMES and not roles.weight]
@@ -206,6 +232,11 @@ def _check_task_options(source: Source, request: Request, roles: _Roles, task: T
     if columns.positive is not None and task != "binary":
         raise OptionError(
             f"{request.flag('positive')} names the positive class of a binary task, but this task is {task}"
+        )
+    if columns.class_sep != "." and task != "multiclass":
+        raise OptionError(
+            f"{request.flag('class_sep')} splits MODEL{columns.class_sep}CLASS columns of a multiclass task, "
+            f"but this task is {task}"
         )
     if columns.classes and task != "multiclass":
         raise OptionError(f"{request.flag('classes')} names the classes of a multiclass task, but this task is {task}")
@@ -399,6 +430,41 @@ def _in_file_order(source: Source, models: list[Model]) -> list[Model]:
     return sorted(models, key=lambda m: min(position.get(c, len(position)) for c in m.columns))
 
 
+def _task_notes(source: Source, request: Request, roles: _Roles, task: Task, classes: tuple[str, ...]) -> list[str]:
+    """What the task was inferred from, and how a numeric target maps to classes, when guessed."""
+    notes: list[str] = []
+    target = roles.target
+    if roles.soft or not is_numeric(source.schema.field(target).type):
+        return notes
+    values = _distinct(source.sample.column(target))
+    if task == "binary" and not request.losses and request.columns.positive is None:
+        notes.append(
+            f"task: binary, as the target {target!r} holds only {', '.join(map(_shown, sorted(values)))} "  # type: ignore[type-var]
+            f"(1 is the positive class); give {request.flag('losses')} mse for regression"
+        )
+    elif task == "regression" and len(values) == 2 and not request.losses:
+        low, high = sorted(values)  # type: ignore[type-var]
+        notes.append(
+            f"task: regression, though the target {target!r} holds only {_shown(low)} and {_shown(high)}; if it is a "
+            f"binary label, give {request.flag('positive')} {_shown(high)}"
+        )
+    if task == "multiclass" and not request.columns.classes and not all(_int_text(c) for c in classes):
+        order = ", ".join(f"{i} = {c}" for i, c in enumerate(classes[:6])) + (", ..." if len(classes) > 6 else "")
+        notes.append(
+            f"classes: the target {target!r} holds class indices, read in column order ({order}); "
+            f"{request.flag('classes')} states the class of each column"
+        )
+    return notes
+
+
+def _shown(value: object) -> str:
+    return format_value(float(value)) if isinstance(value, int | float) else str(value)
+
+
+def _int_text(text: str) -> bool:
+    return text.lstrip("-").isdigit()
+
+
 def _find_target(source: Source, target: str | None, sep: str, request: Request) -> tuple[str, tuple[str, ...]]:
     """The target column, or the prefix of k soft-target columns (``y.cat``, ``y.dog``)."""
     names = source.schema.names
@@ -411,6 +477,13 @@ def _find_target(source: Source, target: str | None, sep: str, request: Request)
         return _named(source, target, request.flag("target")), ()
     found = auto_detect(names, TARGET_NAMES)
     if found is not None:
+        also = [n for n in names if n.lower() in TARGET_NAMES and n != found]
+        if also:
+            raise ColumnError(
+                f"{source.name}: columns {found!r} and {also[0]!r} both look like the target; "
+                f"name it with {request.flag('target')} (the other is then a model, or pick models with "
+                f"{request.flag('preds')})"
+            )
         return found, ()
     for prefix in TARGET_NAMES:
         group = tuple(n for n in names if sep and n.lower().startswith(prefix + sep))
@@ -596,6 +669,28 @@ def _is_list(dtype: pa.DataType) -> bool:
     """A list of numbers per row: a model's k class probabilities in one column."""
     kinds = (pa.types.is_list, pa.types.is_large_list, pa.types.is_fixed_size_list)
     return any(kind(dtype) for kind in kinds) and is_numeric(dtype.value_type)
+
+
+# Numbers written with a decimal comma (1,5 or 1.234,5): another notation, not text.
+_DECIMAL_COMMA = re.compile(r"^\s*[+-]?(\d{1,3}(\.\d{3})+|\d+),\d+\s*$")
+
+
+def _refuse_other_notation(source: Source, name: str) -> None:
+    """A text column whose cells are numbers with a decimal comma is an error naming the fix,
+    never a column skipped as text (a model would vanish from the comparison)."""
+    column = source.sample.column(name)
+    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+        return
+    cells = column.to_pylist()[:1000]
+    filled = [(i, c) for i, c in enumerate(cells) if c is not None and c.strip()]
+    if filled and all(_DECIMAL_COMMA.match(c) or is_number(c) for _, c in filled):
+        commas = [(i, c) for i, c in filled if _DECIMAL_COMMA.match(c)]
+        if commas:
+            row, cell = commas[0]
+            fix = "pass --decimal , to read them" if source.format in ("csv", "tsv") else "store them as numbers"
+            raise ColumnError(
+                f"{source.name}: column {name!r} holds numbers with a decimal comma ({cell!r} in row {row + 1}); {fix}"
+            )
 
 
 def _looks_numeric(source: Source, name: str) -> bool:

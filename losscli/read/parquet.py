@@ -88,5 +88,23 @@ def parquet_files(path: str) -> list[str]:
     if globbing.has_magic(path):
         return sorted(globbing.glob(path))
     if Path(path).is_dir():
-        return sorted(str(p) for p in Path(path).rglob("*.parquet"))
+        files = sorted(str(p) for p in Path(path).rglob("*.parquet"))
+        _one_format(path, files)
+        return files
     return [path]
+
+
+# Data files of other formats: a directory holding them besides Parquet was not meant as a dataset.
+_OTHER_DATA = (".csv", ".tsv", ".jsonl", ".ndjson", ".json", ".arrow", ".feather", ".ipc", ".gz", ".zst", ".bz2")
+
+
+def _one_format(path: str, parquet: list[str]) -> None:
+    """A directory is read as a Parquet dataset only when Parquet is all the data it holds."""
+    others = sorted(str(p) for p in Path(path).rglob("*") if p.is_file() and p.suffix.lower() in _OTHER_DATA)
+    if others:
+        shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
+        raise InputError(
+            f"{path}: a directory is read as one Parquet dataset, but it also holds {len(others)} other data "
+            f"file(s) ({shown}) besides {len(parquet)} Parquet file(s); give the files, or a quoted glob "
+            f"such as '{path.rstrip('/')}/*.parquet'"
+        )

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import OptionError
+from ..losses import Task
 from ..request import Request, ignore_label
 from ..spec import LossSpec, parse_specs
+from .kinds import Kind, follow_kind, kinds_note, model_kinds, one_kind
 from .layout import Layout, check_distributions, resolve_layout
 from .source import Source
 
@@ -22,13 +24,30 @@ class Plan:
 
 
 def make_plan(source: Source, request: Request) -> Plan:
-    """Resolve the columns' roles and the losses (defaults from the task when none are given)."""
+    """Resolve the columns' roles and the losses (defaults from the task and the kind of
+    predictions when none are given)."""
     specs = list(request.losses)
+    for spec in specs:
+        _check_resolution(spec)
     layout = resolve_layout(source, specs, request)
     notes = list(layout.notes)
-    if not specs:
-        specs = parse_specs(default_losses(layout, source))
-        notes.append(f"losses: {', '.join(s.label for s in specs)} (default for {layout.task}; choose with --loss)")
+    if layout.task != "regression":
+        kinds = model_kinds(layout, source)
+        notes.append(kinds_note(kinds))
+        if not specs:
+            kind = one_kind(kinds, request, "one set of default losses")
+            specs = parse_specs(default_losses(layout.task, kind, layout))
+            notes.append(
+                f"losses: {', '.join(s.label for s in specs)} (default for {layout.task} {kind}; choose with --loss)"
+            )
+            if layout.task == "binary":
+                threshold = 0.5 if kind == "probabilities" else 0
+                notes.append(f"zero_one: class 1 where the prediction > {threshold} (zero_one:threshold=T sets it)")
+        else:
+            specs = follow_kind(specs, kinds, request, notes, layout.task == "binary")
+    elif not specs:
+        specs = parse_specs(default_losses(layout.task, "scores", layout))
+        notes.append(f"losses: {', '.join(s.label for s in specs)} (default for regression; choose with --loss)")
     notes += check_distributions(layout, specs)
     if layout.target_columns and ignore_label(specs) is not None:
         raise OptionError("ignore_index leaves out rows by their class label; soft targets (k columns) have none")
@@ -41,28 +60,32 @@ def make_plan(source: Source, request: Request) -> Plan:
     return Plan(source.name, layout, specs, notes)
 
 
-def default_losses(layout: Layout, source: Source) -> tuple[str, ...]:
-    """The losses most people report for the task; scores get score losses, not bce."""
-    if layout.task == "regression":
+def default_losses(task: Task, kind: Kind, layout: Layout) -> tuple[str, ...]:
+    """The losses most people report for the task and the kind of predictions."""
+    if task == "regression":
         kinds = {m.kind for m in layout.models}
         if kinds == {"gaussian"}:
             return ("crps", "gaussian_nll", "mse", "mae")
         if kinds == {"quantiles"}:
             return ("quantile", "interval_score", "coverage")
         return ("mse", "rmse", "mae", "huber")
-    if _looks_like_probabilities(layout, source):
-        return ("bce", "brier", "zero_one") if layout.task == "binary" else ("cce", "brier", "zero_one")
-    if layout.task == "binary":
-        return ("bce_logits", "hinge", "zero_one:threshold=0")
+    if task == "binary":
+        return (
+            ("bce", "brier", "zero_one") if kind == "probabilities" else ("bce_logits", "hinge", "zero_one:threshold=0")
+        )
+    if kind == "probabilities":
+        return ("cce", "brier", "zero_one")
+    if kind == "log-probabilities":
+        return ("nll", "zero_one")
     return ("cce_logits", "multiclass_hinge", "zero_one")
 
 
-def _looks_like_probabilities(layout: Layout, source: Source) -> bool:
-    """Every prediction in the sample lies in [0, 1]."""
-    sample = source.sample
-    for model in layout.models:
-        for column in model.columns:
-            values = sample.column(column).drop_null().to_pylist()
-            if any(not isinstance(v, int | float) or v < 0 or v > 1 for v in values):
-                return False
-    return True
+def _check_resolution(spec: LossSpec) -> None:
+    """A clipping eps so small that 1 - eps == 1 in float64 clips nothing at the top: say so
+    rather than report a number that looks clipped and is not."""
+    eps = spec.params.get("eps")
+    if isinstance(eps, float) and eps > 0 and 1.0 - eps == 1.0:
+        raise OptionError(
+            f"{spec.label}: eps={eps:g} is below what float64 resolves next to 1 (1 - eps == 1), so a "
+            "prediction of 1 would not be clipped; use eps=0 for no clipping, or a larger eps (auto is 2.2e-16)"
+        )

@@ -12,6 +12,7 @@ All joins are pyarrow joins on the id column, not Python loops.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,9 +104,11 @@ def _one_file_per_model(request: Request, notes: list[str]) -> Source:
     columns |= {c: first.table.column(c) for c in first.shared}
     for name, path, table in tables:
         columns |= _model_columns(request, name, path, table, first)
-    joined = f"; joined on {first.id}" if first.id else ""
+    joined = f"; joined on {first.id}" if first.id else "; rows matched by position (--id COL joins on an id)"
     notes.append(f"{len(tables)} files, one model each: {', '.join(names)}{joined}")
-    return source_from_table(pa.table(columns), " + ".join(p for _, p, _ in tables))
+    model_columns = [c for c in columns if c not in (first.id, first.target, *first.shared)]
+    table = with_roles(pa.table(columns), model_columns, first.shared)
+    return source_from_table(table, " + ".join(p for _, p, _ in tables))
 
 
 def _model_files(request: Request, notes: list[str]) -> list[tuple[str, str, pa.Table]]:
@@ -153,17 +156,39 @@ def _model_columns(request: Request, name: str, path: str, table: pa.Table, firs
             raise ColumnError(f"{path}: has no target column {target!r}, which {first.path} has")
         ids = table.column(id_col) if id_col else None
         _same_target(table.column(target), first.table.column(target), target, path, first.path, ids)
+    for col in (c for c in first.shared if c in table.schema.names):  # weights, groups: one value per row
+        ids = table.column(id_col) if id_col else None
+        _same_target(table.column(col), first.table.column(col), col, path, first.path, ids, "column")
     preds = [c for c in table.schema.names if _is_prediction(table, c, request) and c not in (target, id_col)]
     preds = [c for c in preds if c not in first.shared or c in request.columns.preds]
     if not preds:
         raise ColumnError(f"{path}: holds no prediction column besides the target; name it with --pred")
     if len(preds) == 1:
         return {name: table.column(preds[0])}
+    numeric_target = target is not None and is_numeric(table.schema.field(target).type)
+    if numeric_target and not request.columns.preds and not _rows_sum_to_one(table, preds):
+        raise ColumnError(
+            f"{path}: holds several numeric columns besides the target ({', '.join(preds[:6])}); name the "
+            "prediction column with --pred (and a weight with --weight), or give class columns with a label target"
+        )
     # Several columns: one model's class probabilities (bare class names).
     return {f"{name}.{col}": table.column(col) for col in preds}
 
 
+def _rows_sum_to_one(table: pa.Table, columns: list[str]) -> bool:
+    """Whether the first rows of ``columns`` are class probabilities (each row sums to 1)."""
+    import numpy as np
+
+    from .arrow_numpy import to_float64
+
+    head = table.slice(0, 1000)
+    sums = np.sum([to_float64(head.column(c)) for c in columns], axis=0)
+    return bool(np.all(np.abs(sums - 1.0) <= 1e-6))
+
+
 def _is_prediction(table: pa.Table, col: str, request: Request) -> bool:
+    if col in (request.columns.weight, *request.stats.by):  # named roles are never predictions
+        return False
     if request.columns.preds:
         import fnmatch
 
@@ -194,7 +219,13 @@ def _align_on_id(table: pa.Table, first: pa.Table, id_col: str, path: str, first
 
 
 def _same_target(
-    got: pa.ChunkedArray, want: pa.ChunkedArray, target: str, path: str, first_path: str, ids: pa.ChunkedArray | None
+    got: pa.ChunkedArray,
+    want: pa.ChunkedArray,
+    target: str,
+    path: str,
+    first_path: str,
+    ids: pa.ChunkedArray | None,
+    what: str = "target",
 ) -> None:
     equal = pc.fill_null(pc.equal(got, want), False)
     both_null = pc.and_(pc.is_null(got), pc.is_null(want))
@@ -203,8 +234,8 @@ def _same_target(
         i = int(pc.index(same, False).as_py())
         where = f"id {ids[i].as_py()!r}" if ids is not None else f"row {i + 1}"
         raise BadValueError(
-            f"{path}: the target {target!r} differs from {first_path} at {where} "
-            f"({got[i].as_py()!r} vs {want[i].as_py()!r}); the files must hold the same targets"
+            f"{path}: the {what} {target!r} differs from {first_path} at {where} "
+            f"({got[i].as_py()!r} vs {want[i].as_py()!r}); every file (or model) must hold the same {what} values"
         )
 
 
@@ -277,6 +308,10 @@ def _join_truth(source: Source, request: Request, notes: list[str]) -> Source:
             "pass --join inner to evaluate the ids they share"
         )
     joined = preds.join(truth, id_col, join_type="inner").sort_by(ROW).drop_columns([ROW])
+    meta = source.schema.metadata or {}
+    models = json.loads(meta[MODELS_KEY]) if MODELS_KEY in meta else []
+    context = [*json.loads(meta.get(CONTEXT_KEY, b"[]")), *(c for c in keep if c not in (id_col, target))]
+    joined = with_roles(joined, models, context)
     if joined.num_rows == 0:
         raise BadValueError(f"{source.name} and {request.inputs.truth} share no id in column {id_col!r}")
     note = f"joined {source.name} with {request.inputs.truth} on {id_col}: {joined.num_rows} rows"
@@ -317,10 +352,8 @@ def _long_to_wide(source: Source, request: Request, notes: list[str]) -> Source:
         )
     target = _find(table.schema.names, request.columns.target, TARGET_NAMES) if not request.inputs.truth else None
     fixed = [c for c in (id_col, target, model_col) if c]
-    value_cols = [c for c in table.schema.names if c not in fixed and _is_prediction(table, c, request)]
+    value_cols = _long_values(source.name, table, fixed, request)
     shared = [c for c in table.schema.names if c not in fixed and c not in value_cols]
-    if not value_cols:
-        raise ColumnError(f"{source.name}: no prediction column besides {', '.join(fixed)}; name it with --pred")
     models = pc.unique(table.column(model_col)).to_pylist()
     if any(m is None for m in models):
         raise BadValueError(f"{source.name}: column {model_col!r} has rows with no model name")
@@ -341,16 +374,60 @@ def _long_to_wide(source: Source, request: Request, notes: list[str]) -> Source:
                 f"{source.name}: model {model!r} has {part.num_rows} rows but {models[0]!r} has {first.num_rows}; "
                 "give --id to match rows, or the same number of rows per model"
             )
-        if target and first is not part:
-            _same_target(
-                part.column(target),
-                first.column(target),
-                target,
-                f"{source.name} (model {model})",
-                f"{source.name} (model {models[0]})",
-                part.column(id_col) if id_col else None,
-            )
+        if first is not part:
+            where = (f"{source.name} (model {model})", f"{source.name} (model {models[0]})")
+            _same_rows(part, first, id_col, [target] if target else [], shared, where)
         for col in value_cols:
             columns[str(model) if len(value_cols) == 1 else f"{model}.{col}"] = part.column(col)
-    notes.append(f"long layout: {len(models)} models from column {model_col!r}")
-    return source_from_table(pa.table(columns), source.name)
+    kept = f"; {', '.join(shared)} kept as they are" if shared else ""
+    kept += f"; rows matched on {id_col}" if id_col else "; rows matched by their order within each model (--id COL)"
+    notes.append(
+        f"long layout: {len(models)} models from column {model_col!r}, predictions in {', '.join(value_cols)}{kept}"
+    )
+    model_names = [c for c in columns if c not in (id_col, target, *shared)]
+    return source_from_table(with_roles(pa.table(columns), model_names, shared), source.name)
+
+
+def _same_rows(
+    part: pa.Table, first: pa.Table, id_col: str | None, targets: list[str], shared: list[str], where: tuple[str, str]
+) -> None:
+    """One model's rows of a long file hold the first model's target, weights and groups."""
+    ids = part.column(id_col) if id_col else None
+    for col in targets:
+        _same_target(part.column(col), first.column(col), col, *where, ids)
+    for col in shared:
+        _same_target(part.column(col), first.column(col), col, *where, ids, "column")
+
+
+def _long_values(name: str, table: pa.Table, fixed: list[str], request: Request) -> list[str]:
+    """The long file's prediction column(s): --pred, else the one numeric column that is not the
+    weight or a --by column; several candidates are refused rather than guessed."""
+    others = [c for c in table.schema.names if c not in fixed]
+    if request.columns.preds:
+        values = [c for c in others if _is_prediction(table, c, request)]
+    else:
+        roles = {request.columns.weight, *request.stats.by}
+        values = [c for c in others if _is_prediction(table, c, request) and c not in roles]
+        if len(values) > 1:
+            raise ColumnError(
+                f"{name}: the long layout needs one prediction column, and {', '.join(values)} all hold numbers; "
+                "name it with --pred (and a weight with --weight)"
+            )
+    if not values:
+        raise ColumnError(f"{name}: no prediction column besides {', '.join(fixed)}; name it with --pred")
+    return values
+
+
+MODELS_KEY = b"losscli.models"
+CONTEXT_KEY = b"losscli.context"
+
+
+def with_roles(table: pa.Table, models: Sequence[str], context: Sequence[str] = ()) -> pa.Table:
+    """Mark which columns a reshaping made models, and which came along as context (weights,
+    groups, features): the layout takes the models as they are and never makes context a model."""
+    meta = dict(table.schema.metadata or {})
+    if models:
+        meta[MODELS_KEY] = json.dumps(list(models)).encode()
+    if context:
+        meta[CONTEXT_KEY] = json.dumps(list(context)).encode()
+    return table.replace_schema_metadata(meta)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
@@ -34,6 +34,15 @@ class Source:
     notes: list[str] = field(default_factory=list)
     # Columns that come from the file's place, not its content (hive partition keys).
     partitions: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        # Dictionary (categorical) columns are read by their values, never their codes:
+        # a pandas categorical 0/1 target holds the labels 0 and 1, whatever its codes are.
+        if any(pa.types.is_dictionary(f.type) for f in self.schema):
+            self.schema = pa.schema([_plain_field(f) for f in self.schema], metadata=self.schema.metadata)
+            self.sample = _decoded(self.sample)
+            opener = self._open
+            self._open = lambda columns, numeric: (_decoded(b) for b in opener(columns, numeric))
 
     def batches(self, columns: list[str], numbers: list[str] | None = None) -> Iterator[pa.RecordBatch]:
         """Record batches of ``columns`` in file order.
@@ -67,6 +76,19 @@ def is_numeric(dtype: pa.DataType) -> bool:
         or pa.types.is_null(dtype)
         or pa.types.is_decimal(dtype)
     )
+
+
+def _plain_field(f: pa.Field) -> pa.Field:
+    return f.with_type(f.type.value_type) if pa.types.is_dictionary(f.type) else f
+
+
+def _decoded(data: pa.Table | pa.RecordBatch) -> Any:
+    """``data`` with every dictionary column replaced by its values."""
+    if not any(pa.types.is_dictionary(f.type) for f in data.schema):
+        return data
+    columns = [c.cast(c.type.value_type) if pa.types.is_dictionary(c.type) else c for c in data.columns]
+    kind = pa.Table if isinstance(data, pa.Table) else pa.RecordBatch
+    return kind.from_arrays(columns, names=data.schema.names)
 
 
 def cast_batch(batch: pa.RecordBatch, numeric: list[str]) -> pa.RecordBatch:

@@ -14,6 +14,7 @@ import pyarrow as pa
 
 from ..errors import BadValueError, OptionError
 from ..request import Columns
+from ..spec import format_value
 from .arrow_numpy import combined, dictionary_codes, null_mask, to_float64
 from .layout import Layout
 from .source import is_numeric
@@ -35,10 +36,13 @@ class TargetReader:
         self.ignored = 0
         self.ignored_rows: np.ndarray | None = None
         self.positive = columns.positive
-        self.drop = columns.nan == "drop"
+        self.drop = columns.nan in ("drop", "drop-any")
         self._numbers = numbers
         self._seen_zero = False
         self._seen_minus_one = False
+        # --positive: every distinct label seen (as text), and whether it is the positive one;
+        # checked after the last batch (the label may first appear after the sample).
+        self.labels: dict[str, bool] = {}
 
     @property
     def source(self) -> str:
@@ -63,22 +67,23 @@ class TargetReader:
         return values, ok
 
     def _positive_label(self, column: pa.Array | pa.ChunkedArray, row_offset: int) -> tuple[np.ndarray, np.ndarray]:
-        """--positive LABEL: 1 where the target equals LABEL, 0 elsewhere."""
+        """--positive LABEL: 1 where the target equals LABEL, 0 elsewhere (two labels at most)."""
         array = combined(column)
         missing = null_mask(array)
         if is_numeric(array.type):
-            try:
-                wanted = float(self.positive)  # type: ignore[arg-type]
-            except ValueError:
-                raise OptionError(
-                    f"--positive {self.positive!r}: the target {self.layout.target!r} holds numbers"
-                ) from None
+            wanted = _positive_number(self.positive or "", self.layout.target)
             values = to_float64(array)
             missing |= np.isnan(values)
+            distinct = np.unique(values[~missing])
+            self._remember([format_value(float(v)) for v in distinct], [v == wanted for v in distinct])
             y = (values == wanted).astype(np.float64)
         else:
             codes, labels = dictionary_codes(array)
+            present = [i for i in range(len(labels) - 1) if (codes == i).any()]
+            self._remember([str(labels[i]) for i in present], [labels[i] == self.positive for i in present])
             y = np.array([label == self.positive for label in labels], dtype=np.float64)[codes]
+        if len(self.labels) > 2:
+            self._not_binary(row_offset + len(y))
         if missing.any() and not self.drop:
             i = int(np.flatnonzero(missing)[0])
             raise BadValueError(
@@ -86,6 +91,19 @@ class TargetReader:
                 "fill it, or pass --nan drop to leave such rows out"
             )
         return y, ~missing
+
+    def _remember(self, labels: list[str], positive: list[bool]) -> None:
+        for label, is_positive in zip(labels, positive, strict=True):
+            self.labels.setdefault(label, bool(is_positive))
+
+    def _not_binary(self, last_row: int) -> None:
+        shown = ", ".join(repr(label) for label in list(self.labels)[:6])
+        more = "" if len(self.labels) <= 6 else ", ..."
+        raise BadValueError(
+            f"{self.source}: --positive {self.positive!r} makes a binary task, but the target "
+            f"{self.layout.target!r} holds more than two labels ({shown}{more}) by row {last_row}; "
+            "drop --positive for a regression or multiclass target"
+        )
 
     def _binary(self, values: np.ndarray, ok: np.ndarray, row_offset: int) -> np.ndarray:
         bad = np.flatnonzero(ok & (values != 0) & (values != 1) & (values != -1))
@@ -192,6 +210,33 @@ def _same_label(label: object, ignore_index: float) -> bool:
         return float(str(label)) == ignore_index
     except ValueError:
         return False
+
+
+def _positive_number(text: str, target: str) -> float:
+    if text.strip().lower() in ("true", "false"):  # a boolean target: true is 1
+        return 1.0 if text.strip().lower() == "true" else 0.0
+    try:
+        return float(text)
+    except ValueError:
+        raise OptionError(
+            f"--positive {text!r}: the target {target!r} holds numbers; name one of them (e.g. --positive 1)"
+        ) from None
+
+
+def check_positive(source: str, target: str, positive: str, labels: dict[str, bool]) -> None:
+    """After the last batch: --positive must name a label the target holds, and there must be
+    another one (else every row is of one class and the loss says nothing)."""
+    shown = ", ".join(repr(label) for label in sorted(labels)) or "none"
+    if not any(labels.values()):
+        raise BadValueError(
+            f"{source}: --positive {positive!r} is not a label of the target {target!r} "
+            f"(its labels are {shown}); name one of them"
+        )
+    if len(labels) > 2:
+        raise BadValueError(
+            f"{source}: --positive {positive!r} makes a binary task, but the target {target!r} "
+            f"holds more than two labels ({shown}); drop --positive for a regression or multiclass target"
+        )
 
 
 def _is_int_text(text: str) -> bool:

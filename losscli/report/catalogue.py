@@ -126,6 +126,11 @@ def explain(loss: Loss) -> str:
         out.append(f"aliases:     {', '.join(loss.aliases)}")
     out.append(f"task:        {'/'.join(loss.tasks)}")
     out.append(f"predictions: {_SHAPE_WORDS.get(loss.pred_shape) or _PRED_WORDS[loss.pred_kind]}")
+    if loss.pred_kind == "probability" and "multiclass" in loss.tasks:
+        # One rule for every loss that takes distributions (read/checks.py enforces it).
+        rescale = f"; {loss.name}:normalize=true rescales each row" if loss.param("normalize") else ""
+        rescale += f"; {loss.name}:unnormalized=true computes it anyway" if loss.param("unnormalized") else ""
+        out.append(f"rows:        each row of k class probabilities must sum to 1 (within 1e-6){rescale}")
     out.append(f"formula:     {loss.formula}")
     if loss.higher_is_better:
         out.append("better:      higher (a skill score; tables rank it descending)")

@@ -94,7 +94,7 @@ def _above(ev: Evaluation, threshold: Threshold) -> Iterator[Gate]:
     for r in ev.results:
         if r.model in models and r.loss == label:
             passed = r.value <= threshold.limit
-            why = f"{_where(ev, r)}: {label} = {r.value!r} is above {threshold.limit!r}"
+            why = f"{_where(ev, r)}: {label} {_why(r, threshold.limit)}"
             yield Gate(rule, r.model, label, _group(ev, r), r.value, threshold.limit, passed, why)
 
 
@@ -146,3 +146,12 @@ def check_gates(ev: Evaluation) -> list[Gate]:
 def breaches(ev: Evaluation) -> list[str]:
     """A sentence for every gate that failed."""
     return [g.message() for g in check_gates(ev) if not g.passed]
+
+
+def _why(r: Result, limit: float) -> str:
+    """Why a value fails its limit: above it, or no value at all (and why not)."""
+    if r.n == 0:
+        return "has no value: no row is left for this model (every row was dropped by --nan drop)"
+    if math.isnan(r.value):
+        return "is nan (not a number), so it cannot be shown to be at most the limit"
+    return f"= {r.value!r} is above {limit!r}"

@@ -12,7 +12,7 @@ import json
 import math
 from typing import TYPE_CHECKING, Any
 
-from .summary import Row, best_models, group_text, meta, signature, summary
+from .summary import Row, best_models, group_text, meta, ranks, signature, summary
 from .table import Cell, Grid, layouts, rich_table
 
 if TYPE_CHECKING:
@@ -49,7 +49,8 @@ def caption(ev: Evaluation) -> str:
         direction = "higher is better"
     else:
         direction = f"lower is better, higher for {', '.join(higher)}"
-    return f"{ev.source} · target {ev.layout.target} · {format_count(ev.rows)} rows{weight} · {direction}"
+    rows = " · MODELS ON DIFFERENT ROWS (--nan drop; --nan drop-any for the same rows)" if ev.rows_differ else ""
+    return f"{ev.source} · target {ev.layout.target} · {format_count(ev.rows)} rows{weight}{rows} · {direction}"
 
 
 def _extra_fields(ev: Evaluation) -> tuple[str, ...]:
@@ -226,6 +227,7 @@ def render_delimited(ev: Evaluation, delimiter: str = ",", sort: str | None = No
 def records(ev: Evaluation, sort: str | None = None) -> list[dict[str, Any]]:
     """One record per (group, model, loss), in ranking order."""
     extra = _extra_fields(ev)
+    rank = ranks(ev)  # each record ranked under its own loss
     out = []
     for row in summary(ev, sort):
         for spec in ev.specs:
@@ -237,7 +239,7 @@ def records(ev: Evaluation, sort: str | None = None) -> list[dict[str, Any]]:
                 "label": r.loss,
                 "value": _json_number(r.value),
                 "n": r.n,
-                "rank": row.rank,
+                "rank": rank[(row.group, spec.label, row.model)],
             }
             if ev.stats.by:
                 record["group"] = None if r.group is None else dict(zip(ev.stats.by, r.group, strict=True))

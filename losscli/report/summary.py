@@ -50,17 +50,38 @@ def summary(ev: Evaluation, sort: str | None = None) -> list[Row]:
     first loss), lower first; equal values share a rank (1, 1, 3). One pass over the
     results and one sort per group: O(results + models log models)."""
     key = resolve_label(ev, sort) if sort else ev.specs[0].label
+    rank = ranks(ev)
     rows: list[Row] = []
     for group, by_model in _by_group(ev).items():
-        order = sorted(by_model, key=lambda m: _sort_key(badness(ev, key, m, by_model[m][key].value)))
+        order = sorted(by_model, key=lambda m: rank[(group, key, m)])
+        for model in order:
+            results = by_model[model]
+            rows.append(Row(group, model, next(iter(results.values())).n, results, rank[(group, key, model)]))
+    return rows
+
+
+def ranks(ev: Evaluation) -> dict[tuple[GroupKey | None, str, str], int]:
+    """The rank of every model under every loss, per group: lower is better, ties share a rank.
+
+    When the models were evaluated on different rows (--nan drop) and a baseline is given,
+    models are ranked by their difference to the baseline, which is taken on shared rows."""
+    by_delta = ev.stats.baseline is not None and ev.rows_differ
+    values: dict[tuple[GroupKey | None, str], list[tuple[tuple[bool, float], str]]] = {}
+    nominal = {s.label for s in ev.specs if s.loss.nominal is not None}
+    for r in ev.results:
+        if by_delta and r.delta is not None and r.loss not in nominal:
+            value = badness(ev, r.loss, r.model, r.delta)  # a skill score's delta is negated too
+        else:
+            value = badness(ev, r.loss, r.model, r.value)
+        values.setdefault((r.group, r.loss), []).append((_sort_key(value), r.model))
+    out: dict[tuple[GroupKey | None, str, str], int] = {}
+    for (group, label), pairs in values.items():
         rank, previous = 0, None
-        for i, model in enumerate(order):
-            current = _sort_key(badness(ev, key, model, by_model[model][key].value))
+        for i, (current, model) in enumerate(sorted(pairs, key=lambda p: p[0])):
             if current != previous:
                 rank, previous = i + 1, current
-            results = by_model[model]
-            rows.append(Row(group, model, next(iter(results.values())).n, results, rank))
-    return rows
+            out[(group, label, model)] = rank
+    return out
 
 
 def _by_group(ev: Evaluation) -> dict[GroupKey | None, dict[str, dict[str, Result]]]:
@@ -149,6 +170,8 @@ def meta(ev: Evaluation) -> dict[str, Any]:
         if ev.stats.ci is None
         else {"level": ev.stats.ci, "bootstrap": ev.stats.replicates, "seed": ev.stats.seed_value, "method": "poisson"},
         "baseline": ev.stats.baseline,
+        "nan": ev.request.columns.nan,
+        "same_rows": not ev.rows_differ,
     }
 
 
