@@ -358,10 +358,11 @@ def test_scores_get_no_calibration_and_a_note(tmp_path: Path) -> None:
     assert _observed(SAMPLE / "churn.csv", ["bce_logits", "hinge"]).skipped
     frame = pd.DataFrame({"y": [0, 1, 1, 0], "p": [0.1, 0.8, 0.7, 0.3], "s": [-2.0, 3.0, 0.5, 0.2]})
     frame.to_csv(tmp_path / "mixed.csv", index=False)
-    observed = _observed(tmp_path / "mixed.csv", ["zero_one", "hinge"])
+    # zero_one's threshold follows the kind of predictions: with two kinds it must be given (issue 12).
+    observed = _observed(tmp_path / "mixed.csv", ["zero_one:threshold=0.5", "hinge"])
     assert observed.not_probabilities == {"s"}
     assert set(observed.calibrations) == {"p"}
-    _, _, stderr = report(tmp_path, str(tmp_path / "mixed.csv"), "-l", "zero_one,hinge")
+    _, _, stderr = report(tmp_path, str(tmp_path / "mixed.csv"), "-l", "zero_one:threshold=0.5,hinge")
     assert "no calibration for s: predictions outside [0, 1] are not probabilities" in stderr
 
 

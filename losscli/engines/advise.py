@@ -152,7 +152,7 @@ def advise_request(request: Request, *, progress: ProgressFactory | None = None)
     from ..read.inputs import open_inputs
 
     source, notes = open_inputs(request)
-    plan = make_plan(source, request)
+    plan = make_plan(source, request, choose_losses=False)  # advise judges the kinds and picks losses itself
     advise_plan = make_advise_plan(plan, source.sample, request)
     with progress(source) if progress is not None else contextlib.nullcontext() as advance:
         diagnosis = diagnose(source, advise_plan, request, progress=advance)

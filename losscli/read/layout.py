@@ -440,7 +440,7 @@ def _task_notes(source: Source, request: Request, roles: _Roles, task: Task, cla
     if task == "binary" and not request.losses and request.columns.positive is None:
         notes.append(
             f"task: binary, as the target {target!r} holds only {', '.join(map(_shown, sorted(values)))} "  # type: ignore[type-var]
-            f"(1 is the positive class); give {request.flag('losses')} mse for regression"
+            "(1 is the positive class); a regression loss such as mse makes it regression"
         )
     elif task == "regression" and len(values) == 2 and not request.losses:
         low, high = sorted(values)  # type: ignore[type-var]

@@ -23,15 +23,18 @@ class Plan:
     notes: list[str]
 
 
-def make_plan(source: Source, request: Request) -> Plan:
+def make_plan(source: Source, request: Request, *, choose_losses: bool = True) -> Plan:
     """Resolve the columns' roles and the losses (defaults from the task and the kind of
-    predictions when none are given)."""
+    predictions when none are given). ``choose_losses=False``: the roles only, for a caller
+    that judges the predictions and picks its losses itself (advise)."""
     specs = list(request.losses)
     for spec in specs:
         _check_resolution(spec)
     layout = resolve_layout(source, specs, request)
     notes = list(layout.notes)
-    if layout.task != "regression":
+    if not choose_losses:
+        pass
+    elif layout.task != "regression":
         kinds = model_kinds(layout, source)
         notes.append(kinds_note(kinds))
         if not specs:
