@@ -619,3 +619,11 @@ def test_per_model_file_with_a_weight_and_a_prediction_is_not_two_classes(tmp_pa
 def test_item_16_decimal_comma_in_json_lines(tmp_path: Path) -> None:
     path = write(tmp_path, "d.jsonl", '{"y": 1.5, "a": "1,2"}\n{"y": 2.5, "a": "2,7"}\n')
     refused(invoke("eval", path), "'a'", "decimal comma", "store them as numbers")
+
+
+def test_item_8_different_rows_said_in_markdown_and_html(tmp_path: Path) -> None:
+    path = write(tmp_path, "d.csv", D13)
+    markdown = invoke("eval", path, "-l", "mae", "--nan", "drop", "-f", "markdown", "-q")
+    assert "evaluated on different rows" in markdown.stdout
+    html = invoke("eval", path, "-l", "mae", "--nan", "drop", "-f", "html", "-q")
+    assert "MODELS ON DIFFERENT ROWS" in html.stdout

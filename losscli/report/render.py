@@ -191,6 +191,11 @@ def render_markdown(ev: Evaluation, *, digits: int = 4, sort: str | None = None)
     ]
     for _, cells in _human_rows(ev, summary(ev, sort), digits):
         lines.append("| " + " | ".join(text.replace("|", "\\|") for text, _ in cells) + " |")
+    if ev.rows_differ:  # the table alone would hide it
+        lines += [
+            "",
+            "*The models were evaluated on different rows (--nan drop); --nan drop-any uses the same rows.*",
+        ]
     return "\n".join(lines) + "\n"
 
 
