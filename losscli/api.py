@@ -68,9 +68,8 @@ def evaluate(
     ``baseline``, delta, delta_rel, its interval, p_value and verdict. The
     keyword arguments are the command line's options (``engine="dask"`` for a
     Parquet dataset on a Dask cluster); ``chunk_rows`` caps the rows handled at
-    once (results do not depend on it). Errors are
-    ``losscli.errors`` exceptions with the same one-sentence messages; notes are in
-    ``frame.attrs["notes"]``, warnings (rows differ, inf) ``LossCliWarning``s.
+    once (results do not depend on it). Errors are ``losscli.errors`` exceptions with the CLI's
+    sentences; notes are in ``frame.attrs["notes"]``, warnings are ``LossCliWarning``s.
     """
     from .api_errors import speaking_of_parameters
     from .engines import evaluate_request
