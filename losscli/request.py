@@ -493,10 +493,6 @@ def _check_output(r: Request) -> None:
         _refuse(r, "digits", f"takes 1 to 17 significant digits, not {o.digits}")
     if not 0 <= o.top <= MAX_TOP:
         _refuse(r, "top", f"takes 0 to {MAX_TOP} rows, not {o.top}")
-    named = o.format if o.format != "auto" else o.suffix_format()
-    if o.digits != DEFAULT_DIGITS and (o.per_row or named not in (None, "table", "markdown")):
-        shown = "--per-row output" if o.per_row else f"{named} (machine formats keep every digit)"
-        _refuse(r, "digits", f"sets the digits of the table and markdown; it does not apply to {shown}")
 
 
 def _check_suffix(r: Request) -> None:

@@ -107,14 +107,17 @@ def test_completion_of_losses_formats_and_choices() -> None:
     assert "mse,mae" in [v for v, _ in complete_loss("mse,ma")]
     assert {v for v, _ in complete_loss("")} == set(REGISTRY.names())
     assert complete_format("j") == ["json", "jsonl"]
-    assert complete_nan("") == ["error", "drop"]
+    assert complete_nan("") == ["error", "drop", "drop-any"]
     assert complete_join("i") == ["inner"]
     assert complete_engine("d") == ["dask"]
 
 
 @pytest.mark.parametrize(
     ("words", "expected"),
-    [("losscli eval f.csv --nan ", ["error", "drop"]), ("losscli eval f.csv -l mse,ma", ["mse,mae", "mse,mape"])],
+    [
+        ("losscli eval f.csv --nan ", ["error", "drop", "drop-any"]),
+        ("losscli eval f.csv -l mse,ma", ["mse,mae", "mse,mape"]),
+    ],
 )
 def test_completion_through_the_installed_command(words: str, expected: list[str]) -> None:
     cword = len(words.split()) - (0 if words.endswith(" ") else 1)

@@ -385,8 +385,6 @@ NOT_APPLYING = [
     (["--min-group-n", "5"], "--min-group-n"),
     (["--bootstrap", "100"], "--bootstrap"),
     (["--seed", "3"], "--seed"),
-    (["--digits", "2", "-f", "csv"], "--digits"),
-    (["--digits", "2", "-f", "json"], "--digits"),
 ]
 
 
