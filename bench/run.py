@@ -216,7 +216,9 @@ def report(times: dict[str, dict[str, list[float]]], rows: int, class_rows: int)
     lines = [
         "# losscli benchmark",
         "",
-        f"Machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}.",
+        f"Machine: {platform.platform()}, {os.cpu_count()} cores ({_cpu()}), Python {platform.python_version()}; "
+        f"load average {os.getloadavg()[0]:.1f} when the report was written (the machine is shared: "
+        "absolute times drift, the ratios of interleaved runs are what to read).",
         f"Data: regression {rows:,} rows x (target + 4 models); 10-class {class_rows:,} rows x 10 probabilities.",
         f"Whole processes, interleaved, {len(next(iter(next(iter(times.values())).values())))} runs each; "
         "median seconds, and the median of per-run ratios to the first floor line of the group.",
@@ -240,6 +242,16 @@ def report(times: dict[str, dict[str, list[float]]], rows: int, class_rows: int)
     return "\n".join(lines)
 
 
+def _cpu() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=10_000_000)
@@ -252,7 +264,11 @@ def main() -> None:
     files = generate(args.rows, args.class_rows)
     text = report(measure(commands(files), args.runs, set(args.skip)), args.rows, args.class_rows)
     print(text)
-    (HERE / "RESULTS.md").write_text(text + "\n")
+    results = HERE / "RESULTS.md"
+    old = results.read_text() if results.exists() else ""
+    begin, end = "<!-- scale -->", "<!-- /scale -->"  # bench/scale.py's section is kept
+    kept = old[old.index(begin) : old.index(end) + len(end)] + "\n" if begin in old and end in old else ""
+    results.write_text(text + "\n" + ("\n" + kept if kept else ""))
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from losscli.core.accumulate import Accumulator, GroupIndex, MeanState, replicate_weights
+from losscli.core.accumulate import Accumulator, GroupIndex, MeanState
+from losscli.core.bootstrap import replicate_weights
 from losscli.read.formats import open_source
 from losscli.read.source import source_from_dataframe
 
@@ -106,3 +107,23 @@ def test_csv_and_parquet_give_the_same_numbers(sample) -> None:
     assert [(r.model, r.loss) for r in csv.results] == [(r.model, r.loss) for r in parquet.results]
     for a, b in zip(csv.results, parquet.results, strict=True):
         assert a.value == pytest.approx(b.value, rel=1e-12)
+
+
+@pytest.mark.parametrize("wide", [False, True])
+def test_group_codes_of_several_columns_are_first_seen_combinations(
+    monkeypatch: pytest.MonkeyPatch, wide: bool
+) -> None:
+    """Codes equal pandas' first-seen factorisation of the value tuples, batch after batch."""
+    if wide:  # force the path for combinations too many to number in 62 bits
+        monkeypatch.setattr("losscli.core.accumulate.math.prod", lambda radices: 2**62)
+    rng = np.random.default_rng(0)
+    index = GroupIndex()
+    seen: list[tuple[object, ...]] = []
+    for _ in range(3):
+        a_values, b_values = ["x", "y", None, "z"], [1, 2, 3]
+        a, b = rng.integers(0, 4, 300), rng.integers(0, 3, 300)
+        codes = index.encode([(a, a_values), (b, b_values)], 300)
+        tuples = [(a_values[i], b_values[j]) for i, j in zip(a, b, strict=True)]
+        seen += [t for t in dict.fromkeys(tuples) if t not in seen]
+        assert codes.tolist() == [seen.index(t) for t in tuples]
+    assert index.keys == seen

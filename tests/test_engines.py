@@ -13,7 +13,8 @@ import pandas as pd
 import pytest
 
 from losscli.read.formats import open_source
-from losscli.request import Inputs, Output, Request
+from losscli.request import Inputs, Output, Request, Statistics
+from losscli.spec import parse_specs
 
 from .build import Options, run
 
@@ -136,7 +137,7 @@ def test_progress_bar_on_a_terminal(monkeypatch: pytest.MonkeyPatch, capsys: pyt
     from losscli.cli import progress
 
     path = str(Path(__file__).parent.parent / "sample_data" / "house_prices.parquet")
-    monkeypatch.setattr(progress, "PROGRESS_MIN_ROWS", 10)
+    monkeypatch.setattr(progress, "PROGRESS_MIN_SECONDS", 0.0)
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
     source = open_source(path)
     assert progress.estimated_rows(source, [path]) == 200
@@ -146,6 +147,26 @@ def test_progress_bar_on_a_terminal(monkeypatch: pytest.MonkeyPatch, capsys: pyt
         advance(150)
     with progress.progress_bar(source, _request(path, quiet=True)) as advance:
         assert advance is None
+
+
+def test_progress_bar_by_estimated_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Shown when rows x work per row passes two seconds: a bootstrap makes a small file long."""
+    from losscli.cli import progress
+
+    path = str(Path(__file__).parent.parent / "sample_data" / "house_prices.parquet")
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    monkeypatch.setattr(progress, "estimated_rows", lambda source, files: 500_000)
+    source = open_source(path)
+    quick = progress.estimated_seconds(500_000, source, models=3, losses=2)
+    slow = progress.estimated_seconds(500_000, source, models=3, losses=2, replicates=1000)
+    assert quick < progress.PROGRESS_MIN_SECONDS < slow
+    losses = tuple(parse_specs(["mse", "mae"]))
+    plain = Request(Inputs((path,)), losses=losses)
+    with progress.progress_bar(source, plain) as advance:
+        assert advance is None
+    with_ci = Request(Inputs((path,)), losses=losses, stats=Statistics(ci=0.95, bootstrap=1000))
+    with progress.progress_bar(source, with_ci) as advance:
+        assert advance is not None
 
 
 def test_no_progress_bar_in_a_pipeline() -> None:

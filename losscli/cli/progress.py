@@ -1,6 +1,7 @@
-"""A progress bar on stderr for large inputs on a terminal: rows, rows/s, time left.
+"""A progress bar on stderr for long runs on a terminal: rows, rows/s, time left.
 
-Never in a pipeline (stderr not a terminal), with --quiet, or for small inputs.
+Never in a pipeline (stderr not a terminal), with --quiet, or for runs expected
+to take less than about two seconds (rows x work per row, bootstrap included).
 """
 
 from __future__ import annotations
@@ -15,15 +16,33 @@ if TYPE_CHECKING:
     from ..read.source import Source
     from ..request import Request
 
-PROGRESS_MIN_ROWS = 2_000_000
+PROGRESS_MIN_SECONDS = 2.0
+
+# Rough costs on one core, in nanoseconds, measured by bench/: reading a cell by
+# format, one loss of one row, and a bootstrap replicate of one row (the draw,
+# then one multiply-add per model and loss). Only to decide whether to show a bar.
+_READ_NS = {"parquet": 30.0, "arrow": 10.0, "jsonl": 400.0}
+_TEXT_READ_NS = 80.0
+_LOSS_NS = 5.0
+_DRAW_NS = 2.0
+_REPLICATE_COLUMN_NS = 0.5
 
 
 @contextlib.contextmanager
 def progress_bar(source: Source, request: Request) -> Iterator[Callable[[int], None] | None]:
-    """Yields a function to call with the rows of each batch, or None when no bar is shown."""
-    quiet = request.output.quiet
+    """Yields a function to call with the rows of each batch, or None when no bar is shown.
+
+    Shown when the run is expected to take more than PROGRESS_MIN_SECONDS: rows
+    x the work per row (reading, every model and loss, the bootstrap's replicates).
+    """
     total = estimated_rows(source, list(request.inputs.paths))
-    if quiet or not sys.stderr.isatty() or total is None or total < PROGRESS_MIN_ROWS:
+    if request.output.quiet or not sys.stderr.isatty() or total is None:
+        yield None
+        return
+    models = len(request.columns.preds) or None  # None: every column but the target
+    losses = len(request.losses) or 4  # the task's defaults are four losses at most
+    seconds = estimated_seconds(total, source, models=models, losses=losses, replicates=request.stats.replicates)
+    if seconds < PROGRESS_MIN_SECONDS:
         yield None
         return
     from rich.console import Console
@@ -44,6 +63,18 @@ def progress_bar(source: Source, request: Request) -> Iterator[Callable[[int], N
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task("reading", total=total)
         yield lambda rows: bar.advance(task, rows)
+
+
+def estimated_seconds(
+    rows: int, source: Source, *, models: int | None = None, losses: int = 1, replicates: int = 0
+) -> float:
+    """A rough run time: rows x (reading every column + every loss + the bootstrap)."""
+    columns = len(source.schema.names)
+    models = max(columns - 1, 1) if models is None else models
+    per_row = _READ_NS.get(source.format, _TEXT_READ_NS) * columns + _LOSS_NS * models * losses
+    if replicates:
+        per_row += replicates * (_DRAW_NS + _REPLICATE_COLUMN_NS * models * (losses + 1))
+    return rows * per_row * 1e-9
 
 
 def estimated_rows(source: Source, files: list[str]) -> int | None:

@@ -9,18 +9,17 @@ by addition, so the result does not depend on how the rows were split.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from .bootstrap import check_state_fits, replicate_sums
+
 GroupKey = tuple[Hashable, ...]
 Key = tuple[str, str]  # (model, loss label)
-
-# Rows per block of bootstrap draws: a block's draws depend only on (seed, block
-# number), so the replicates are the same whatever the chunk size or engine.
-BOOTSTRAP_BLOCK_ROWS = 1024
 
 
 class GroupIndex:
@@ -48,15 +47,45 @@ class GroupIndex:
         if not columns:
             self.code(())
             return np.zeros(n, dtype=np.intp)
-        indices = np.column_stack([idx for idx, _ in columns])
-        combos, inverse = np.unique(indices, axis=0, return_inverse=True)
-        inverse = inverse.reshape(-1)
-        first_row = np.full(len(combos), n)
-        np.minimum.at(first_row, inverse, np.arange(n))
+        # One integer per row for the combination (mixed radix over the dictionaries),
+        # so a 1-D unique finds the batch's distinct combinations and their first rows.
+        radices = [max(len(values), 1) for _, values in columns]
+        if math.prod(radices) >= 2**62:
+            return self._encode_rows(columns, n)
+        flat = np.zeros(n, dtype=np.int64)
+        for (idx, _), radix in zip(columns, radices, strict=True):
+            flat = flat * radix + idx
+        combos, first, inverse = np.unique(flat, return_index=True, return_inverse=True)
+        order = np.argsort(first, kind="stable")  # new groups get codes in first-seen order
+        digits, rest = [], combos[order]
+        for radix in reversed(radices):
+            digits.append((rest % radix).tolist())
+            rest = rest // radix
+        decoded = [[values[i] for i in d] for (_, values), d in zip(columns, reversed(digits), strict=True)]
         local = np.empty(len(combos), dtype=np.intp)
-        for c in np.argsort(first_row, kind="stable"):  # new groups get codes in first-seen order
+        codes, keys = self._codes, self.keys
+        for c, key in zip(order.tolist(), zip(*decoded, strict=True), strict=True):
+            code = codes.get(key)
+            if code is None:
+                code = codes[key] = len(keys)
+                keys.append(key)
+            local[c] = code
+        return local[inverse.reshape(-1)]
+
+    def _encode_rows(self, columns: Sequence[tuple[np.ndarray, list[Hashable]]], n: int) -> np.ndarray:
+        """encode() for combinations too many to number in 62 bits: unique rows of indices."""
+        indices = np.column_stack([idx for idx, _ in columns])
+        combos, first, inverse = np.unique(indices, axis=0, return_index=True, return_inverse=True)
+        local = np.empty(len(combos), dtype=np.intp)
+        for c in np.argsort(first, kind="stable"):
             local[c] = self.code(tuple(values[i] for i, (_, values) in zip(combos[c], columns, strict=True)))
-        return local[inverse]
+        return local[inverse.reshape(-1)]
+
+
+def dot(a: np.ndarray, b: np.ndarray) -> float:
+    """sum(a * b) without BLAS: a BLAS dot wakes BLAS's own threads, which on a busy
+    machine (or beside our pool) costs a hundred times the arithmetic."""
+    return float(np.einsum("i,i->", a, b))
 
 
 def weighted_mean(sum_wl: np.ndarray, sum_w: np.ndarray) -> np.ndarray:
@@ -77,11 +106,12 @@ def _grow(array: np.ndarray, size: int) -> np.ndarray:
 
 @dataclass
 class MeanState:
-    """Per group: sum of w * loss, sum of w, row count; and the same over all rows.
+    """Per group: sum of w * loss, sum of w, row count, sum of w * loss^2 and of w^2;
+    and the same over all rows.
 
     The totals are kept apart (pairwise sums per batch) so the overall value does
     not depend on whether --by was given: bincount's running sum per group rounds
-    differently.
+    differently. The second moments give the analytic (t) interval.
     """
 
     sum_wl: np.ndarray = field(default_factory=lambda: np.zeros(0))
@@ -89,6 +119,10 @@ class MeanState:
     n: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     total_wl: float = 0.0
     total_w: float = 0.0
+    sum_wl2: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    sum_w2: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    total_wl2: float = 0.0
+    total_w2: float = 0.0
 
     def update(
         self,
@@ -103,18 +137,36 @@ class MeanState:
         w_total = float(len(per_row)) if weight is None else float(weight.sum())
         self.total_wl += float(wl.sum())
         self.total_w += w_total
+        self.total_wl2 += dot(wl, per_row)
+        self.total_w2 += w_total if weight is None else dot(weight, weight)
         n_rows = len(per_row) if counted is None else int(counted.sum())
         if groups == 1:  # the one group is all rows so far
             self.sum_wl = np.array([self.total_wl])
             self.sum_w = np.array([self.total_w])
+            self.sum_wl2 = np.array([self.total_wl2])
+            self.sum_w2 = np.array([self.total_w2])
             self.n = _grow(self.n, 1) + n_rows
             return
         w = np.ones(len(per_row)) if weight is None else weight
         codes = np.zeros(len(per_row), dtype=np.intp) if codes is None else codes
         self.sum_wl = _grow(self.sum_wl, groups) + np.bincount(codes, weights=wl, minlength=groups)
         self.sum_w = _grow(self.sum_w, groups) + np.bincount(codes, weights=w, minlength=groups)
+        self.sum_wl2 = _grow(self.sum_wl2, groups) + np.bincount(codes, weights=wl * per_row, minlength=groups)
+        self.sum_w2 = _grow(self.sum_w2, groups) + np.bincount(codes, weights=w * w, minlength=groups)
         kept = codes if counted is None else codes[counted]
         self.n = _grow(self.n, groups) + np.bincount(kept, minlength=groups)
+
+    def add_sums(self, wl: float, w: float, n: int, wl2: float, w2: float) -> None:
+        """Add one block's sums when there is one group (no per-row arrays needed)."""
+        self.total_wl += wl
+        self.total_w += w
+        self.total_wl2 += wl2
+        self.total_w2 += w2
+        self.sum_wl = np.array([self.total_wl])
+        self.sum_w = np.array([self.total_w])
+        self.sum_wl2 = np.array([self.total_wl2])
+        self.sum_w2 = np.array([self.total_w2])
+        self.n = _grow(self.n, 1) + n
 
     def merge(self, other: MeanState) -> MeanState:
         g = max(len(self.n), len(other.n))
@@ -124,7 +176,19 @@ class MeanState:
             _grow(self.n, g) + _grow(other.n, g),
             self.total_wl + other.total_wl,
             self.total_w + other.total_w,
+            _grow(self.sum_wl2, g) + _grow(other.sum_wl2, g),
+            _grow(self.sum_w2, g) + _grow(other.sum_w2, g),
+            self.total_wl2 + other.total_wl2,
+            self.total_w2 + other.total_w2,
         )
+
+    def moments(self, select: Any = None) -> tuple[float, float, float, float]:
+        """(sum w*l, sum w*l^2, sum w, sum w^2) over all rows (None or a slice: the pairwise
+        totals) or one group's code: the input of stats.t_interval."""
+        if select is None or isinstance(select, slice):
+            return (self.total_wl, self.total_wl2, self.total_w, self.total_w2)
+        arrays = (self.sum_wl, self.sum_wl2, self.sum_w, self.sum_w2)
+        return (float(arrays[0][select]), float(arrays[1][select]), float(arrays[2][select]), float(arrays[3][select]))
 
     def mean(self) -> np.ndarray:
         """The weighted mean per group; NaN where a group has no weight."""
@@ -261,6 +325,16 @@ class PairedState:
         kept = codes if counted is None else codes[counted]
         self.n = _grow(self.n, groups) + np.bincount(kept, minlength=groups)
 
+    def add_sums(self, wd: float, wd2: float, w: float, w2: float, n: int, wm: float, wb: float) -> None:
+        """Add one block's sums when there is one group."""
+        self.sum_wd = _grow(self.sum_wd, 1) + wd
+        self.sum_wd2 = _grow(self.sum_wd2, 1) + wd2
+        self.sum_w = _grow(self.sum_w, 1) + w
+        self.sum_w2 = _grow(self.sum_w2, 1) + w2
+        self.n = _grow(self.n, 1) + n
+        self.sum_wm = _grow(self.sum_wm, 1) + wm
+        self.sum_wb = _grow(self.sum_wb, 1) + wb
+
     def merge(self, other: PairedState) -> PairedState:
         g = max(len(self.n), len(other.n))
         return PairedState(*(_grow(a, g) + _grow(b, g) for a, b in zip(self.fields(), other.fields(), strict=True)))
@@ -283,27 +357,6 @@ def _both(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
     return a if b is None else a & b
 
 
-def replicate_weights(seed: int, start: int, rows: int, replicates: int) -> np.ndarray:
-    """Poisson(1) weights for rows start..start+rows, shape (rows, B).
-
-    Each block of BOOTSTRAP_BLOCK_ROWS rows draws from its own generator keyed by
-    (seed, block number), so a row's weights depend only on the seed and its
-    position in the file: the same for any chunking, any engine, any order.
-    """
-    out = np.empty((rows, replicates))
-    first_block = start // BOOTSTRAP_BLOCK_ROWS
-    last_block = (start + rows - 1) // BOOTSTRAP_BLOCK_ROWS
-    for block in range(first_block, last_block + 1):
-        block_start = block * BOOTSTRAP_BLOCK_ROWS
-        draws = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, block]))).poisson(
-            1.0, (BOOTSTRAP_BLOCK_ROWS, replicates)
-        )
-        lo = max(start, block_start)
-        hi = min(start + rows, block_start + BOOTSTRAP_BLOCK_ROWS)
-        out[lo - start : hi - start] = draws[lo - block_start : hi - block_start]
-    return out
-
-
 @dataclass
 class Accumulator:
     """All the state of one evaluation: means, and optionally bootstrap and paired moments."""
@@ -324,8 +377,11 @@ class Accumulator:
     # replicate sums on the rows both kept: (model, baseline) per paired key.
     shared: bool = False
     pair_boot: dict[Key, tuple[BootstrapState, BootstrapState]] = field(default_factory=dict)
+    _checked_groups: int = field(default=1, repr=False)
 
     def __post_init__(self) -> None:
+        if self.replicates:
+            check_state_fits(self.replicates, max(1, len(self.groups)), len(self.keys))
         for key in self.keys:
             self.means.setdefault(key, MeanState())
             if key[1] in self.skills:
@@ -352,6 +408,9 @@ class Accumulator:
         the others get weight 0 and are not counted in n. ``y_true`` feeds skill scores.
         """
         groups = len(self.groups)
+        if self.replicates and groups > self._checked_groups:
+            check_state_fits(self.replicates, groups, len(self.keys))  # groups are found as rows come
+            self._checked_groups = groups
         valid = valid or {}
         stats = {
             label: fn(y_true) if fn is not None and y_true is not None else None for label, fn in self.skills.items()
@@ -381,48 +440,71 @@ class Accumulator:
         stats: dict[str, np.ndarray | None] | None = None,
     ) -> None:
         n = len(codes)
-        stats = stats or {}
-        # Each model's weights (dropped rows at 0) once; all its losses share them.
-        weights = {model: _masked(weight, valid.get(model), n) for model in dict.fromkeys(k[0] for k in per_row)}
-        # Sub-blocks keep the (rows, B) weight matrix small (4096 x 1000 doubles = 32 MB).
-        for lo in range(0, n, 4 * BOOTSTRAP_BLOCK_ROWS):
-            hi = min(n, lo + 4 * BOOTSTRAP_BLOCK_ROWS)
-            r = replicate_weights(self.seed, row_offset + lo, hi - lo, self.replicates)
-            onehot = np.zeros((hi - lo, groups))
-            onehot[np.arange(hi - lo), codes[lo:hi]] = 1.0
-            for model, w in weights.items():
-                block_w = np.ones(hi - lo) if w is None else w[lo:hi]
-                rw = r.T @ (onehot * block_w[:, None])  # the same for every loss of the model
-                for key, values in per_row.items():
-                    if key[0] == model:
-                        rwl = r.T @ (onehot * (block_w * values[lo:hi])[:, None])
-                        self.boot[key].add(rwl, rw, groups)
-                        s = stats.get(key[1])
-                        if s is not None:  # a skill score's reference, replicated alike
-                            rws = np.stack(
-                                [r.T @ (onehot * (block_w * s[lo:hi, j])[:, None]) for j in range(s.shape[1])]
-                            )
-                            self.skill_states[key].add_replicates(rws, groups)
-            self._update_pair_bootstrap(per_row, weight, valid, r, onehot, slice(lo, hi))
-
-    def _update_pair_bootstrap(
-        self,
-        per_row: dict[Key, np.ndarray],
-        weight: np.ndarray | None,
-        valid: dict[str, np.ndarray],
-        r: np.ndarray,
-        onehot: np.ndarray,
-        rows: slice,
-    ) -> None:
-        """Replicate sums of a model and its baseline on the rows both kept."""
+        same_weights = weight is None and not valid
+        layout = self.replicate_layout(same_weights)
+        # A skill score's reference statistics are replicated alike: extra columns w * stat.
+        extra = [(key, st) for key in self.keys if key in per_row and (st := (stats or {}).get(key[1])) is not None]
+        pairs = list(self.pair_boot)
+        width = len(layout) + sum(st.shape[1] for _, st in extra) + 3 * len(pairs)
+        columns = np.empty((n, width))
+        weights = {model: _masked(weight, valid.get(model), n) for model in dict.fromkeys(k[0] for k in self.keys)}
+        for i, (key, model) in enumerate(layout):
+            w = weights[model]
+            if key is None:
+                columns[:, i] = 1.0 if w is None else w
+            else:
+                columns[:, i] = per_row[key] if w is None else w * per_row[key]
+        i = len(layout)
+        for key, st in extra:
+            w = weights[key[0]]
+            columns[:, i : i + st.shape[1]] = st if w is None else w[:, None] * st
+            i += st.shape[1]
         base = self.baseline or ""
-        for key, (model_state, base_state) in self.pair_boot.items():
-            mask = _both(valid.get(key[0]), valid.get(base))
-            w = _masked(weight, mask, len(per_row[key]))
-            block_w = np.ones(rows.stop - rows.start) if w is None else w[rows]
-            rw = r.T @ (onehot * block_w[:, None])
-            for state, values in ((model_state, per_row[key]), (base_state, per_row[(base, key[1])])):
-                state.add(r.T @ (onehot * (block_w * values[rows])[:, None]), rw, onehot.shape[1])
+        for key in pairs:  # the rows both the model and the baseline kept: w, w * model loss, w * base loss
+            w = _masked(weight, _both(valid.get(key[0]), valid.get(base)), n)
+            columns[:, i] = 1.0 if w is None else w
+            columns[:, i + 1] = per_row[key] if w is None else w * per_row[key]
+            columns[:, i + 2] = per_row[(base, key[1])] if w is None else w * per_row[(base, key[1])]
+            i += 3
+        sums = self.add_replicate_columns(columns, codes, row_offset, groups, same_weights)
+        i = len(layout)
+        for key, st in extra:
+            self.skill_states[key].add_replicates(sums[i : i + st.shape[1]], groups)
+            i += st.shape[1]
+        for key in pairs:
+            model_state, base_state = self.pair_boot[key]
+            model_state.add(sums[i + 1], sums[i], groups)
+            base_state.add(sums[i + 2], sums[i], groups)
+            i += 3
+
+    def replicate_layout(self, same_weights: bool = False) -> list[tuple[Key | None, str]]:
+        """The columns the bootstrap reduces: per model its weight (key None), then
+        weight x loss for each of its losses. One product per tile gives them all.
+
+        ``same_weights``: every model has the same weights (no --weight, no dropped
+        rows), so one weight column serves them all (a quarter less work with two losses).
+        """
+        out: list[tuple[Key | None, str]] = []
+        models = list(dict.fromkeys(k[0] for k in self.keys))
+        for j, model in enumerate(models):
+            if j == 0 or not same_weights:
+                out.append((None, model))
+            out.extend((k, model) for k in self.keys if k[0] == model)
+        return out
+
+    def add_replicate_columns(
+        self, columns: np.ndarray, codes: np.ndarray, row_offset: int, groups: int, same_weights: bool = False
+    ) -> np.ndarray:
+        """Add the replicate sums of one batch's columns (the first laid out as
+        replicate_layout(same_weights) says); return every column's sums, (columns, B, groups)."""
+        sums = replicate_sums(self.seed, row_offset, columns, codes, groups, self.replicates)
+        rw: dict[str, np.ndarray] = {}
+        for i, (slot, model) in enumerate(self.replicate_layout(same_weights)):
+            if slot is None:
+                rw[model] = sums[i]
+            else:
+                self.boot[slot].add(sums[i], rw[model] if model in rw else next(iter(rw.values())), groups)
+        return sums
 
     def merge(self, other: Accumulator) -> Accumulator:
         """Combine two accumulators of the same evaluation (group codes are re-aligned)."""
@@ -454,7 +536,18 @@ class Accumulator:
         )
         out.skill_states = {k: s.moved(move, mapping) for k, s in self.skill_states.items()}
         out.means = {
-            k: MeanState(move(s.sum_wl), move(s.sum_w), move(s.n), s.total_wl, s.total_w) for k, s in self.means.items()
+            k: MeanState(
+                move(s.sum_wl),
+                move(s.sum_w),
+                move(s.n),
+                s.total_wl,
+                s.total_w,
+                move(s.sum_wl2),
+                move(s.sum_w2),
+                s.total_wl2,
+                s.total_w2,
+            )
+            for k, s in self.means.items()
         }
         out.boot = {k: BootstrapState(s.replicates, move(s.sum_rwl), move(s.sum_rw)) for k, s in self.boot.items()}
         out.paired = {k: PairedState(*(move(a) for a in s.fields())) for k, s in self.paired.items()}

@@ -32,7 +32,9 @@ def open_parquet(path: str, data: Any = None) -> Source:
     sample = pa.Table.from_batches([first]) if first is not None else schema.empty_table()
 
     def open_file(columns: list[str], numeric: list[str]) -> Iterator[pa.RecordBatch]:
-        reader = pq.ParquetFile(pa.BufferReader(data) if data is not None else path, pre_buffer=True)
+        # No pre_buffer: it keeps the file's column chunks in memory as it goes, so
+        # peak RSS grew with the rows (218 / 318 / 517 MB at 5M / 10M / 20M rows).
+        reader = pq.ParquetFile(pa.BufferReader(data) if data is not None else path, pre_buffer=False)
         for batch in reader.iter_batches(batch_size=PARQUET_BATCH_ROWS, columns=columns):
             yield cast_batch(batch, numeric)
 
@@ -62,7 +64,11 @@ def _open_dataset(path: str, one_file: str | None = None, keys: pa.Schema | None
     keys = tuple(n for n in schema.names if n in found)
 
     def open_ds(columns: list[str], numeric: list[str]) -> Iterator[pa.RecordBatch]:
-        for batch in dataset.to_batches(columns=columns, batch_size=PARQUET_BATCH_ROWS):
+        options = ds.ParquetFragmentScanOptions(pre_buffer=False)  # flat memory, as for one file
+        batches = dataset.to_batches(
+            columns=columns, batch_size=PARQUET_BATCH_ROWS, fragment_scan_options=options, fragment_readahead=1
+        )
+        for batch in batches:
             yield cast_batch(batch, numeric)
 
     notes = [f"{path}: partition keys {', '.join(keys)} (from the folder names) are columns, for --by"] if keys else []

@@ -87,7 +87,7 @@ class PerRowWriter:
         self._tmp: str | None = None
         self._writer: Any = None
         self._sink: Any = None  # the Arrow stream under a CSV/TSV writer
-        self._text: IO[str] | None = None
+        self._text: IO[bytes] | None = None
 
     def __enter__(self) -> PerRowWriter:
         if self.path is not None:
@@ -103,7 +103,7 @@ class PerRowWriter:
                 self._sink.flush()
                 if self._tmp is not None:  # never close stdout
                     self._sink.close()
-            if self._text is not None and self._text is not sys.stdout:
+            if self._text is not None and self._text is not sys.stdout.buffer:
                 self._text.close()
             elif self._text is not None:
                 self._text.flush()
@@ -144,14 +144,50 @@ class PerRowWriter:
         self._writer.write_batch(batch)
 
     def _write_jsonl(self, batch: Any) -> None:
+        """One JSON object per row, as json.dumps writes it, built a column at a time by
+        Arrow string kernels (one json.dumps per record was 10x slower than the CSV writer)."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
         if self._text is None:
-            self._text = open(self._tmp, "w", encoding="utf-8") if self._tmp else sys.stdout  # noqa: SIM115
-        text = self._text
-        names = batch.schema.names
-        columns = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
-        for values in zip(*columns, strict=True):
-            record = {k: _finite_or_none(v) for k, v in zip(names, values, strict=True)}
-            text.write(json.dumps(record) + "\n")
+            sys.stdout.flush()  # bytes go under the text layer: anything written before goes first
+            self._text = open(self._tmp, "wb") if self._tmp else sys.stdout.buffer  # noqa: SIM115
+        pieces: list[Any] = []
+        for i, name in enumerate(batch.schema.names):
+            pieces += [pa.scalar(("{" if i == 0 else ", ") + json.dumps(name) + ": "), _json_cells(batch.column(i))]
+        lines = pc.binary_join_element_wise(*pieces, pa.scalar("}\n"), "")
+        if len(lines):
+            self._text.write(_joined(lines))
+
+
+def _joined(lines: Any) -> memoryview:
+    """The concatenation of a string array without nulls: its data buffer between the first and last offsets."""
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)[lines.offset : lines.offset + len(lines) + 1]
+    return memoryview(lines.buffers()[2])[int(offsets[0]) : int(offsets[-1])]
+
+
+def _json_cells(column: Any) -> Any:
+    """Each value of an Arrow column as JSON text (non-finite floats and nulls as null), as an Arrow array.
+
+    Floats are formatted by Arrow (shortest round-trip digits); a whole number
+    gets ".0" so it reads back as a float, as json.dumps writes it. The
+    notation may differ from repr (0.00001 for 1e-05): the same number.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pa.types.is_floating(column.type):
+        values = column.to_numpy(zero_copy_only=False).astype(np.float64)
+        finite = np.isfinite(values)
+        text = pc.cast(column, pa.string())
+        whole = finite & (np.trunc(np.where(finite, values, 0.0)) == values)
+        if whole.any():
+            whole_text = pc.and_(pa.array(whole), pc.invert(pc.match_substring(text, "e")))
+            text = pc.if_else(whole_text, pc.binary_join_element_wise(text, ".0", ""), text)
+        return text if finite.all() else pc.if_else(pa.array(finite), text, "null")
+    if pa.types.is_integer(column.type) and column.null_count == 0:
+        return pc.cast(column, pa.string())
+    return pa.array([json.dumps(_finite_or_none(v)) for v in column.to_pylist()], pa.string())
 
 
 def _finite_or_none(value: Any) -> Any:

@@ -1,0 +1,94 @@
+"""The Poisson bootstrap's draws and replicate sums: exact against formulas, independent of threads."""
+
+from __future__ import annotations
+
+import tracemalloc
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from losscli.core import bootstrap, workers
+from losscli.core.accumulate import Accumulator
+from losscli.core.bootstrap import REPLICATE_BLOCK, poisson_table, replicate_sums, replicate_weights
+from losscli.errors import OptionError
+
+
+def test_the_table_is_poisson_one_to_two_to_the_minus_16() -> None:
+    table = poisson_table()
+    counts = np.bincount(table, minlength=12)[:12] / 65536
+    np.testing.assert_allclose(counts, stats.poisson.pmf(np.arange(12), 1.0), atol=2**-16)
+    assert table.mean() == pytest.approx(1.0, abs=1e-12)
+
+
+def test_draws_look_like_poisson_one() -> None:
+    r = replicate_weights(3, 0, 20_000, 50).ravel()
+    observed = np.bincount(r.astype(int), minlength=6)[:6] / r.size
+    np.testing.assert_allclose(observed, stats.poisson.pmf(np.arange(6), 1.0), atol=0.003)
+    # replicates are independent of each other: no correlation between two columns
+    cols = replicate_weights(3, 0, 20_000, 2)
+    assert abs(np.corrcoef(cols.T)[0, 1]) < 0.03
+
+
+def test_more_replicates_extend_fewer() -> None:
+    few = replicate_weights(1, 100, 3000, 40)
+    many = replicate_weights(1, 100, 3000, REPLICATE_BLOCK + 40)
+    np.testing.assert_array_equal(few, many[:, :40])
+
+
+@pytest.mark.parametrize("groups", [1, 3, 200])
+def test_replicate_sums_are_the_weighted_sums(groups: int) -> None:
+    rng = np.random.default_rng(groups)
+    rows, start, b = 5000, 777, 300
+    columns = rng.normal(size=(rows, 5))
+    codes = rng.integers(0, groups, rows)
+    got = replicate_sums(9, start, columns, codes, groups, b)
+    r = replicate_weights(9, start, rows, b)  # (rows, B)
+    onehot = np.eye(groups)[codes]  # (rows, groups)
+    want = np.einsum("ib,ic,ig->cbg", r, columns, onehot)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-9)
+
+
+@pytest.mark.parametrize("groups", [1, 4, 300])
+def test_replicate_sums_are_identical_for_any_thread_count(groups: int) -> None:
+    rng = np.random.default_rng(0)
+    columns = rng.normal(size=(6000, 4))
+    codes = rng.integers(0, groups, 6000)
+    try:
+        workers.set_threads(1)
+        one = replicate_sums(2, 50, columns, codes, groups, 3 * REPLICATE_BLOCK + 5)
+        workers.set_threads(3)
+        three = replicate_sums(2, 50, columns, codes, groups, 3 * REPLICATE_BLOCK + 5)
+    finally:
+        workers.set_threads(None)
+    np.testing.assert_array_equal(one, three)
+
+
+def test_memory_does_not_grow_with_replicates_times_rows() -> None:
+    """B = 20 000 on 8 192 rows: a weight matrix would be 1.3 GB; the tiles stay small."""
+    keys = [("a", "mse"), ("b", "mse")]
+    acc = Accumulator(keys, replicates=20_000)
+    rng = np.random.default_rng(0)
+    losses = {k: rng.uniform(size=8192) for k in keys}
+    codes = acc.groups.encode([], 8192)
+    tracemalloc.start()
+    try:
+        acc.update(losses, None, codes, 0)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 100 * 2**20
+
+
+def test_state_too_big_for_memory_is_refused_up_front() -> None:
+    with pytest.raises(OptionError, match=r"needs about [\d.]+ GB of replicate state"):
+        Accumulator([("a", "mse"), ("a", "mae")], replicates=10**12)
+
+
+def test_state_too_big_is_refused_when_the_groups_are_found(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bootstrap, "memory_limit", lambda: 2**20)  # 1 MB
+    keys = [("a", "mse")]
+    acc = Accumulator(keys, replicates=1000)  # 16 kB per group
+    codes = acc.groups.encode([(np.arange(100), list(range(100)))], 100)
+    with pytest.raises(OptionError, match=r"1000 over 100 group\(s\) x 1 model-loss pair\(s\) needs about 2 MB"):
+        acc.update({keys[0]: np.ones(100)}, None, codes, 0)
