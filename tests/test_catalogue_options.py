@@ -213,7 +213,7 @@ def test_d2_absolute_error_with_ci_is_refused() -> None:
 
 def test_d2_tweedie_bootstrap_replicates_are_d2_under_poisson_weights() -> None:
     """Each replicate is scikit-learn's D2 with the row weights w * r, r the replicate's Poisson draws."""
-    from losscli.core.accumulate import replicate_weights
+    from losscli.core.bootstrap import replicate_weights
     from losscli.core.stats import percentile_interval
 
     df = _house()
