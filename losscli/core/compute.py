@@ -152,23 +152,25 @@ def update_batch(
     points = models is None or all(m.kind == "point" for m in models.values())
     with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):  # inf stays inf, said so
         if keep_rows or len(acc.groups) > 1 or acc.skills or acc.pair_boot or not points:
-            per_row = {
-                (name, spec.label): values
-                for name, p in preds.items()
-                for spec, values in zip(specs, _losses(specs, y_true, p, models, name), strict=True)
-            }
+            per_row = per_row_losses(specs, y_true, preds, models)
             acc.update(per_row, weight, codes, row_offset, valid, y_true)
             return per_row if keep_rows else None
         _reduce_in_blocks(acc, specs, y_true, preds, weight, codes, row_offset, valid)
     return None
 
 
-def _losses(
-    specs: Sequence[LossSpec], y_true: np.ndarray, p: np.ndarray, models: Mapping[str, Prediction] | None, name: str
-) -> list[np.ndarray]:
-    if models is None:
-        return batch_losses(specs, y_true, p)
-    return model_losses(specs, y_true, p, models[name])
+def per_row_losses(
+    specs: Sequence[LossSpec],
+    y_true: np.ndarray,
+    preds: dict[str, np.ndarray],
+    models: Mapping[str, Prediction] | None = None,
+) -> dict[Key, np.ndarray]:
+    """Every (model, loss)'s per-row losses of one batch (``models``: what each predicts)."""
+    out: dict[Key, np.ndarray] = {}
+    for name, p in preds.items():
+        values = batch_losses(specs, y_true, p) if models is None else model_losses(specs, y_true, p, models[name])
+        out |= {(name, spec.label): v for spec, v in zip(specs, values, strict=True)}
+    return out
 
 
 def _reduce_in_blocks(
