@@ -41,6 +41,7 @@ def evaluate(
     baseline: str | None = None,
     min_group_n: int | None = None,
     reduction: str = "mean",
+    ci_method: str | None = None,
     truth: str | None = None,
     join: str | None = None,
     model_col: str | None = None,
@@ -51,25 +52,24 @@ def evaluate(
     engine: str = "local",
     scheduler: str | None = None,
     workers: int | None = None,
+    threads: int | None = None,
     chunk_rows: int | None = None,
     delimiter: str | None = None,
     decimal: str | None = None,
 ) -> pd.DataFrame:
     """Evaluate files or data in memory.
 
-    ``data``: a path or a list of paths (one model each), a pandas or polars
-    DataFrame, a pyarrow Table or RecordBatch, an object with
-    ``__arrow_c_stream__``, or a dict of equal-length arrays or lists (a 2-D
-    array: a multiclass model, rows x classes); anything else is a TypeError.
+    ``data``: a path or a list of paths (one model each), a pandas or polars DataFrame, a
+    pyarrow Table or RecordBatch, an object with ``__arrow_c_stream__``, or a dict of
+    equal-length arrays (2-D: a multiclass model, rows x classes); else a TypeError.
 
     Returns a tidy DataFrame with columns model, loss (the label, e.g.
     ``huber(delta=5)``), value and n; with ``by``, one column per group column
     (None on the overall rows); with ``ci``, ci_low and ci_high; with
     ``baseline``, delta, delta_rel, its interval, p_value and verdict. The
-    keyword arguments are the command line's options (``engine="dask"`` for a
-    Parquet dataset on a Dask cluster); ``chunk_rows`` caps the rows handled at
-    once (results do not depend on it). Errors are ``losscli.errors`` exceptions with the CLI's
-    sentences; notes are in ``frame.attrs["notes"]``, warnings are ``LossCliWarning``s.
+    keyword arguments are the command line's options; ``chunk_rows`` caps the rows
+    handled at once. Errors are ``losscli.errors`` exceptions with the CLI's sentences;
+    notes are in ``frame.attrs["notes"]``, warnings are ``LossCliWarning``s.
     """
     from .api_errors import speaking_of_parameters
     from .engines import evaluate_request
@@ -79,8 +79,8 @@ def evaluate(
             replace(_inputs(data, input_format, truth, join, model_col, names), delimiter=delimiter, decimal=decimal),
             Columns(target, _names(preds), weight, id_column, class_sep, positive, tuple(classes), nan),
             losses_from([losses] if isinstance(losses, str) else list(losses)),
-            Statistics(ci, bootstrap, seed, baseline, _names(by), min_group_n, reduction),
-            engine=Engine(engine, scheduler, workers, chunk_rows),
+            Statistics(ci, bootstrap, seed, baseline, _names(by), min_group_n, reduction, ci_method),
+            engine=Engine(engine, scheduler, workers, chunk_rows, threads),
             caller="api",
         )
         return _said(evaluate_request(request))

@@ -60,6 +60,7 @@ SUMMARY_SUFFIXES = {
     ".htm": "html",
 }
 PER_ROW_SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
+CI_METHODS = ("bootstrap", "t")
 DEFAULT_BOOTSTRAP = 1000
 DEFAULT_SEED = 0
 DEFAULT_WORKERS = 2
@@ -107,6 +108,8 @@ _FLAGS = {
     "engine": "--engine",
     "scheduler": "--scheduler",
     "workers": "--workers",
+    "threads": "--threads",
+    "ci_method": "--ci-method",
 }
 # The Python API's keyword where it differs from the field's name.
 _KEYWORDS = {"paths": "data", "id": "id_column", "names": "names", "path": "output"}
@@ -244,6 +247,8 @@ class Statistics:
     min_group_n: int | None = None
     # mean: sum(w l) / sum(w); sum: sum(w l) (torch reduction="sum", scikit-learn normalize=False).
     reduction: str = "mean"
+    # How --ci intervals are made: bootstrap (None: the default) or t (from running sums).
+    ci_method: str | None = None
 
     @property
     def level(self) -> float:
@@ -252,8 +257,8 @@ class Statistics:
 
     @property
     def replicates(self) -> int:
-        """Bootstrap replicates to draw (0 without --ci)."""
-        if self.ci is None:
+        """Bootstrap replicates to draw (0 without --ci, or with the t interval)."""
+        if self.ci is None or self.ci_method == "t":
             return 0
         return self.bootstrap if self.bootstrap is not None else DEFAULT_BOOTSTRAP
 
@@ -322,6 +327,8 @@ class Engine:
     workers: int | None = None
     # Rows handled at once (the reader's batches are sliced); results do not depend on it.
     chunk_rows: int | None = None
+    # Threads for the kernels and the bootstrap (None: every core); results do not depend on it.
+    threads: int | None = None
 
     @property
     def worker_count(self) -> int:
@@ -421,6 +428,7 @@ def _check_stats(r: Request) -> None:
     if s.min_group_n is not None and s.min_group_n < 0:
         _refuse(r, "min_group_n", f"must be >= 0, not {s.min_group_n}")
     _check_reduction(r)
+    _check_ci_method(r)
     skills = [spec.label for spec in r.losses if spec.loss.skill is not None]
     kept = [spec.label for spec in r.losses if spec.loss.skill is not None and spec.loss.skill.reference is None]
     if kept and s.ci is not None:
@@ -458,6 +466,25 @@ def ignore_label(specs: tuple[LossSpec, ...] | list[LossSpec]) -> float | None:
             "one run leaves out one label: run them separately"
         )
     return float(values.pop()) if values else None  # type: ignore[arg-type]
+
+
+def _check_ci_method(r: Request) -> None:
+    s = r.stats
+    if s.ci_method is None:
+        return
+    if s.ci_method not in CI_METHODS:
+        _refuse(r, "ci_method", f"takes {' or '.join(CI_METHODS)}, not {s.ci_method!r}")
+    if s.ci is None:
+        _refuse(r, "ci_method", f"says how {r.flag('ci')} intervals are made, and {r.flag('ci')} was not given")
+    if s.ci_method == "t":
+        for option, value in (("bootstrap", s.bootstrap), ("seed", s.seed)):
+            if value is not None:
+                _refuse(r, option, f"sets up the bootstrap, and {r.flag('ci_method')} t draws none")
+        skills = [spec.label for spec in r.losses if spec.loss.skill is not None]
+        if skills:
+            _refuse(r, "ci_method", f"t has no standard error for {skills[0]} (a ratio of sums); use the bootstrap")
+        if s.reduction == "sum":
+            _refuse(r, "ci_method", "t gives intervals of means; with --reduction sum use the bootstrap")
 
 
 def _check_gates(r: Request) -> None:
@@ -525,6 +552,10 @@ def _check_engine(r: Request) -> None:
                 _refuse(r, option, f"applies to {r.flag('engine')} dask only; add it, or drop this option")
     elif e.scheduler is not None and e.workers is not None:
         _refuse(r, "workers", f"starts a local cluster; with {r.flag('scheduler')} the cluster has its own workers")
+    if e.threads is not None and e.threads < 1:
+        _refuse(r, "threads", f"must be >= 1, not {e.threads}")
+    if e.threads is not None and e.name == "dask":
+        _refuse(r, "threads", "sets this machine's threads; a Dask worker runs one thread per process")
     if e.workers is not None and e.workers < 1:
         _refuse(r, "workers", f"must be >= 1, not {e.workers}")
     if e.name == "dask":

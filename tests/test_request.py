@@ -64,6 +64,8 @@ OPTIONS: dict[str, tuple[list[str], str, object]] = {
     "engine": (["--engine", "dask"], "engine.name", "dask"),
     "scheduler": (["--engine", "dask", "--scheduler", "tcp://h:1"], "engine.scheduler", "tcp://h:1"),
     "workers": (["--engine", "dask", "--workers", "3"], "engine.workers", 3),
+    "threads": (["--threads", "1"], "engine.threads", 1),
+    "ci_method": (["--ci", "0.9", "--ci-method", "t"], "stats.ci_method", "t"),
 }
 
 
@@ -123,6 +125,10 @@ def test_every_option_of_eval_is_carried_into_the_request(monkeypatch: pytest.Mo
 
 
 REFUSED = [
+    (["--ci-method", "t"], "--ci-method"),
+    (["--ci", "0.9", "--ci-method", "t", "--bootstrap", "100"], "--bootstrap"),
+    (["--ci", "0.9", "--ci-method", "z"], "--ci-method"),
+    (["--engine", "dask", "--threads", "2"], "--threads"),
     (["--join", "inner"], "--join"),
     (["--min-group-n", "3"], "--min-group-n"),
     (["--bootstrap", "200"], "--bootstrap"),

@@ -217,6 +217,16 @@ SeedOpt = Annotated[
         rich_help_panel=STATISTICS,
     ),
 ]
+CiMethodOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--ci-method",
+        help="With --ci: bootstrap (default: percentile intervals, right for skewed or heavy-tailed losses; "
+        "costs about rows x B) or t (mean +- t * standard error from running sums: free, right with "
+        "hundreds of rows and no extreme outliers).",
+        rich_help_panel=STATISTICS,
+    ),
+]
 BaselineOpt = Annotated[
     str | None,
     typer.Option(
@@ -350,6 +360,17 @@ WorkersOpt = Annotated[
     ),
 ]
 
+ThreadsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--threads",
+        help="Threads for the loss kernels and the bootstrap (default: every core); the numbers are "
+        "identical for any count.",
+        min=1,
+        rich_help_panel=ENGINE,
+    ),
+]
+
 EXAMPLES = """Evaluate every model in FILES under each loss and print the comparison.
 
 [bold]Examples[/bold]
@@ -391,6 +412,7 @@ def eval_command(
     ci: CiOpt = None,
     bootstrap: BootstrapOpt = None,
     seed: SeedOpt = None,
+    ci_method: CiMethodOpt = None,
     baseline: BaselineOpt = None,
     fail_above: FailAboveOpt = None,
     fail_if_worse: FailIfWorseOpt = False,
@@ -408,6 +430,7 @@ def eval_command(
     engine: EngineOpt = "local",
     scheduler: SchedulerOpt = None,
     workers: WorkersOpt = None,
+    threads: ThreadsOpt = None,
 ) -> None:
     with user_errors(", ".join(files)):
         run_eval(build_request(ctx))
@@ -447,7 +470,7 @@ def request_from(v: dict[str, Any]) -> Request:
     )  # fmt: skip
     stats = Statistics(
         percent(v["ci"], v["quiet"]), v["bootstrap"], v["seed"], v["baseline"], tuple(v["by"] or ()),
-        v["min_group_n"], v["reduction"],
+        v["min_group_n"], v["reduction"], v["ci_method"],
     )  # fmt: skip
     gates = Gates(
         tuple(parse_threshold(t) for t in v["fail_above"] or ()),
@@ -458,7 +481,7 @@ def request_from(v: dict[str, Any]) -> Request:
         v["fmt"], stdout_or(v["output"]), v["per_row"], v["with_meta"], v["digits"], v["sort"], v["quiet"],
         v["verbose"], color(v["no_color"]),
     )  # fmt: skip
-    engine = Engine(v["engine"], v["scheduler"], v["workers"])
+    engine = Engine(v["engine"], v["scheduler"], v["workers"], threads=v["threads"])
     return Request(inputs, columns, losses_from(v["loss"] or ()), stats, gates, output, engine)
 
 

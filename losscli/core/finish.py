@@ -16,7 +16,7 @@ from ..losses import ParamValue
 from ..request import Statistics
 from ..spec import LossSpec
 from .accumulate import Accumulator, BootstrapState, GroupKey, MeanState, PairedState, weighted_mean
-from .stats import paired_t_test, percentile_interval, verdict
+from .stats import paired_t_test, percentile_interval, t_delta_interval, t_interval, verdict
 
 # Index into the per-group state arrays: every group (all rows) or one group's column.
 Select = slice | int
@@ -80,6 +80,8 @@ def _finish_one(
     if acc.replicates:
         replicates = _replicates(acc, spec, model, select, stats)
         extra["ci_low"], extra["ci_high"] = percentile_interval(replicates, stats.level)
+    elif _t_method(stats):
+        extra["ci_low"], extra["ci_high"] = t_interval(*state.moments(select), stats.level, spec.loss.finisher)
     if stats.baseline is not None:
         extra |= _versus_baseline(acc, spec, model, select, value, replicates, stats)
     n = int(state.n[select].sum()) if isinstance(select, slice) else int(state.n[select])
@@ -104,7 +106,7 @@ def _versus_baseline(
     if model == base:
         out: dict[str, float | str | None] = {"delta": 0.0, "delta_rel": 0.0 if base_value else math.nan}
         out |= {"p_value": math.nan, "verdict": "baseline"}
-        if acc.replicates:
+        if acc.replicates or _t_method(stats):
             out |= {"delta_ci_low": 0.0, "delta_ci_high": 0.0}
         return out
     paired = acc.paired[(model, label)]
@@ -121,6 +123,14 @@ def _versus_baseline(
     # A skill score is better when higher: the verdict reads the loss's direction.
     direction = -delta if spec.loss.higher_is_better else delta
     out |= {"p_value": test.p_value, "verdict": verdict(test.p_value, direction, stats.level)}
+    if _t_method(stats):
+        out["delta_ci_low"], out["delta_ci_high"] = t_delta_interval(
+            acc.means[(model, label)].moments(select),
+            acc.means[(base, label)].moments(select),
+            (_total(paired.sum_wd, select), _total(paired.sum_wd2, select), *_paired_weights(paired, select)),
+            stats.level,
+            spec.loss.finisher,
+        )
     if replicates is not None:
         if (model, label) in acc.pair_boot and not same:
             pair = acc.pair_boot[(model, label)]
@@ -129,6 +139,15 @@ def _versus_baseline(
             mine_reps, base_reps = replicates, _replicates(acc, spec, base, select, stats)
         out["delta_ci_low"], out["delta_ci_high"] = percentile_interval(mine_reps - base_reps, stats.level)
     return out
+
+
+def _t_method(stats: Statistics) -> bool:
+    """Intervals from running sums (--ci-method t) rather than the bootstrap."""
+    return stats.ci is not None and stats.ci_method == "t"
+
+
+def _paired_weights(paired: PairedState, select: Select) -> tuple[float, float]:
+    return (_total(paired.sum_w, select), _total(paired.sum_w2, select))
 
 
 def _shared_values(paired: PairedState, select: Select, spec: LossSpec, stats: Statistics) -> tuple[float, float]:

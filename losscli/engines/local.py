@@ -15,11 +15,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from ..core.accumulate import Accumulator, Key
-from ..core.compute import model_losses
+from ..core.compute import per_row_losses, update_batch
 from ..core.finish import Result, finish
+from ..core.workers import set_threads
 from ..errors import BadValueError, EmptyInputError
 from ..read.checks import check_batch
 from ..read.extract import BatchArrays, Extractor
+from ..read.layout import Layout
 from ..read.plan import Plan, make_plan
 from ..read.prefetch import prefetched
 from ..read.source import Source
@@ -96,6 +98,7 @@ def run(
 ) -> Evaluation:
     """Evaluate every model in ``source`` under every loss of ``request``, in one pass;
     ``observer`` makes a state that sees every checked batch of that pass."""
+    set_threads(request.engine.threads)
     plan = make_plan(source, request)
     watch = None if observer is None else observer(source, plan, request)
     partial = accumulate(source, plan, request, per_row=per_row, progress=progress, observer=watch)
@@ -154,16 +157,8 @@ def accumulate(
         check_batch(layout, specs, arrays)
         if observer is not None:
             observer.update(arrays)
-        losses = {
-            (model.name, spec.label): values
-            for model in layout.models
-            for spec, values in zip(
-                specs, model_losses(specs, arrays.y_true, arrays.preds[model.name], model), strict=True
-            )
-        }
         codes = acc.groups.encode(arrays.groups, batch.num_rows)
-        with np.errstate(over="ignore", invalid="ignore"):  # infinite losses stay inf (or nan), said as such
-            acc.update(losses, arrays.weight, codes, position, arrays.valid, arrays.y_true)
+        losses = _update(acc, specs, arrays, codes, per_row is not None, layout, infinite)
         _first_infinite(acc, losses, arrays, infinite)
         if per_row is not None:
             per_row.write(layout.id or "row", layout.ids(batch, position), _masked_losses(losses, arrays))
@@ -174,6 +169,27 @@ def accumulate(
     return Partial(
         acc, rows, dict(extractor.dropped), observer, extractor.ignored, labels, extractor.rows_differ, infinite
     )
+
+
+def _update(
+    acc: Accumulator,
+    specs: list[LossSpec],
+    arrays: BatchArrays,
+    codes: np.ndarray,
+    keep_rows: bool,
+    layout: Layout,
+    infinite: dict[Key, int],
+) -> dict[Key, np.ndarray]:
+    """Add one batch; per-row losses only for --per-row (otherwise blocks are reduced where they
+    are computed), or in the rare batch where a running sum turned infinite (to name its row)."""
+    preds = {m.name: arrays.preds[m.name] for m in layout.models}
+    kinds = {m.name: m for m in layout.models}
+    found = update_batch(
+        acc, specs, arrays.y_true, preds, arrays.weight, codes, arrays.row_offset, arrays.valid, keep_rows, kinds
+    )
+    if found is None and any(k not in infinite and not math.isfinite(acc.means[k].total_wl) for k in acc.keys):
+        found = per_row_losses(specs, arrays.y_true, preds, kinds)
+    return found or {}
 
 
 def _first_infinite(

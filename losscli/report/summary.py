@@ -139,7 +139,10 @@ def signature(ev: Evaluation) -> str:
     parts.append(f"weight:{ev.layout.weight or 'none'}")
     parts.append(f"reduction:{ev.stats.reduction}")
     if ev.stats.ci is not None:
-        parts.append(f"ci:{format_value(ev.stats.ci)}:bootstrap={ev.stats.replicates}:seed={ev.stats.seed_value}")
+        if ev.stats.ci_method == "t":
+            parts.append(f"ci:{format_value(ev.stats.ci)}:method=t")
+        else:
+            parts.append(f"ci:{format_value(ev.stats.ci)}:bootstrap={ev.stats.replicates}:seed={ev.stats.seed_value}")
     if ev.stats.baseline is not None:
         parts.append(f"baseline:{ev.stats.baseline}:test=paired_t")
     return "|".join(parts)
@@ -166,9 +169,7 @@ def meta(ev: Evaluation) -> dict[str, Any]:
             {"label": s.label, "loss": s.name, "params": dict(s.params), "spec": spec_with_all_params(s.name, s.params)}
             for s in ev.specs
         ],
-        "ci": None
-        if ev.stats.ci is None
-        else {"level": ev.stats.ci, "bootstrap": ev.stats.replicates, "seed": ev.stats.seed_value, "method": "poisson"},
+        "ci": None if ev.stats.ci is None else _ci_meta(ev),
         "baseline": ev.stats.baseline,
         "nan": ev.request.columns.nan,
         "same_rows": not ev.rows_differ,
@@ -178,3 +179,9 @@ def meta(ev: Evaluation) -> dict[str, Any]:
 def _sort_key(value: float) -> tuple[bool, float]:
     # NaN last, and every NaN equal to every other (so they share a rank).
     return (True, 0.0) if math.isnan(value) else (False, value)
+
+
+def _ci_meta(ev: Evaluation) -> dict[str, Any]:
+    if ev.stats.ci_method == "t":
+        return {"level": ev.stats.ci, "bootstrap": 0, "seed": None, "method": "t"}
+    return {"level": ev.stats.ci, "bootstrap": ev.stats.replicates, "seed": ev.stats.seed_value, "method": "poisson"}
