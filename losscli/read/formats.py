@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import os
 import sys
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -91,7 +92,7 @@ def open_source(path: str, input_format: str | None = None, dialect: Dialect | N
     """
     source = _open(path, input_format, dialect or Dialect())
     names = source.schema.names
-    dupes = sorted({n for n in names if names.count(n) > 1})
+    dupes = sorted(n for n, count in Counter(names).items() if count > 1)  # O(columns), not O(columns^2)
     if dupes:
         raise ColumnError(f"{source.name}: the column name {dupes[0]!r} appears more than once")
     return source

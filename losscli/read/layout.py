@@ -10,6 +10,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -117,7 +118,7 @@ class _Roles:
 def resolve_layout(source: Source, specs: Sequence[LossSpec], request: Request) -> Layout:
     """Assign every column a role and decide the task; say what was auto-detected."""
     names = source.schema.names
-    dupes = sorted({n for n in names if names.count(n) > 1})
+    dupes = sorted(n for n, count in Counter(names).items() if count > 1)  # O(columns), not O(columns^2)
     if dupes:
         raise ColumnError(f"{source.name}: the column name {dupes[0]!r} appears more than once")
     columns = request.columns
