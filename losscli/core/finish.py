@@ -81,7 +81,9 @@ def _finish_one(
         replicates = _replicates(acc, spec, model, select, stats)
         extra["ci_low"], extra["ci_high"] = percentile_interval(replicates, stats.level)
     elif _t_method(stats):
-        extra["ci_low"], extra["ci_high"] = t_interval(*state.moments(select), stats.level, spec.loss.finisher)
+        low, high = t_interval(*state.moments(select), stats.level, spec.loss.finisher)
+        # A loss that cannot be negative has no interval below 0 (mean +- t se can reach there).
+        extra["ci_low"], extra["ci_high"] = (max(low, 0.0) if spec.loss.nonnegative else low), high
     if stats.baseline is not None:
         extra |= _versus_baseline(acc, spec, model, select, value, replicates, stats)
     n = int(state.n[select].sum()) if isinstance(select, slice) else int(state.n[select])
@@ -116,7 +118,8 @@ def _versus_baseline(
     else:
         mine, base_value = _shared_values(paired, select, spec, stats)
         delta = mine - base_value
-    out = {"delta": delta, "delta_rel": delta / base_value if base_value else math.nan}
+    # Relative to the baseline's size: a negative skill score must not flip the sign.
+    out = {"delta": delta, "delta_rel": delta / abs(base_value) if base_value else math.nan}
     if math.isnan(delta):  # a skill score's reference is not kept per pair of rows
         return out | {"p_value": math.nan, "verdict": None}
     test = paired_t_test(*(_total(a, select) for a in paired.fields()[:4]))

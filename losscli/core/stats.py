@@ -219,5 +219,11 @@ def _slope(finish: Callable[[float], float], x: float) -> float:
 
 
 def _finish_clipped(finish: Callable[[float], float], x: float) -> float:
-    value = finish(x)
-    return finish(0.0) if math.isnan(value) and x < 0 else value
+    """finish(x), or finish(0) where x < 0 lies below the finisher's domain (RMSE's root)."""
+    if x < 0:
+        try:
+            value = finish(x)
+        except ValueError:  # math.sqrt of a negative number
+            return finish(0.0)
+        return finish(0.0) if math.isnan(value) else value
+    return finish(x)

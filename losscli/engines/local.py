@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from collections.abc import Callable, Iterator
@@ -17,6 +18,7 @@ import numpy as np
 from ..core.accumulate import Accumulator, Key
 from ..core.compute import per_row_losses, update_batch
 from ..core.finish import Result, finish
+from ..core.stats import verdict
 from ..core.workers import set_threads
 from ..errors import BadValueError, EmptyInputError
 from ..read.checks import check_batch
@@ -192,6 +194,27 @@ def _update(
     return found or {}
 
 
+def _nominal_verdicts(results: list[Result], plan: Plan, request: Request) -> list[Result]:
+    """For a loss with a nominal value (coverage), better means closer to the model's nominal
+    level, not lower: the verdict against the baseline reads the distance, as the rank does."""
+    base = request.stats.baseline
+    nominal = {s.label: s for s in plan.specs if s.loss.nominal is not None}
+    if base is None or not nominal:
+        return results
+    levels = {m.name: m.levels for m in plan.layout.models}
+    values = {(r.group, r.model, r.loss): r.value for r in results}
+    out = []
+    for r in results:
+        spec = nominal.get(r.loss)
+        if spec is None or spec.loss.nominal is None or r.verdict in (None, "baseline") or r.p_value is None:
+            out.append(r)
+            continue
+        mine = abs(r.value - spec.loss.nominal(levels[r.model], **spec.kernel_params))
+        theirs = abs(values[(r.group, base, r.loss)] - spec.loss.nominal(levels[base], **spec.kernel_params))
+        out.append(dataclasses.replace(r, verdict=verdict(r.p_value, mine - theirs, request.stats.level)))
+    return out
+
+
 def _first_infinite(
     acc: Accumulator, losses: dict[Key, np.ndarray], arrays: BatchArrays, found: dict[Key, int]
 ) -> None:
@@ -239,6 +262,7 @@ def conclude(plan: Plan, partial: Partial, request: Request, notes: list[str] | 
             "beyond float64, e.g. a probability of exactly 0 or 1 on the wrong side); it is reported as inf or nan"
         )
     results, hidden = finish(partial.acc, plan.specs, request.stats)
+    results = _nominal_verdicts(results, plan, request)
     if hidden:
         said.append(f"hid {hidden} group(s) with fewer than {request.stats.min_rows} rows (--min-group-n)")
     _no_rows_left(plan, partial, results, said)

@@ -602,6 +602,12 @@ def _group_models(
     if classes:
         if len(classes) != len(names):
             raise OptionError(f"--classes names {len(classes)} classes but the models have {len(names)} columns each")
+        if set(classes) & set(names) and tuple(classes) != tuple(names):
+            # The columns already name their classes: another order (or other names) would relabel them.
+            raise OptionError(
+                f"--classes {','.join(classes)} disagrees with the class columns' own names "
+                f"({','.join(names)}); they already say which class each column is: drop --classes"
+            )
         return built, classes  # the j-th column of each model is the class classes[j]
     return built, names
 

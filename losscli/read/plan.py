@@ -52,6 +52,7 @@ def make_plan(source: Source, request: Request, *, choose_losses: bool = True) -
         specs = parse_specs(default_losses(layout.task, "scores", layout))
         notes.append(f"losses: {', '.join(s.label for s in specs)} (default for regression; choose with --loss)")
     notes += check_distributions(layout, specs)
+    _no_threshold_on_classes(layout.task, specs)
     if layout.target_columns and ignore_label(specs) is not None:
         raise OptionError("ignore_index leaves out rows by their class label; soft targets (k columns) have none")
     baseline = request.stats.baseline
@@ -61,6 +62,19 @@ def make_plan(source: Source, request: Request, *, choose_losses: bool = True) -
             f"(models: {', '.join(m.name for m in layout.models)})"
         )
     return Plan(source.name, layout, specs, notes)
+
+
+def _no_threshold_on_classes(task: Task, specs: list[LossSpec]) -> None:
+    """zero_one's threshold applies to one binary prediction; with class columns the class is the
+    argmax, so a threshold given there would be silently ignored."""
+    if task != "multiclass":
+        return
+    for spec in specs:
+        if spec.loss.param("threshold") is not None and "threshold" in dict(spec.given):
+            raise OptionError(
+                f"{spec.label}: threshold applies to binary predictions; with class columns the predicted class "
+                "is the argmax (for two class columns, evaluate the positive one as binary with -p MODEL.CLASS)"
+            )
 
 
 def default_losses(task: Task, kind: Kind, layout: Layout) -> tuple[str, ...]:

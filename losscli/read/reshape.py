@@ -289,8 +289,14 @@ def _join_truth(source: Source, request: Request, notes: list[str]) -> Source:
         )
     _no_duplicate_ids(preds, id_col, source.name)
     _no_duplicate_ids(truth, id_col, request.inputs.truth or "")
-    keep = [c for c in truth.schema.names if c == id_col or c not in preds.schema.names]
-    truth = truth.select(keep)
+    both = [c for c in truth.schema.names if c != id_col and c in preds.schema.names]
+    if both:
+        # Which file's column would win is a guess; a stale target in the predictions is a wrong number.
+        raise ColumnError(
+            f"{source.name} and {request.inputs.truth} both hold the column {both[0]!r}; with --truth the "
+            f"targets (and any weight or group columns) must come from one file: drop it from the other"
+        )
+    keep = list(truth.schema.names)
     preds = preds.append_column(ROW, row_numbers(preds.num_rows))
 
     in_truth = pc.is_in(preds.column(id_col), value_set=truth.column(id_col))
