@@ -510,6 +510,7 @@ def _check_output(r: Request) -> None:
             ("sort", o.sort is not None),
             ("meta", o.meta),
             ("fail_above", bool(r.gates.fail_above)),
+            ("reduction", r.stats.reduction != "mean"),
         ):
             if given:
                 _refuse(r, option, f"applies to the summary, not to {r.flag('per_row')} output; run them separately")

@@ -94,6 +94,8 @@ def parse_spec(text: str) -> LossSpec:
             raise LossParameterError(
                 f"parameter {item!r} of loss {loss.name!r} needs a value, as in {loss.name}:{key}=VALUE"
             )
+        if key in given:
+            raise LossParameterError(f"{text!r} gives {key} twice; give each parameter once")
         given[key] = _parse_param(loss, key, raw.strip())
     return LossSpec(loss, tuple(given.items()))
 
@@ -101,7 +103,11 @@ def parse_spec(text: str) -> LossSpec:
 def parse_specs(args: Iterable[str]) -> list[LossSpec]:
     """Every spec in order, identical ones once."""
     specs = [parse_spec(text) for text in split_loss_args(args)]
-    return list(dict.fromkeys(specs))
+    # huber and huber:delta=1 are the same loss: computed and shown once, as first written.
+    unique: dict[tuple[object, ...], LossSpec] = {}
+    for spec in specs:
+        unique.setdefault((spec.loss.name, tuple(sorted(spec.params.items(), key=lambda kv: kv[0]))), spec)
+    return list(unique.values())
 
 
 def _parse_param(loss: Loss, key: str, raw: str) -> ParamValue:

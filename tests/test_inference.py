@@ -236,13 +236,14 @@ def test_item_10_rank_per_loss_in_json(sample: Path) -> None:
 
 
 def test_item_15_infinite_loss_is_said_not_warned(tmp_path: Path) -> None:
-    path = write(tmp_path, "p.csv", "y,m\n0,0.4\n1,0.0\n")
-    result = invoke("eval", path, "-l", "bce:eps=0", "-f", "csv", "-q")
+    # eps=0 is refused now (log(0) of a right prediction is nan); an overflowing square is inf.
+    path = write(tmp_path, "p.csv", "y,m\n0,0.4\n1,1e200\n")
+    result = invoke("eval", path, "-l", "mse", "-f", "csv", "-q")
     assert result.exit_code == 0
-    assert rows_of(result.stdout)["m"]["bce(eps=0)"] == "inf"
+    assert rows_of(result.stdout)["m"]["mse"] == "inf"
     assert "RuntimeWarning" not in result.stderr
     assert "numpy" not in result.stderr
-    assert result.stderr.startswith("losscli: warning: model m: bce(eps=0) is not finite from row 2 on")
+    assert result.stderr.startswith("losscli: warning: model m: mse is not finite from row 2 on")
 
 
 def test_item_15_eps_below_float64_resolution_is_refused(tmp_path: Path) -> None:

@@ -62,7 +62,9 @@ def test_unknown_loss_without_close_names() -> None:
         ("huber:delta", "needs a value"),
         ("huber:beta=1", "has no parameter 'beta' (its parameters: delta)"),
         ("mse:delta=1", "its parameters: none"),
-        ("bce:eps=1", "eps must be >= 0 and < 1"),
+        ("bce:eps=1", "eps must be > 0 and < 1"),
+        ("bce:eps=0", "eps must be > 0 and < 1"),  # log(0) of a confident right prediction: nan
+        ("huber:delta=2:delta=3", "gives delta twice"),
         ("bce:eps=__import__('os')", "eps must be a number or auto"),
         ("tweedie:power=0.5", "power must be not in (0, 1), got 0.5"),
         ("quantile:alpha=1.5", "alpha must be between 0 and 1, got 1.5"),

@@ -326,7 +326,7 @@ NoConfigOpt = Annotated[
     bool,
     typer.Option(
         "--no-config",
-        help="Ignore [tool.losscli] in pyproject.toml and losscli.toml.",
+        help="Ignore \\[tool.losscli] in pyproject.toml and losscli.toml.",
         envvar="LOSSCLI_NO_CONFIG",
         rich_help_panel=OUTPUT,
     ),
@@ -346,7 +346,6 @@ SchedulerOpt = Annotated[
     typer.Option(
         "--scheduler",
         help="With --engine dask: a Dask scheduler address (default: a local cluster).",
-        envvar="LOSSCLI_SCHEDULER",
         rich_help_panel=ENGINE,
     ),
 ]
@@ -469,7 +468,7 @@ def request_from(v: dict[str, Any]) -> Request:
         split_list(v["classes"]), v["nan"],
     )  # fmt: skip
     stats = Statistics(
-        percent(v["ci"], v["quiet"]), v["bootstrap"], v["seed"], v["baseline"], tuple(v["by"] or ()),
+        percent(v["ci"], v["quiet"]), v["bootstrap"], v["seed"], v["baseline"], tuple(dict.fromkeys(v["by"] or ())),
         v["min_group_n"], v["reduction"], v["ci_method"],
     )  # fmt: skip
     gates = Gates(
@@ -630,7 +629,8 @@ def _render(evaluation: Evaluation) -> str:
         evaluation,
         out.chosen_format(on_terminal),
         digits=out.digits,
-        no_color=not out.color or not (on_terminal or forced_color()),
+        # FORCE_COLOR colours a pipe (a CI log), never a file.
+        no_color=not out.color or not (on_terminal or (forced_color() and out.path is None)),
         width=table_width(on_terminal, to_file=out.path is not None),
         sort=out.sort,
         with_meta=out.meta,

@@ -33,7 +33,9 @@ Output = Annotated[
     str | None,
     typer.Option("--output", "-o", help="Write a figure (.png, .svg, .pdf) instead of drawing in the terminal."),
 ]
-Size = Annotated[str, typer.Option("--size", help="Figure size in pixels, WIDTHxHEIGHT (with --output).")]
+Size = Annotated[
+    str | None, typer.Option("--size", help="Figure size in pixels, WIDTHxHEIGHT (with --output; default 800x500).")
+]
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -57,11 +59,13 @@ def _terminal() -> dict[str, Any]:
 
 
 def _show(
-    output: str | None, size: str, no_color: bool, to_file: Callable[..., None], to_terminal: Callable[..., str]
+    output: str | None, size: str | None, no_color: bool, to_file: Callable[..., None], to_terminal: Callable[..., str]
 ) -> None:
     """A figure at ``output`` (matplotlib), else the terminal drawing on stdout."""
+    if size is not None and not output:
+        raise OptionError("--size sets a figure file's size; the terminal drawing fits the terminal (add --output)")
     if output:
-        to_file(output, size=_size(size))
+        to_file(output, size=_size(size or "800x500"))
         note(f"wrote {output}")
     else:
         options = _terminal() | ({"color": False} if no_color else {})
@@ -87,7 +91,7 @@ def curves_command(
         bool, typer.Option("--grad", help="Draw the gradient d loss / d y_pred instead of the loss.")
     ] = False,
     output: Output = None,
-    size: Size = "800x500",
+    size: Size = None,
     no_color: NoColorOpt = False,
 ) -> None:
     """Loss (or its gradient) against the residual (regression) or the prediction for y=1 and y=0 (binary)."""
@@ -121,7 +125,7 @@ def residuals_command(
     input_format: InputFormatOpt = None,
     nan: NanOpt = "error",
     output: Output = None,
-    size: Size = "800x500",
+    size: Size = None,
     no_color: NoColorOpt = False,
 ) -> None:
     """The distribution of y_pred - y_true per model, in one streaming pass."""
@@ -154,7 +158,7 @@ def calibration_command(
     nan: NanOpt = "error",
     positive: PositiveOpt = None,
     output: Output = None,
-    size: Size = "800x500",
+    size: Size = None,
     no_color: NoColorOpt = False,
 ) -> None:
     """A reliability diagram: how often y=1 happens against the mean predicted probability; for
@@ -194,7 +198,7 @@ def losses_command(
     nan: NanOpt = "error",
     positive: PositiveOpt = None,
     output: Output = None,
-    size: Size = "800x500",
+    size: Size = None,
     no_color: NoColorOpt = False,
 ) -> None:
     """The loss of every model in every group, as bars."""

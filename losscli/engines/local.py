@@ -226,8 +226,8 @@ def _first_infinite(
         bad = ~np.isfinite(values)
         if key[0] in arrays.valid:
             bad &= arrays.valid[key[0]]
-        if bad.any():
-            found[key] = arrays.row_offset + int(np.flatnonzero(bad)[0]) + 1
+        # Every row finite but the sum overflowed: say it from this batch on.
+        found[key] = arrays.row_offset + (int(np.flatnonzero(bad)[0]) if bad.any() else 0) + 1
 
 
 def _masked_losses(losses: dict[Key, np.ndarray], arrays: BatchArrays) -> dict[str, np.ndarray]:
@@ -256,10 +256,14 @@ def conclude(plan: Plan, partial: Partial, request: Request, notes: list[str] | 
         said.append(f"left out {partial.ignored} row(s) whose target is {label} (ignore_index)")
     if partial.rows_differ:
         said.append(DIFFERENT_ROWS.format(nan=request.flag("nan"), baseline=request.flag("baseline")))
+    kinds = {s.label: s.loss.pred_kind for s in plan.specs}
     for (model, label), row in sorted(partial.infinite.items(), key=lambda item: item[1]):
+        why = (
+            "a probability of exactly 0 or 1 on the wrong side" if kinds.get(label) == "probability" else "a huge error"
+        )
         said.append(
-            f"warning: model {model}: {label} is not finite from row {row} on (the loss of that row is "
-            "beyond float64, e.g. a probability of exactly 0 or 1 on the wrong side); it is reported as inf or nan"
+            f"warning: model {model}: {label} is not finite from row {row} on (the loss of that row, or the sum "
+            f"so far, is beyond float64, e.g. {why}); it is reported as inf or nan"
         )
     results, hidden = finish(partial.acc, plan.specs, request.stats)
     results = _nominal_verdicts(results, plan, request)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._registry import HALF_OPEN_UNIT, UNIT, FloatArray, Param, ParamValue
+from ._registry import OPEN_UNIT, UNIT, FloatArray, Param, ParamValue
 
 FLOAT64_EPS = float(np.finfo(np.float64).eps)
 LOG2 = float(np.log(2.0))
@@ -14,7 +14,7 @@ EPS = Param(
     "auto",
     "probabilities are clipped to [eps, 1 - eps]; auto = float64 machine epsilon (scikit-learn on float64)",
     kind="float_or_auto",
-    domain=HALF_OPEN_UNIT,
+    domain=OPEN_UNIT,  # eps = 0 would take log(0) of a confident right prediction: 0 * -inf = nan
 )
 LABEL_SMOOTHING = Param(
     "label_smoothing",

@@ -67,6 +67,7 @@ POSITIVE = Interval(0.0, math.inf, low_closed=False)
 NON_NEGATIVE = Interval(0.0, math.inf)
 UNIT = Interval(0.0, 1.0)
 HALF_OPEN_UNIT = Interval(0.0, 1.0, high_closed=False)
+OPEN_UNIT = Interval(0.0, 1.0, low_closed=False, high_closed=False)
 
 
 @dataclass(frozen=True)

@@ -7,12 +7,13 @@ in one pass, like the accumulators of ``eval``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..errors import OptionError
+from ..losses import Interval
 from ..spec import LossSpec
 
 # Every model gets the same colour in every plot: the n-th model the n-th colour.
@@ -51,7 +52,7 @@ def loss_curves(
 
     if tasks == {"regression"}:
         r = np.linspace(low, high, points)
-        return "residual (y_pred - y_true)", [Curve(s.label, r, values(s, np.zeros_like(r), r)) for s in specs]
+        return "residual (y_pred - y_true)", [_regression_curve(s, r, values) for s in specs]
     if tasks == {"binary"}:
         kinds = {s.loss.pred_kind for s in specs}
         if kinds <= {"probability"}:
@@ -72,6 +73,33 @@ def loss_curves(
     )
 
 
+def _regression_curve(
+    spec: LossSpec, r: np.ndarray, values: Callable[[LossSpec, np.ndarray, np.ndarray], np.ndarray]
+) -> Curve:
+    """The loss against the residual at y_true = 0, or at y_true = 1 where the loss needs positive
+    targets (msle, poisson, gamma, tweedie); points outside the loss's domain are left out."""
+    domain = spec.loss.domain(spec.params)
+    y0 = 1.0 if domain.target is not None and not domain.target.contains(0.0) else 0.0
+    y = np.full_like(r, y0)
+    p = y + r
+    inside = np.ones(len(r), dtype=bool) if domain.pred is None else _within(domain.pred, p)
+    with np.errstate(all="ignore"):
+        loss = np.where(inside, values(spec, y, np.where(inside, p, y0)), np.nan)
+    keep = np.isfinite(loss)
+    if not keep.any():
+        raise OptionError(
+            f"{spec.label} is not defined on residuals {r[0]:g}..{r[-1]:g} (y_true = {y0:g}); choose another --range"
+        )
+    return Curve(spec.label + ("" if y0 == 0 else " (y_true = 1)"), r[keep], loss[keep])
+
+
+def _within(interval: Interval, x: np.ndarray) -> np.ndarray:
+    above = x >= interval.low if interval.low_closed else x > interval.low
+    below = x <= interval.high if interval.high_closed else x < interval.high
+    inside: np.ndarray = above & below
+    return inside
+
+
 def parse_range(text: str) -> tuple[float, float]:
     """'-4:4' -> (-4.0, 4.0)."""
     low, sep, high = text.partition(":")
@@ -79,7 +107,7 @@ def parse_range(text: str) -> tuple[float, float]:
         lo, hi = float(low), float(high)
     except ValueError:
         raise OptionError(f"--range takes LOW:HIGH, such as -4:4, not {text!r}") from None
-    if not sep or not np.isfinite(lo) or not np.isfinite(hi) or lo >= hi:
+    if not sep or not np.isfinite(lo) or not np.isfinite(hi) or lo >= hi or not np.isfinite(hi - lo):
         raise OptionError(f"--range takes LOW:HIGH with LOW < HIGH, not {text!r}")
     return lo, hi
 

@@ -74,6 +74,8 @@ def detect_format(path: str, explicit: str | None = None) -> tuple[str, str | No
         return _SUFFIXES[suffixes[-1]], compression
     if Path(path).is_dir() or path.endswith("*.parquet"):
         return "parquet", None
+    if not Path(path).exists():
+        raise InputError(f"{path}: no such file")
     shown = "".join(Path(path).suffixes) or "(none)"
     raise InputError(
         f"{path}: cannot tell the format from the suffix {shown!r}; name it with --input-format ({', '.join(FORMATS)})"

@@ -123,11 +123,17 @@ def _significantly_worse(ev: Evaluation) -> Iterator[Gate]:
         if r.verdict is None or r.verdict == "baseline":
             continue
         p = r.p_value if r.p_value is not None else math.nan
+        base = ev.result(ev.stats.baseline or "", r.loss, r.group).value
+        # A loss that went infinite or undefined where the baseline's did not is worse, whatever the test says.
+        broken = not math.isfinite(r.value) and math.isfinite(base)
         why = (
-            f"{_where(ev, r)}: {r.loss} is significantly worse than {ev.stats.baseline} "
+            f"{_where(ev, r)}: {r.loss} = {r.value!r} is not finite, and {ev.stats.baseline}'s is {base!r}"
+            if broken
+            else f"{_where(ev, r)}: {r.loss} is significantly worse than {ev.stats.baseline} "
             f"(delta {r.delta!r}, p = {p:.3g})"
         )
-        yield Gate("--fail-if-worse", r.model, r.loss, _group(ev, r), r.value, None, r.verdict != "worse", why)
+        passed = r.verdict != "worse" and not broken
+        yield Gate("--fail-if-worse", r.model, r.loss, _group(ev, r), r.value, None, passed, why)
 
 
 def check_gates(ev: Evaluation) -> list[Gate]:
