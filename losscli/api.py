@@ -136,7 +136,7 @@ def advise(
     with speaking_of_parameters():
         request = Request(
             _inputs(data, input_format, truth, join, model_col, names),
-            Columns(target, _names(preds), weight, id_column, class_sep, positive, tuple(classes), nan),
+            Columns(target, _names("preds", preds), weight, id_column, class_sep, positive, _classes(classes), nan),
             (),
             Statistics(baseline=baseline),
             output=Output(top=top),

@@ -86,3 +86,15 @@ def test_printable_escapes_controls_and_bidi_overrides_only() -> None:
     assert printable("huber(delta=2) · Δ é") == "huber(delta=2) · Δ é"
     assert printable("a\tb\x00c\x9bd") == r"a\tb\x00c\x9bd"
     assert printable("evil\u202eexe.csv") == r"evil\u202eexe.csv"
+
+
+def test_advise_escapes_names_too(hostile: Path) -> None:
+    """Escape sequences are escaped; a newline inside a name still splits advise's text line
+    (on stdout: it cannot forge losscli's own stderr lines, which are escaped whole)."""
+    for fmt in ("table", "markdown"):
+        result = runner.invoke(app, ["advise", str(hostile), "-f", fmt])
+        assert result.exit_code == 0, result.output
+        assert "\x1b" not in result.stdout
+        assert "\x07" not in result.stdout
+        _safe_for_a_person(result.stderr)
+        assert printable(ESCAPE) in result.stdout
