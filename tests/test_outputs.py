@@ -63,8 +63,14 @@ def test_a_fifo_is_written_to_not_replaced(tmp_path: Path, command: list[object]
     assert got[0].startswith((b"model,n,", b'"id",'))
 
 
-def test_dev_stdout_is_stdout() -> None:
-    done = losscli("eval", HOUSES, "-l", "mse", "-f", "csv", "-o", "/dev/stdout", "-q")
+@pytest.mark.parametrize("name", ["/dev/fd/1", "link"])
+def test_a_path_to_stdout_is_stdout(tmp_path: Path, name: str) -> None:
+    """Not /dev/stdout itself: as root, a regression would replace the machine's /dev/stdout
+    (the old writer did), where these names put only the test's own files at risk."""
+    if name == "link":
+        (tmp_path / "stdout.csv").symlink_to("/proc/self/fd/1")
+        name = str(tmp_path / "stdout.csv")
+    done = losscli("eval", HOUSES, "-l", "mse", "-f", "csv", "-o", name, "-q")
     assert done.returncode == 0, done.stderr
     assert done.stdout.decode().splitlines()[0] == "model,n,mse,rank"
 
