@@ -69,8 +69,8 @@ def evaluate(
     (None on the overall rows); with ``ci``, ci_low and ci_high; with
     ``baseline``, delta, delta_rel, its interval, p_value and verdict. The
     keyword arguments are the command line's options; ``chunk_rows`` caps the rows
-    handled at once. Errors are ``losscli.errors`` exceptions with the CLI's sentences;
-    notes are in ``frame.attrs["notes"]``, warnings are ``LossCliWarning``s.
+    handled at once. Errors are ``losscli.errors`` exceptions with the CLI's sentences (each
+    also a ValueError, TypeError or KeyError); notes are in ``frame.attrs["notes"]``.
     """
     from .api_errors import speaking_of_parameters
     from .engines import evaluate_request

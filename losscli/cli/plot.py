@@ -10,7 +10,7 @@ import os
 import shutil
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
 
 import typer
 
@@ -19,7 +19,7 @@ from ..request import Columns, Inputs, Request, Statistics, losses_from
 from .eval import IdOpt, InputFormatOpt, NanOpt, NoColorOpt, PositiveOpt, PredOpt, TargetOpt, WeightOpt
 from .messages import fail, note, write_stdout
 
-T = TypeVar("T")
+D = TypeVar("D", bound=dict[str, Any])
 
 if TYPE_CHECKING:
     from ..read.plan import Plan
@@ -78,9 +78,9 @@ def _check_output(output: str | None, inputs: tuple[str, ...]) -> None:
         check_output(output, inputs)
 
 
-def _shown(named: dict[str, T]) -> dict[str, T]:
+def _shown(named: D) -> D:
     """Model names as a person may see them: no escape sequence reaches the terminal or a title."""
-    return {printable(name): value for name, value in named.items()}
+    return cast(D, {printable(name): value for name, value in named.items()})
 
 
 def _plan(request: Request, output: str | None) -> tuple[Source, Plan]:
