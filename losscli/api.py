@@ -64,10 +64,9 @@ def evaluate(
     pyarrow Table or RecordBatch, an object with ``__arrow_c_stream__``, or a dict of
     equal-length arrays (2-D: a multiclass model, rows x classes); else a TypeError.
 
-    Returns a tidy DataFrame with columns model, loss (the label, e.g.
-    ``huber(delta=5)``), value and n; with ``by``, one column per group column
-    (None on the overall rows); with ``ci``, ci_low and ci_high; with
-    ``baseline``, delta, delta_rel, its interval, p_value and verdict. The
+    Returns a tidy DataFrame with columns model, loss (the label, e.g. ``huber(delta=5)``),
+    value and n; with ``by``, one column per group column (None on the overall rows); with
+    ``ci``, ci_low and ci_high; with ``baseline``, delta, delta_rel, its interval, p_value and verdict. The
     keyword arguments are the command line's options; ``chunk_rows`` caps the rows
     handled at once. Errors are ``losscli.errors`` exceptions with the CLI's sentences (each
     also a ValueError, TypeError or KeyError); notes are in ``frame.attrs["notes"]``.
