@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from .errors import LossCliWarning, OptionError
+from .errors import ArgumentTypeError, DataTypeError, LossCliWarning, OptionError
 from .request import Columns, Engine, Inputs, Output, Request, Statistics, losses_from
 
 if TYPE_CHECKING:
@@ -56,6 +56,7 @@ def evaluate(
     chunk_rows: int | None = None,
     delimiter: str | None = None,
     decimal: str | None = None,
+    timeout: float | None = None,
 ) -> pd.DataFrame:
     """Evaluate files or data in memory.
 
@@ -63,13 +64,12 @@ def evaluate(
     pyarrow Table or RecordBatch, an object with ``__arrow_c_stream__``, or a dict of
     equal-length arrays (2-D: a multiclass model, rows x classes); else a TypeError.
 
-    Returns a tidy DataFrame with columns model, loss (the label, e.g.
-    ``huber(delta=5)``), value and n; with ``by``, one column per group column
-    (None on the overall rows); with ``ci``, ci_low and ci_high; with
-    ``baseline``, delta, delta_rel, its interval, p_value and verdict. The
+    Returns a tidy DataFrame with columns model, loss (the label, e.g. ``huber(delta=5)``),
+    value and n; with ``by``, one column per group column (None on the overall rows); with
+    ``ci``, ci_low and ci_high; with ``baseline``, delta, delta_rel, its interval, p_value and verdict. The
     keyword arguments are the command line's options; ``chunk_rows`` caps the rows
-    handled at once. Errors are ``losscli.errors`` exceptions with the CLI's sentences;
-    notes are in ``frame.attrs["notes"]``, warnings are ``LossCliWarning``s.
+    handled at once. Errors are ``losscli.errors`` exceptions with the CLI's sentences (each
+    also a ValueError, TypeError or KeyError); notes are in ``frame.attrs["notes"]``.
     """
     from .api_errors import speaking_of_parameters
     from .engines import evaluate_request
@@ -77,10 +77,10 @@ def evaluate(
     with speaking_of_parameters():  # readers word their messages for the CLI; say them as parameters
         request = Request(
             replace(_inputs(data, input_format, truth, join, model_col, names), delimiter=delimiter, decimal=decimal),
-            Columns(target, _names(preds), weight, id_column, class_sep, positive, tuple(classes), nan),
-            losses_from([losses] if isinstance(losses, str) else list(losses)),
-            Statistics(ci, bootstrap, seed, baseline, _names(by), min_group_n, reduction, ci_method),
-            engine=Engine(engine, scheduler, workers, chunk_rows, threads),
+            Columns(target, _names("preds", preds), weight, id_column, class_sep, positive, _classes(classes), nan),
+            losses_from(_names("losses", losses)),
+            Statistics(ci, bootstrap, seed, baseline, _names("by", by), min_group_n, reduction, ci_method),
+            engine=Engine(engine, scheduler, workers, chunk_rows, threads, timeout),
             caller="api",
         )
         return _said(evaluate_request(request))
@@ -135,7 +135,7 @@ def advise(
     with speaking_of_parameters():
         request = Request(
             _inputs(data, input_format, truth, join, model_col, names),
-            Columns(target, _names(preds), weight, id_column, class_sep, positive, tuple(classes), nan),
+            Columns(target, _names("preds", preds), weight, id_column, class_sep, positive, _classes(classes), nan),
             (),
             Statistics(baseline=baseline),
             output=Output(top=top),
@@ -153,16 +153,31 @@ def _inputs(
     model_col: str | None,
     names: Sequence[str],
 ) -> Inputs:
+    given = _names("names", names)
     if isinstance(data, str | os.PathLike):
-        return Inputs((os.fspath(data),), None, input_format, truth, join, model_col, tuple(names))
+        return Inputs((os.fspath(data),), None, input_format, truth, join, model_col, given)
     if isinstance(data, list | tuple) and data and all(isinstance(p, str | os.PathLike) for p in data):
-        return Inputs(tuple(map(os.fspath, data)), None, input_format, truth, join, model_col, tuple(names))
+        return Inputs(tuple(map(os.fspath, data)), None, input_format, truth, join, model_col, given)
+    if isinstance(data, list | tuple) and not data:
+        raise OptionError("data= is empty; give a file path, a list of paths, or data in memory")
     if data is None:
         from .read.tables import ACCEPTED
 
-        raise OptionError(f"data= needs {ACCEPTED}")
-    return Inputs((), data, input_format, truth, join, model_col, tuple(names))
+        raise DataTypeError(f"data= needs {ACCEPTED}")
+    return Inputs((), data, input_format, truth, join, model_col, given)
 
 
-def _names(value: Sequence[str] | str) -> tuple[str, ...]:
-    return (value,) if isinstance(value, str) else tuple(value)
+def _names(keyword: str, value: object) -> tuple[str, ...]:
+    """One name, or a list of them (a lone string is one name, not its letters)."""
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    raise ArgumentTypeError(f"{keyword}= takes a string or a list of strings, not {type(value).__name__} {value!r:.40}")
+
+
+def _classes(value: object) -> tuple[str, ...]:
+    """``classes="a,b,c"`` as on the command line, or a list."""
+    if isinstance(value, str):
+        return tuple(c.strip() for c in value.split(",")) if value else ()
+    return _names("classes", value)

@@ -16,11 +16,13 @@ columns are resolved, against the same request.
 from __future__ import annotations
 
 import math
+import numbers
+import types
 from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path, PurePath
-from typing import Literal
+from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
-from .errors import OptionError
+from .errors import ArgumentTypeError, OptionError
 from .losses import REDUCTIONS
 from .spec import LossSpec, parse_specs
 
@@ -64,6 +66,7 @@ CI_METHODS = ("bootstrap", "t")
 DEFAULT_BOOTSTRAP = 1000
 DEFAULT_SEED = 0
 DEFAULT_WORKERS = 2
+DEFAULT_TIMEOUT_S = 60.0
 DEFAULT_LEVEL = 0.95
 DEFAULT_DIGITS = 4
 BOOTSTRAP_RANGE = (20, 100_000)
@@ -110,6 +113,7 @@ _FLAGS = {
     "workers": "--workers",
     "threads": "--threads",
     "ci_method": "--ci-method",
+    "timeout": "--timeout",
 }
 # The Python API's keyword where it differs from the field's name.
 _KEYWORDS = {"paths": "data", "id": "id_column", "names": "names", "path": "output"}
@@ -329,10 +333,16 @@ class Engine:
     chunk_rows: int | None = None
     # Threads for the kernels and the bootstrap (None: every core); results do not depend on it.
     threads: int | None = None
+    # Seconds to wait for the scheduler to answer, and for a task to finish (None: the default).
+    timeout: float | None = None
 
     @property
     def worker_count(self) -> int:
         return self.workers if self.workers is not None else DEFAULT_WORKERS
+
+    @property
+    def timeout_s(self) -> float:
+        return self.timeout if self.timeout is not None else DEFAULT_TIMEOUT_S
 
 
 @dataclass(frozen=True)
@@ -350,7 +360,15 @@ class Request:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "losses", tuple(self.losses))
-        for check in (_check_inputs, _check_columns, _check_stats, _check_gates, _check_output, _check_engine):
+        for check in (
+            _check_types,
+            _check_inputs,
+            _check_columns,
+            _check_stats,
+            _check_gates,
+            _check_output,
+            _check_engine,
+        ):
             check(self)
 
     def flag(self, option: str) -> str:
@@ -377,9 +395,55 @@ def _refuse(r: Request, option: str, why: str) -> None:
     raise OptionError(f"{r.flag(option)} {why}")
 
 
+def _check_types(r: Request) -> None:
+    """Every field holds what its annotation says (the command line's parser already typed
+    its options; a Python caller may pass anything): else one sentence, a TypeError too."""
+    for part in (r.inputs, r.columns, r.stats, r.gates, r.output, r.engine):
+        for name, hint in get_type_hints(type(part)).items():
+            value = getattr(part, name)
+            if not _conforms(value, hint):
+                raise ArgumentTypeError(
+                    f"{r.flag(name)} takes {_describe(hint)}, not {type(value).__name__} {_short(value)}"
+                )
+    if r.caller not in ("cli", "api"):
+        raise ArgumentTypeError(f"caller is cli or api, not {r.caller!r}")
+
+
+def _conforms(value: object, hint: Any) -> bool:
+    origin = get_origin(hint)
+    if hint is object:
+        return True
+    if origin in (Union, types.UnionType):
+        return any(_conforms(value, arg) for arg in get_args(hint))
+    if origin is tuple:
+        return isinstance(value, tuple) and all(_conforms(v, get_args(hint)[0]) for v in value)
+    if hint is type(None):
+        return value is None
+    if hint in (int, float):  # NumPy numbers welcome; True is not a number here
+        kind = numbers.Integral if hint is int else numbers.Real
+        return isinstance(value, kind) and not isinstance(value, bool)
+    return isinstance(value, hint)
+
+
+def _describe(hint: Any) -> str:
+    words = {str: "a string", int: "a whole number", float: "a number", bool: "True or False"}
+    if get_origin(hint) in (Union, types.UnionType):
+        return " or ".join(_describe(a) for a in get_args(hint) if a is not type(None))
+    if get_origin(hint) is tuple:
+        return f"a list of {_describe(get_args(hint)[0]).removeprefix('a ')}s"
+    return words.get(hint, getattr(hint, "__name__", str(hint)))
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def _check_inputs(r: Request) -> None:
     i = r.inputs
     if i.frame is None and not i.paths:
+        if r.caller == "api":
+            raise OptionError("data= is empty; give a file path, a list of paths or a pandas DataFrame")
         raise OptionError("no input: give a file, a Parquet directory or glob, or - for stdin")
     if i.join is not None and i.join not in JOIN_POLICIES:
         _refuse(r, "join", f"takes strict or inner, not {i.join!r}")
@@ -548,7 +612,8 @@ def _check_engine(r: Request) -> None:
     if e.name not in ENGINES:
         _refuse(r, "engine", f"takes local or dask, not {e.name!r}")
     if e.name != "dask":
-        for option, given in (("scheduler", e.scheduler is not None), ("workers", e.workers is not None)):
+        given_options = (("scheduler", e.scheduler), ("workers", e.workers), ("timeout", e.timeout))
+        for option, given in ((o, v is not None) for o, v in given_options):
             if given:
                 _refuse(r, option, f"applies to {r.flag('engine')} dask only; add it, or drop this option")
     elif e.scheduler is not None and e.workers is not None:
@@ -559,6 +624,8 @@ def _check_engine(r: Request) -> None:
         _refuse(r, "threads", "sets this machine's threads; a Dask worker runs one thread per process")
     if e.workers is not None and e.workers < 1:
         _refuse(r, "workers", f"must be >= 1, not {e.workers}")
+    if e.timeout is not None and not 0 < e.timeout < math.inf:
+        _refuse(r, "timeout", f"is a number of seconds > 0, not {e.timeout}")
     if e.name == "dask":
         i = r.inputs
         if len(i.paths) != 1 or i.frame is not None or i.truth or i.model_col or r.output.per_row:

@@ -82,8 +82,8 @@ def parse_spec(text: str) -> LossSpec:
     name, _, rest = text.partition(":")
     try:
         loss = losses.get(name)
-    except KeyError as exc:
-        suggestions = exc.args[1] if len(exc.args) > 1 else []
+    except UnknownLossError as exc:
+        suggestions = exc.suggestions
         hint = f"; did you mean {' or '.join(repr(s) for s in suggestions)}?" if suggestions else ""
         raise UnknownLossError(f"unknown loss {name.strip()!r}{hint} (`losscli losses` lists them all)") from None
     given: dict[str, ParamValue] = {}

@@ -99,8 +99,15 @@ def _root(
 
 
 def main() -> None:
+    from . import signals
+    from .messages import guard_standard_streams
+
+    guard_standard_streams()
+    signals.install()
     try:
         app()
-    except KeyboardInterrupt:
-        sys.stderr.write("losscli: interrupted\n")
-        raise SystemExit(130) from None
+    except (signals.Interrupted, KeyboardInterrupt) as exc:
+        signals.stop_listening()
+        signum = exc.signum if isinstance(exc, signals.Interrupted) else int(signals.SIGINT)
+        signals.say_interrupted(signum)
+        raise SystemExit(128 + signum) from None

@@ -35,7 +35,7 @@ from .eval import (
     split_list,
     stdout_or,
 )
-from .messages import note, user_errors, write_stdout
+from .messages import note, stdout_is_open, user_errors, write_stdout
 
 ADVISE_FORMATS = ("table", "json", "jsonl", "markdown")
 
@@ -107,7 +107,7 @@ def run_advise(request: Request) -> None:
     from ..engines.advise import advise_request
     from ..errors import OptionError
     from ..report.advise import render_advice, report_of
-    from ..report.writers import refuse_inputs
+    from ..report.writers import check_output
     from .eval import _emit
     from .progress import progress_bar
 
@@ -116,7 +116,9 @@ def run_advise(request: Request) -> None:
     if fmt not in ADVISE_FORMATS:
         raise OptionError(f"advise writes {', '.join(ADVISE_FORMATS)}, not {fmt}; choose one with --format")
     if out.path is not None:
-        refuse_inputs(out.path, list(request.inputs.files()))
+        check_output(out.path, request.inputs.files(), request.flag("path"))
+    else:
+        stdout_is_open()
     advice = advise_request(request, progress=lambda source: progress_bar(source, request))
     report = report_of(advice, request.columns.positive)
     on_terminal = out.path is None and sys.stdout.isatty()

@@ -36,7 +36,7 @@ from .complete import (
     complete_nan,
     complete_reduction,
 )
-from .messages import note, user_errors, write_stdout
+from .messages import note, reader_gone, say, stdout_is_open, user_errors, write_stdout
 
 if TYPE_CHECKING:
     from ..engines.evaluation import Evaluation
@@ -358,6 +358,14 @@ WorkersOpt = Annotated[
         rich_help_panel=ENGINE,
     ),
 ]
+TimeoutOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--timeout",
+        help="With --engine dask: seconds to wait for the scheduler to answer, and for the next task to finish "
+        "(default 60).",
+    ),
+]
 
 ThreadsOpt = Annotated[
     int | None,
@@ -430,8 +438,9 @@ def eval_command(
     scheduler: SchedulerOpt = None,
     workers: WorkersOpt = None,
     threads: ThreadsOpt = None,
+    timeout: TimeoutOpt = None,
 ) -> None:
-    with user_errors(", ".join(files)):
+    with user_errors(", ".join([*files, *([truth] if truth else [])])):
         run_eval(build_request(ctx))
 
 
@@ -480,7 +489,7 @@ def request_from(v: dict[str, Any]) -> Request:
         v["fmt"], stdout_or(v["output"]), v["per_row"], v["with_meta"], v["digits"], v["sort"], v["quiet"],
         v["verbose"], color(v["no_color"]),
     )  # fmt: skip
-    engine = Engine(v["engine"], v["scheduler"], v["workers"], threads=v["threads"])
+    engine = Engine(v["engine"], v["scheduler"], v["workers"], threads=v["threads"], timeout=v["timeout"])
     return Request(inputs, columns, losses_from(v["loss"] or ()), stats, gates, output, engine)
 
 
@@ -550,11 +559,13 @@ def _run_eval(request: Request) -> None:
     from ..engines import evaluate_request
     from ..report.gates import breaches
     from ..report.summary import signature
-    from ..report.writers import refuse_inputs
+    from ..report.writers import check_output
 
     out = request.output
     if out.path is not None:
-        refuse_inputs(out.path, list(request.inputs.files()))
+        check_output(out.path, request.inputs.files(), request.flag("path"))
+    else:
+        stdout_is_open()
     if "-" in request.inputs.paths and sys.stdin.isatty():
         # Not a hang: a terminal on stdin waits for the user to type or paste the data.
         note("reading predictions from stdin, which is a terminal: type or paste the data and end with Ctrl-D "
@@ -586,7 +597,7 @@ def _fail_gates(failures: list[str]) -> None:
     from ..report.ci import error_lines, on_github
 
     for failure in failures:
-        sys.stderr.write(f"losscli: FAIL {failure}\n")
+        say(f"FAIL {failure}")
     if on_github(os.environ):
         sys.stderr.write(error_lines(failures))
     raise typer.Exit(1)
@@ -611,11 +622,16 @@ def _step_summary(evaluation: Evaluation, failures: list[str]) -> None:
 
 def _per_row(request: Request) -> Evaluation:
     from ..engines import evaluate_request
+    from ..errors import ReaderGone
     from ..report.writers import PerRowWriter
 
     out = request.output
-    with PerRowWriter(out.chosen_format(on_terminal=False), out.path) as sink:
-        return evaluate_request(request, per_row=sink)
+    try:
+        with PerRowWriter(out.chosen_format(on_terminal=False), out.path) as sink:
+            return evaluate_request(request, per_row=sink)
+    except ReaderGone:
+        reader_gone()
+        raise typer.Exit(0) from None
 
 
 def _render(evaluation: Evaluation) -> str:
@@ -678,16 +694,11 @@ def forced_color() -> bool:
 
 
 def _emit(text: str, output: str | None, quiet: bool) -> None:
-    """The rendered results to --output (atomically) or stdout."""
+    """The rendered results to --output (through the one writer) or stdout."""
     if output is None:
         write_stdout(text)
         return
-    from ..errors import OptionError
-    from ..report.writers import write_text_atomically
-    from .messages import fail
+    from ..report.writers import write_text
 
-    try:
-        write_text_atomically(output, text)
-    except OSError as exc:
-        fail(OptionError(f"--output {output}: cannot be written ({exc.strerror or exc})"))
+    write_text(output, text)
     note(f"wrote {output}", quiet)

@@ -10,14 +10,16 @@ import os
 import shutil
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
 
 import typer
 
-from ..errors import LossCliError, OptionError
+from ..errors import LossCliError, OptionError, printable
 from ..request import Columns, Inputs, Request, Statistics, losses_from
 from .eval import IdOpt, InputFormatOpt, NanOpt, NoColorOpt, PositiveOpt, PredOpt, TargetOpt, WeightOpt
-from .messages import fail, note
+from .messages import fail, note, write_stdout
+
+D = TypeVar("D", bound=dict[str, Any])
 
 if TYPE_CHECKING:
     from ..read.plan import Plan
@@ -61,7 +63,7 @@ def _terminal() -> dict[str, Any]:
 def _show(
     output: str | None, size: str | None, no_color: bool, to_file: Callable[..., None], to_terminal: Callable[..., str]
 ) -> None:
-    """A figure at ``output`` (matplotlib), else the terminal drawing on stdout."""
+    """A figure at ``output`` (matplotlib, through the one writer), else the terminal drawing on stdout."""
     if size is not None and not output:
         raise OptionError("--size sets a figure file's size; the terminal drawing fits the terminal (add --output)")
     if output:
@@ -69,14 +71,28 @@ def _show(
         note(f"wrote {output}")
     else:
         options = _terminal() | ({"color": False} if no_color else {})
-        sys.stdout.write(to_terminal(**options))
+        write_stdout(to_terminal(**options))
 
 
-def _plan(request: Request) -> tuple[Source, Plan]:
+def _check_output(output: str | None, inputs: tuple[str, ...]) -> None:
+    """Before anything is read: the figure must not replace an input, and must be writable."""
+    from ..report.writers import check_output
+
+    if output:
+        check_output(output, inputs)
+
+
+def _shown(named: D) -> D:
+    """Model names as a person may see them: no escape sequence reaches the terminal or a title."""
+    return cast(D, {printable(name): value for name, value in named.items()})
+
+
+def _plan(request: Request, output: str | None) -> tuple[Source, Plan]:
     """The input opened and its columns resolved, as ``eval`` does."""
     from ..read.inputs import open_inputs
     from ..read.plan import make_plan
 
+    _check_output(output, request.inputs.files())
     source, _ = open_inputs(request)
     return source, make_plan(source, request)
 
@@ -99,6 +115,7 @@ def curves_command(
     from ..spec import parse_specs
 
     try:
+        _check_output(output, ())
         specs = parse_specs(losses)
         low, high = data.parse_range(value_range)
         axis, curves = data.loss_curves(specs, low, high, gradient=grad)
@@ -134,8 +151,8 @@ def residuals_command(
     try:
         columns = Columns(target, tuple(pred or ()), None, id_column, nan=nan)
         request = Request(Inputs((file,), input_format=input_format), columns)
-        source, plan = _plan(request)
-        hists = collect.residual_histograms(source, plan, columns, bins=bins)
+        source, plan = _plan(request, output)
+        hists = _shown(collect.residual_histograms(source, plan, columns, bins=bins))
         _show(
             output,
             size,
@@ -169,8 +186,8 @@ def calibration_command(
         columns = Columns(target, tuple(pred or ()), None, id_column, positive=positive, nan=nan)
         # No loss given: the data decides the task (binary labels, or quantile columns).
         request = Request(Inputs((file,), input_format=input_format), columns)
-        source, plan = _plan(request)
-        tables = collect.calibration_tables(source, plan, columns, bins=bins)
+        source, plan = _plan(request, output)
+        tables = _shown(collect.calibration_tables(source, plan, columns, bins=bins))
         _show(
             output,
             size,
@@ -207,6 +224,7 @@ def losses_command(
     from ..report.summary import group_text
 
     try:
+        _check_output(output, (file,))
         ev = evaluate_request(
             Request(
                 Inputs((file,), input_format=input_format),
@@ -218,10 +236,10 @@ def losses_command(
         if not loss:
             note(f"loss: {ev.specs[0].label} (the first default for {ev.layout.task}; choose with --loss)")
         groups = [g for g in ev.groups if g is not None]
-        labels = [" / ".join(group_text(ev, g)) for g in groups]
+        labels = [printable(" / ".join(group_text(ev, g))) for g in groups]
         label = ev.specs[0].label
-        values = {m: [ev.value(m, label, g) for g in groups] for m in ev.models}
-        title = f"{label} per {', '.join(by)}"
+        values = _shown({m: [ev.value(m, label, g) for g in groups] for m in ev.models})
+        title = printable(f"{label} per {', '.join(by)}")
         _show(
             output,
             size,

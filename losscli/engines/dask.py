@@ -13,8 +13,14 @@ footers), so intervals equal the local engine's.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
+import signal
+import socket
+import struct
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 from ..errors import InputError, OptionError
@@ -26,7 +32,8 @@ from ..request import Request
 from .evaluation import Evaluation
 from .local import BatchObserver, ObserverFactory, Partial, accumulate, conclude
 
-CONNECT_TIMEOUT_S = 10
+# A Dask handshake is a few hundred bytes; a length prefix beyond this is another protocol.
+HANDSHAKE_MAX_BYTES = 1 << 20
 
 
 def _reduce_file(
@@ -97,25 +104,82 @@ def _connect(request: Request) -> tuple[Any, Any]:
     except ImportError:
         raise OptionError("--engine dask needs Dask: pip install 'losscli[dask]' (dask and distributed)") from None
     scheduler = request.engine.scheduler
+    timeout = request.engine.timeout_s
     cluster = None
-    if scheduler is None:
+    if scheduler is not None:
+        _probe(scheduler, timeout, request)
+    else:
         # Workers' own logs would repeat a user error (with its traceback) before our sentence.
-        cluster = LocalCluster(
-            n_workers=request.engine.worker_count,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=":0",  # None still binds :8787; a busy 8787 failed the run with a warning
-            silence_logs=logging.CRITICAL,
-        )
+        with _children_deaf_to_ctrl_c():
+            cluster = LocalCluster(
+                n_workers=request.engine.worker_count,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=":0",  # None still binds :8787; a busy 8787 failed the run with a warning
+                silence_logs=logging.CRITICAL,
+            )
     try:
-        return Client(cluster if cluster is not None else scheduler, timeout=CONNECT_TIMEOUT_S), cluster
+        return Client(cluster if cluster is not None else scheduler, timeout=timeout), cluster
     except (OSError, TimeoutError, ValueError) as exc:
         if cluster is not None:
             cluster.close()
         raise OptionError(
-            f"--scheduler {scheduler}: cannot reach a Dask scheduler there ({str(exc).splitlines()[0]}); "
-            "check the address (tcp://HOST:8786) or leave --scheduler out for a local cluster"
+            f"{request.flag('scheduler')} {scheduler}: cannot reach a Dask scheduler there "
+            f"({str(exc).splitlines()[0]}); check the address (tcp://HOST:8786) or leave "
+            f"{request.flag('scheduler')} out for a local cluster"
         ) from None
+
+
+@contextlib.contextmanager
+def _children_deaf_to_ctrl_c() -> Iterator[None]:
+    """A terminal's Ctrl-C (or hangup) goes to the whole process group, workers included, which
+    would die printing tracebacks. Processes started here inherit these signals blocked; only
+    losscli hears them (on its other threads), and shuts the cluster down itself."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    from multiprocessing import resource_tracker
+
+    # Started first: starting it later unblocks SIGINT in the thread that spawns the workers.
+    resource_tracker.ensure_running()
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGHUP})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _probe(address: str, timeout: float, request: Request) -> None:
+    """Speak first to what is at ``address``, with bounded waits: a Dask scheduler sends its
+    handshake (a small length-prefixed frame) as soon as it accepts. A silent server, a web
+    server or an SSH banner would otherwise hang the client, or make it allocate whatever
+    length the first 8 bytes spell."""
+    scheme, _, rest = address.rpartition("://")
+    if scheme not in ("", "tcp"):
+        return  # tls://, ucx://: Dask's own timeout bounds the connection
+    host, _, port = rest.rpartition(":")
+    flag = request.flag("scheduler")
+    fix = f"give the address of a Dask scheduler (tcp://HOST:8786), or raise {request.flag('timeout')}"
+    try:
+        with socket.create_connection((host or rest, int(port) if port.isdigit() else 8786), timeout=timeout) as sock:
+            head = _receive(sock, 8)
+    except TimeoutError:
+        raise OptionError(f"{flag} {address}: no Dask handshake within {timeout:g} s; {fix}") from None
+    except OSError as exc:
+        raise OptionError(f"{flag} {address}: cannot connect ({exc.strerror or exc}); {fix}") from None
+    if len(head) < 8 or not 0 < struct.unpack("<Q", head)[0] <= HANDSHAKE_MAX_BYTES:
+        shown = repr(head[:8].decode("ascii", "replace")) if head else "nothing before closing"
+        raise OptionError(f"{flag} {address}: is not a Dask scheduler (it answered {shown}); {fix}")
+
+
+def _receive(sock: socket.socket, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = sock.recv(size - len(data))
+        if not chunk:
+            break
+        data += chunk
+    return data
 
 
 def _reduce_on(
@@ -131,8 +195,30 @@ def _reduce_on(
         client.submit(_reduce_file, file, offset, plan, request, part, observer, pure=False)
         for file, offset in zip(files, offsets, strict=True)
     ]
+    every = list(states)
     while len(states) > 1:  # a tree of pairwise merges, so no worker holds every state
         pairs = [client.submit(_merge, a, b, pure=False) for a, b in zip(states[::2], states[1::2], strict=False)]
         states = pairs + ([states[-1]] if len(states) % 2 else [])
+        every += pairs
+    _wait_with_progress(every, request)
     partial: Partial = states[0].result()
     return partial
+
+
+def _wait_with_progress(futures: list[Any], request: Request) -> None:
+    """Wait as long as tasks keep finishing; give up when none has for --timeout seconds (a
+    scheduler without workers would otherwise keep us waiting for ever)."""
+    from dask.distributed import wait
+
+    timeout = request.engine.timeout_s
+    pending = [f for f in futures if not f.done()]
+    while pending:
+        try:
+            wait(pending, timeout=timeout, return_when="FIRST_COMPLETED")
+        except TimeoutError:
+            raise OptionError(
+                f"{request.flag('scheduler') if request.engine.scheduler else 'the local Dask cluster'}: no task "
+                f"finished in {timeout:g} s (does the cluster have workers?); raise {request.flag('timeout')} "
+                "for partitions that take longer"
+            ) from None
+        pending = [f for f in pending if not f.done()]

@@ -17,6 +17,9 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+# The one exception hierarchy (a standard-library-only module): a failed lookup is a user error.
+from ..errors import ArgumentTypeError, UnknownLossError
+
 FloatArray = npt.NDArray[np.float64]
 Task = Literal["regression", "binary", "multiclass"]
 TASKS: tuple[Task, ...] = ("regression", "binary", "multiclass")
@@ -242,15 +245,19 @@ class Registry:
     def get(self, name: str) -> Loss:
         """The loss called ``name`` (or one of its aliases), case-insensitive.
 
-        Raises ``KeyError`` with the closest names as ``args[1]``.
+        Raises ``UnknownLossError`` (a ``KeyError``) naming the closest names, also
+        kept as its ``suggestions``.
         """
+        if not isinstance(name, str):
+            raise ArgumentTypeError(f"a loss is named by a string such as 'huber', not {type(name).__name__}")
         key = name.strip().lower().replace("-", "_")
         try:
             return self._lookup[key]
         except KeyError:
             close = difflib.get_close_matches(key, list(self._lookup), n=3, cutoff=0.6)
             suggestions = list(dict.fromkeys(self._lookup[c].name for c in close))
-            raise KeyError(name, suggestions) from None
+            hint = f"; did you mean {' or '.join(repr(s) for s in suggestions)}?" if suggestions else ""
+            raise UnknownLossError(f"unknown loss {name.strip()!r}{hint}", suggestions) from None
 
     def __iter__(self) -> Iterator[Loss]:
         """Losses grouped by task (regression, binary, multiclass), point losses before those of

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import OptionError
+from ..errors import OptionError, OutputError
 from .data import MATPLOTLIB_COLOURS, Calibration, Curve, Histogram, QuantileCalibration, calibration_words
 
 FORMATS = (".png", ".svg", ".pdf")
@@ -52,16 +52,20 @@ def _line_style(i: int) -> dict[str, Any]:
 def _save(fig: Any, path: str) -> None:
     import matplotlib.pyplot as plt
 
-    from ..report.writers import atomic_path
+    from ..report.writers import output_path
 
     suffix = Path(path).suffix.lower()
     if suffix not in FORMATS:
         plt.close(fig)
         raise OptionError(f"--output {path}: write a figure as {', '.join(FORMATS)}")
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format=suffix[1:], dpi=100)
-    plt.close(fig)
+    try:
+        with output_path(path) as target:
+            fig.savefig(target, format=suffix[1:], dpi=100)
+    except OSError as exc:
+        raise OutputError(f"--output {path}: cannot be written ({exc.strerror or exc})") from None
+    finally:
+        plt.close(fig)
 
 
 def svg_text(fig: Any) -> str:

@@ -6,6 +6,7 @@ cannot change a column's type; stdin is parsed in blocks of whole lines.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Iterator
 from typing import IO, Any
@@ -31,6 +32,7 @@ def open_delimited(
     """
     name = "<stdin>" if stream is not None else path
     try:
+        opened = os.stat(path).st_size if stream is None else 0
         if stream is not None:
             head = stream.read(SNIFF_BYTES)
         else:
@@ -76,7 +78,7 @@ def open_delimited(
             include_columns=columns, column_types=_column_types(schema, columns, numeric), **numbers
         )
         if stream is None:
-            yield from _file_batches(path, parse, convert, schema)
+            yield from _file_batches(path, parse, convert, schema, opened)
         else:
             yield from _stream_batches(head, stream, parse, convert, schema)
 
@@ -135,15 +137,25 @@ def _column_types(schema: pa.Schema, columns: list[str], numeric: list[str]) -> 
 
 
 def _file_batches(
-    path: str, parse: pacsv.ParseOptions, convert: pacsv.ConvertOptions, schema: pa.Schema
+    path: str, parse: pacsv.ParseOptions, convert: pacsv.ConvertOptions, schema: pa.Schema, opened: int
 ) -> Iterator[pa.RecordBatch]:
     read = pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES)
     try:
         yield from pacsv.open_csv(path, read_options=read, parse_options=parse, convert_options=convert)
     except pa.ArrowInvalid as exc:
+        _unchanged(path, opened)  # a line cut in two is the file changing, not a bad file
         raise _csv_error(
             path, exc, schema, lambda col: _string_batches_of_file(path, parse, col), delimiter=parse.delimiter
         ) from None
+    _unchanged(path, opened)
+
+
+def _unchanged(path: str, opened: int) -> None:
+    """A file cut (or grown) at a line end while it was read gives no parse error, only fewer
+    rows than the file it was: refuse rather than report on part of it."""
+    now = os.stat(path).st_size
+    if now != opened:
+        raise InputError(f"{path}: changed while it was read ({opened} bytes, then {now}); evaluate a copy")
 
 
 def _stream_batches(

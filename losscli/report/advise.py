@@ -10,6 +10,7 @@ from typing import Any
 
 from ..core.diagnose import GAUSSIAN_RMSE_OVER_MAE, Diagnosis
 from ..engines.advise import Advice
+from ..errors import printable
 from .advice import Recommendation, recommend
 from .render import format_number
 
@@ -305,6 +306,6 @@ def render_advice(report: AdviseReport, fmt: str, digits: int = 4, width: int = 
         return render_json(report)
     if fmt == "jsonl":
         return render_jsonl(report)
-    if fmt == "markdown":
-        return render_markdown(report, digits)
-    return render_text(report, digits, width)
+    text = render_markdown(report, digits) if fmt == "markdown" else render_text(report, digits, width)
+    # Names shown to a person: no escape sequence from a column name reaches the terminal.
+    return "\n".join(printable(line) for line in text.split("\n"))

@@ -132,7 +132,7 @@ def render_document(
     title: str, sections: Sequence[Section], *, facts: Sequence[tuple[str, str]] = (), notes: Sequence[str] = ()
 ) -> str:
     """A page of sections under a title, then ``facts`` (label, text) and ``notes``: what a
-    command such as ``advise -o advice.html`` writes, with ``writers.write_text_atomically``.
+    command such as ``advise -o advice.html`` writes, with ``writers.write_text`` (the one writer).
 
     >>> page = render_document("t", [Section("<h>", paragraphs=["a < b"])])
     >>> "&lt;h&gt;" in page and "a &lt; b" in page

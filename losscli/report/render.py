@@ -12,6 +12,7 @@ import json
 import math
 from typing import TYPE_CHECKING, Any
 
+from ..errors import printable
 from .summary import Row, best_models, group_text, meta, ranks, signature, summary
 from .table import Cell, Grid, layouts, rich_table
 
@@ -154,9 +155,11 @@ def _grid(ev: Evaluation, digits: int, sort: str | None) -> Grid:
     blocks = [list(range(keys + i * size, keys + (i + 1) * size)) for i in range(len(ev.specs))]
     groups = [row.group for row, _ in rows]
     sections = [bool(ev.stats.by) and i > 0 and g != groups[i - 1] for i, g in enumerate(groups)]
-    cells = [[Cell(text, best) for text, best in row_cells] for _, row_cells in rows]
+    # Names shown to a person: no escape sequence or newline from the data reaches the terminal.
+    cells = [[Cell(printable(text), best) for text, best in row_cells] for _, row_cells in rows]
     last = keys + size * len(ev.specs)
-    return Grid(_human_header(ev), cells, list(range(keys)), blocks, [last], sections, keys - 1)
+    header = [printable(name) for name in _human_header(ev)]
+    return Grid(header, cells, list(range(keys)), blocks, [last], sections, keys - 1)
 
 
 def render_table(
@@ -177,7 +180,7 @@ def render_table(
             console.print()
         console.print(rich_table(g, columns))
     # A caption inside the table wraps to the table's width; lines below do not.
-    console.print(Text(caption(ev), style="dim"), soft_wrap=True)
+    console.print(Text(printable(caption(ev)), style="dim"), soft_wrap=True)
     console.print(Text(signature(ev), style="dim"), soft_wrap=True)
     return buffer.getvalue()
 
@@ -186,11 +189,11 @@ def render_markdown(ev: Evaluation, *, digits: int = 4, sort: str | None = None)
     header = _human_header(ev)
     first_numeric = len(ev.stats.by) + 1
     lines = [
-        "| " + " | ".join(header) + " |",
+        "| " + " | ".join(printable(h) for h in header) + " |",
         "|" + "|".join("---" if i < first_numeric else "---:" for i in range(len(header))) + "|",
     ]
     for _, cells in _human_rows(ev, summary(ev, sort), digits):
-        lines.append("| " + " | ".join(text.replace("|", "\\|") for text, _ in cells) + " |")
+        lines.append("| " + " | ".join(printable(text).replace("|", "\\|") for text, _ in cells) + " |")
     if ev.rows_differ:  # the table alone would hide it
         lines += [
             "",

@@ -1,15 +1,33 @@
-"""Writing results: atomically to a file, never over an input, and per-row streams.
+"""The one writer of every file losscli writes (``eval -o``, ``--per-row -o``, ``plot -o``).
 
-A file is written to a temporary name in the same folder and renamed into
-place, so a reader never sees half a file and an interrupted run leaves the
-old one untouched.
+Its promises:
+
+- never over an input: every file the run reads (globs and directories expanded,
+  ``--truth``, and stdin's file when stdin is redirected from one) is compared with
+  the output, by device and inode, before anything is read;
+- straight through to what is not a regular file: character devices (``/dev/null``),
+  FIFOs, sockets and ``/dev/stdout`` are opened and written, never replaced;
+- through a symlink to its target, keeping the link (as ``cp`` and ``sort -o`` do);
+- atomic over a regular file: a temporary with a short name beside the target is
+  renamed onto it, so a reader never sees half a file, an interrupted run leaves
+  the old file untouched, and a valid long name is never refused for its temporary;
+- an overwritten file keeps its mode (and owner, where allowed); a new file gets
+  ``0666 & ~umask``, as ``open()`` would give it;
+- the temporary is removed on any exception, and so on the signals the CLI turns
+  into one (SIGINT, SIGTERM, SIGHUP).
+
+``atomicwrites`` (archived in 2022) and its successors handle only the rename; the
+special cases above are the whole of the work, so this stays standard library.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fnmatch
+import glob as globbing
 import json
 import os
+import stat
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -18,62 +36,151 @@ from typing import IO, Any
 
 import numpy as np
 
-from ..errors import OptionError
+from ..errors import OptionError, OutputError, ReaderGone
 from ..read.arrow_numpy import float64_array
 from ..request import PER_ROW_FORMATS
 
+# Temporaries being written: removed by the signal watcher if the process must end abruptly.
+_TEMPORARIES: set[str] = set()
 
-def refuse_inputs(output: str, inputs: Sequence[str]) -> None:
-    """Never write over a file the user gave as input; fail before reading if the
-    output cannot be written at all."""
+# Paths that name an already open stream of this process: always written through.
+_STREAM_PATHS = ("/dev/stdout", "/dev/stderr", "/dev/fd/", "/proc/")
+
+
+def check_output(output: str, inputs: Sequence[str], flag: str = "--output") -> None:
+    """Refuse an output that is (or would land inside) an input; fail before reading if
+    the output cannot be written at all."""
     out = Path(output)
     folder = out.parent if str(out.parent) else Path(".")
     if not folder.is_dir():
-        raise OptionError(f"--output {output}: the folder {folder} does not exist")
+        raise OptionError(f"{flag} {output}: the folder {folder} does not exist")
     if out.is_dir():
-        raise OptionError(f"--output {output} is a directory; name a file")
+        raise OptionError(f"{flag} {output} is a directory; name a file")
     if not os.access(folder, os.W_OK):
-        raise OptionError(f"--output {output}: the folder {folder} is not writable")
+        raise OptionError(f"{flag} {output}: the folder {folder} is not writable")
+    if not _is_regular_or_new(output):
+        return  # a device or FIFO is written through; it cannot be an input file
+    real = os.path.realpath(output)
+    target = _identity(real)
     for given in inputs:
         if given == "-":
+            if target is not None and target == _stdin_identity():
+                raise OptionError(f"{flag} {output} is the file on stdin; choose another name so the input is kept")
             continue
-        src = Path(given)
-        same = out.exists() and src.exists() and os.path.samefile(out, src)
-        if same or out.resolve() == src.resolve():
-            raise OptionError(f"--output {output} is an input file; choose another name so the input is kept")
-        if src.is_dir() and src.resolve() in out.resolve().parents:
-            raise OptionError(f"--output {output} is inside the input dataset {given}; write it elsewhere")
+        if target is not None and target in _identities(given):
+            raise OptionError(f"{flag} {output} is an input file; choose another name so the input is kept")
+        if _inside(real, given):
+            raise OptionError(f"{flag} {output} is inside the input dataset {given}; write it elsewhere")
+
+
+def _identity(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
+
+
+def _stdin_identity() -> tuple[int, int] | None:
+    try:
+        st = os.fstat(0)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino) if stat.S_ISREG(st.st_mode) else None
+
+
+def _identities(given: str) -> set[tuple[int, int]]:
+    """Device and inode of every file an input names (a glob expanded)."""
+    paths = globbing.glob(given) if globbing.has_magic(given) else [given]
+    return {i for i in map(_identity, paths) if i is not None}
+
+
+def _inside(real: str, given: str) -> bool:
+    """The output would land in an input directory, or be matched by an input glob."""
+    if os.path.isdir(given):
+        return Path(os.path.realpath(given)) in Path(real).parents
+    if globbing.has_magic(given):
+        pattern = os.path.join(os.path.realpath(os.path.dirname(given) or "."), os.path.basename(given))
+        return fnmatch.fnmatch(real, pattern)
+    return False
+
+
+def _is_regular_or_new(path: str) -> bool:
+    if os.path.abspath(path).startswith(_STREAM_PATHS):
+        return False
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except FileNotFoundError:
+        return True
 
 
 @contextlib.contextmanager
-def atomic_path(path: str) -> Iterator[str]:
-    """A temporary path beside ``path``, renamed onto it when the block ends without error."""
-    target = Path(path)
-    if target.parent and not target.parent.exists():
-        raise OptionError(f"--output {path}: the folder {target.parent} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
+def output_path(path: str, flag: str = "--output") -> Iterator[str]:
+    """The path to write ``path``'s content to: ``path`` itself for a device, FIFO or
+    stream; else a temporary beside the real file, renamed onto it when the block ends
+    without error and removed when it does not."""
+    if not _is_regular_or_new(path):
+        yield path
+        return
+    real = os.path.realpath(path)  # through a symlink: the link stays, its target changes
+    folder = os.path.dirname(real)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".losscli-", dir=folder)
+    except OSError as exc:
+        raise OutputError(f"{flag} {path}: cannot be written ({exc.strerror or exc})") from None
     os.close(fd)
+    _TEMPORARIES.add(tmp)
     try:
         yield tmp
-        os.replace(tmp, target)
+        _copy_mode(real, tmp)
+        os.replace(tmp, real)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+    finally:
+        _TEMPORARIES.discard(tmp)
 
 
-def write_text_atomically(path: str, text: str) -> None:
-    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8", newline="") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
+def remove_temporaries() -> None:
+    """Every temporary still being written, removed (the last act of an interrupted process)."""
+    for tmp in list(_TEMPORARIES):
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+
+
+def _copy_mode(real: str, tmp: str) -> None:
+    """The mode (and owner) of the file being replaced, or what a new file would get."""
+    try:
+        st = os.stat(real)
+    except FileNotFoundError:
+        umask = os.umask(0o022)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        return
+    os.chmod(tmp, stat.S_IMODE(st.st_mode))
+    with contextlib.suppress(OSError):  # only root may give a file away; others keep their own
+        os.chown(tmp, st.st_uid, st.st_gid)
+
+
+def write_text(path: str, text: str, flag: str = "--output") -> None:
+    """``text`` to ``path`` through the one writer."""
+    try:
+        with output_path(path, flag) as target, open(target, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+            fh.flush()
+            with contextlib.suppress(OSError):  # a FIFO or a device cannot be synced
+                os.fsync(fh.fileno())
+    except OSError as exc:
+        raise OutputError(f"{flag} {path}: cannot be written ({exc.strerror or exc})") from None
 
 
 class PerRowWriter:
     """Streams one row per input row: the id, then one column per (model, loss).
 
     Constant memory: every batch is written as it comes. CSV/TSV/JSONL go to
-    stdout or a file; Parquet needs a file.
+    stdout or a file; Parquet needs a file. Write errors become OutputError (one
+    sentence) and a reader of stdout that went away becomes ReaderGone (exit 0).
     """
 
     def __init__(self, fmt: str, path: str | None) -> None:
@@ -83,81 +190,95 @@ class PerRowWriter:
             raise OptionError("--per-row as parquet needs --output FILE.parquet")
         self.fmt = fmt
         self.path = path
-        self._atomic: Any = None
+        self._target: contextlib.AbstractContextManager[str] | None = None
         self._tmp: str | None = None
-        self._writer: Any = None
-        self._sink: Any = None  # the Arrow stream under a CSV/TSV writer
-        self._text: IO[bytes] | None = None
+        self._parquet: Any = None
+        self._file: IO[bytes] | None = None
+        self._header = True
 
     def __enter__(self) -> PerRowWriter:
         if self.path is not None:
-            self._atomic = atomic_path(self.path)
-            self._tmp = self._atomic.__enter__()
+            self._target = output_path(self.path)
+            self._tmp = self._target.__enter__()
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, *exc: Any) -> None:
+        with self._errors():
+            try:
+                self._close()
+            except BaseException:
+                if self._target is not None:
+                    self._target.__exit__(*sys.exc_info())
+                raise
+            if self._target is not None:
+                self._target.__exit__(*exc)
+
+    def _close(self) -> None:
+        if self._parquet is not None:
+            self._parquet.close()
+        if self._file is not None:
+            self._file.close()
+        elif self._tmp is None:
+            sys.stdout.buffer.flush()
+
+    @contextlib.contextmanager
+    def _errors(self) -> Iterator[None]:
         try:
-            if self._writer is not None:
-                self._writer.close()
-            if self._sink is not None:
-                self._sink.flush()
-                if self._tmp is not None:  # never close stdout
-                    self._sink.close()
-            if self._text is not None and self._text is not sys.stdout.buffer:
-                self._text.close()
-            elif self._text is not None:
-                self._text.flush()
-        finally:
-            if self._atomic is not None:
-                self._atomic.__exit__(*exc)
+            yield
+        except BrokenPipeError:
+            raise ReaderGone() from None
+        except OSError as exc:
+            where = f"--output {self.path}" if self.path else "stdout"
+            raise OutputError(f"cannot write the per-row losses to {where} ({exc.strerror or exc})") from None
 
     def write(self, id_name: str, ids: Any, columns: dict[str, np.ndarray]) -> None:
         import pyarrow as pa
 
         arrays = [ids, *(float64_array(v) for v in columns.values())]
         batch = pa.RecordBatch.from_arrays(arrays, names=[id_name, *columns])
-        if self.fmt == "jsonl":
-            self._write_jsonl(batch)
-        elif self.fmt == "parquet":
-            import pyarrow.parquet as pq
+        with self._errors():
+            if self.fmt == "parquet":
+                import pyarrow.parquet as pq
 
-            if self._writer is None:
-                self._writer = pq.ParquetWriter(self._tmp, batch.schema)
-            self._writer.write_batch(batch)
-        else:
-            self._write_delimited(batch)
+                if self._parquet is None:
+                    self._parquet = pq.ParquetWriter(self._tmp, batch.schema)
+                self._parquet.write_batch(batch)
+            else:
+                self._put(_jsonl(batch) if self.fmt == "jsonl" else self._delimited(batch))
 
-    def _stream(self) -> Any:
+    def _put(self, data: bytes) -> None:
+        if self._tmp is None:
+            sys.stdout.flush()  # bytes go under the text layer: anything written before goes first
+            sys.stdout.buffer.write(data)
+            return
+        if self._file is None:
+            self._file = open(self._tmp, "wb")  # noqa: SIM115 (closed in __exit__)
+        self._file.write(data)
+
+    def _delimited(self, batch: Any) -> bytes:
         import pyarrow as pa
-
-        if self._tmp is not None:
-            return pa.OSFile(self._tmp, "wb")
-        return pa.PythonFile(sys.stdout.buffer, mode="w")
-
-    def _write_delimited(self, batch: Any) -> None:
         import pyarrow.csv as pacsv
 
-        if self._writer is None:
-            options = pacsv.WriteOptions(delimiter="\t" if self.fmt == "tsv" else ",", quoting_style="needed")
-            self._sink = self._stream()
-            self._writer = pacsv.CSVWriter(self._sink, batch.schema, write_options=options)
-        self._writer.write_batch(batch)
+        options = pacsv.WriteOptions(
+            include_header=self._header, delimiter="\t" if self.fmt == "tsv" else ",", quoting_style="needed"
+        )
+        self._header = False
+        sink = pa.BufferOutputStream()
+        pacsv.write_csv(batch, sink, write_options=options)
+        return bytes(sink.getvalue())
 
-    def _write_jsonl(self, batch: Any) -> None:
-        """One JSON object per row, as json.dumps writes it, built a column at a time by
-        Arrow string kernels (one json.dumps per record was 10x slower than the CSV writer)."""
-        import pyarrow as pa
-        import pyarrow.compute as pc
 
-        if self._text is None:
-            sys.stdout.flush()  # bytes go under the text layer: anything written before goes first
-            self._text = open(self._tmp, "wb") if self._tmp else sys.stdout.buffer  # noqa: SIM115
-        pieces: list[Any] = []
-        for i, name in enumerate(batch.schema.names):
-            pieces += [pa.scalar(("{" if i == 0 else ", ") + json.dumps(name) + ": "), _json_cells(batch.column(i))]
-        lines = pc.binary_join_element_wise(*pieces, pa.scalar("}\n"), "")
-        if len(lines):
-            self._text.write(_joined(lines))
+def _jsonl(batch: Any) -> bytes:
+    """One JSON object per row, as json.dumps writes it, built a column at a time by Arrow
+    string kernels (one json.dumps per record was 10x slower than the CSV writer)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    pieces: list[Any] = []
+    for i, name in enumerate(batch.schema.names):
+        pieces += [pa.scalar(("{" if i == 0 else ", ") + json.dumps(name) + ": "), _json_cells(batch.column(i))]
+    lines = pc.binary_join_element_wise(*pieces, pa.scalar("}\n"), "")
+    return bytes(_joined(lines)) if len(lines) else b""
 
 
 def _joined(lines: Any) -> memoryview:
