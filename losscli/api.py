@@ -1,6 +1,10 @@
 """The Python API: the same request and the same engine as the command line, results as a
 pandas DataFrame.
 
+``data`` is a path or a list of paths (one model each), a pandas or polars DataFrame, a
+pyarrow Table or RecordBatch, an object with ``__arrow_c_stream__``, or a dict of
+equal-length arrays (2-D: a multiclass model, rows x classes); anything else is a TypeError.
+
 >>> import pandas as pd
 >>> df = pd.DataFrame({"y": [1.0, 2.0], "a": [1.5, 2.0]})
 >>> evaluate(df, ["mse", "mae"]).to_dict("records")
@@ -16,7 +20,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from .errors import ArgumentTypeError, DataTypeError, LossCliWarning, OptionError
-from .request import Columns, Engine, Inputs, Output, Request, Statistics, losses_from
+from .request import Columns, Engine, Inputs, Output, Request, Statistics, losses_from, positive_label
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -58,26 +62,24 @@ def evaluate(
     decimal: str | None = None,
     timeout: float | None = None,
 ) -> pd.DataFrame:
-    """Evaluate files or data in memory.
+    """Evaluate files or data in memory (see the module docstring for ``data``).
 
-    ``data``: a path or a list of paths (one model each), a pandas or polars DataFrame, a
-    pyarrow Table or RecordBatch, an object with ``__arrow_c_stream__``, or a dict of
-    equal-length arrays (2-D: a multiclass model, rows x classes); else a TypeError.
-
-    Returns a tidy DataFrame with columns model, loss (the label, e.g. ``huber(delta=5)``),
-    value and n; with ``by``, one column per group column (None on the overall rows); with
-    ``ci``, ci_low and ci_high; with ``baseline``, delta, delta_rel, its interval, p_value and verdict. The
-    keyword arguments are the command line's options; ``chunk_rows`` caps the rows
-    handled at once. Errors are ``losscli.errors`` exceptions with the CLI's sentences (each
-    also a ValueError, TypeError or KeyError); notes are in ``frame.attrs["notes"]``.
+    Returns a tidy DataFrame: model, loss (the label, e.g. ``huber(delta=5)``), value, n;
+    with ``by`` one column per group column; with ``ci`` ci_low, ci_high; with ``baseline``
+    delta, delta_rel, its interval, p_value, verdict. The keywords are the command line's
+    options. Errors are ``losscli.errors`` exceptions (each also a ValueError, TypeError or
+    KeyError); notes are in ``frame.attrs["notes"]``.
     """
     from .api_errors import speaking_of_parameters
     from .engines import evaluate_request
 
+    columns = Columns(
+        target, _names("preds", preds), weight, id_column, class_sep, positive_label(positive), _classes(classes), nan
+    )
     with speaking_of_parameters():  # readers word their messages for the CLI; say them as parameters
         request = Request(
             replace(_inputs(data, input_format, truth, join, model_col, names), delimiter=delimiter, decimal=decimal),
-            Columns(target, _names("preds", preds), weight, id_column, class_sep, positive, _classes(classes), nan),
+            columns,
             losses_from(_names("losses", losses)),
             Statistics(ci, bootstrap, seed, baseline, _names("by", by), min_group_n, reduction, ci_method),
             engine=Engine(engine, scheduler, workers, chunk_rows, threads, timeout),
@@ -135,7 +137,7 @@ def advise(
     with speaking_of_parameters():
         request = Request(
             _inputs(data, input_format, truth, join, model_col, names),
-            Columns(target, _names("preds", preds), weight, id_column, class_sep, positive, _classes(classes), nan),
+            Columns(target, _names("preds", preds), weight, id_column, class_sep, positive_label(positive)),
             (),
             Statistics(baseline=baseline),
             output=Output(top=top),

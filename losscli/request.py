@@ -395,6 +395,21 @@ def _refuse(r: Request, option: str, why: str) -> None:
     raise OptionError(f"{r.flag(option)} {why}")
 
 
+def positive_label(value: object) -> str | None:
+    """``positive=1`` in Python as ``--positive 1`` on the command line: a number names a label too.
+
+    >>> positive_label(1), positive_label("yes"), positive_label(None)
+    ('1', 'yes', None)
+    """
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):  # a boolean target's label reads true or false
+        return str(value).lower()
+    if isinstance(value, numbers.Real):
+        return str(value)
+    raise ArgumentTypeError(f"positive= takes a label (a string or a number), not {type(value).__name__}")
+
+
 def _check_types(r: Request) -> None:
     """Every field holds what its annotation says (the command line's parser already typed
     its options; a Python caller may pass anything): else one sentence, a TypeError too."""

@@ -17,7 +17,7 @@ import numpy as np
 
 from .api_errors import speaking_of_parameters
 from .errors import BadValueError, OptionError
-from .request import Columns, Inputs, Request, losses_from
+from .request import Columns, Inputs, Request, losses_from, positive_label
 
 
 def score(
@@ -65,7 +65,7 @@ def score(
             target="y_true",
             preds=("y_pred.*" if pred.ndim == 2 else "y_pred",),
             weight="sample_weight" if sample_weight is not None else None,
-            positive=positive,
+            positive=positive_label(positive),
             classes=tuple(classes),
             nan=nan,
         )
