@@ -56,10 +56,24 @@ def test_delta_rel_keeps_the_sign_of_delta_on_a_negative_baseline(tmp_path: Path
 
 
 def test_zero_one_threshold_on_class_columns_is_refused(tmp_path: Path) -> None:
-    path = write(tmp_path, "two.csv", "y,m.neg,m.pos\n0,0.9,0.1\n1,0.6,0.4\n1,0.2,0.8\n0,0.35,0.65\n")
+    path = write(tmp_path, "three.csv", "y,m.a,m.b,m.c\na,0.5,0.3,0.2\nb,0.1,0.6,0.3\nc,0.2,0.2,0.6\n")
     result = runner.invoke(app, ["eval", path, "-l", "zero_one:threshold=0.3"])
     assert result.exit_code == 2
     assert "threshold applies to binary predictions" in result.stderr
+
+
+def test_dotted_binary_models_are_not_guessed_to_be_classes(tmp_path: Path) -> None:
+    path = write(tmp_path, "dots.csv", "y,lr.l1,lr.l2\n0,-1.2,0.3\n1,0.9,2.1\n1,1.7,-0.4\n0,-0.3,-2.0\n")
+    result = runner.invoke(app, ["eval", path])
+    assert result.exit_code == 2
+    assert "look like one model's classes, but the target 'y' holds only 0/1" in result.stderr
+    chosen = runner.invoke(app, ["eval", path, "-l", "bce_logits", "-f", "csv", "-q"])
+    rows = pd.read_csv(io.StringIO(chosen.stdout)).set_index("model")
+    y = np.array([0, 1, 1, 0])
+    for model in ("lr.l1", "lr.l2"):
+        z = pd.read_csv(path)[model].to_numpy()
+        expected = log_loss(y, 1 / (1 + np.exp(-z)))
+        assert rows.loc[model, "bce_logits"] == pytest.approx(expected, rel=1e-12)
 
 
 def test_classes_against_the_columns_own_names_is_refused(tmp_path: Path) -> None:

@@ -521,8 +521,10 @@ def _align_soft_target(
 def _decide_task(
     source: Source, specs: Sequence[LossSpec], target: str, pred_cols: list[str], sep: str, positive: str | None
 ) -> Task:
-    grouped = any(len(cols) > 1 for cols in _groups(pred_cols, sep).values())
-    grouped |= any(_is_list(source.schema.field(c).type) for c in pred_cols)
+    by_name = [cols for cols in _groups(pred_cols, sep).values() if len(cols) > 1]
+    grouped = bool(by_name) or any(_is_list(source.schema.field(c).type) for c in pred_cols)
+    if by_name and positive is None and (not specs or len({t for s in specs for t in s.loss.tasks}) > 1):
+        _not_binary_columns(source, target, by_name[0], sep)
     if specs:
         allowed = [t for t in TASKS if all(t in s.loss.tasks for s in specs)]
         if not allowed:
@@ -534,6 +536,23 @@ def _decide_task(
         guess = _guess_task(source, target, grouped, positive, pred_cols)
         return guess if guess in allowed else allowed[0]
     return _guess_task(source, target, grouped, positive, pred_cols)
+
+
+def _not_binary_columns(source: Source, target: str, group: list[str], sep: str) -> None:
+    """``lr.l1, lr.l2`` beside a 0/1 target may be one model's two classes or two binary models
+    with dotted names: the names do not tell, and the numbers differ, so say how to choose."""
+    dtype = source.schema.field(target).type
+    if not is_numeric(dtype) or pa.types.is_boolean(dtype):
+        return
+    values = set(_distinct(source.sample.column(target)))
+    names = [c.rsplit(sep, 1)[1] for c in group]
+    if not values or not (values <= {0, 1} or values <= {-1, 1}) or all(n.lstrip("-").isdigit() for n in names):
+        return
+    raise ColumnError(
+        f"{source.name}: the columns {', '.join(group[:3])} look like one model's classes, but the target "
+        f"{target!r} holds only {'/'.join(str(v) for v in sorted(values))}: read them as classes with a multiclass "
+        "loss (-l cce or cce_logits), or each as a binary model with a binary loss (-l bce, bce_logits, hinge)"
+    )
 
 
 def _guess_task(source: Source, target: str, grouped: bool, positive: str | None, pred_cols: list[str]) -> Task:
