@@ -85,21 +85,38 @@ def test_the_timeout_is_a_positive_number_of_seconds() -> None:
     assert b"--timeout is a number of seconds > 0" in done.stderr
 
 
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
 @pytest.mark.slow
 def test_ctrl_c_on_a_local_cluster_is_quiet(tmp_path: Path) -> None:
     """A terminal's Ctrl-C reaches the whole process group: losscli and its workers."""
     pytest.importorskip("distributed")
     rng = np.random.default_rng(0)
-    for i in range(4):
-        values = {c: rng.random(500_000) for c in ("y", "a", "b")}
+    for i in range(8):
+        values = {c: rng.random(1_000_000) for c in ("y", "a", "b")}
         pq.write_table(pa.table(values), tmp_path / f"p{i}.parquet")
     with subprocess.Popen(
-        [*COMMAND, "eval", str(tmp_path), "--engine", "dask", "--ci", "0.9", "--bootstrap", "200"],
+        [*COMMAND, "eval", str(tmp_path), "--engine", "dask", "--ci", "0.9", "--bootstrap", "2000"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         start_new_session=True,
     ) as process:
-        time.sleep(6)  # the cluster is up and working
+        deadline = time.monotonic() + 60
+        while len(_children(process.pid)) < 2 and time.monotonic() < deadline:  # the workers' nannies
+            time.sleep(0.1)
+        time.sleep(2)  # the workers are up and reducing files
+        assert process.poll() is None, "the run ended before it could be interrupted"
         os.killpg(process.pid, signal.SIGINT)
         _, err = process.communicate(timeout=60)
     assert process.returncode == 130, err
