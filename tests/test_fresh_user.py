@@ -144,3 +144,21 @@ def test_a_missing_file_is_said_first(tmp_path: Path) -> None:
     result = runner.invoke(app, ["eval", str(tmp_path / "nosuch")])
     assert result.exit_code == 2
     assert "no such file" in result.stderr
+
+
+def test_a_weight_named_column_is_never_a_model_and_the_target_is_no_weight(tmp_path: Path) -> None:
+    path = write(tmp_path, "w.csv", "y,a,b,weight\n1,2,3,1\n2,2,1,2\n")
+    result = runner.invoke(app, ["eval", path, "-w", "a", "-l", "mae", "-f", "csv"])
+    assert result.exit_code == 0, result.output
+    assert [r.split(",")[0] for r in result.stdout.splitlines()[1:]] == ["b"]
+    assert "column 'weight' looks like a weight and is not a model" in result.stderr
+    target = runner.invoke(app, ["eval", path, "-w", "y", "-l", "mae"])
+    assert target.exit_code == 2
+    assert "is the target" in target.stderr
+
+
+@pytest.mark.parametrize("args", [["--explain", ""], ["--explain", "huber", "-f", "json"]])
+def test_explain_refuses_what_does_not_apply(args: list[str]) -> None:
+    result = runner.invoke(app, ["losses", *args])
+    assert result.exit_code == 2
+    assert "--explain" in result.stderr

@@ -28,7 +28,11 @@ def losses_command(
     from ..spec import parse_spec
 
     try:
-        if explain:
+        if explain is not None:
+            if not explain.strip():
+                raise OptionError("--explain needs a loss name, as in --explain huber")
+            if fmt != "table" or task is not None:
+                raise OptionError("--explain prints one loss as text; --format and --task apply to the list")
             write_stdout(catalogue.explain(parse_spec(explain).loss))
             return
         if task is not None and task not in TASKS:

@@ -171,6 +171,8 @@ def _find_roles(source: Source, request: Request) -> _Roles:
     columns = request.columns
     target, soft = _find_target(source, columns.target, columns.class_sep, request)
     weight = _named(source, columns.weight, request.flag("weight")) if columns.weight else None
+    if weight is not None and weight in (target, *soft):
+        raise OptionError(f"{request.flag('weight')} {weight!r} is the target; weight the rows by another column")
     id_col = (
         _named(source, columns.id, request.flag("id")) if columns.id else auto_detect(source.schema.names, ID_NAMES)
     )
@@ -207,14 +209,19 @@ def _find_predictions(source: Source, request: Request, roles: _Roles, notes: li
             _refuse_other_notation(source, name)
         pred_cols = [n for n in candidates if _looks_numeric(source, n)]
         skipped = [n for n in candidates if n not in pred_cols]
-        unused_weight = [n for n in pred_cols if n.lower() in WEIGHT_NAMES and not roles.weight]
+        # A column named like a weight is never guessed to be a model, even when another is the weight.
+        unused_weight = [n for n in pred_cols if n.lower() in WEIGHT_NAMES]
         pred_cols = [n for n in pred_cols if n not in unused_weight]
         if skipped:
             notes.append(f"skipped non-numeric columns {_list(skipped)}")
         if unused_weight:
             notes.append(
                 f"column {unused_weight[0]!r} looks like a weight and is not a model; "
-                f"pass {request.flag('weight')} {unused_weight[0]} to use it"
+                + (
+                    f"the weight is {roles.weight!r}; name it with {request.flag('preds')} to evaluate it"
+                    if roles.weight
+                    else f"pass {request.flag('weight')} {unused_weight[0]} to use it"
+                )
             )
     if not pred_cols:
         text = [n for n in source.schema.names if n not in roles.taken and not _looks_numeric(source, n)]
@@ -548,9 +555,10 @@ def _not_binary_columns(source: Source, target: str, group: list[str], sep: str)
     names = [c.rsplit(sep, 1)[1] for c in group]
     if not values or not (values <= {0, 1} or values <= {-1, 1}) or all(n.lstrip("-").isdigit() for n in names):
         return
+    shown = "/".join(f"{v:g}" for v in sorted(float(str(v)) for v in values))
     raise ColumnError(
         f"{source.name}: the columns {', '.join(group[:3])} look like one model's classes, but the target "
-        f"{target!r} holds only {'/'.join(str(v) for v in sorted(values))}: read them as classes with a multiclass "
+        f"{target!r} holds only {shown}: read them as classes with a multiclass "
         "loss (-l cce or cce_logits), or each as a binary model with a binary loss (-l bce, bce_logits, hinge)"
     )
 
