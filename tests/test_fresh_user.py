@@ -162,3 +162,20 @@ def test_explain_refuses_what_does_not_apply(args: list[str]) -> None:
     result = runner.invoke(app, ["losses", *args])
     assert result.exit_code == 2
     assert "--explain" in result.stderr
+
+
+def test_digits_typed_with_a_machine_format_is_refused() -> None:
+    houses = str(Path(__file__).parent.parent / "sample_data" / "house_prices.csv")
+    refused = runner.invoke(app, ["eval", houses, "--digits", "3", "-f", "csv"])
+    assert refused.exit_code == 2
+    assert "--digits" in refused.stderr
+    table = runner.invoke(app, ["eval", houses, "--digits", "3", "-f", "markdown", "-q"])
+    assert table.exit_code == 0, table.output
+
+
+def test_json_lines_with_list_columns_of_probabilities(tmp_path: Path) -> None:
+    path = write(tmp_path, "l.jsonl", '{"label":"a","m":[0.8,0.2]}\n{"label":"b","m":[0.3,0.7]}\n')
+    result = runner.invoke(app, ["eval", path, "--classes", "a,b", "-l", "cce", "-f", "csv", "-q"])
+    assert result.exit_code == 0, result.output
+    value = float(pd.read_csv(io.StringIO(result.stdout))["cce"][0])
+    assert value == pytest.approx(log_loss(["a", "b"], [[0.8, 0.2], [0.3, 0.7]]), rel=1e-12)

@@ -47,7 +47,7 @@ AdviseFilesArg = Annotated[
         show_default=False,
     ),
 ]
-TopOpt = Annotated[int, typer.Option("--top", help="Worst rows shown per model.", min=0, max=1000)]
+TopOpt = Annotated[int, typer.Option("--top", help="Worst rows shown per model.", min=1, max=1000)]
 AdviseBaselineOpt = Annotated[
     str | None,
     typer.Option("--baseline", help="Say whether each model's difference to this one is within noise."),

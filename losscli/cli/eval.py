@@ -461,9 +461,25 @@ def build_request(ctx: typer.Context) -> Request:
     v = ctx.params
     try:
         _refuse_losses_as_files(v["files"], v["loss"])
-        return request_from(v)
+        request = request_from(v)
+        _digits_typed_for_a_table(ctx, request)
+        return request
     except OptionError as exc:
         raise blame(exc, set_here) from None
+
+
+def _digits_typed_for_a_table(ctx: typer.Context, request: Request) -> None:
+    """--digits typed on the command line with a machine format would be ignored (those carry full
+    precision); from a config file it is a default for every format, so it is not refused there."""
+    from typer._click.core import ParameterSource
+
+    from ..errors import OptionError
+
+    typed = ctx.get_parameter_source("digits") in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
+    out = request.output
+    machine = out.per_row or out.chosen_format(on_terminal=True) in ("csv", "tsv", "json", "jsonl")
+    if typed and machine:
+        raise OptionError("--digits rounds the table, Markdown and HTML; CSV, JSON and --per-row keep full precision")
 
 
 def request_from(v: dict[str, Any]) -> Request:

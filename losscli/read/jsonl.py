@@ -38,10 +38,7 @@ def open_jsonl(path: str, data: Any = None) -> Source:
 
     def open_(columns: list[str], numeric: list[str]) -> Iterator[pa.RecordBatch]:
         # Pin the types seen in the sample: numbers as float64 (1 then 1.5 is fine).
-        fields = [
-            pa.field(f.name, pa.float64() if f.name in numeric else f.type if is_numeric(f.type) else pa.string())
-            for f in schema
-        ]
+        fields = [pa.field(f.name, _pinned(f.type, f.name in numeric)) for f in schema]
         parse = pajson.ParseOptions(explicit_schema=pa.schema(fields), unexpected_field_behavior="ignore")
         read = pajson.ReadOptions(block_size=BLOCK_BYTES, use_threads=data is None)
         try:
@@ -51,3 +48,15 @@ def open_jsonl(path: str, data: Any = None) -> Source:
             raise InputError(f"{name}: not valid JSON Lines ({first_line(exc)})") from None
 
     return Source(name, "jsonl", schema, sample, open_)
+
+
+def _pinned(dtype: pa.DataType, numeric: bool) -> pa.DataType:
+    """The type a column keeps in every block: numbers as float64, a list of numbers (a model's
+    class probabilities) as a list of float64, anything else as text."""
+    if numeric:
+        return pa.float64()
+    if is_numeric(dtype):
+        return dtype
+    if pa.types.is_list(dtype) or pa.types.is_large_list(dtype):
+        return pa.list_(pa.float64()) if is_numeric(dtype.value_type) else pa.list_(pa.string())
+    return pa.string()
