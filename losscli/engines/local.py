@@ -23,7 +23,7 @@ from ..core.workers import set_threads
 from ..errors import BadValueError, EmptyInputError
 from ..read.checks import check_batch
 from ..read.extract import BatchArrays, Extractor
-from ..read.layout import Layout
+from ..read.layout import Layout, off_nominal
 from ..read.plan import Plan, make_plan
 from ..read.prefetch import prefetched
 from ..read.source import Source
@@ -201,16 +201,15 @@ def _nominal_verdicts(results: list[Result], plan: Plan, request: Request) -> li
     nominal = {s.label: s for s in plan.specs if s.loss.nominal is not None}
     if base is None or not nominal:
         return results
-    levels = {m.name: m.levels for m in plan.layout.models}
     values = {(r.group, r.model, r.loss): r.value for r in results}
     out = []
     for r in results:
         spec = nominal.get(r.loss)
-        if spec is None or spec.loss.nominal is None or r.verdict in (None, "baseline") or r.p_value is None:
+        if spec is None or r.verdict in (None, "baseline") or r.p_value is None:
             out.append(r)
             continue
-        mine = abs(r.value - spec.loss.nominal(levels[r.model], **spec.kernel_params))
-        theirs = abs(values[(r.group, base, r.loss)] - spec.loss.nominal(levels[base], **spec.kernel_params))
+        mine = off_nominal(plan.layout, spec, r.model, r.value) or 0.0
+        theirs = off_nominal(plan.layout, spec, base, values[(r.group, base, r.loss)]) or 0.0
         out.append(dataclasses.replace(r, verdict=verdict(r.p_value, mine - theirs, request.stats.level)))
     return out
 

@@ -115,6 +115,15 @@ class _Roles:
         return taken | ({self.index} if self.index is not None else set())
 
 
+def off_nominal(layout: Layout, spec: LossSpec, model: str, value: float) -> float | None:
+    """How far ``value`` lies from the model's nominal level, for a loss that has one (coverage:
+    1 - alpha of the model's own quantiles); None for every other loss. Ranks and verdicts read it."""
+    if spec.loss.nominal is None:
+        return None
+    levels = next(m.levels for m in layout.models if m.name == model)
+    return abs(value - spec.loss.nominal(levels, **spec.kernel_params))
+
+
 def resolve_layout(source: Source, specs: Sequence[LossSpec], request: Request) -> Layout:
     """Assign every column a role and decide the task; say what was auto-detected."""
     names = source.schema.names

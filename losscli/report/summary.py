@@ -12,6 +12,7 @@ from ..core.accumulate import GroupKey
 from ..core.finish import Result
 from ..engines.evaluation import Evaluation
 from ..errors import LossCliError, OptionError
+from ..read.layout import off_nominal
 from ..spec import format_value, parse_spec
 
 # The version of the JSON layout (report/results.schema.json); raised when a field changes meaning.
@@ -115,10 +116,8 @@ def badness(ev: Evaluation, label: str, model: str, value: float) -> float:
     spec = next(s for s in ev.specs if s.label == label)
     if spec.loss.higher_is_better:
         return -value
-    if spec.loss.nominal is not None:
-        levels = next(m.levels for m in ev.layout.models if m.name == model)
-        return abs(value - spec.loss.nominal(levels, **spec.kernel_params))
-    return value
+    distance = off_nominal(ev.layout, spec, model, value)
+    return value if distance is None else distance
 
 
 def group_text(ev: Evaluation, group: GroupKey | None) -> list[str]:
