@@ -120,7 +120,8 @@ def dimension(name: str, sizes: list[int], command: object, runs: int, timeout: 
     done = [s for s in sizes if not results[s][-1].timed_out]
     if len(done) >= 2:
         fit, last = exponent(done, [med[s] for s in done])
-        lines += ["", f"Growth exponent (time ~ size^k): k = {fit:.2f} over all sizes, {last:.2f} between the last two."]
+        growth = f"k = {fit:.2f} over all sizes, {last:.2f} between the last two"
+        lines += ["", f"Growth exponent (time ~ size^k): {growth}."]
     print("\n".join(lines), file=sys.stderr)
     return [*lines, ""]
 

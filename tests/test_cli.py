@@ -268,6 +268,21 @@ def test_help_and_losses_do_not_import_pandas_or_pyarrow() -> None:
     assert done.stdout.strip() == "[]"
 
 
+@pytest.mark.parametrize("args", [["--help"], ["eval", "--help"], ["advise", "--help"], ["plot", "--help"]])
+def test_help_does_not_import_numpy(args: list[str]) -> None:
+    # Help is text about options: it must cost the interpreter and Typer, not the NumPy core (issue 15).
+    code = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from losscli.cli import app\n"
+        f"r = CliRunner().invoke(app, {args!r})\n"
+        "assert r.exit_code == 0, r.output\n"
+        "print(sorted(m for m in ('numpy', 'pandas', 'pyarrow') if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout.strip() == "[]"
+
+
 @pytest.mark.parametrize("name", ["house_prices.csv", "churn.parquet", "iris_probs.csv", "iris_probs.parquet"])
 def test_eval_does_not_import_pandas(name: str) -> None:
     code = (

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import shutil
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ..request import Columns, Inputs, Output, Request, Statistics
 from .eval import (
     ClassesOpt,
     ClassSepOpt,
@@ -36,6 +35,9 @@ from .eval import (
     stdout_or,
 )
 from .messages import note, stdout_is_open, user_errors, write_stdout
+
+if TYPE_CHECKING:
+    from ..request import Request
 
 ADVISE_FORMATS = ("table", "json", "jsonl", "markdown")
 
@@ -91,6 +93,8 @@ def advise_command(
 
         write_stdout(explain_rules())
         return
+    from ..request import Columns, Inputs, Output, Request, Statistics  # the NumPy core: not for --help
+
     with user_errors(", ".join(files or [])):
         request = Request(
             Inputs(tuple(files or ()), None, input_format, truth, join, model_col, tuple(name or ())),

@@ -1,12 +1,10 @@
 """Shell completion of option values: loss names (with their parameters), formats, choices.
 
 Typer calls these with what has been typed so far; they import only the NumPy
-core, so completing stays quick.
+core, so completing stays quick, and only when called, so ``--help`` does not.
 """
 
 from __future__ import annotations
-
-from ..request import ENGINES, JOIN_POLICIES, NAN_POLICIES, SUMMARY_FORMATS
 
 
 def complete_loss(incomplete: str) -> list[tuple[str, str]]:
@@ -32,18 +30,26 @@ def _choices(choices: tuple[str, ...], incomplete: str) -> list[str]:
 
 
 def complete_format(incomplete: str) -> list[str]:
+    from ..request import SUMMARY_FORMATS
+
     return _choices(SUMMARY_FORMATS, incomplete)
 
 
 def complete_nan(incomplete: str) -> list[str]:
+    from ..request import NAN_POLICIES
+
     return _choices(NAN_POLICIES, incomplete)
 
 
 def complete_join(incomplete: str) -> list[str]:
+    from ..request import JOIN_POLICIES
+
     return _choices(JOIN_POLICIES, incomplete)
 
 
 def complete_engine(incomplete: str) -> list[str]:
+    from ..request import ENGINES
+
     return _choices(ENGINES, incomplete)
 
 

@@ -16,18 +16,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ..request import (
-    Columns,
-    Engine,
-    Gates,
-    Inputs,
-    Output,
-    Request,
-    Statistics,
-    losses_from,
-    parse_margin,
-    parse_threshold,
-)
 from .complete import (
     complete_engine,
     complete_format,
@@ -41,6 +29,7 @@ from .messages import note, reader_gone, say, stdout_is_open, user_errors, write
 if TYPE_CHECKING:
     from ..engines.evaluation import Evaluation
     from ..engines.local import ObserverFactory
+    from ..request import Request
 
 INPUT, COLUMNS, LOSSES, STATISTICS, GATES, OUTPUT, ENGINE = (
     "Input",
@@ -484,6 +473,20 @@ def _digits_typed_for_a_table(ctx: typer.Context, request: Request) -> None:
 
 def request_from(v: dict[str, Any]) -> Request:
     """The Request, positionally from the options' values (their names are the parameters above)."""
+    # Imported here, not above: the request pulls in the NumPy core, which --help does not need.
+    from ..request import (
+        Columns,
+        Engine,
+        Gates,
+        Inputs,
+        Output,
+        Request,
+        Statistics,
+        losses_from,
+        parse_margin,
+        parse_threshold,
+    )
+
     inputs = Inputs(
         tuple(v["files"]), None, v["input_format"], v["truth"], v["join"], v["model_col"], tuple(v["name"] or ()),
         v["delimiter"], v["decimal"],

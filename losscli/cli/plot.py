@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
 import typer
 
 from ..errors import LossCliError, OptionError, printable
-from ..request import Columns, Inputs, Request, Statistics, losses_from
 from .eval import IdOpt, InputFormatOpt, NanOpt, NoColorOpt, PositiveOpt, PredOpt, TargetOpt, WeightOpt
 from .messages import fail, note, write_stdout
 
@@ -24,6 +23,7 @@ D = TypeVar("D", bound=dict[str, Any])
 if TYPE_CHECKING:
     from ..read.plan import Plan
     from ..read.source import Source
+    from ..request import Request
 
 plot_app = typer.Typer(
     help="Look instead of read: loss curves, residuals, calibration, losses per group.",
@@ -147,6 +147,7 @@ def residuals_command(
 ) -> None:
     """The distribution of y_pred - y_true per model, in one streaming pass."""
     from ..plots import collect, figure, terminal
+    from ..request import Columns, Inputs, Request
 
     try:
         columns = Columns(target, tuple(pred or ()), None, id_column, nan=nan)
@@ -181,6 +182,7 @@ def calibration_command(
     """A reliability diagram: how often y=1 happens against the mean predicted probability; for
     quantile forecasts (MODEL.q10, ...), how often y falls at or below each quantile."""
     from ..plots import collect, figure, terminal
+    from ..request import Columns, Inputs, Request
 
     try:
         columns = Columns(target, tuple(pred or ()), None, id_column, positive=positive, nan=nan)
@@ -222,6 +224,7 @@ def losses_command(
     from ..engines import evaluate_request
     from ..plots import figure, terminal
     from ..report.summary import group_text
+    from ..request import Columns, Inputs, Request, Statistics, losses_from
 
     try:
         _check_output(output, (file,))
