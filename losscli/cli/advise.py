@@ -15,6 +15,8 @@ import typer
 from .eval import (
     ClassesOpt,
     ClassSepOpt,
+    DecimalOpt,
+    DelimiterOpt,
     DigitsOpt,
     IdOpt,
     InputFormatOpt,
@@ -70,6 +72,8 @@ def advise_command(
     weight: WeightOpt = None,
     id_column: IdOpt = None,
     input_format: InputFormatOpt = None,
+    delimiter: DelimiterOpt = None,
+    decimal: DecimalOpt = None,
     class_sep: ClassSepOpt = ".",
     truth: TruthOpt = None,
     join: JoinOpt = None,
@@ -97,7 +101,9 @@ def advise_command(
 
     with user_errors(", ".join(files or [])):
         request = Request(
-            Inputs(tuple(files or ()), None, input_format, truth, join, model_col, tuple(name or ())),
+            Inputs(
+                tuple(files or ()), None, input_format, truth, join, model_col, tuple(name or ()), delimiter, decimal
+            ),
             Columns(target, tuple(pred or ()), weight, id_column, class_sep, positive, split_list(classes), nan),
             (),
             Statistics(baseline=baseline),

@@ -15,7 +15,18 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
 import typer
 
 from ..errors import LossCliError, OptionError, printable
-from .eval import IdOpt, InputFormatOpt, NanOpt, NoColorOpt, PositiveOpt, PredOpt, TargetOpt, WeightOpt
+from .eval import (
+    DecimalOpt,
+    DelimiterOpt,
+    IdOpt,
+    InputFormatOpt,
+    NanOpt,
+    NoColorOpt,
+    PositiveOpt,
+    PredOpt,
+    TargetOpt,
+    WeightOpt,
+)
 from .messages import fail, note, write_stdout
 
 D = TypeVar("D", bound=dict[str, Any])
@@ -140,6 +151,8 @@ def residuals_command(
     pred: PredOpt = None,
     id_column: IdOpt = None,
     input_format: InputFormatOpt = None,
+    delimiter: DelimiterOpt = None,
+    decimal: DecimalOpt = None,
     nan: NanOpt = "error",
     output: Output = None,
     size: Size = None,
@@ -151,7 +164,7 @@ def residuals_command(
 
     try:
         columns = Columns(target, tuple(pred or ()), None, id_column, nan=nan)
-        request = Request(Inputs((file,), input_format=input_format), columns)
+        request = Request(Inputs((file,), input_format=input_format, delimiter=delimiter, decimal=decimal), columns)
         source, plan = _plan(request, output)
         hists = _shown(collect.residual_histograms(source, plan, columns, bins=bins))
         _show(
@@ -173,6 +186,8 @@ def calibration_command(
     pred: PredOpt = None,
     id_column: IdOpt = None,
     input_format: InputFormatOpt = None,
+    delimiter: DelimiterOpt = None,
+    decimal: DecimalOpt = None,
     nan: NanOpt = "error",
     positive: PositiveOpt = None,
     output: Output = None,
@@ -187,7 +202,7 @@ def calibration_command(
     try:
         columns = Columns(target, tuple(pred or ()), None, id_column, positive=positive, nan=nan)
         # No loss given: the data decides the task (binary labels, or quantile columns).
-        request = Request(Inputs((file,), input_format=input_format), columns)
+        request = Request(Inputs((file,), input_format=input_format, delimiter=delimiter, decimal=decimal), columns)
         source, plan = _plan(request, output)
         tables = _shown(collect.calibration_tables(source, plan, columns, bins=bins))
         _show(
@@ -214,6 +229,8 @@ def losses_command(
     weight: WeightOpt = None,
     id_column: IdOpt = None,
     input_format: InputFormatOpt = None,
+    delimiter: DelimiterOpt = None,
+    decimal: DecimalOpt = None,
     nan: NanOpt = "error",
     positive: PositiveOpt = None,
     output: Output = None,
@@ -230,7 +247,7 @@ def losses_command(
         _check_output(output, (file,))
         ev = evaluate_request(
             Request(
-                Inputs((file,), input_format=input_format),
+                Inputs((file,), input_format=input_format, delimiter=delimiter, decimal=decimal),
                 Columns(target, tuple(pred or ()), weight, id_column, positive=positive, nan=nan),
                 losses_from([loss] if loss else []),
                 Statistics(by=tuple(by)),
