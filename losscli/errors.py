@@ -92,5 +92,9 @@ class OutputError(LossCliError):
     "The results cannot be written (a full disk, a closed stream)"
 
 
+class OutOfMemoryError(LossCliError, MemoryError):
+    "The machine (or the process's memory limit) ran out of memory; the message says what to lower"
+
+
 class ReaderGone(Exception):
     "The reader of stdout went away (head, grep -m1): stop writing, exit 0"

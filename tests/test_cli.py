@@ -605,3 +605,20 @@ def test_cli_csv_equals_the_python_api() -> None:
         for label in ("mse", "huber(delta=2)", "quantile(alpha=0.9)"):
             expected = api[(api.model == row["model"]) & (api.loss == label)].value.item()
             assert float(row[label]) == expected  # repr round-trips: exactly equal
+
+
+def test_running_out_of_memory_is_one_sentence_and_exit_2(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A ulimit or a container can hold less memory than the up-front estimate assumes: the
+    # allocation that fails must not be a traceback, nor exit 1 (which CI reads as a failed gate).
+    import losscli.engines
+
+    def exhausted(*args: object, **kwargs: object) -> None:
+        raise MemoryError("Unable to allocate 1.79 GiB")
+
+    monkeypatch.setattr(losscli.engines, "evaluate_request", exhausted)
+    done = CliRunner().invoke(app, ["eval", str(SAMPLE / "house_prices.csv"), "--ci", "0.95"])
+    assert done.exit_code == 2
+    assert done.exception is None or isinstance(done.exception, SystemExit)
+    assert "ran out of memory" in done.output
+    assert "--ci-method t" in done.output
+    assert "Traceback" not in done.output

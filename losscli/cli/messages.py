@@ -16,7 +16,7 @@ from typing import NoReturn
 
 import typer
 
-from ..errors import InputError, LossCliError, OutputError, printable
+from ..errors import InputError, LossCliError, OutOfMemoryError, OutputError, printable
 
 # Standard streams that were closed when losscli started (their slots now hold /dev/null).
 CLOSED: set[int] = set()
@@ -91,6 +91,12 @@ def _silence(fd: int) -> None:
         os.close(devnull)
 
 
+OUT_OF_MEMORY_HINT = (
+    "the state grows with --bootstrap x --by groups x models x losses, so lower --bootstrap, use --ci-method t "
+    "or group by fewer values (with --per-row or many model columns, split the file)"
+)
+
+
 @contextlib.contextmanager
 def user_errors(inputs: str) -> Iterator[None]:
     """Turn a user error into one sentence on stderr and exit 2, never a traceback.
@@ -106,6 +112,10 @@ def user_errors(inputs: str) -> Iterator[None]:
         yield
     except LossCliError as exc:
         fail(exc)
+    except (MemoryError, pa.ArrowMemoryError):
+        # Not a gate (exit 1) and not a traceback: the run's state did not fit (a ulimit or a
+        # container can hold less than the machine has, which the up-front estimate cannot see).
+        fail(OutOfMemoryError(f"{inputs}: ran out of memory; {OUT_OF_MEMORY_HINT}"))
     except (pa.ArrowException, UnicodeDecodeError, EOFError) as exc:
         fail(InputError(f"{inputs}: cannot be read ({_first_line(exc)})"))
     except OSError as exc:

@@ -218,7 +218,7 @@ def _wait_with_progress(futures: list[Any], request: Request) -> None:
         except TimeoutError:
             raise OptionError(
                 f"{request.flag('scheduler') if request.engine.scheduler else 'the local Dask cluster'}: no task "
-                f"finished in {timeout:g} s (does the cluster have workers?); raise {request.flag('timeout')} "
-                "for partitions that take longer"
+                f"finished in {timeout:g} s: either the cluster has no workers, or each partition takes longer "
+                f"(many groups, many bootstrap replicates); then raise {request.flag('timeout')}"
             ) from None
         pending = [f for f in pending if not f.done()]
