@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import os
 import subprocess
 import sys
@@ -622,3 +623,19 @@ def test_running_out_of_memory_is_one_sentence_and_exit_2(monkeypatch: pytest.Mo
     assert "ran out of memory" in done.output
     assert "--ci-method t" in done.output
     assert "Traceback" not in done.output
+
+
+@pytest.mark.parametrize(
+    ("level", "replicates", "warned"), [(0.999999, 20, True), (0.99, 200, True), (0.95, 1000, False)]
+)
+def test_too_few_replicates_beyond_an_end_of_the_interval_is_a_warning(
+    level: float, replicates: int, warned: bool
+) -> None:
+    # B (1 - level) / 2 replicates lie beyond each end of a percentile interval; below 5 its ends
+    # are the most extreme replicates (with none, their range): too narrow, and said even with -q.
+    args = ["eval", str(SAMPLE / "house_prices.csv"), "-l", "mae", "--ci", str(level), "--bootstrap", str(replicates)]
+    done = CliRunner().invoke(app, [*args, "-q", "-f", "csv"])
+    assert done.exit_code == 0, done.output
+    assert ("warning: --bootstrap" in done.stderr) is warned
+    if warned:
+        assert f"--bootstrap {math.ceil(10 / (1 - level))} or more" in done.stderr

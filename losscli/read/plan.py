@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from ..errors import OptionError
 from ..losses import Task
 from ..request import Request, ignore_label
-from ..spec import LossSpec, parse_specs
+from ..spec import LossSpec, format_value, parse_specs
 from .kinds import Kind, follow_kind, kinds_note, model_kinds, one_kind
 from .layout import Layout, check_distributions, resolve_layout
 from .source import Source
@@ -52,6 +53,7 @@ def make_plan(source: Source, request: Request, *, choose_losses: bool = True) -
         specs = parse_specs(default_losses(layout.task, "scores", layout))
         notes.append(f"losses: {', '.join(s.label for s in specs)} (default for regression; choose with --loss)")
     notes += check_distributions(layout, specs)
+    notes += _thin_tails(request)
     _no_threshold_on_classes(layout.task, specs)
     if layout.target_columns and ignore_label(specs) is not None:
         raise OptionError("ignore_index leaves out rows by their class label; soft targets (k columns) have none")
@@ -62,6 +64,23 @@ def make_plan(source: Source, request: Request, *, choose_losses: bool = True) -
             f"(models: {', '.join(m.name for m in layout.models)})"
         )
     return Plan(source.name, layout, specs, notes)
+
+
+def _thin_tails(request: Request) -> list[str]:
+    """A percentile interval needs replicates beyond each end: with fewer than 5 there, its ends
+    are the few most extreme replicates (with none, their range), so it is too narrow."""
+    stats = request.stats
+    if stats.ci is None or not stats.replicates:
+        return []
+    tail = stats.replicates * (1.0 - stats.ci) / 2.0
+    if tail >= 5:
+        return []
+    enough = math.ceil(10.0 / (1.0 - stats.ci))
+    return [
+        f"warning: {request.flag('bootstrap')} {stats.replicates} leaves {tail:.2g} replicate(s) beyond each end of "
+        f"a {format_value(stats.ci)} interval, so its ends are the few most extreme replicates and it is too narrow; "
+        f"use {request.flag('bootstrap')} {enough} or more, or {request.flag('ci_method')} t"
+    ]
 
 
 def _no_threshold_on_classes(task: Task, specs: list[LossSpec]) -> None:
