@@ -10,15 +10,23 @@ from scipy import stats
 
 from losscli.core import bootstrap, workers
 from losscli.core.accumulate import Accumulator
-from losscli.core.bootstrap import REPLICATE_BLOCK, poisson_table, replicate_sums, replicate_weights
+from losscli.core.bootstrap import REPLICATE_BLOCK, pair_table, replicate_sums, replicate_weights
 from losscli.errors import OptionError
 
 
-def test_the_table_is_poisson_one_to_two_to_the_minus_16() -> None:
-    table = poisson_table()
-    counts = np.bincount(table, minlength=12)[:12] / 65536
-    np.testing.assert_allclose(counts, stats.poisson.pmf(np.arange(12), 1.0), atol=2**-16)
-    assert table.mean() == pytest.approx(1.0, abs=1e-12)
+def test_the_table_is_pairs_of_poisson_one_to_two_to_the_minus_16() -> None:
+    pairs = pair_table().view(np.uint8).reshape(65536, 2).astype(int)
+    pmf = stats.poisson.pmf(np.arange(12), 1.0)
+    joint = np.zeros((12, 12))
+    np.add.at(joint, (pairs[:, 0], pairs[:, 1]), 2**-16)
+    np.testing.assert_allclose(joint, np.outer(pmf, pmf), atol=2**-16)  # every pair's probability
+    first, second = np.bincount(pairs[:, 0], minlength=12), np.bincount(pairs[:, 1], minlength=12)
+    np.testing.assert_allclose(first / 65536, pmf, atol=2**-16)
+    np.testing.assert_allclose(second / 65536, pmf, atol=4e-5)
+    for counts in (pairs[:, 0], pairs[:, 1]):  # weights of mean 1 and variance 1, nearly
+        assert counts.mean() == pytest.approx(1.0, abs=1e-4)
+        assert counts.var() == pytest.approx(1.0, abs=5e-4)
+    assert abs(np.corrcoef(pairs.T)[0, 1]) < 2e-4
 
 
 def test_draws_look_like_poisson_one() -> None:
