@@ -7,11 +7,15 @@ import tracemalloc
 import numpy as np
 import pytest
 from scipy import stats
+from typer.testing import CliRunner
 
+from losscli.cli import app
 from losscli.core import bootstrap, workers
 from losscli.core.accumulate import Accumulator
 from losscli.core.bootstrap import REPLICATE_BLOCK, pair_table, replicate_sums, replicate_weights
 from losscli.errors import OptionError
+
+from .conftest import SAMPLE
 
 
 def test_the_table_is_pairs_of_poisson_one_to_two_to_the_minus_16() -> None:
@@ -98,5 +102,23 @@ def test_state_too_big_is_refused_when_the_groups_are_found(monkeypatch: pytest.
     keys = [("a", "mse")]
     acc = Accumulator(keys, replicates=1000)  # 16 kB per group
     codes = acc.groups.encode([(np.arange(100), list(range(100)))], 100)
-    with pytest.raises(OptionError, match=r"1000 over 100 group\(s\) x 1 model-loss pair\(s\) needs about 2 MB"):
+    refusal = r"1000 over 100 group\(s\) found so far x 1 model-loss pair\(s\) needs about 2 MB.*lower --bootstrap"
+    with pytest.raises(OptionError, match=refusal):
         acc.update({keys[0]: np.ones(100)}, None, codes, 0)
+
+
+def test_the_command_line_refuses_a_state_too_big_in_one_sentence(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Exit 2, one sentence with the estimate and the three ways out, no traceback."""
+    monkeypatch.setattr(bootstrap, "memory_limit", lambda: 2**20)
+    args = ["eval", str(SAMPLE / "house_prices.csv"), "-l", "mae", "--ci", "0.95", "--bootstrap", "20000"]
+    result = CliRunner().invoke(app, [*args, "--by", "region", "-q"])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    # 4 regions x 3 models x 20 000 replicates x 16 bytes = 3.7 MB
+    assert "needs about 4 MB of replicate state, more than the 1 MB allowed" in lines[0]
+    for way_out in ("lower --bootstrap", "--ci-method t", "fewer --by groups"):
+        assert way_out in lines[0]
+    t_method = CliRunner().invoke(app, [*args[:-2], "--ci-method", "t", "--by", "region", "-q", "-f", "csv"])
+    assert t_method.exit_code == 0, t_method.output

@@ -155,10 +155,10 @@ def test_progress_bar_by_estimated_time(monkeypatch: pytest.MonkeyPatch) -> None
 
     path = str(Path(__file__).parent.parent / "sample_data" / "house_prices.parquet")
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
-    monkeypatch.setattr(progress, "estimated_rows", lambda source, files: 500_000)
+    monkeypatch.setattr(progress, "estimated_rows", lambda source, files: 1_000_000)
     source = open_source(path)
-    quick = progress.estimated_seconds(500_000, source, models=3, losses=2)
-    slow = progress.estimated_seconds(500_000, source, models=3, losses=2, replicates=1000)
+    quick = progress.estimated_seconds(1_000_000, source, models=3, losses=2)
+    slow = progress.estimated_seconds(1_000_000, source, models=3, losses=2, replicates=1000)
     assert quick < progress.PROGRESS_MIN_SECONDS < slow
     losses = tuple(parse_specs(["mse", "mae"]))
     plain = Request(Inputs((path,)), losses=losses)

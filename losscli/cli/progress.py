@@ -18,14 +18,16 @@ if TYPE_CHECKING:
 
 PROGRESS_MIN_SECONDS = 2.0
 
-# Rough costs on one core, in nanoseconds, measured by bench/: reading a cell by
-# format, one loss of one row, and a bootstrap replicate of one row (the draw,
-# then one multiply-add per model and loss). Only to decide whether to show a bar.
+# Rough costs in nanoseconds, measured by bench/ on a busy 2-core machine: reading a
+# cell by format, one loss of one row, and a bootstrap replicate of one row (the
+# draw, then one multiply-add per replicated column: per model its weight and its
+# losses; bench/scale.py's replicates rows give about 1.5 + 0.15 x 9 ns with both
+# threads). Only to decide whether to show a bar.
 _READ_NS = {"parquet": 30.0, "arrow": 10.0, "jsonl": 400.0}
 _TEXT_READ_NS = 80.0
 _LOSS_NS = 5.0
-_DRAW_NS = 2.0
-_REPLICATE_COLUMN_NS = 0.5
+_DRAW_NS = 1.5
+_REPLICATE_COLUMN_NS = 0.15
 
 
 @contextlib.contextmanager

@@ -409,7 +409,7 @@ class Accumulator:
         """
         groups = len(self.groups)
         if self.replicates and groups > self._checked_groups:
-            check_state_fits(self.replicates, groups, len(self.keys))  # groups are found as rows come
+            check_state_fits(self.replicates, groups, len(self.keys), so_far=True)  # groups are found as rows come
             self._checked_groups = groups
         valid = valid or {}
         stats = {

@@ -29,6 +29,7 @@ import functools
 import math
 import os
 import threading
+from typing import Any
 
 import numpy as np
 
@@ -91,8 +92,9 @@ def _generator(seed: int, row_block: int, replicate_block: int) -> np.random.SFC
     a = _mix(key)
     b = _mix(a)
     c = _mix(b)
-    state = {"state": np.array([a, b, c, 1], dtype=np.uint64)}
-    bits.state = {"bit_generator": "SFC64", "state": state, "has_uint32": 0, "uinteger": 0}
+    state: Any = {"bit_generator": "SFC64", "has_uint32": 0, "uinteger": 0}
+    state["state"] = {"state": np.array([a, b, c, 1], dtype=np.uint64)}
+    bits.state = state
     bits.random_raw(12)
     return bits
 
@@ -217,15 +219,20 @@ def memory_limit() -> int:
         return 4 << 30
 
 
-def check_state_fits(replicates: int, groups: int, keys: int) -> None:
-    """Refuse, with the estimate, a bootstrap whose state would not fit in memory."""
+def check_state_fits(replicates: int, groups: int, keys: int, *, so_far: bool = False) -> None:
+    """Refuse, with the estimate, a bootstrap whose state would not fit in memory.
+
+    ``so_far``: the groups are those found in the rows read so far (more may come).
+    """
     need = state_bytes(replicates, groups, keys)
     limit = memory_limit()
     if need > limit:
+        found = f"{groups:,} group(s) found so far" if so_far else f"{groups:,} group(s)"
         raise OptionError(
-            f"--ci with --bootstrap {replicates} over {groups} group(s) x {keys} model-loss pair(s) "
+            f"--ci with --bootstrap {replicates} over {found} x {keys} model-loss pair(s) "
             f"needs about {_size(need)} of replicate state, more than the {_size(limit)} allowed "
-            "(a quarter of this machine's memory); use fewer replicates, fewer groups, or an analytic interval"
+            "(a quarter of this machine's memory); lower --bootstrap, use --ci-method t "
+            "(no replicates), or use fewer --by groups"
         )
 
 
