@@ -1,13 +1,14 @@
 """How losscli scales in each dimension a user grows: rows, groups, models, replicates.
 
-    .venv/bin/python bench/scale.py [--quick] [--write]
+    .venv/bin/python bench/scale.py [--quick] [--write] [--only replicates,ci]
 
 For each dimension, generates (seeded, cached in bench/data/) Parquet files of
 growing size, runs `losscli eval` on each as a whole process, and prints the
 wall time, the peak RSS and the growth exponent k (time ~ size^k: 1 is linear)
 fitted over the sizes, and between the last two. Also the cost of --ci against
 the same run without it, and per-row JSONL against per-row CSV. With --write,
-the tables replace the scaling section of bench/RESULTS.md.
+the tables replace the scaling section of bench/RESULTS.md (with --only, paste
+the parts you ran into it instead).
 A run over --timeout seconds is stopped and shown as such.
 """
 
@@ -28,6 +29,8 @@ HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
 LOSSCLI = str(Path(sys.executable).parent / "losscli")
 BEGIN, END = "<!-- scale -->", "<!-- /scale -->"
+# The parts --only can pick: the four dimensions, the --ci ratios, and per-row JSONL vs CSV.
+DIMENSIONS = ("rows", "groups", "models", "replicates", "ci", "jsonl")
 
 
 @dataclass
@@ -141,6 +144,35 @@ def ratio(name: str, a: list[str], b: list[str], runs: int, timeout: float) -> l
     return [line]
 
 
+def ci_ratios(rows: int, eval_: list[str], quiet: list[str], runs: int, timeout: float) -> list[str]:
+    """--ci against the same run without it: the bootstrap (B=1000), the t interval, and B=100000's memory."""
+    ci_file = str(table(rows, 4))
+    plain = [*eval_, ci_file, "-l", "mse,mae", *quiet]
+    out = ratio(
+        f"--ci 0.95, B=1000 vs no --ci ({rows:,} rows x 4 models x 2 losses)",
+        [*plain, "--ci", "0.95"],
+        plain,
+        runs,
+        timeout * 3,
+    )
+    out += ratio(
+        f"--ci 0.95 --ci-method t vs no --ci ({rows:,} rows x 4 models x 2 losses)",
+        [*plain, "--ci", "0.95", "--ci-method", "t"],
+        plain,
+        runs,
+        timeout,
+    )
+    small = str(table(10_000, 2))
+    out += ratio(
+        "--bootstrap 100000 on 10,000 rows vs B=1000",
+        [*eval_, small, "-l", "mse", "--ci", "0.95", "--bootstrap", "100000", *quiet],
+        [*eval_, small, "-l", "mse", "--ci", "0.95", *quiet],
+        1,
+        timeout * 3,
+    )
+    return out
+
+
 def main() -> None:
     if sys.argv[1:2] == ["--make"]:
         _make(*(int(a) for a in sys.argv[2:5]))
@@ -150,8 +182,16 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--timeout", type=float, default=120.0)
     parser.add_argument("--write", action="store_true", help="replace the scaling section of bench/RESULTS.md")
+    parser.add_argument(
+        "--only",
+        type=lambda text: set(text.split(",")),
+        default=set(DIMENSIONS),
+        help=f"comma-separated parts to run, of {','.join(DIMENSIONS)} (default: all)",
+    )
     args = parser.parse_args()
-    q = args.quick
+    if args.only - set(DIMENSIONS):
+        parser.error(f"--only takes {','.join(DIMENSIONS)}, not {','.join(sorted(args.only - set(DIMENSIONS)))}")
+    q, only = args.quick, args.only
     eval_ = [LOSSCLI, "eval"]
     quiet = ["-q", "-f", "csv"]
     out = [
@@ -161,70 +201,62 @@ def main() -> None:
         f"Whole processes, median of {args.runs} interleaved runs; Parquet input; losses mse and mae.",
         "",
     ]
-    row_sizes = [250_000, 500_000, 1_000_000] if q else [1_000_000, 2_000_000, 4_000_000, 8_000_000]
-    out += dimension(
-        "rows (4 models)",
-        row_sizes,
-        lambda n: [*eval_, str(table(n, 4)), "-l", "mse,mae", *quiet],
-        args.runs,
-        args.timeout,
-    )
-    group_sizes = [100, 1_000, 10_000] if q else [100, 1_000, 10_000, 50_000, 200_000]
-    group_rows = 200_000 if q else 1_000_000
-    out += dimension(
-        f"groups (--by, {group_rows:,} rows, 2 models)",
-        group_sizes,
-        lambda g: [*eval_, str(table(group_rows, 2, g)), "-l", "mse,mae", "--by", "g", *quiet],
-        args.runs,
-        args.timeout,
-    )
-    model_sizes = [250, 1_000, 2_500] if q else [1_000, 2_500, 5_000, 20_000]
-    out += dimension(
-        "model columns (2,000 rows)",
-        model_sizes,
-        lambda m: [*eval_, str(table(2_000, m)), "-t", "y", "-l", "mse", *quiet],
-        args.runs,
-        args.timeout,
-    )
+    if "rows" in only:
+        row_sizes = [250_000, 500_000, 1_000_000] if q else [1_000_000, 2_000_000, 4_000_000, 8_000_000]
+        out += dimension(
+            "rows (4 models)",
+            row_sizes,
+            lambda n: [*eval_, str(table(n, 4)), "-l", "mse,mae", *quiet],
+            args.runs,
+            args.timeout,
+        )
+    if "groups" in only:
+        group_sizes = [100, 1_000, 10_000] if q else [100, 1_000, 10_000, 50_000, 200_000]
+        group_rows = 200_000 if q else 1_000_000
+        out += dimension(
+            f"groups (--by, {group_rows:,} rows, 2 models)",
+            group_sizes,
+            lambda g: [*eval_, str(table(group_rows, 2, g)), "-l", "mse,mae", "--by", "g", *quiet],
+            args.runs,
+            args.timeout,
+        )
+    if "models" in only:
+        model_sizes = [250, 1_000, 2_500] if q else [1_000, 2_500, 5_000, 20_000]
+        out += dimension(
+            "model columns (2,000 rows)",
+            model_sizes,
+            lambda m: [*eval_, str(table(2_000, m)), "-t", "y", "-l", "mse", *quiet],
+            args.runs,
+            args.timeout,
+        )
     rep_rows = 100_000 if q else 1_000_000
-    rep_sizes = [100, 300, 1_000] if q else [100, 300, 1_000, 3_000]
-    out += dimension(
-        f"bootstrap replicates (--ci 0.95 --bootstrap B, {rep_rows:,} rows, 4 models)",
-        rep_sizes,
-        lambda b: [*eval_, str(table(rep_rows, 4)), "-l", "mse,mae", "--ci", "0.95", "--bootstrap", str(b), *quiet],
-        args.runs,
-        args.timeout,
-    )
-    ci_file = str(table(rep_rows, 4))
-    out += [
-        "### Ratios (median of paired runs)",
-        "",
-        "| comparison | s (first) | s (second) | ratio | peak RSS MB (first) |",
-        "|---|---:|---:|---:|---:|",
-    ]
-    out += ratio(
-        f"--ci 0.95, B=1000 vs no --ci ({rep_rows:,} rows x 4 models x 2 losses)",
-        [*eval_, ci_file, "-l", "mse,mae", "--ci", "0.95", *quiet],
-        [*eval_, ci_file, "-l", "mse,mae", *quiet],
-        args.runs,
-        args.timeout * 3,
-    )
-    small = str(table(10_000, 2))
-    out += ratio(
-        "--bootstrap 100000 on 10,000 rows vs B=1000",
-        [*eval_, small, "-l", "mse", "--ci", "0.95", "--bootstrap", "100000", *quiet],
-        [*eval_, small, "-l", "mse", "--ci", "0.95", *quiet],
-        1,
-        args.timeout * 3,
-    )
-    per_row = str(table(1_000_000 if not q else 250_000, 4))
-    out += ratio(
-        "--per-row JSONL vs --per-row CSV",
-        [*eval_, per_row, "-l", "mse", "-q", "--per-row", "-f", "jsonl"],
-        [*eval_, per_row, "-l", "mse", "-q", "--per-row", "-f", "csv"],
-        args.runs,
-        args.timeout,
-    )
+    if "replicates" in only:
+        rep_sizes = [100, 300, 1_000] if q else [100, 300, 1_000, 3_000]
+        out += dimension(
+            f"bootstrap replicates (--ci 0.95 --bootstrap B, {rep_rows:,} rows, 4 models)",
+            rep_sizes,
+            lambda b: [*eval_, str(table(rep_rows, 4)), "-l", "mse,mae", "--ci", "0.95", "--bootstrap", str(b), *quiet],
+            args.runs,
+            args.timeout,
+        )
+    if only & {"ci", "jsonl"}:
+        out += [
+            "### Ratios (median of paired runs)",
+            "",
+            "| comparison | s (first) | s (second) | ratio | peak RSS MB (first) |",
+            "|---|---:|---:|---:|---:|",
+        ]
+    if "ci" in only:
+        out += ci_ratios(rep_rows, eval_, quiet, args.runs, args.timeout)
+    if "jsonl" in only:
+        per_row = str(table(1_000_000 if not q else 250_000, 4))
+        out += ratio(
+            "--per-row JSONL vs --per-row CSV",
+            [*eval_, per_row, "-l", "mse", "-q", "--per-row", "-f", "jsonl"],
+            [*eval_, per_row, "-l", "mse", "-q", "--per-row", "-f", "csv"],
+            args.runs,
+            args.timeout,
+        )
     text = "\n".join(out).rstrip() + "\n"
     print(text)
     if args.write:
