@@ -191,6 +191,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.only - set(DIMENSIONS):
         parser.error(f"--only takes {','.join(DIMENSIONS)}, not {','.join(sorted(args.only - set(DIMENSIONS)))}")
+    if args.write and args.only != set(DIMENSIONS):
+        parser.error("--write replaces the whole scaling section: run every part, or paste the parts you ran")
     q, only = args.quick, args.only
     eval_ = [LOSSCLI, "eval"]
     quiet = ["-q", "-f", "csv"]
