@@ -5,6 +5,7 @@ from __future__ import annotations
 import tracemalloc
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 from typer.testing import CliRunner
@@ -12,9 +13,11 @@ from typer.testing import CliRunner
 from losscli.cli import app
 from losscli.core import bootstrap, workers
 from losscli.core.accumulate import Accumulator
-from losscli.core.bootstrap import REPLICATE_BLOCK, pair_table, replicate_sums, replicate_weights
+from losscli.core.bootstrap import REPLICATE_BLOCK, ROW_BLOCK, pair_table, replicate_sums, replicate_weights
 from losscli.errors import OptionError
+from losscli.read.source import source_from_dataframe
 
+from .build import Options, run
 from .conftest import SAMPLE
 
 
@@ -122,3 +125,33 @@ def test_the_command_line_refuses_a_state_too_big_in_one_sentence(monkeypatch: p
         assert way_out in lines[0]
     t_method = CliRunner().invoke(app, [*args[:-2], "--ci-method", "t", "--by", "region", "-q", "-f", "csv"])
     assert t_method.exit_code == 0, t_method.output
+
+
+def _intervals(chunk_rows: int | None = None, threads: int | None = None, seed: int = 11) -> np.ndarray:
+    """Every interval bound of a run on one group, unweighted (the path reducing inside blocks)."""
+    rng = np.random.default_rng(5)
+    n = 3 * ROW_BLOCK * 7 + 123
+    y = rng.normal(size=n)
+    frame = pd.DataFrame({"y": y, "a": y + rng.normal(size=n), "b": y + rng.standard_t(3, size=n)})
+    options = Options(ci=0.9, bootstrap=2 * REPLICATE_BLOCK + 17, seed=seed, baseline="a")
+    try:
+        workers.set_threads(threads)
+        ev = run(source_from_dataframe(frame), ["mse", "mae", "rmse"], options=options, chunk_rows=chunk_rows)
+    finally:
+        workers.set_threads(None)
+    names = ("ci_low", "ci_high", "delta_ci_low", "delta_ci_high")
+    return np.array([[getattr(r, name) for name in names] for r in ev.results], dtype=float)
+
+
+def test_intervals_are_the_same_for_any_chunk_size_and_thread_count() -> None:
+    """Batches cut anywhere (inside a tile, across tiles), one thread or three: rtol 1e-12."""
+    whole = _intervals()
+    assert np.isfinite(whole).all()
+    for chunk_rows, threads in ((1000, 1), (ROW_BLOCK, 3), (5 * ROW_BLOCK + 1, 2), (None, 1)):
+        np.testing.assert_allclose(_intervals(chunk_rows, threads), whole, rtol=1e-12, atol=0)
+
+
+def test_the_seed_fixes_the_intervals() -> None:
+    np.testing.assert_array_equal(_intervals(seed=11), _intervals(seed=11))
+    other = _intervals(seed=12)
+    assert not np.allclose(other[:, :2], _intervals(seed=11)[:, :2], rtol=1e-6)
