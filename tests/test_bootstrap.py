@@ -64,19 +64,24 @@ def test_replicate_sums_are_the_weighted_sums(groups: int) -> None:
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-9)
 
 
-@pytest.mark.parametrize("groups", [1, 4, 300])
-def test_replicate_sums_are_identical_for_any_thread_count(groups: int) -> None:
+@pytest.mark.parametrize(("groups", "rows"), [(1, 6000), (1, 40_000), (4, 6000), (300, 6000)])
+def test_replicate_sums_are_identical_for_any_thread_count(groups: int, rows: int) -> None:
+    """40 000 rows with one group are cut into spans of rows, each a task of its own."""
     rng = np.random.default_rng(0)
-    columns = rng.normal(size=(6000, 4))
-    codes = rng.integers(0, groups, 6000)
+    columns = rng.normal(size=(rows, 4))
+    codes = rng.integers(0, groups, rows)
+    b = 3 * REPLICATE_BLOCK + 5
     try:
         workers.set_threads(1)
-        one = replicate_sums(2, 50, columns, codes, groups, 3 * REPLICATE_BLOCK + 5)
+        one = replicate_sums(2, 50, columns, codes, groups, b)
         workers.set_threads(3)
-        three = replicate_sums(2, 50, columns, codes, groups, 3 * REPLICATE_BLOCK + 5)
+        three = replicate_sums(2, 50, columns, codes, groups, b)
     finally:
         workers.set_threads(None)
     np.testing.assert_array_equal(one, three)
+    if rows == 40_000:  # and the spans' sums are the weighted sums
+        want = np.einsum("ib,ic->cb", replicate_weights(2, 50, rows, b), columns)
+        np.testing.assert_allclose(one[:, :, 0], want, rtol=1e-12, atol=1e-9)
 
 
 def test_memory_does_not_grow_with_replicates_times_rows() -> None:

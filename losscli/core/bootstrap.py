@@ -20,7 +20,8 @@ the counts (converted to float64 a cache-sized piece at a time) with the
 batch's columns (w, w * loss per model and loss), in float64: O(rows x B x
 columns) flops with memory bounded by the tile, not by B x rows. Threads take
 disjoint replicate blocks, and each replicate block adds its row blocks in
-order: identical numbers for any thread count.
+order (with one group, in spans of rows whose sums are added in order): identical
+numbers for any thread count.
 """
 
 from __future__ import annotations
@@ -38,6 +39,12 @@ from .workers import parallel_map
 
 ROW_BLOCK = 1024
 REPLICATE_BLOCK = 128
+# With one group, a replicate block's rows are also cut into spans of this many row
+# blocks, each a task with partial sums of its own, added in span order: every core
+# works even when B is below 128 x cores, and the numbers still do not depend on the
+# thread count. Only while the partials are small (columns x B <= the limit).
+_SPAN_BLOCKS = 16
+_SPLIT_LIMIT = 1 << 16
 # Above this many (local groups x columns) a one-hot product costs more than sorting.
 _ONEHOT_LIMIT = 64
 # Matrix products are cut so rows x replicates x columns stays at OpenBLAS's
@@ -145,15 +152,27 @@ def replicate_sums(
     out = np.zeros((width, replicates, groups))
     blocks = _row_blocks(start, rows)
     local = [_local_groups(codes[lo:hi], groups) for _, lo, hi, _ in blocks]
+    split = groups == 1 and width * replicates <= _SPLIT_LIMIT
+    step = _SPAN_BLOCKS if split else max(len(blocks), 1)
+    spans = [range(k, min(len(blocks), k + step)) for k in range(0, len(blocks), step)]
+    tasks = [(q0, span) for q0 in range(0, replicates, REPLICATE_BLOCK) for span in spans]
 
-    def one_replicate_block(q0: int) -> None:
+    def one_task(task: tuple[int, range]) -> np.ndarray:
+        q0, span = task
         q1 = min(replicates, q0 + REPLICATE_BLOCK)
-        target = out[:, q0:q1, :]  # disjoint per replicate block: no locks, no order issues
-        for (b, lo, hi, off), (present, inverse) in zip(blocks, local, strict=True):
+        # One span: the replicate block's own slice of out (disjoint, no locks); several:
+        # a partial of its own, added below in span order.
+        target = np.zeros((width, q1 - q0, groups)) if len(spans) > 1 else out[:, q0:q1, :]
+        for k in span:
+            b, lo, hi, off = blocks[k]
             draws = tile(seed, b, q0 // REPLICATE_BLOCK, q1 - q0)[:, off : off + hi - lo]
-            _add_tile(target, draws, columns[lo:hi], present, inverse)
+            _add_tile(target, draws, columns[lo:hi], *local[k])
+        return target
 
-    parallel_map(one_replicate_block, range(0, replicates, REPLICATE_BLOCK))
+    partials = parallel_map(one_task, tasks)
+    if len(spans) > 1:
+        for (q0, _), part in zip(tasks, partials, strict=True):
+            out[:, q0 : q0 + part.shape[1], :] += part
     return out
 
 
