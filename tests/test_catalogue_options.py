@@ -219,10 +219,10 @@ def test_d2_tweedie_bootstrap_replicates_are_d2_under_poisson_weights() -> None:
     df = _house()
     w = np.linspace(0.5, 2.0, len(df))
     df["w"] = w
-    got = evaluate(df, ["d2_tweedie"], id_column="id", weight="w", ci=0.9, bootstrap=50, seed=3, baseline="gbm")
-    r = replicate_weights(3, 0, len(df), 50)
+    got = evaluate(df, ["d2_tweedie"], id_column="id", weight="w", ci=0.9, bootstrap=120, seed=3, baseline="gbm")
+    r = replicate_weights(3, 0, len(df), 120)
     for model in ("linear", "gbm"):
-        reps = np.array([metrics.d2_tweedie_score(df["y"], df[model], sample_weight=w * r[:, b]) for b in range(50)])
+        reps = np.array([metrics.d2_tweedie_score(df["y"], df[model], sample_weight=w * r[:, b]) for b in range(120)])
         low, high = percentile_interval(reps, 0.9)
         row = got[got["model"] == model].iloc[0]
         assert row["ci_low"] == pytest.approx(low, rel=1e-10)
@@ -278,7 +278,7 @@ def test_sum_reduction_intervals_are_intervals_of_the_sum() -> None:
 
 def test_d2_tweedie_intervals_per_group_do_not_depend_on_chunks() -> None:
     df = _house()
-    kwargs = {"id_column": "id", "by": "region", "ci": 0.9, "bootstrap": 40, "baseline": "knn"}
+    kwargs = {"id_column": "id", "by": "region", "ci": 0.9, "bootstrap": 120, "baseline": "knn"}
     whole = evaluate(df, ["d2_tweedie"], **kwargs)
     chunked = evaluate(df, ["d2_tweedie"], chunk_rows=17, **kwargs)
     for column in ("value", "ci_low", "ci_high", "delta_ci_low", "delta_ci_high"):
