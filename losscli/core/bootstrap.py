@@ -13,9 +13,9 @@ draw): every pair's joint probability is the product of Poisson(1)
 probabilities to within 2^-16, so each count's probability is within 4e-5 of
 Poisson(1) (the first of a pair to 2^-16). The means reported are ratios of
 replicate sums, in which such an offset of the weights' mean or variance
-cancels to first order; the intervals' Monte Carlo error (B replicates) is
-thousands of times larger. This is about 10 times faster than
-``Generator.poisson``. The replicate sums of a tile are matrix products of
+cancels to first order, and a width changes by at most about 2.5e-4 of
+itself: the Monte Carlo error of B = 1000 replicates (a few percent of the
+width) is a hundred times larger. The replicate sums of a tile are matrix products of
 the counts (converted to float64 a cache-sized piece at a time) with the
 batch's columns (w, w * loss per model and loss), in float64: O(rows x B x
 columns) flops with memory bounded by the tile, not by B x rows. Threads take
