@@ -13,15 +13,16 @@ in block order, so the numbers are identical for any thread count.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
+from ..losses._block import Block, Buffers, Rows
 from ..spec import LossSpec
-from .accumulate import Accumulator, Key, dot
-from .workers import parallel_map
+from .accumulate import Accumulator, Key
+from .workers import parallel_map, thread_count
 
 
 class Prediction(Protocol):
@@ -35,8 +36,12 @@ class Prediction(Protocol):
     def levels(self) -> tuple[float, ...]: ...
 
 
-# 16k rows of float64 is 128 KiB an array: a few of them fit in L2.
-BLOCK_ROWS = 1 << 14
+# Per-row losses (--per-row, groups): 8k rows of float64 is 64 KiB an array, under glibc's
+# malloc mmap threshold (128 KiB), where every fresh temporary would cost page faults.
+BLOCK_ROWS = 1 << 13
+# Reduced in blocks: rows x models per block. A (models, rows) array is 256 KiB, so the
+# handful a block uses stay in a core's L2; they are buffers reused from block to block.
+BLOCK_ELEMENTS = 1 << 15
 
 Job = tuple[LossSpec, bool]  # a distinct kernel call, and whether it takes the residual
 
@@ -118,16 +123,6 @@ def model_losses(
     return [out[s] for s in specs]
 
 
-@dataclass
-class _BlockSums:
-    """One block's contribution with one group: per key (wl, wl2), per model (w, w2, n),
-    per paired key (wd, wd2, w, w2, n, w * model loss, w * baseline loss)."""
-
-    means: dict[Key, tuple[float, float]]
-    weights: dict[str, tuple[float, float, int]]
-    paired: dict[Key, tuple[float, float, float, float, int, float, float]]
-
-
 def update_batch(
     acc: Accumulator,
     specs: Sequence[LossSpec],
@@ -184,74 +179,235 @@ def _reduce_in_blocks(
     valid: dict[str, np.ndarray],
 ) -> None:
     n = len(y_true)
+    if not n or not preds:
+        return
     shared = weight is None and not valid  # every model has the same weights: one column for all
     layout = acc.replicate_layout(shared) if acc.replicates else []
+    batch = _Batch(specs, y_true, preds, weight, valid, acc.baseline if acc.paired else None, layout)
     columns = np.empty((n, len(layout))) if acc.replicates else None
+    step = max(1, BLOCK_ELEMENTS // len(preds))
+    starts = list(range(0, n, step))
 
-    def one_block(lo: int) -> _BlockSums:
-        hi = min(n, lo + BLOCK_ROWS)
-        return _block_sums(acc, specs, y_true, preds, weight, valid, lo, hi, columns, layout)
+    def run(part: list[int]) -> list[np.ndarray]:
+        buffers = Buffers()  # one set per task, reused by all its blocks
+        with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):  # per thread
+            return [batch.sums(lo, min(n, lo + step), buffers, columns) for lo in part]
 
-    # Blocks run on the pool; their sums are added here, in block order.
-    for sums in parallel_map(one_block, range(0, n, BLOCK_ROWS)):
-        for model, (w, w2, count) in sums.weights.items():
-            for spec in specs:
-                wl, wl2 = sums.means[(model, spec.label)]
-                acc.means[(model, spec.label)].add_sums(wl, w, count, wl2, w2)
-        for key, moments in sums.paired.items():
-            acc.paired[key].add_sums(*moments)
+    # Each task is a contiguous run of blocks (long GIL-free stretches per thread); every block's
+    # sums are the same whichever task holds it, and they are added here in block order, so the
+    # numbers are identical for any thread count.
+    sums = [s for part in parallel_map(run, _runs(starts, thread_count())) for s in part]
+    total = sums[0].copy()
+    for s in sums[1:]:
+        total += s
+    batch.add_to(acc, total)
     if columns is not None:
         acc.add_replicate_columns(columns, codes, row_offset, 1, shared)
 
 
-def _block_sums(
-    acc: Accumulator,
-    specs: Sequence[LossSpec],
-    y_true: np.ndarray,
-    preds: dict[str, np.ndarray],
-    weight: np.ndarray | None,
-    valid: dict[str, np.ndarray],
-    lo: int,
-    hi: int,
-    columns: np.ndarray | None,
-    layout: list[tuple[Key | None, str]],
-) -> _BlockSums:
-    """The sums of rows lo..hi; fills those rows of the bootstrap columns when asked."""
-    y, w_all = y_true[lo:hi], None if weight is None else weight[lo:hi]
-    values: dict[Key, np.ndarray] = {}
-    weights: dict[str, np.ndarray | None] = {}
-    out = _BlockSums({}, {}, {})
-    for model, pred in preds.items():
-        jobs, order = _jobs(specs, pred.ndim)
-        computed = _block_losses(jobs, y, pred[lo:hi])
-        mask = valid.get(model)
-        w = _masked(w_all, None if mask is None else mask[lo:hi], hi - lo)
-        weights[model] = w
-        count = hi - lo if mask is None else int(np.count_nonzero(mask[lo:hi]))
-        rows = float(hi - lo)
-        out.weights[model] = (rows, rows, count) if w is None else (float(w.sum()), dot(w, w), count)
-        for spec, i in zip(specs, order, strict=True):
-            l = computed[i]  # noqa: E741
-            values[(model, spec.label)] = l
-            wl = l if w is None else w * l
-            out.means[(model, spec.label)] = (float(wl.sum()), dot(wl, l))
-    for key in acc.paired:
-        base = acc.baseline or ""
-        w, count = _paired_weight(w_all, valid, key[0], base, lo, hi)
-        d = values[key] - values[(base, key[1])]
-        wd = d if w is None else w * d
-        lm, lb = values[key], values[(base, key[1])]
-        wm, wb = (float(lm.sum()), float(lb.sum())) if w is None else (dot(w, lm), dot(w, lb))
-        sw, sw2 = (float(hi - lo), float(hi - lo)) if w is None else (float(w.sum()), dot(w, w))
-        out.paired[key] = (float(wd.sum()), dot(wd, d), sw, sw2, count, wm, wb)
-    if columns is not None:
-        for i, (slot, model) in enumerate(layout):
-            w = weights[model]
-            if slot is None:
-                columns[lo:hi, i] = 1.0 if w is None else w
-            else:
-                columns[lo:hi, i] = values[slot] if w is None else w * values[slot]
+def _runs(items: list[int], parts: int) -> list[list[int]]:
+    """``items`` cut into at most ``parts`` contiguous runs of near-equal length."""
+    parts = max(1, min(parts, len(items)))
+    size, extra = divmod(len(items), parts)
+    out, lo = [], 0
+    for i in range(parts):
+        hi = lo + size + (i < extra)
+        out.append(items[lo:hi])
+        lo = hi
     return out
+
+
+class _Batch:
+    """What every block of one batch computes, and where its sums go.
+
+    A block's sums are one vector: per job (distinct kernel call) and model, sum w*l and
+    sum w*l^2; per model sum w, sum w^2 and the count; with a baseline, per job and model the
+    paired moments (sum w*d, w*d^2, w, w^2, count, w*l, w*l of the baseline).
+    """
+
+    def __init__(
+        self,
+        specs: Sequence[LossSpec],
+        y_true: np.ndarray,
+        preds: dict[str, np.ndarray],
+        weight: np.ndarray | None,
+        valid: dict[str, np.ndarray],
+        baseline: str | None,
+        layout: list[tuple[Key | None, str]],
+    ) -> None:
+        self.specs, self.y, self.weight, self.valid, self.layout = specs, y_true, weight, valid, layout
+        self.names = list(preds)
+        self.preds = [preds[m] for m in self.names]
+        self.jobs, self.order = _jobs(specs, self.preds[0].ndim)
+        self.forms = [_Form.of(spec, by_residual) for spec, by_residual in self.jobs]
+        self.base = None if baseline is None else self.names.index(baseline)
+        jm = len(self.jobs) * len(self.names)
+        self.size = 2 * jm + 3 * len(self.names) + (7 * jm if self.base is not None else 0)
+
+    def _views(self, out: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The means (jobs, 2, models), weights (3, models) and paired (jobs, 7, models) parts."""
+        j, m = len(self.jobs), len(self.names)
+        means = out[: 2 * j * m].reshape(j, 2, m)
+        weights = out[2 * j * m : 2 * j * m + 3 * m].reshape(3, m)
+        return means, weights, out[2 * j * m + 3 * m :].reshape(j, 7, m) if self.base is not None else out[:0]
+
+    def sums(self, lo: int, hi: int, buffers: Buffers, columns: np.ndarray | None) -> np.ndarray:
+        """The sums of rows lo..hi; fills those rows of the bootstrap columns when asked."""
+        block = Block(self.y[lo:hi], [p[lo:hi] for p in self.preds], buffers)
+        w, counts = self._weights(block, lo, hi)
+        out = np.zeros(self.size)
+        means, weights, paired = self._views(out)
+        moments = _Moments(block, w)
+        rows = [form.rows(block) for form in self.forms]
+        for j, (values, scale) in enumerate(rows):
+            first, second = moments.of(values)
+            means[j, 0], means[j, 1] = scale * first, (scale * scale) * second
+        n = float(hi - lo)
+        weights[0], weights[1] = (n, n) if w is None else (w.sum(axis=1), np.einsum("ij,ij->i", w, w))
+        weights[2] = counts
+        if self.base is not None or columns is not None:
+            per_row = [_materialized(r, block) for r in rows]
+            if self.base is not None:
+                self._paired(block, per_row, (w, counts), (lo, hi), paired, means)
+            if columns is not None:
+                self._fill_columns(columns, lo, hi, per_row, w)
+        return out
+
+    def _weights(self, block: Block, lo: int, hi: int) -> tuple[np.ndarray | None, np.ndarray | int]:
+        """Each model's weights on rows lo..hi, (models, rows) (0 on its dropped rows; None when
+        nothing is weighted or dropped), and each model's count of rows."""
+        n, shape = hi - lo, block.shape
+        w = None if self.weight is None else self.weight[lo:hi]
+        if not self.valid:
+            return (None if w is None else np.broadcast_to(w, shape)), n
+        out = block.buffer()
+        counts = np.full(len(self.names), n)
+        for i, name in enumerate(self.names):
+            mask = self.valid.get(name)
+            if mask is None:
+                out[i] = 1.0 if w is None else w
+            else:
+                np.multiply(1.0 if w is None else w, mask[lo:hi], out=out[i])
+                counts[i] = np.count_nonzero(mask[lo:hi])
+        return out, counts
+
+    def _paired(
+        self,
+        block: Block,
+        per_row: list[np.ndarray],
+        weights: tuple[np.ndarray | None, np.ndarray | int],
+        rows: tuple[int, int],
+        paired: np.ndarray,
+        means: np.ndarray,
+    ) -> None:
+        """Per job, the moments of d = loss(model) - loss(baseline) on the rows both kept."""
+        (w, counts), (lo, hi) = weights, rows
+        base = self.base
+        assert base is not None
+        both = self.valid.get(self.names[base])
+        pw: np.ndarray | None = w
+        count = counts  # rows each model kept (the baseline kept all)
+        if both is not None and w is not None:  # the baseline's dropped rows count for no pair
+            pw = np.multiply(w, both[lo:hi], out=block.buffer())
+            mine = [self.valid.get(m) for m in self.names]
+            count = np.array([np.count_nonzero(both[lo:hi] if v is None else both[lo:hi] & v[lo:hi]) for v in mine])
+        d, t = block.buffer(), block.buffer()
+        for j, v in enumerate(per_row):
+            np.subtract(v, v[base], out=d)
+            if pw is None:
+                n = float(hi - lo)
+                sums = (d.sum(axis=1), np.einsum("ij,ij->i", d, d), n, n, count, means[j, 0], means[j, 0, base])
+            else:
+                np.multiply(d, pw, out=t)
+                sw, sw2 = pw.sum(axis=1), np.einsum("ij,ij->i", pw, pw)
+                wm, wb = np.einsum("ij,ij->i", pw, v), np.einsum("ij,j->i", pw, v[base])
+                sums = (t.sum(axis=1), np.einsum("ij,ij->i", t, d), sw, sw2, count, wm, wb)
+            for k, value in enumerate(sums):
+                paired[j, k] = value
+
+    def _fill_columns(
+        self, columns: np.ndarray, lo: int, hi: int, per_row: list[np.ndarray], w: np.ndarray | None
+    ) -> None:
+        """Rows lo..hi of the bootstrap columns: per model its weights, then weight x loss per key."""
+        index = {name: i for i, name in enumerate(self.names)}
+        job = {spec.label: j for spec, j in zip(self.specs, self.order, strict=True)}
+        for c, (slot, model) in enumerate(self.layout):
+            m = index[model]
+            if slot is None:
+                columns[lo:hi, c] = 1.0 if w is None else w[m]
+            else:
+                values = per_row[job[slot[1]]][m]
+                columns[lo:hi, c] = values if w is None else w[m] * values
+
+    def add_to(self, acc: Accumulator, total: np.ndarray) -> None:
+        """Add a batch's summed block vector to the accumulator."""
+        means, weights, paired = self._views(total)
+        job = {spec.label: j for spec, j in zip(self.specs, self.order, strict=True)}
+        for m, model in enumerate(self.names):
+            w, w2, count = weights[:, m]
+            for spec in self.specs:
+                wl, wl2 = means[job[spec.label], :, m]
+                acc.means[(model, spec.label)].add_sums(float(wl), float(w), int(count), float(wl2), float(w2))
+        for key, state in acc.paired.items():
+            wd, wd2, sw, sw2, count, wm, wb = paired[job[key[1]], :, self.names.index(key[0])]
+            state.add_sums(float(wd), float(wd2), float(sw), float(sw2), int(count), float(wm), float(wb))
+
+
+class _Moments:
+    """sum w*x and sum w*x^2 per model of a block's arrays, each computed once."""
+
+    def __init__(self, block: Block, w: np.ndarray | None) -> None:
+        self.block, self.w = block, w
+        self._first: dict[int, np.ndarray] = {}
+        self._second: dict[int, np.ndarray] = {}
+        self._tmp: np.ndarray | None = None
+
+    def first(self, x: np.ndarray) -> np.ndarray:
+        if id(x) not in self._first:
+            self._first[id(x)] = x.sum(axis=1)
+        return self._first[id(x)]
+
+    def of(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if self.w is not None:  # the per-row path's order: wl = w * l, then sum wl and sum wl * l
+            if self._tmp is None:
+                self._tmp = self.block.buffer()
+            wx = np.multiply(x, self.w, out=self._tmp)
+            return wx.sum(axis=1), np.einsum("ij,ij->i", wx, x)
+        if id(x) not in self._second:
+            square = self.block.known_square(x)  # |r|^2 is r^2, whose sum mse has taken
+            self._second[id(x)] = self.first(square) if square is not None else np.einsum("ij,ij->i", x, x)
+        return self.first(x), self._second[id(x)]
+
+
+@dataclass(frozen=True)
+class _Form:
+    """How one job computes its per-row losses for a block: its block form, else its kernel per model."""
+
+    block: Callable[..., Rows | None] | None
+    kernel: Callable[..., np.ndarray]
+    params: dict[str, Any]
+
+    @classmethod
+    def of(cls, spec: LossSpec, by_residual: bool) -> _Form:
+        form = spec.loss.block_kernel
+        usable = form is not None and (by_residual or spec.loss.residual_kernel is None)
+        return cls(form if usable else None, spec.loss.kernel, spec.kernel_params)
+
+    def rows(self, block: Block) -> Rows:
+        """Every model's per-row losses, (values, scale)."""
+        if self.block is not None:
+            rows = self.block(block, **self.params)
+            if rows is not None:
+                return rows
+        out = block.buffer()
+        for i, p in enumerate(block.preds):
+            out[i] = self.kernel(block.y, p, **self.params)
+        return out, 1.0
+
+
+def _materialized(rows: Rows, block: Block) -> np.ndarray:
+    values, scale = rows
+    return values if scale == 1.0 else np.multiply(values, scale, out=block.buffer())
 
 
 def _masked(weight: np.ndarray | None, mask: np.ndarray | None, n: int) -> np.ndarray | None:

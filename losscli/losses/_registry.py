@@ -156,6 +156,10 @@ class Loss:
     # For losses of r = y_pred - y_true alone: the same loss as a function of r, so the
     # evaluator computes the residual once per block for all of them.
     residual_kernel: Callable[..., FloatArray] | None = None
+    # The same per-row values for the evaluator's blocks, every model at once, written into
+    # buffers reused from block to block: block_kernel(block, **params) -> (values, scale), the
+    # loss being scale * values; None where the block cannot take this form (see _block.py).
+    block_kernel: Callable[..., tuple[FloatArray, float] | None] | None = None
     pred_kind: PredKind = "real"
     target_kind: TargetKind = "real"
     # Other tasks the same kernel serves (brier is binary and multiclass).

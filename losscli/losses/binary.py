@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._block import Block, Rows
 from ._common import EPS, LABEL_SMOOTHING, resolve_eps, target_matrix
 from ._registry import NON_NEGATIVE, UNIT, FloatArray, Loss, Param, ParamValue, register
 
@@ -31,6 +32,23 @@ def binary_cross_entropy(
     p = np.clip(y_pred, e, 1.0 - e)
     y = _smoothed(y_true, label_smoothing)
     return -(y * np.log(p) + (1.0 - y) * np.log1p(-p))
+
+
+def binary_cross_entropy_block(b: Block, *, eps: ParamValue, label_smoothing: float = 0.0) -> Rows | None:
+    """binary_cross_entropy of hard 0/1 targets for every model of a block: log p where y = 1 and
+    log1p(-p) where y = 0 (what y log p + (1 - y) log1p(-p) is, bit for bit); the loss is -1 times it."""
+    ones = b.hard_labels
+    if label_smoothing or ones is None:
+        return None
+    e = resolve_eps(eps)
+    p, out = b.buffer(), b.buffer()
+    for i, pred in enumerate(b.preds):
+        np.clip(pred, e, 1.0 - e, out=p[i])
+    np.negative(p, out=out)
+    np.log1p(out, out=out)
+    np.log(p, out=p)
+    np.copyto(out, p, where=ones)
+    return out, -1.0
 
 
 def binary_cross_entropy_with_logits(
@@ -209,6 +227,7 @@ register(
         aliases=("binary_crossentropy", "binary_cross_entropy", "log_loss", "logloss"),
         task="binary",
         kernel=binary_cross_entropy,
+        block_kernel=binary_cross_entropy_block,
         gradient=binary_cross_entropy_grad,
         pred_kind="probability",
         target_kind="binary",

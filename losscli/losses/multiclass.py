@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._block import Block, Rows
 from ._common import (
     EPS,
     IGNORE_INDEX,
@@ -39,6 +40,24 @@ def categorical_cross_entropy(
         return -np.log(np.clip(true_class_column(y_true, y_pred), e, 1.0 - e))
     t = _smoothed_targets(y_true, y_pred.shape[1], label_smoothing)
     return -(t * np.log(np.clip(y_pred, e, 1.0 - e))).sum(axis=1)
+
+
+def categorical_cross_entropy_block(
+    b: Block, *, eps: ParamValue, label_smoothing: float = 0.0, normalize: bool = False
+) -> Rows | None:
+    """categorical_cross_entropy on class indices for every model of a block: the true class's
+    probability gathered into one buffer, clipped and logged in place; the loss is -1 times it."""
+    if normalize or label_smoothing or b.y.ndim != 1:
+        return None
+    e = resolve_eps(eps)
+    out = b.buffer()
+    for i, p in enumerate(b.preds):
+        # mode="clip" skips the bounds check's copy: the evaluator's checks have refused any
+        # class index outside 0..k-1 before a block is cut.
+        np.take(p.reshape(-1), b.class_positions(p.shape[1]), out=out[i], mode="clip")
+    np.clip(out, e, 1.0 - e, out=out)
+    np.log(out, out=out)
+    return out, -1.0
 
 
 def categorical_cross_entropy_with_logits(
@@ -287,6 +306,7 @@ register(
         aliases=("categorical_crossentropy", "categorical_cross_entropy", "cross_entropy", "multiclass_log_loss"),
         task="multiclass",
         kernel=categorical_cross_entropy,
+        block_kernel=categorical_cross_entropy_block,
         gradient=categorical_cross_entropy_grad,
         pred_kind="probability",
         target_kind="class_index",

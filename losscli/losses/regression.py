@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from ._block import Block, Rows, materialize
 from ._common import FLOAT64_EPS, LOG2, xlogy
 from ._registry import (
     NON_NEGATIVE,
@@ -24,39 +25,83 @@ from ._registry import (
 ABOVE_MINUS_ONE = Interval(-1.0, math.inf, low_closed=False)
 
 
-# Losses of the residual alone: r = y_pred - y_true. The evaluator computes r once per
-# block and hands it to every such loss (``residual_kernel``); the (y, p) kernels below
-# are the same functions for callers that hold y and p.
+# Losses of the residual alone: r = y_pred - y_true. Each is written once, as a block form
+# (``block_kernel``): the evaluator computes r, |r| and r^2 once per block for every model and
+# loss and hands the block to each, whose values go into buffers reused from block to block
+# (see _block.py). The per-row residual kernels are the block forms on a block of one residual,
+# and the (y, p) kernels below are the same functions for callers that hold y and p.
+
+
+def squared_block(b: Block) -> Rows:
+    return b.square, 1.0
+
+
+def absolute_block(b: Block) -> Rows:
+    return b.abs, 1.0
+
+
+def huber_block(b: Block, *, delta: float) -> Rows:
+    # q (|r| - q / 2), q = min(|r|, delta): 0.5 r^2 inside delta, delta (|r| - delta / 2) beyond, without
+    # a branch, in four passes and one rounding fewer than 0.5 q^2 + delta (|r| - q).
+    a, q, out = b.abs, b.buffer(), b.buffer()
+    np.minimum(a, delta, out=q)
+    np.multiply(q, -0.5, out=out)
+    out += a
+    out *= q
+    return out, 1.0
+
+
+def smooth_l1_block(b: Block, *, beta: float) -> Rows:
+    # torch: beta = 0 is exactly the L1 loss (the quadratic zone has shrunk to nothing).
+    if not beta:
+        return b.abs, 1.0
+    values, _ = huber_block(b, delta=beta)
+    return values, 1.0 / beta
+
+
+def log_cosh_block(b: Block) -> Rows:
+    a, out = b.abs, b.buffer()
+    np.multiply(a, -2.0, out=out)
+    np.exp(out, out=out)
+    np.log1p(out, out=out)
+    out += a  # (|r| + log1p(exp(-2|r|))) - log 2, in that order
+    out -= LOG2
+    return out, 1.0
+
+
+def pinball_block(b: Block, *, alpha: float) -> Rows:
+    if alpha == 0.5:  # max(-r/2, r/2) is |r| / 2 exactly: the block's |r|, its sums for free
+        return b.abs, 0.5
+    # With d = y - p = -r: alpha max(d, 0) + (1 - alpha) max(-d, 0) = max(alpha d, (alpha - 1) d).
+    r, out, other = b.residual, b.buffer(), b.buffer()
+    np.multiply(r, -alpha, out=out)
+    np.multiply(r, 1.0 - alpha, out=other)
+    np.maximum(out, other, out=out)
+    return out, 1.0
 
 
 def squared_residual(r: FloatArray) -> FloatArray:
-    return r * r
+    return materialize(squared_block(Block.of_residual(r)))
 
 
 def absolute_residual(r: FloatArray) -> FloatArray:
-    return np.abs(r)
+    return materialize(absolute_block(Block.of_residual(r)))
 
 
 def huber_residual(r: FloatArray, *, delta: float) -> FloatArray:
-    # 0.5 q^2 + delta (|r| - q), q = min(|r|, delta): the piecewise function without a branch.
-    a = np.abs(r)
-    q = np.minimum(a, delta)
-    return 0.5 * q * q + delta * (a - q)
+    return materialize(huber_block(Block.of_residual(r), delta=delta))
 
 
 def smooth_l1_residual(r: FloatArray, *, beta: float) -> FloatArray:
-    # torch: beta = 0 is exactly the L1 loss (the quadratic zone has shrunk to nothing).
-    return huber_residual(r, delta=beta) / beta if beta else np.abs(r)
+    return materialize(smooth_l1_block(Block.of_residual(r), beta=beta))
 
 
 def log_cosh_residual(r: FloatArray) -> FloatArray:
-    a = np.abs(r)
-    return a + np.log1p(np.exp(-2.0 * a)) - LOG2
+    return materialize(log_cosh_block(Block.of_residual(r)))
 
 
 def pinball_residual(r: FloatArray, *, alpha: float) -> FloatArray:
-    # With d = y - p = -r: alpha max(d, 0) + (1 - alpha) max(-d, 0) = max(alpha d, (alpha - 1) d).
-    return np.maximum(-alpha * r, (1.0 - alpha) * r)
+    return materialize(pinball_block(Block.of_residual(r), alpha=alpha))
 
 
 def squared_error(y_true: FloatArray, y_pred: FloatArray) -> FloatArray:
@@ -275,6 +320,7 @@ register(
         kernel=squared_error,
         gradient=squared_error_grad,
         residual_kernel=squared_residual,
+        block_kernel=squared_block,
         symmetric=True,
         formula="mean((y_pred - y_true)^2)",
         description="Mean squared error: punishes large errors, sensitive to outliers.",
@@ -295,6 +341,7 @@ register(
         kernel=squared_error,
         gradient=squared_error_grad,
         residual_kernel=squared_residual,
+        block_kernel=squared_block,
         finisher=math.sqrt,
         symmetric=True,
         formula="sqrt(mean((y_pred - y_true)^2))",
@@ -315,6 +362,7 @@ register(
         kernel=absolute_error,
         gradient=absolute_error_grad,
         residual_kernel=absolute_residual,
+        block_kernel=absolute_block,
         symmetric=True,
         formula="mean(|y_pred - y_true|)",
         description="Mean absolute error: robust to outliers, in the target's units.",
@@ -334,6 +382,7 @@ register(
         kernel=huber,
         gradient=huber_grad,
         residual_kernel=huber_residual,
+        block_kernel=huber_block,
         params=(Param("delta", 1.0, "where the loss turns from quadratic to linear", domain=POSITIVE),),
         symmetric=True,
         formula="mean(0.5 r^2 if |r| <= delta else delta (|r| - 0.5 delta)), r = y_pred - y_true",
@@ -354,6 +403,7 @@ register(
         kernel=smooth_l1,
         gradient=smooth_l1_grad,
         residual_kernel=smooth_l1_residual,
+        block_kernel=smooth_l1_block,
         params=(
             Param("beta", 1.0, "where the loss turns from quadratic to linear (0: exactly L1)", domain=NON_NEGATIVE),
         ),
@@ -378,6 +428,7 @@ register(
         kernel=log_cosh,
         gradient=log_cosh_grad,
         residual_kernel=log_cosh_residual,
+        block_kernel=log_cosh_block,
         symmetric=True,
         formula="mean(log(cosh(r))), computed as |r| + log1p(exp(-2|r|)) - log 2",
         description="Log-cosh: about r^2 / 2 for small errors and |r| - log 2 for large ones.",
@@ -398,6 +449,7 @@ register(
         kernel=pinball,
         gradient=pinball_grad,
         residual_kernel=pinball_residual,
+        block_kernel=pinball_block,
         on_quantiles=pinball_set,
         on_quantiles_gradient=pinball_set_grad,
         params=(Param("alpha", 0.5, "the quantile the predictions target", domain=UNIT),),
