@@ -191,20 +191,19 @@ def test_reduced_sums_are_exact_sums_of_the_formula(
         mp.setattr(compute, "BLOCK_ELEMENTS", 8)  # many blocks, a ragged last one
         acc = _reduced(specs, y, preds, baseline="m0")
     for model, p in preds.items():
-        base = plain_base = None
         for spec, formula in zip(parse_specs(specs), plain, strict=True):
             rows = formula(y, p)
             state = acc.means[(model, spec.label)]
             assert state.total_wl == pytest.approx(math.fsum(rows), rel=RTOL, abs=ATOL)
             assert state.total_wl2 == pytest.approx(math.fsum(rows * rows), rel=RTOL, abs=ATOL)
-            assert state.total_w == len(y) and state.n[0] == len(y)
+            assert state.total_w == len(y)
+            assert state.n[0] == len(y)
             if model != "m0":
-                base = formula(y, preds["m0"])
-                plain_base = acc.paired[(model, spec.label)]
-                d = rows - base
+                paired = acc.paired[(model, spec.label)]
+                d = rows - formula(y, preds["m0"])
                 # A signed sum is only as exact as its condition: error bounded by sum |d|.
-                assert abs(plain_base.sum_wd[0] - math.fsum(d)) <= RTOL * math.fsum(np.abs(d)) + ATOL
-                assert plain_base.sum_wd2[0] == pytest.approx(math.fsum(d * d), rel=RTOL, abs=ATOL)
+                assert abs(paired.sum_wd[0] - math.fsum(d)) <= RTOL * math.fsum(np.abs(d)) + ATOL
+                assert paired.sum_wd2[0] == pytest.approx(math.fsum(d * d), rel=RTOL, abs=ATOL)
 
 
 def test_reduced_sums_match_scikit_learn() -> None:
