@@ -13,6 +13,7 @@ in block order, so the numbers are identical for any thread count.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -189,7 +190,7 @@ def _reduce_in_blocks(
     starts = list(range(0, n, step))
 
     def run(part: list[int]) -> list[np.ndarray]:
-        buffers = Buffers()  # one set per task, reused by all its blocks
+        buffers = _thread_buffers()
         with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):  # per thread
             return [batch.sums(lo, min(n, lo + step), buffers, columns) for lo in part]
 
@@ -203,6 +204,17 @@ def _reduce_in_blocks(
     batch.add_to(acc, total)
     if columns is not None:
         acc.add_replicate_columns(columns, codes, row_offset, 1, shared)
+
+
+_local = threading.local()
+
+
+def _thread_buffers() -> Buffers:
+    """This thread's buffers, kept from batch to batch: a few MiB, allocated (and faulted in) once."""
+    if not hasattr(_local, "buffers"):
+        _local.buffers = Buffers()
+    buffers: Buffers = _local.buffers
+    return buffers
 
 
 def _runs(items: list[int], parts: int) -> list[list[int]]:
