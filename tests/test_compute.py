@@ -96,7 +96,11 @@ def test_reducing_in_blocks_equals_the_per_row_path(task: str, weighted: bool, d
 
 
 @pytest.mark.parametrize("task", list(CASES))
-def test_any_thread_count_gives_identical_numbers(task: str) -> None:
+def test_any_thread_count_gives_identical_numbers(task: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from losscli.core import compute
+
+    monkeypatch.setattr(compute, "MIN_TASK_WORK", 1)  # every block count as enough work for a thread
+    monkeypatch.setattr(compute, "BLOCK_ELEMENTS", 1000)  # dozens of blocks, tasks of several each
     workers.set_threads(1)
     one = _run(task, blocks=True, weighted=True, replicates=30)
     workers.set_threads(2)

@@ -43,6 +43,10 @@ BLOCK_ROWS = 1 << 13
 # Reduced in blocks: rows x models per block. A (models, rows) array is 256 KiB, so the
 # handful a block uses stay in a core's L2; they are buffers reused from block to block.
 BLOCK_ELEMENTS = 1 << 15
+# A task on the thread pool gets at least this many rows x models x kernels (about a
+# millisecond of NumPy): below it, handing work to a thread and back costs more than it saves
+# (one model's mse over a 128k-row batch runs faster on one thread).
+MIN_TASK_WORK = 1 << 18
 
 Job = tuple[LossSpec, bool]  # a distinct kernel call, and whether it takes the residual
 
@@ -197,7 +201,8 @@ def _reduce_in_blocks(
     # Each task is a contiguous run of blocks (long GIL-free stretches per thread); every block's
     # sums are the same whichever task holds it, and they are added here in block order, so the
     # numbers are identical for any thread count.
-    sums = [s for part in parallel_map(run, _runs(starts, thread_count())) for s in part]
+    tasks = min(thread_count(), n * len(preds) * len(batch.forms) // MIN_TASK_WORK)
+    sums = [s for part in parallel_map(run, _runs(starts, tasks)) for s in part]
     total = sums[0].copy()
     for s in sums[1:]:
         total += s
