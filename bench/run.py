@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -302,9 +303,9 @@ def main() -> None:
     print(text)
     results = HERE / "RESULTS.md"
     old = results.read_text() if results.exists() else ""
-    begin, end = "<!-- scale -->", "<!-- /scale -->"  # bench/scale.py's section is kept
-    kept = old[old.index(begin) : old.index(end) + len(end)] + "\n" if begin in old and end in old else ""
-    results.write_text(text + "\n" + ("\n" + kept if kept else ""))
+    # Sections written by other scripts or by hand (<!-- scale --> ... <!-- /scale -->) are kept.
+    kept = "".join(m.group(0) + "\n\n" for m in re.finditer(r"<!-- (\w+) -->.*?<!-- /\1 -->", old, re.S))
+    results.write_text(text + "\n" + ("\n" + kept.rstrip("\n") + "\n" if kept else ""))
 
 
 if __name__ == "__main__":

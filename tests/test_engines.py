@@ -59,6 +59,38 @@ def test_dask_engine_equals_the_local_engine(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+def test_blocks_reduced_on_threads_equal_the_dask_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One group and no --per-row: the local engine reduces in blocks on its threads (one thread
+    and two give identical numbers, any chunk size the same to rtol 1e-12), and Dask agrees."""
+    pytest.importorskip("dask.distributed")
+    from losscli.core import compute
+    from losscli.request import Engine
+
+    monkeypatch.setattr(compute, "MIN_TASK_WORK", 1)  # small batches on the pool too
+    monkeypatch.setattr(compute, "BLOCK_ELEMENTS", 999)
+
+    from .build import run_dask
+
+    _partitioned(tmp_path / "data")
+    losses = ["mse", "rmse", "mae", "huber", "log_cosh", "quantile", "quantile:alpha=0.9"]
+    glob = str(tmp_path / "data" / "part-*.parquet")
+    options = Options(baseline="a", ci_method="t", ci=0.9)
+    runs = [
+        run(open_source(glob), losses, weight="w", options=options, engine=Engine(threads=t, chunk_rows=c))
+        for t, c in ((1, None), (2, None), (2, 777))
+    ]
+    distributed = run_dask(glob, losses, workers=2, options=options, weight="w")
+    names = ("value", "ci_low", "ci_high", "delta", "delta_ci_low", "delta_ci_high", "p_value")
+    for a in runs[0].results:
+        same = runs[1].result(a.model, a.loss, a.group)
+        np.testing.assert_array_equal([getattr(same, k) for k in names], [getattr(a, k) for k in names])
+        for other in (runs[2], distributed):
+            b = other.result(a.model, a.loss, a.group)
+            for name in names:
+                assert getattr(b, name) == pytest.approx(getattr(a, name), rel=1e-12, nan_ok=True), (a.loss, name)
+
+
+@pytest.mark.slow
 def test_dask_engine_from_the_command_line(tmp_path: Path) -> None:
     pytest.importorskip("dask.distributed")
     df = _partitioned(tmp_path / "data", parts=3, rows=500)
