@@ -1,14 +1,18 @@
 """Losses for one batch, computed in cache-sized blocks, reduced inside the block.
 
-A batch is cut into blocks of BLOCK_ROWS rows so every temporary stays in the
-CPU cache. Within a block the residual r = y_pred - y_true is computed once
-and shared by every loss that is a function of r alone (mse, mae, huber, ...),
-and a kernel asked twice with the same parameters (mse and rmse) runs once.
+A batch is cut into blocks so every temporary stays in the CPU cache. Within a
+block the residual r = y_pred - y_true is computed once and shared by every
+loss that is a function of r alone (mse, mae, huber, ...), and a kernel asked
+twice with the same parameters (mse and rmse) runs once.
 
 When nobody needs the per-row losses (no ``--per-row``, one group), each
 block goes straight to its partial sums, so no batch-sized array is written
-per loss. Blocks run on the thread pool (``workers``) and their sums are added
-in block order, so the numbers are identical for any thread count.
+per loss. Such a block lays every model side by side, (models, rows), so one
+NumPy call serves them all, and each loss's block form (``losses._block``)
+writes into buffers each thread keeps from block to block. A batch with
+enough work is cut into one contiguous run of blocks per thread (``workers``);
+every block's sums are added in block order, so the numbers are identical for
+any thread count.
 """
 
 from __future__ import annotations
