@@ -189,6 +189,7 @@ def test_reduced_sums_are_exact_sums_of_the_formula(
     workers.set_threads(threads)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(compute, "BLOCK_ELEMENTS", 8)  # many blocks, a ragged last one
+        mp.setattr(compute, "MIN_BLOCK_ROWS", 1)
         mp.setattr(compute, "MIN_TASK_WORK", 1)  # on the pool even so small
         acc = _reduced(specs, y, preds, baseline="m0")
     for model, p in preds.items():

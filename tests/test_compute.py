@@ -96,11 +96,27 @@ def test_reducing_in_blocks_equals_the_per_row_path(task: str, weighted: bool, d
 
 
 @pytest.mark.parametrize("task", list(CASES))
+@pytest.mark.parametrize(("weighted", "dropped"), [(False, False), (True, True)])
+def test_models_in_groups_equal_the_per_row_path(
+    task: str, weighted: bool, dropped: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Thousands of models go in groups of a block each, the baseline a guest in every group."""
+    from losscli.core import compute
+
+    monkeypatch.setattr(compute, "BLOCK_ELEMENTS", 4000)
+    monkeypatch.setattr(compute, "MIN_BLOCK_ROWS", 3000)  # one model per group, blocks of 3000 rows
+    blocks = _run(task, blocks=True, weighted=weighted, dropped=dropped, replicates=20)
+    rows = _run(task, blocks=False, weighted=weighted, dropped=dropped, replicates=20)
+    _assert_close(blocks, rows)
+
+
+@pytest.mark.parametrize("task", list(CASES))
 def test_any_thread_count_gives_identical_numbers(task: str, monkeypatch: pytest.MonkeyPatch) -> None:
     from losscli.core import compute
 
     monkeypatch.setattr(compute, "MIN_TASK_WORK", 1)  # every block count as enough work for a thread
     monkeypatch.setattr(compute, "BLOCK_ELEMENTS", 1000)  # dozens of blocks, tasks of several each
+    monkeypatch.setattr(compute, "MIN_BLOCK_ROWS", 1)
     workers.set_threads(1)
     one = _run(task, blocks=True, weighted=True, replicates=30)
     workers.set_threads(2)

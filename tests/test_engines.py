@@ -68,6 +68,7 @@ def test_blocks_reduced_on_threads_equal_the_dask_engine(tmp_path: Path, monkeyp
 
     monkeypatch.setattr(compute, "MIN_TASK_WORK", 1)  # small batches on the pool too
     monkeypatch.setattr(compute, "BLOCK_ELEMENTS", 999)
+    monkeypatch.setattr(compute, "MIN_BLOCK_ROWS", 100)
 
     from .build import run_dask
 

@@ -47,6 +47,9 @@ BLOCK_ROWS = 1 << 13
 # Reduced in blocks: rows x models per block. A (models, rows) array is 256 KiB, so the
 # handful a block uses stay in a core's L2; they are buffers reused from block to block.
 BLOCK_ELEMENTS = 1 << 15
+# ... but never fewer rows than this: thousands of models go in groups (a NumPy call per model
+# and block would otherwise be the whole cost).
+MIN_BLOCK_ROWS = 1 << 10
 # A task on the thread pool gets at least this many rows x models x kernels (about a
 # millisecond of NumPy): below it, handing work to a thread and back costs more than it saves
 # (one model's mse over a 128k-row batch runs faster on one thread).
@@ -192,10 +195,26 @@ def _reduce_in_blocks(
         return
     shared = weight is None and not valid  # every model has the same weights: one column for all
     layout = acc.replicate_layout(shared) if acc.replicates else []
-    batch = _Batch(specs, y_true, preds, weight, valid, acc.baseline if acc.paired else None, layout)
     columns = np.empty((n, len(layout))) if acc.replicates else None
-    step = max(1, BLOCK_ELEMENTS // len(preds))
-    starts = list(range(0, n, step))
+    # A block is (models, rows) of about BLOCK_ELEMENTS; with thousands of models it takes
+    # MIN_BLOCK_ROWS rows of a group of them (with the baseline, which every pair needs).
+    names = list(preds)
+    rows = min(n, max(MIN_BLOCK_ROWS, BLOCK_ELEMENTS // len(names)))
+    per_group = max(1, BLOCK_ELEMENTS // rows)
+    baseline = acc.baseline if acc.paired else None
+    for g in range(0, len(names), per_group):
+        members = names[g : g + per_group]
+        extra = [baseline] if baseline is not None and baseline not in members else []
+        group = {m: preds[m] for m in members + extra}
+        batch = _Batch(specs, y_true, group, weight, valid, baseline, layout, set(members))
+        _reduce_group(acc, batch, rows, columns)
+    if columns is not None:
+        acc.add_replicate_columns(columns, codes, row_offset, 1, shared)
+
+
+def _reduce_group(acc: Accumulator, batch: _Batch, step: int, columns: np.ndarray | None) -> None:
+    """One group of models over the whole batch, in blocks of ``step`` rows."""
+    n = len(batch.y)
 
     def run(part: list[int]) -> list[np.ndarray]:
         buffers = _thread_buffers()
@@ -205,14 +224,12 @@ def _reduce_in_blocks(
     # Each task is a contiguous run of blocks (long GIL-free stretches per thread); every block's
     # sums are the same whichever task holds it, and they are added here in block order, so the
     # numbers are identical for any thread count.
-    tasks = min(thread_count(), n * len(preds) * len(batch.forms) // MIN_TASK_WORK)
-    sums = [s for part in parallel_map(run, _runs(starts, tasks)) for s in part]
+    tasks = min(thread_count(), n * len(batch.preds) * len(batch.forms) // MIN_TASK_WORK)
+    sums = [s for part in parallel_map(run, _runs(list(range(0, n, step)), tasks)) for s in part]
     total = sums[0].copy()
     for s in sums[1:]:
         total += s
     batch.add_to(acc, total)
-    if columns is not None:
-        acc.add_replicate_columns(columns, codes, row_offset, 1, shared)
 
 
 _local = threading.local()
@@ -255,8 +272,10 @@ class _Batch:
         valid: dict[str, np.ndarray],
         baseline: str | None,
         layout: list[tuple[Key | None, str]],
+        members: set[str],
     ) -> None:
         self.specs, self.y, self.weight, self.valid, self.layout = specs, y_true, weight, valid, layout
+        self.members = members  # the models whose sums and columns are this batch's (not a guest baseline)
         self.names = list(preds)
         self.preds = [preds[m] for m in self.names]
         self.jobs, self.order = _jobs(specs, self.preds[0].ndim)
@@ -353,6 +372,8 @@ class _Batch:
         index = {name: i for i, name in enumerate(self.names)}
         job = {spec.label: j for spec, j in zip(self.specs, self.order, strict=True)}
         for c, (slot, model) in enumerate(self.layout):
+            if model not in self.members:
+                continue
             m = index[model]
             if slot is None:
                 columns[lo:hi, c] = 1.0 if w is None else w[m]
@@ -365,11 +386,15 @@ class _Batch:
         means, weights, paired = self._views(total)
         job = {spec.label: j for spec, j in zip(self.specs, self.order, strict=True)}
         for m, model in enumerate(self.names):
+            if model not in self.members:
+                continue
             w, w2, count = weights[:, m]
             for spec in self.specs:
                 wl, wl2 = means[job[spec.label], :, m]
                 acc.means[(model, spec.label)].add_sums(float(wl), float(w), int(count), float(wl2), float(w2))
         for key, state in acc.paired.items():
+            if key[0] not in self.members:
+                continue
             wd, wd2, sw, sw2, count, wm, wb = paired[job[key[1]], :, self.names.index(key[0])]
             state.add_sums(float(wd), float(wd2), float(sw), float(sw2), int(count), float(wm), float(wb))
 
