@@ -196,10 +196,50 @@ def test_progress_bar_by_estimated_time(monkeypatch: pytest.MonkeyPatch) -> None
     losses = tuple(parse_specs(["mse", "mae"]))
     plain = Request(Inputs((path,)), losses=losses)
     with progress.progress_bar(source, plain) as advance:
-        assert advance is None
+        assert not advance.shown  # type: ignore[union-attr]
     with_ci = Request(Inputs((path,)), losses=losses, stats=Statistics(ci=0.95, bootstrap=1000))
     with progress.progress_bar(source, with_ci) as advance:
+        assert advance.shown  # type: ignore[union-attr]
+
+
+def test_progress_bar_when_the_rows_read_project_a_long_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Costs no estimate knows (many columns, per-row output, a slow disk): the bar appears
+    once the rate of the rows read so far projects more than two seconds, and not before."""
+    from losscli.cli import progress
+
+    path = str(Path(__file__).parent.parent / "sample_data" / "house_prices.parquet")
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    monkeypatch.setattr(progress, "estimated_rows", lambda source, files: 1_000_000)
+    now = [100.0]
+    monkeypatch.setattr(progress.time, "monotonic", lambda: now[0])
+    source = open_source(path)
+    request = Request(Inputs((path,)), losses=tuple(parse_specs(["mse"])))
+    with progress.progress_bar(source, request) as advance:
         assert advance is not None
+        now[0] += 0.1
+        advance(400_000)  # too early to judge a rate
+        assert not advance.shown  # type: ignore[attr-defined]
+        now[0] += 0.5
+        advance(400_000)  # 800k rows in 0.6 s: about 0.75 s in all
+        assert not advance.shown  # type: ignore[attr-defined]
+    with progress.progress_bar(source, request) as advance:
+        assert advance is not None
+        now[0] += 0.6
+        advance(100_000)  # 100k rows in 0.6 s: about 6 s in all
+        assert advance.shown  # type: ignore[attr-defined]
+        advance(100_000)
+
+
+def test_no_progress_bar_over_per_row_losses_on_the_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    from losscli.cli import progress
+
+    path = str(Path(__file__).parent.parent / "sample_data" / "house_prices.parquet")
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    monkeypatch.setattr(progress, "PROGRESS_MIN_SECONDS", 0.0)
+    source = open_source(path)
+    with progress.progress_bar(source, Request(Inputs((path,)), output=Output(per_row=True))) as advance:
+        assert advance is None
 
 
 def test_no_progress_bar_in_a_pipeline() -> None:

@@ -643,11 +643,12 @@ def _per_row(request: Request) -> Evaluation:
     from ..engines import evaluate_request
     from ..errors import ReaderGone
     from ..report.writers import PerRowWriter
+    from .progress import progress_bar
 
     out = request.output
     try:
         with PerRowWriter(out.chosen_format(on_terminal=False), out.path) as sink:
-            return evaluate_request(request, per_row=sink)
+            return evaluate_request(request, per_row=sink, progress=lambda source: progress_bar(source, request))
     except ReaderGone:
         reader_gone()
         raise typer.Exit(0) from None
