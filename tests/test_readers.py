@@ -86,6 +86,15 @@ def test_a_bad_cell_in_a_later_block_names_its_row(tmp_path: Path) -> None:
     _no_reader_threads()
 
 
+@pytest.mark.usefixtures("small_blocks")
+@pytest.mark.parametrize("bad_row", [2, 9_000])
+def test_a_ragged_row_is_named_by_its_row_in_the_file(tmp_path: Path, bad_row: int) -> None:
+    path = tmp_path / "ragged.csv"
+    path.write_text("y,a\n" + "1,2\n" * (bad_row - 1) + "3\n" + "1,2\n" * 100)
+    with pytest.raises(ValueError, match=rf"not valid CSV \(row {bad_row}: Expected 2 columns, got 1: 3\)"):
+        losscli.evaluate(str(path), ["mse"], target="y")
+
+
 def test_parquet_read_through_a_buffer_gives_every_row(tmp_path: Path) -> None:
     y, a, b = _data()
     path = tmp_path / "groups.parquet"

@@ -191,7 +191,7 @@ def _parsed_blocks(
                 )
                 yield from table.to_batches()
 
-            raise _csv_error(name, exc, schema, column_text, offset, delimiter=parse.delimiter) from None
+            raise _csv_error(name, exc, schema, column_text, offset, delimiter=parse.delimiter, header=i == 0) from None
         offset += table.num_rows
         yield from table.to_batches()
 
@@ -259,6 +259,7 @@ def _csv_error(
     row_offset: int = 0,
     *,
     delimiter: str = ",",
+    header: bool = False,
 ) -> LossCliError:
     """Turn pyarrow's message into a sentence naming the column and the row."""
     match = _CONVERSION.search(str(exc))
@@ -270,7 +271,8 @@ def _csv_error(
         return BadValueError(
             f"{name}: column {column!r}{where} holds {value!r}, which is not a number; fix or drop that row"
         )
-    return InputError(f"{name}: not valid CSV ({_csv_reason(exc)}){_delimiter_hint(delimiter)}")
+    reason = _csv_reason(exc, -1 if header else row_offset)
+    return InputError(f"{name}: not valid CSV ({reason}){_delimiter_hint(delimiter)}")
 
 
 def _first_non_number_row(batches: Iterator[pa.RecordBatch]) -> int | None:
@@ -284,6 +286,15 @@ def _first_non_number_row(batches: Iterator[pa.RecordBatch]) -> int | None:
     return None
 
 
-def _csv_reason(exc: Exception) -> str:
-    text = first_line(exc)
-    return text.removeprefix("CSV parse error: ")
+_PARSED_ROW = re.compile(r"^Row #(\d+): ")
+
+
+def _csv_reason(exc: Exception, rows_before: int = -1) -> str:
+    """pyarrow's reason; its "Row #N" (counted from a block's first line, the header included
+    in the first block) becomes the file's data row: N + ``rows_before``."""
+    text = first_line(exc).removeprefix("CSV parse error: ")
+    match = _PARSED_ROW.match(text)
+    if match is None:
+        return text
+    row = int(match.group(1)) + rows_before
+    return f"{f'row {row}' if row >= 1 else 'the header'}: {text[match.end() :]}"
