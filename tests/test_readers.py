@@ -4,6 +4,7 @@ and the threads behind them ending whatever happens. References are computed wit
 from __future__ import annotations
 
 import gzip
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -154,3 +155,12 @@ def test_an_error_in_the_work_is_raised_in_order_and_ends_every_thread() -> None
         consume()
     assert got == [0, 1, 2, 3, 4]
     _no_reader_threads()
+
+
+def test_keeping_freed_memory_is_set_once_and_harmless() -> None:
+    from losscli.read import memory
+
+    memory.keep_freed_memory()
+    memory.keep_freed_memory()
+    assert memory._tuned == sys.platform.startswith("linux")
+    assert np.ones(1 << 22).sum() == 1 << 22  # big blocks are still allocated and freed
