@@ -1,7 +1,8 @@
 """CSV and TSV, plain or compressed (gzip, zstd, bz2), from a file or stdin.
 
 Types are inferred from the first megabyte and then pinned, so a later block
-cannot change a column's type; stdin is parsed in blocks of whole lines.
+cannot change a column's type; a file or stdin is cut into blocks of whole lines,
+parsed several at a time on reader threads and yielded in order.
 """
 
 from __future__ import annotations
@@ -165,10 +166,11 @@ def _parsed_blocks(
 
     pyarrow's streaming CSV reader parses on one thread; blocks cut at newlines (as
     pyarrow cuts them: a quoted newline is not supported either way) parse independently.
-    Arrow is handed each block as its own buffer and parses it on the calling thread
-    (``use_threads=False``): an Arrow worker thread still alive when the interpreter exits
-    aborts the process ("terminate called without an active exception"; seen in about 2%
-    of runs when Arrow read the Python stream or parsed blocks on its thread pool).
+    Arrow is handed each block as its own buffer and parses it on the reader thread that
+    asks (``use_threads=False``), never on its own pool: an Arrow worker thread still alive
+    when the interpreter exits aborts the process ("terminate called without an active
+    exception"; seen in about 2% of runs when Arrow read the Python stream or parsed blocks
+    on its thread pool). Ours are joined before the batches end, whatever ends them.
     """
     names = schema.names
 
