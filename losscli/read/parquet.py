@@ -13,9 +13,11 @@ import pyarrow.parquet as pq
 from ..errors import InputError
 from .source import SAMPLE_ROWS, Source, cast_batch, first_line
 
-# Row groups are decoded in batches this big: few Python round trips per file; the
-# kernels cut them into cache-sized blocks anyway.
-PARQUET_BATCH_ROWS = 1 << 17
+# Row groups are decoded in batches this big: few Python round trips per file (the
+# kernels cut them into cache-sized blocks anyway), small enough that the batches in
+# flight stay a few MB (64k rows: 0.93x the time and 0.88x the peak memory of 128k,
+# interleaved, on 4M rows x 5 columns).
+PARQUET_BATCH_ROWS = 1 << 16
 # Column chunks are read through a buffer this big instead of whole (pre_buffer, or one read
 # per chunk): memory stays flat and fresh pages are not faulted in for every row group.
 PARQUET_BUFFER_BYTES = 1 << 16
