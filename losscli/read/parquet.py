@@ -63,8 +63,13 @@ def _open_dataset(path: str, one_file: str | None = None, keys: pa.Schema | None
         )
     # Folders named key=value (hive partitioning) become columns, typed from their values.
     partitioning: Any = ds.partitioning(keys, flavor="hive") if keys is not None else "hive"
+    # As for one file: no pre-buffering, column chunks through a small buffer (the sample too).
+    options = ds.ParquetFragmentScanOptions(
+        pre_buffer=False, use_buffered_stream=True, buffer_size=PARQUET_BUFFER_BYTES
+    )
+    parquet = ds.ParquetFileFormat(default_fragment_scan_options=options)
     try:
-        dataset = ds.dataset(files, format="parquet", partitioning=partitioning, partition_base_dir=base_dir(path))
+        dataset = ds.dataset(files, format=parquet, partitioning=partitioning, partition_base_dir=base_dir(path))
         schema = dataset.schema
         sample = dataset.head(SAMPLE_ROWS)
     except (pa.ArrowException, OSError) as exc:
@@ -73,10 +78,7 @@ def _open_dataset(path: str, one_file: str | None = None, keys: pa.Schema | None
     keys = tuple(n for n in schema.names if n in found)
 
     def open_ds(columns: list[str], numeric: list[str]) -> Iterator[pa.RecordBatch]:
-        options = ds.ParquetFragmentScanOptions(pre_buffer=False)  # flat memory, as for one file
-        batches = dataset.to_batches(
-            columns=columns, batch_size=PARQUET_BATCH_ROWS, fragment_scan_options=options, fragment_readahead=1
-        )
+        batches = dataset.to_batches(columns=columns, batch_size=PARQUET_BATCH_ROWS, fragment_readahead=1)
         for batch in batches:
             yield cast_batch(batch, numeric)
 
