@@ -103,6 +103,16 @@ def test_parquet_read_through_a_buffer_gives_every_row(tmp_path: Path) -> None:
     _check(losscli.evaluate(str(path), ["mse", "mae"], target="y", chunk_rows=4_096))
 
 
+def test_a_parquet_dataset_read_through_a_buffer_gives_every_row(tmp_path: Path) -> None:
+    y, a, b = _data()
+    half = ROWS // 2
+    for part, rows in (("k=1", slice(0, half)), ("k=2", slice(half, ROWS))):
+        (tmp_path / part).mkdir()
+        table = pa.table({"y": y[rows], "a": a[rows], "b": b[rows]})
+        pq.write_table(table, tmp_path / part / "data.parquet", row_group_size=4_000)
+    _check(losscli.evaluate(str(tmp_path), ["mse", "mae"], target="y"))
+
+
 def _no_reader_threads() -> None:
     deadline = time.monotonic() + 5
     while any(t.name.startswith(("losscli-reader", "losscli-parse")) for t in threading.enumerate()):
