@@ -3,7 +3,9 @@ and the threads behind them ending whatever happens. References are computed wit
 
 from __future__ import annotations
 
+import csv
 import gzip
+import io
 import sys
 import threading
 import time
@@ -15,8 +17,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from typer.testing import CliRunner, Result
 
 import losscli
+from losscli.cli import app
 from losscli.read import delimited
 from losscli.read.prefetch import ahead, prefetched
 
@@ -52,14 +56,31 @@ def _check(frame: pd.DataFrame) -> None:
 
 @pytest.mark.usefixtures("small_blocks")
 @pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
-@pytest.mark.parametrize("threads", [1, 3])
-def test_a_csv_file_read_in_many_blocks_gives_every_row_once(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, newline: str, threads: int
-) -> None:
-    monkeypatch.setattr(delimited, "reader_threads", lambda: threads)
+def test_a_csv_file_read_in_many_blocks_gives_every_row_once(tmp_path: Path, newline: str) -> None:
     path = tmp_path / "many.csv"
     path.write_bytes(_text(newline).encode())
     _check(losscli.evaluate(str(path), ["mse", "mae"], target="y"))
+
+
+@pytest.mark.usefixtures("small_blocks")
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+@pytest.mark.parametrize("threads", [1, 3])
+def test_stdin_parsed_in_many_blocks_on_threads_gives_every_row_once(
+    monkeypatch: pytest.MonkeyPatch, newline: str, threads: int
+) -> None:
+    monkeypatch.setattr(delimited, "reader_threads", lambda: threads)
+    result = _stdin(_text(newline), "-l", "mse,mae", "-t", "y")
+    assert result.exit_code == 0, result.output
+    rows = {r["model"]: r for r in csv.DictReader(io.StringIO(result.stdout))}
+    y, a, b = _data()
+    for name, p in (("a", a), ("b", b)):
+        assert float(rows[name]["mse"]) == pytest.approx(np.mean((p - y) ** 2), rel=1e-12)
+        assert float(rows[name]["mae"]) == pytest.approx(np.mean(np.abs(p - y)), rel=1e-12)
+        assert int(rows[name]["n"]) == ROWS
+
+
+def _stdin(text: str, *args: str) -> Result:
+    return CliRunner().invoke(app, ["eval", "-", "-f", "csv", "-q", *args], input=text)
 
 
 @pytest.mark.usefixtures("small_blocks")
@@ -70,12 +91,11 @@ def test_a_compressed_csv_is_read_in_blocks_too(tmp_path: Path) -> None:
 
 
 @pytest.mark.usefixtures("small_blocks")
-def test_a_line_longer_than_a_block_is_read_whole(tmp_path: Path) -> None:
-    path = tmp_path / "wide.csv"
+def test_a_line_longer_than_a_block_is_read_whole_from_stdin() -> None:
     note = "x" * 20_000  # one text cell five blocks long
-    path.write_text("y,a,note\n1,2,short\n3,5," + note + "\n2,2,short\n")
-    frame = losscli.evaluate(str(path), ["mse"], target="y", preds=["a"])
-    assert frame["value"][0] == pytest.approx((1 + 4 + 0) / 3, rel=1e-12)
+    result = _stdin("y,a,note\n1,2,short\n3,5," + note + "\n2,2,short\n", "-l", "mse", "-t", "y", "-p", "a")
+    assert result.exit_code == 0, result.output
+    assert float(next(csv.DictReader(io.StringIO(result.stdout)))["mse"]) == pytest.approx((1 + 4 + 0) / 3, rel=1e-12)
 
 
 @pytest.mark.usefixtures("small_blocks")
@@ -89,11 +109,10 @@ def test_a_bad_cell_in_a_later_block_names_its_row(tmp_path: Path) -> None:
 
 @pytest.mark.usefixtures("small_blocks")
 @pytest.mark.parametrize("bad_row", [2, 9_000])
-def test_a_ragged_row_is_named_by_its_row_in_the_file(tmp_path: Path, bad_row: int) -> None:
-    path = tmp_path / "ragged.csv"
-    path.write_text("y,a\n" + "1,2\n" * (bad_row - 1) + "3\n" + "1,2\n" * 100)
-    with pytest.raises(ValueError, match=rf"not valid CSV \(row {bad_row}: Expected 2 columns, got 1: 3\)"):
-        losscli.evaluate(str(path), ["mse"], target="y")
+def test_a_ragged_row_on_stdin_is_named_by_its_row(bad_row: int) -> None:
+    result = _stdin("y,a\n" + "1,2\n" * (bad_row - 1) + "3\n" + "1,2\n" * 100, "-l", "mse", "-t", "y")
+    assert result.exit_code == 2, result.output
+    assert f"<stdin>: not valid CSV (row {bad_row}: Expected 2 columns, got 1: 3)" in result.stderr
 
 
 def test_parquet_read_through_a_buffer_gives_every_row(tmp_path: Path) -> None:
