@@ -199,7 +199,10 @@ def _parsed_blocks(
                 )
                 yield from table.to_batches()
 
-            raise _csv_error(name, exc, schema, column_text, offset, delimiter=parse.delimiter, header=i == 0) from None
+            rows_before = -1 if i == 0 else offset  # the first block's first line is the header
+            raise _csv_error(
+                name, exc, schema, column_text, offset, delimiter=parse.delimiter, rows_before=rows_before
+            ) from None
         offset += table.num_rows
         yield from table.to_batches()
 
@@ -233,7 +236,7 @@ def _line_blocks(head: bytes, stream: Any) -> Iterator[pa.Buffer]:
 
 
 def _line_end(data: bytes | bytearray, end: int) -> int:
-    """Where the last whole line of ``data[:end]`` ends (0: none does). Lines end at \n, or at
+    r"""Where the last whole line of ``data[:end]`` ends (0: none does). Lines end at \n, or at
     \r alone as in old Mac files (only when no \n is found: \r|\n cut in two would leave
     an empty line, which is skipped anyway)."""
     return (data.rfind(b"\n", 0, end) + 1) or (data.rfind(b"\r", 0, end) + 1)
@@ -267,7 +270,7 @@ def _csv_error(
     row_offset: int = 0,
     *,
     delimiter: str = ",",
-    header: bool = False,
+    rows_before: int | None = None,
 ) -> LossCliError:
     """Turn pyarrow's message into a sentence naming the column and the row."""
     match = _CONVERSION.search(str(exc))
@@ -279,7 +282,7 @@ def _csv_error(
         return BadValueError(
             f"{name}: column {column!r}{where} holds {value!r}, which is not a number; fix or drop that row"
         )
-    reason = _csv_reason(exc, -1 if header else row_offset)
+    reason = _csv_reason(exc, rows_before)
     return InputError(f"{name}: not valid CSV ({reason}){_delimiter_hint(delimiter)}")
 
 
@@ -302,12 +305,12 @@ def _first_non_number_row(batches: Iterator[pa.RecordBatch]) -> int | None:
 _PARSED_ROW = re.compile(r"^Row #(\d+): ")
 
 
-def _csv_reason(exc: Exception, rows_before: int = -1) -> str:
-    """pyarrow's reason; its "Row #N" (counted from a block's first line, the header included
-    in the first block) becomes the file's data row: N + ``rows_before``."""
+def _csv_reason(exc: Exception, rows_before: int | None = -1) -> str:
+    """pyarrow's reason; its "Row #N" (counted from the first line it was given, the header
+    included) becomes the data row N + ``rows_before`` (None: left as pyarrow says it)."""
     text = first_line(exc).removeprefix("CSV parse error: ")
     match = _PARSED_ROW.match(text)
-    if match is None:
+    if match is None or rows_before is None:
         return text
     row = int(match.group(1)) + rows_before
     return f"{f'row {row}' if row >= 1 else 'the header'}: {text[match.end() :]}"
