@@ -24,6 +24,7 @@ from ..errors import BadValueError, EmptyInputError
 from ..read.checks import check_batch
 from ..read.extract import BatchArrays, Extractor
 from ..read.layout import Layout, off_nominal
+from ..read.memory import keep_freed_memory
 from ..read.plan import Plan, make_plan
 from ..read.prefetch import prefetched
 from ..read.source import Source
@@ -101,6 +102,8 @@ def run(
     """Evaluate every model in ``source`` under every loss of ``request``, in one pass;
     ``observer`` makes a state that sees every checked batch of that pass."""
     set_threads(request.engine.threads)
+    if request.caller == "cli":  # a process of its own: batches reuse the memory freed before them
+        keep_freed_memory()
     plan = make_plan(source, request)
     watch = None if observer is None else observer(source, plan, request)
     partial = accumulate(source, plan, request, per_row=per_row, progress=progress, observer=watch)

@@ -1,7 +1,9 @@
 """CSV and TSV, plain or compressed (gzip, zstd, bz2), from a file or stdin.
 
 Types are inferred from the first megabyte and then pinned, so a later block
-cannot change a column's type; stdin is parsed in blocks of whole lines.
+cannot change a column's type; a file is parsed by pyarrow's streaming reader,
+stdin is cut into blocks of whole lines, parsed several at a time on reader
+threads and yielded in order.
 """
 
 from __future__ import annotations
@@ -9,18 +11,20 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterator
-from typing import IO, Any
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from ..errors import BadValueError, EmptyInputError, InputError, LossCliError
 from .dialect import CANDIDATES, EXTRA_NULLS, NAMES, describe, looks_like_decimal_comma, sniff_delimiter, typed
+from .prefetch import ahead, reader_threads
 from .source import Source, first_line, first_non_number
 
 # Bytes read ahead to infer column types; the same bytes are parsed again, not re-read.
 SNIFF_BYTES = 1 << 20
-CSV_BLOCK_BYTES = 1 << 20  # larger blocks buy no speed and pile up in the readahead queue
+# Blocks parsed one per thread; a few of them in memory at a time.
+CSV_BLOCK_BYTES = 1 << 20
 
 
 def open_delimited(
@@ -58,7 +62,7 @@ def open_delimited(
     nulls = [*pacsv.ConvertOptions().null_values, *EXTRA_NULLS]
     numbers = {"null_values": nulls, "decimal_point": decimal or ".", "strings_can_be_null": True}
     # Infer types from whole lines only: cut the sample at its last newline.
-    cut = head if len(head) < SNIFF_BYTES else head[: head.rfind(b"\n") + 1] or head
+    cut = head if len(head) < SNIFF_BYTES else head[: _line_end(head, len(head))] or head
     try:
         sample = pacsv.read_csv(
             pa.BufferReader(cut),
@@ -80,7 +84,7 @@ def open_delimited(
         if stream is None:
             yield from _file_batches(path, parse, convert, schema, opened)
         else:
-            yield from _stream_batches(head, stream, parse, convert, schema)
+            yield from _parsed_blocks("<stdin>", _line_blocks(head, stream), parse, convert, schema)
 
     return Source(name, fmt, schema, sample, open_, notes=notes)
 
@@ -139,6 +143,8 @@ def _column_types(schema: pa.Schema, columns: list[str], numeric: list[str]) -> 
 def _file_batches(
     path: str, parse: pacsv.ParseOptions, convert: pacsv.ConvertOptions, schema: pa.Schema, opened: int
 ) -> Iterator[pa.RecordBatch]:
+    """pyarrow's streaming reader: one parsing thread, but about 0.8x the CPU of parsing the same
+    blocks one read_csv at a time, and on two cores the evaluation needs the other one."""
     read = pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES)
     try:
         yield from pacsv.open_csv(path, read_options=read, parse_options=parse, convert_options=convert)
@@ -158,52 +164,99 @@ def _unchanged(path: str, opened: int) -> None:
         raise InputError(f"{path}: changed while it was read ({opened} bytes, then {now}); evaluate a copy")
 
 
-def _stream_batches(
-    head: bytes, stream: IO[bytes], parse: pacsv.ParseOptions, convert: pacsv.ConvertOptions, schema: pa.Schema
+def _parsed_blocks(
+    name: str, blocks: Iterator[pa.Buffer], parse: pacsv.ParseOptions, convert: pacsv.ConvertOptions, schema: pa.Schema
 ) -> Iterator[pa.RecordBatch]:
-    """Parse a read-once stream (stdin) in blocks of whole lines.
+    """Parse blocks of whole lines (stdin), several at once on their own threads, yielded in order.
 
-    Arrow is handed each block as its own buffer, parsed on this thread: an Arrow
-    worker thread still alive when the interpreter exits aborts the process
-    ("terminate called without an active exception"; seen in about 2% of runs
-    when Arrow read the Python stream or parsed blocks on its thread pool).
+    Blocks cut at newlines (as pyarrow cuts them: a quoted newline is not supported either
+    way) parse independently. Files do not come here: on two cores the evaluation needs
+    the other one, and pyarrow's streaming reader parses with less CPU.
+    Arrow is handed each block as its own buffer and parses it on the reader thread that
+    asks (``use_threads=False``), never on its own pool: an Arrow worker thread still alive
+    when the interpreter exits aborts the process ("terminate called without an active
+    exception"; seen in about 2% of runs when Arrow read the Python stream or parsed blocks
+    on its thread pool). Ours are joined before the batches end, whatever ends them.
     """
-    headerless = pacsv.ReadOptions(column_names=schema.names, use_threads=False)
+    names = schema.names
+
+    def parse_block(numbered: tuple[int, pa.Buffer]) -> pa.Table:
+        i, block = numbered
+        read = _block_options(i, block, names)
+        return pacsv.read_csv(pa.BufferReader(block), read_options=read, parse_options=parse, convert_options=convert)
+
     offset = 0
-    for i, block in enumerate(_line_blocks(head, stream)):
-        read = pacsv.ReadOptions(use_threads=False) if i == 0 else headerless
+    for (i, block), parsed in ahead(parse_block, enumerate(blocks), reader_threads()):
         try:
-            table = pacsv.read_csv(
-                pa.BufferReader(block), read_options=read, parse_options=parse, convert_options=convert
-            )
+            table = parsed.result()
         except pa.ArrowInvalid as exc:
 
-            def column_text(col: str, block: bytes = block, read: pacsv.ReadOptions = read) -> Iterator[pa.RecordBatch]:
+            def column_text(col: str, i: int = i, block: pa.Buffer = block) -> Iterator[pa.RecordBatch]:
                 as_text = pacsv.ConvertOptions(include_columns=[col], column_types={col: pa.string()})
+                read = _block_options(i, block, names)
                 table = pacsv.read_csv(
                     pa.BufferReader(block), read_options=read, parse_options=parse, convert_options=as_text
                 )
                 yield from table.to_batches()
 
-            raise _csv_error("<stdin>", exc, schema, column_text, offset, delimiter=parse.delimiter) from None
+            rows_before = -1 if i == 0 else offset  # the first block's first line is the header
+            raise _csv_error(
+                name, exc, schema, column_text, offset, delimiter=parse.delimiter, rows_before=rows_before
+            ) from None
         offset += table.num_rows
         yield from table.to_batches()
 
 
-def _line_blocks(head: bytes, stream: IO[bytes]) -> Iterator[bytes]:
-    """``head`` and then the rest of ``stream`` as blocks that end at a newline."""
-    pending = head
+def _block_options(i: int, block: pa.Buffer, names: list[str]) -> pacsv.ReadOptions:
+    """The first block holds the header; the others are named by it. One block, one batch."""
+    size = max(block.size + 1, 1 << 10)
+    if i == 0:
+        return pacsv.ReadOptions(use_threads=False, block_size=size)
+    return pacsv.ReadOptions(use_threads=False, block_size=size, column_names=names)
+
+
+def _line_blocks(head: bytes, stream: Any) -> Iterator[pa.Buffer]:
+    """``head`` and then the rest of ``stream`` as blocks that end at a newline (the last one
+    may not), each read into its own buffer: no copy but the partial line carried over."""
+    tail = head
     while True:
-        data = stream.read(CSV_BLOCK_BYTES)
-        if not data:
-            if pending.strip():
-                yield pending
+        buffer = bytearray(len(tail) + CSV_BLOCK_BYTES)
+        buffer[: len(tail)] = tail
+        end = len(tail) + _fill(stream, memoryview(buffer)[len(tail) :])
+        if end == len(tail):
+            if tail.strip():
+                yield pa.py_buffer(tail)
             return
-        pending += data
-        cut = pending.rfind(b"\n") + 1
-        if cut:
-            yield pending[:cut]
-            pending = pending[cut:]
+        cut = _line_end(buffer, end)
+        if not cut:  # a line longer than a block: read on
+            tail = bytes(buffer[:end])
+            continue
+        tail = bytes(buffer[cut:end])
+        yield pa.py_buffer(buffer).slice(0, cut)
+
+
+def _line_end(data: bytes | bytearray, end: int) -> int:
+    r"""Where the last whole line of ``data[:end]`` ends (0: none does). Lines end at \n, or at
+    \r alone as in old Mac files (only when no \n is found: \r|\n cut in two would leave
+    an empty line, which is skipped anyway)."""
+    return (data.rfind(b"\n", 0, end) + 1) or (data.rfind(b"\r", 0, end) + 1)
+
+
+def _fill(stream: Any, view: memoryview) -> int:
+    """Read into ``view`` until it is full or the stream ends (a pipe gives a little at a time)."""
+    readinto = getattr(stream, "readinto", None)
+    done = 0
+    while done < len(view):
+        if readinto is not None:
+            got = readinto(view[done:]) or 0
+        else:  # a stream with its sniffed head put back
+            data = stream.read(len(view) - done)
+            got = len(data)
+            view[done : done + got] = data
+        if not got:
+            break
+        done += got
+    return done
 
 
 _CONVERSION = re.compile(r"In CSV column #(\d+): .*invalid value '(.*)'")
@@ -217,6 +270,7 @@ def _csv_error(
     row_offset: int = 0,
     *,
     delimiter: str = ",",
+    rows_before: int | None = None,
 ) -> LossCliError:
     """Turn pyarrow's message into a sentence naming the column and the row."""
     match = _CONVERSION.search(str(exc))
@@ -228,7 +282,8 @@ def _csv_error(
         return BadValueError(
             f"{name}: column {column!r}{where} holds {value!r}, which is not a number; fix or drop that row"
         )
-    return InputError(f"{name}: not valid CSV ({_csv_reason(exc)}){_delimiter_hint(delimiter)}")
+    reason = _csv_reason(exc, rows_before)
+    return InputError(f"{name}: not valid CSV ({reason}){_delimiter_hint(delimiter)}")
 
 
 def _string_batches_of_file(path: str, parse: pacsv.ParseOptions, column: str) -> Iterator[pa.RecordBatch]:
@@ -247,6 +302,15 @@ def _first_non_number_row(batches: Iterator[pa.RecordBatch]) -> int | None:
     return None
 
 
-def _csv_reason(exc: Exception) -> str:
-    text = first_line(exc)
-    return text.removeprefix("CSV parse error: ")
+_PARSED_ROW = re.compile(r"^Row #(\d+): ")
+
+
+def _csv_reason(exc: Exception, rows_before: int | None = -1) -> str:
+    """pyarrow's reason; its "Row #N" (counted from the first line it was given, the header
+    included) becomes the data row N + ``rows_before`` (None: left as pyarrow says it)."""
+    text = first_line(exc).removeprefix("CSV parse error: ")
+    match = _PARSED_ROW.match(text)
+    if match is None or rows_before is None:
+        return text
+    row = int(match.group(1)) + rows_before
+    return f"{f'row {row}' if row >= 1 else 'the header'}: {text[match.end() :]}"

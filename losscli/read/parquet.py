@@ -13,9 +13,14 @@ import pyarrow.parquet as pq
 from ..errors import InputError
 from .source import SAMPLE_ROWS, Source, cast_batch, first_line
 
-# Row groups are decoded in batches this big: few Python round trips per file; the
-# kernels cut them into cache-sized blocks anyway.
-PARQUET_BATCH_ROWS = 1 << 17
+# Row groups are decoded in batches this big: few Python round trips per file (the
+# kernels cut them into cache-sized blocks anyway), small enough that the batches in
+# flight stay a few MB (64k rows: 0.93x the time and 0.88x the peak memory of 128k,
+# interleaved, on 4M rows x 5 columns).
+PARQUET_BATCH_ROWS = 1 << 16
+# Column chunks are read through a buffer this big instead of whole (pre_buffer, or one read
+# per chunk): memory stays flat and fresh pages are not faulted in for every row group.
+PARQUET_BUFFER_BYTES = 1 << 16
 
 
 def open_parquet(path: str, data: Any = None) -> Source:
@@ -24,7 +29,7 @@ def open_parquet(path: str, data: Any = None) -> Source:
     if data is None and (Path(path).is_dir() or globbing.has_magic(path)):
         return _open_dataset(path)
     try:
-        pf = pq.ParquetFile(pa.BufferReader(data) if data is not None else path)
+        pf = pq.ParquetFile(_readable(path, data), pre_buffer=False, buffer_size=PARQUET_BUFFER_BYTES)
         schema = pf.schema_arrow
         first = next(pf.iter_batches(batch_size=SAMPLE_ROWS), None)
     except (pa.ArrowException, OSError) as exc:
@@ -34,11 +39,15 @@ def open_parquet(path: str, data: Any = None) -> Source:
     def open_file(columns: list[str], numeric: list[str]) -> Iterator[pa.RecordBatch]:
         # No pre_buffer: it keeps the file's column chunks in memory as it goes, so
         # peak RSS grew with the rows (218 / 318 / 517 MB at 5M / 10M / 20M rows).
-        reader = pq.ParquetFile(pa.BufferReader(data) if data is not None else path, pre_buffer=False)
+        reader = pq.ParquetFile(_readable(path, data), pre_buffer=False, buffer_size=PARQUET_BUFFER_BYTES)
         for batch in reader.iter_batches(batch_size=PARQUET_BATCH_ROWS, columns=columns):
             yield cast_batch(batch, numeric)
 
     return Source(name, "parquet", schema, sample, open_file)
+
+
+def _readable(path: str, data: Any) -> Any:
+    return pa.BufferReader(data) if data is not None else path
 
 
 def _open_dataset(path: str, one_file: str | None = None, keys: pa.Schema | None = None) -> Source:
@@ -54,8 +63,13 @@ def _open_dataset(path: str, one_file: str | None = None, keys: pa.Schema | None
         )
     # Folders named key=value (hive partitioning) become columns, typed from their values.
     partitioning: Any = ds.partitioning(keys, flavor="hive") if keys is not None else "hive"
+    # As for one file: no pre-buffering, column chunks through a small buffer (the sample too).
+    options = ds.ParquetFragmentScanOptions(
+        pre_buffer=False, use_buffered_stream=True, buffer_size=PARQUET_BUFFER_BYTES
+    )
+    parquet = ds.ParquetFileFormat(default_fragment_scan_options=options)
     try:
-        dataset = ds.dataset(files, format="parquet", partitioning=partitioning, partition_base_dir=base_dir(path))
+        dataset = ds.dataset(files, format=parquet, partitioning=partitioning, partition_base_dir=base_dir(path))
         schema = dataset.schema
         sample = dataset.head(SAMPLE_ROWS)
     except (pa.ArrowException, OSError) as exc:
@@ -64,10 +78,7 @@ def _open_dataset(path: str, one_file: str | None = None, keys: pa.Schema | None
     keys = tuple(n for n in schema.names if n in found)
 
     def open_ds(columns: list[str], numeric: list[str]) -> Iterator[pa.RecordBatch]:
-        options = ds.ParquetFragmentScanOptions(pre_buffer=False)  # flat memory, as for one file
-        batches = dataset.to_batches(
-            columns=columns, batch_size=PARQUET_BATCH_ROWS, fragment_scan_options=options, fragment_readahead=1
-        )
+        batches = dataset.to_batches(columns=columns, batch_size=PARQUET_BATCH_ROWS, fragment_readahead=1)
         for batch in batches:
             yield cast_batch(batch, numeric)
 

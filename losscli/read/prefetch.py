@@ -1,20 +1,25 @@
 """Read the next batch while the current one is evaluated.
 
 Decoding (pyarrow) and the loss kernels (NumPy) both release the GIL, so a
-reader thread one or two batches ahead lets the two cores work at once. The
-thread always ends before the iterator returns, even on an error, so no
-reader is left running when the interpreter exits.
+reader thread one or two batches ahead lets the cores work at once; blocks of
+a text file can also be parsed several at a time (``ahead``). Every thread
+ends before the iterator returns, even on an error or Ctrl-C, so no reader is
+left running when the interpreter exits.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import queue
 import threading
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 _DONE = object()
 
@@ -38,6 +43,12 @@ def prefetched(items: Iterator[T], depth: int = 2) -> Iterator[T]:
             box.put(_DONE)
         except BaseException as exc:  # handed to the consumer, raised there
             box.put(exc)
+        finally:
+            # A generator stopped early runs its own clean-up (its parsing threads) here, on
+            # this thread, before the consumer stops waiting for it.
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
 
     worker = threading.Thread(target=produce, name="losscli-reader", daemon=True)
     worker.start()
@@ -55,3 +66,28 @@ def prefetched(items: Iterator[T], depth: int = 2) -> Iterator[T]:
             with contextlib.suppress(queue.Empty):
                 box.get_nowait()
             worker.join(timeout=0.05)
+
+
+def reader_threads() -> int:
+    """Threads that parse blocks of text at once: one per core this process may use, at most 4
+    (beyond that the file system and the single reading thread are the limit)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(cores, 4))
+
+
+def ahead(work: Callable[[T], R], items: Iterator[T], threads: int) -> Iterator[tuple[T, Future[R]]]:
+    """``(item, future of work(item))`` in the order of ``items``, with ``threads`` items worked
+    on at once and at most one more waiting: memory stays a few items whatever the input."""
+    pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="losscli-parse")
+    pending: deque[tuple[T, Future[R]]] = deque()
+    try:
+        for item in items:
+            pending.append((item, pool.submit(work, item)))
+            if len(pending) > threads:
+                yield pending.popleft()
+        while pending:
+            yield pending.popleft()
+    finally:
+        for _, future in pending:
+            future.cancel()
+        pool.shutdown(wait=True)
