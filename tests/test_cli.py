@@ -639,3 +639,17 @@ def test_too_few_replicates_beyond_an_end_of_the_interval_is_a_warning(
     assert ("warning: --bootstrap" in done.stderr) is warned
     if warned:
         assert f"--bootstrap {math.ceil(10 / (1 - level))} or more" in done.stderr
+
+
+def test_the_columns_note_of_many_models_is_one_readable_line(tmp_path: Path) -> None:
+    path = tmp_path / "wide.csv"
+    names = [f"model_{i}" for i in range(300)]
+    path.write_text("y," + ",".join(names) + "\n" + "1," + ",".join("1.5" for _ in names) + "\n")
+    done = CliRunner().invoke(app, ["eval", str(path), "-l", "mae", "-f", "csv"])
+    assert done.exit_code == 0, done.output
+    note = next(line for line in done.stderr.splitlines() if "columns:" in line)
+    assert "model_0,model_1," in note
+    assert "model_299 (300 models)" in note
+    assert "model_150" not in note
+    assert len(note) < 300
+    assert len(done.stdout.splitlines()) == 301  # every model is still in the results

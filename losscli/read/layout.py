@@ -291,8 +291,24 @@ def _detected(request: Request, roles: _Roles, task: Task, models: Sequence[Mode
     if roles.by:
         detected.append(f"by={','.join(roles.by)}")
     detected.append(f"task={task}")
-    detected.append(f"models={','.join(m.name for m in models)}")
+    detected.append(f"models={_listed([m.name for m in models])}")
     return "columns: " + ", ".join(detected)
+
+
+# A note is read by a person: thousands of model names would be one line of kilobytes.
+NOTE_MODELS = 12
+
+
+def _listed(names: list[str]) -> str:
+    """The names, comma-separated; beyond NOTE_MODELS, the first and last few and how many in all.
+
+    >>> _listed([f"m{i}" for i in range(20)])
+    'm0,m1,m2,m3,m4,m5,...,m17,m18,m19 (20 models)'
+    """
+    if len(names) <= NOTE_MODELS:
+        return ",".join(names)
+    head, tail = names[: NOTE_MODELS // 2], names[-(NOTE_MODELS // 4) :]
+    return f"{','.join(head)},...,{','.join(tail)} ({len(names)} models)"
 
 
 # --- predictive distributions: MODEL.mean + MODEL.std (or .var); MODEL.q10, MODEL.q2.5, ... ---
