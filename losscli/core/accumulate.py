@@ -62,14 +62,12 @@ class GroupIndex:
             digits.append((rest % radix).tolist())
             rest = rest // radix
         decoded = [[values[i] for i in d] for (_, values), d in zip(columns, reversed(digits), strict=True)]
+        batch_keys = list(zip(*decoded, strict=True))  # first-seen order
+        found: list[int | None] = list(map(self._codes.get, batch_keys))  # one C-level pass; new keys: None
+        for i in [i for i, code in enumerate(found) if code is None]:
+            found[i] = self.code(batch_keys[i])
         local = np.empty(len(combos), dtype=np.intp)
-        codes, keys = self._codes, self.keys
-        for c, key in zip(order.tolist(), zip(*decoded, strict=True), strict=True):
-            code = codes.get(key)
-            if code is None:
-                code = codes[key] = len(keys)
-                keys.append(key)
-            local[c] = code
+        local[order] = np.array(found, dtype=np.intp)
         return local[inverse.reshape(-1)]
 
     def _encode_rows(self, columns: Sequence[tuple[np.ndarray, list[Hashable]]], n: int) -> np.ndarray:
