@@ -132,9 +132,17 @@ def _human_header(ev: Evaluation) -> list[str]:
     return [*header, "rank"]
 
 
-def _human_rows(ev: Evaluation, rows: list[Row], digits: int) -> list[tuple[Row, list[tuple[str, bool]]]]:
-    """Each row's cells as (text, is the best value of its loss in its group)."""
-    best = {s.label: best_matrix(ev, s.label) for s in ev.specs}
+def best_matrices(ev: Evaluation) -> dict[str, np.ndarray]:
+    """Per loss label, best_matrix(): which model is best in each group."""
+    return {s.label: best_matrix(ev, s.label) for s in ev.specs}
+
+
+def _human_rows(
+    ev: Evaluation, rows: list[Row], digits: int, best: dict[str, np.ndarray] | None = None
+) -> list[tuple[Row, list[tuple[str, bool]]]]:
+    """Each row's cells as (text, is the best value of its loss in its group); ``best``:
+    best_matrices(ev), when the caller renders the groups one by one."""
+    best = best_matrices(ev) if best is None else best
     target = {g: t for t, g in enumerate(ev.table.groups)}
     column = {m: j for j, m in enumerate(ev.models)}
     out = []
