@@ -87,12 +87,16 @@ def _make(rows: int, models: int, groups: int, seed: int = 0) -> Path:
     if groups:
         fields.append(("g", pa.int64()))
     step = max(1, min(rows, 4_000_000 // max(models, 1)))
+    # groups >= rows: one group per row (as --by id), in shuffled order.
+    distinct = rng.permutation(rows) if groups >= rows else None
     with pq.ParquetWriter(path, pa.schema(fields)) as writer:
         for start in range(0, rows, step):
             n = min(step, rows - start)
             y = rng.normal(size=n)
             cols = {"y": y, **{m: y + rng.normal(0, 1 + (i % 4), n) for i, m in enumerate(names)}}
-            if groups:
+            if distinct is not None:
+                cols["g"] = distinct[start : start + n]
+            elif groups:
                 cols["g"] = rng.integers(0, groups, n)
             writer.write_table(pa.table(cols, schema=pa.schema(fields)), row_group_size=250_000)
     return path

@@ -6,8 +6,10 @@ is O(groups x models x losses), whatever the number of rows.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +45,20 @@ class Result:
     delta_ci_high: float | None = None
     p_value: float | None = None
     verdict: str | None = None
+
+
+@contextlib.contextmanager
+def paused_gc() -> Iterator[None]:
+    """No cyclic garbage collection while millions of small containers are built (results,
+    rows): each collection would walk all of them again, which grows faster than linearly.
+    Nothing built there is cyclic."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 # The fields --ci and --baseline add to a Result, in its order.
@@ -93,10 +109,11 @@ class ResultTable:
             lists = (self.value[key].tolist(), self.n[key].tolist(), self.weight_sum[key].tolist())
             columns.append((key, spec.name, spec.params, lists, names, [extra[f] for f in names]))
         out = []
-        for t, group in enumerate(self.groups):
-            for (model, label), name, params, (values, ns, sums), names, extras in columns:
-                kw = {f: e[t] for f, e in zip(names, extras, strict=True)}
-                out.append(Result(model, label, name, params, values[t], ns[t], sums[t], group, **kw))
+        with paused_gc():
+            for t, group in enumerate(self.groups):
+                for (model, label), name, params, (values, ns, sums), names, extras in columns:
+                    kw = {f: e[t] for f, e in zip(names, extras, strict=True)}
+                    out.append(Result(model, label, name, params, values[t], ns[t], sums[t], group, **kw))
         return out
 
 
