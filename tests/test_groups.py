@@ -138,7 +138,8 @@ def test_ranks_and_order_match_pandas_rank(tmp_path: Path) -> None:
         assert group["rank"].tolist() == expected.tolist()
         assert group["rank"].is_monotonic_increasing
     first = table[table.g == str(df.g.iloc[0])]
-    assert first.model.tolist()[-1] == "b" and math.isnan(first.mae.tolist()[-1])
+    assert first.model.tolist()[-1] == "b"
+    assert math.isnan(first.mae.tolist()[-1])
 
 
 def test_one_group_per_row(tmp_path: Path) -> None:
@@ -168,7 +169,8 @@ def test_table_shows_the_largest_groups_and_says_so(tmp_path: Path) -> None:
     assert table.exit_code == 0, table.output
     total = df.g.nunique()
     assert f"showing the {TABLE_GROUPS} largest of {total} groups" in table.stdout
-    assert "--min-group-n" in table.stdout and "--format csv" in table.stdout
+    assert "--min-group-n" in table.stdout
+    assert "--format csv" in table.stdout
     counts = df.g.value_counts(sort=False)
     # The largest groups by rows, most rows first (ties in first-seen order).
     order = pd.Series(counts.values, index=counts.index).reindex(df.g.unique())
@@ -184,3 +186,20 @@ def test_table_shows_the_largest_groups_and_says_so(tmp_path: Path) -> None:
         few = CliRunner().invoke(app, [*args, "-f", "table", "--min-group-n", str(least)])
         said = f"showing the {TABLE_GROUPS} largest of {kept} groups"
         assert (said in few.stdout) == (kept > TABLE_GROUPS), (kept, few.stdout[-300:])
+
+
+def test_group_names_that_need_quoting_are_quoted(tmp_path: Path) -> None:
+    """A group value holding the delimiter, a quote or a newline is quoted as the csv module does."""
+    names = ["plain", "a,b", 'say "hi"', "two\nlines", "tab\there"]
+    rng = np.random.default_rng(2)
+    df = pd.DataFrame({"y": rng.normal(size=50), "a": rng.normal(size=50), "g": [names[i % 5] for i in range(50)]})
+    path = tmp_path / "p.parquet"
+    df.to_parquet(path, index=False)
+    for fmt, delimiter in (("csv", ","), ("tsv", "\t")):
+        done = CliRunner().invoke(app, ["eval", str(path), "-t", "y", "-l", "mse", "--by", "g", "-f", fmt])
+        assert done.exit_code == 0, done.output
+        rows = list(csv.DictReader(io.StringIO(done.stdout), delimiter=delimiter))
+        assert [r["g"] for r in rows] == ["(all)", *names]
+        for r in rows[1:]:
+            kept = df[df.g == r["g"]]
+            assert float(r["mse"]) == pytest.approx(((kept.a - kept.y) ** 2).mean(), rel=1e-12)

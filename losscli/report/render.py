@@ -294,7 +294,7 @@ def render_delimited(ev: Evaluation, delimiter: str = ",", sort: str | None = No
     writer.writerow(header)
     # Every cell is text; numbers never need quoting, so when no group or model name does
     # either, joining each row is what the csv module would write, several times faster.
-    names = "\0".join([*ev.models, *(text for column in group_columns(ev) for text in column)])
+    names = "\0".join([*ev.models, *(str(v) for g in ev.table.groups if g is not None for v in g)])
     if any(c in names for c in (delimiter, '"', "\r", "\n")):
         writer.writerows(rows)
     elif rows:
