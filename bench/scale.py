@@ -87,12 +87,16 @@ def _make(rows: int, models: int, groups: int, seed: int = 0) -> Path:
     if groups:
         fields.append(("g", pa.int64()))
     step = max(1, min(rows, 4_000_000 // max(models, 1)))
+    # groups >= rows: one group per row (as --by id), in shuffled order.
+    distinct = rng.permutation(rows) if groups >= rows else None
     with pq.ParquetWriter(path, pa.schema(fields)) as writer:
         for start in range(0, rows, step):
             n = min(step, rows - start)
             y = rng.normal(size=n)
             cols = {"y": y, **{m: y + rng.normal(0, 1 + (i % 4), n) for i, m in enumerate(names)}}
-            if groups:
+            if distinct is not None:
+                cols["g"] = distinct[start : start + n]
+            elif groups:
                 cols["g"] = rng.integers(0, groups, n)
             writer.write_table(pa.table(cols, schema=pa.schema(fields)), row_group_size=250_000)
     return path
@@ -173,6 +177,35 @@ def ci_ratios(rows: int, eval_: list[str], quiet: list[str], runs: int, timeout:
     return out
 
 
+def group_ratios(quick: bool, runs: int, timeout: float) -> list[str]:
+    """--by with many groups, and with one group per row, against the same run without --by."""
+    rows = 200_000 if quick else 1_000_000
+    many = 20_000 if quick else 200_000
+    base = [LOSSCLI, "eval", "-l", "mse,mae", "-q", "-f", "csv"]
+    out = ratio(
+        f"--by with {many:,} groups vs no --by ({rows:,} rows x 2 models x 2 losses, CSV out)",
+        [*base, str(table(rows, 2, many)), "--by", "g"],
+        [*base, str(table(rows, 2, many))],
+        runs,
+        timeout,
+    )
+    out += ratio(
+        f"--by with one group per row ({rows:,} groups) vs no --by (CSV out)",
+        [*base, str(table(rows, 2, rows)), "--by", "g"],
+        [*base, str(table(rows, 2, rows))],
+        runs,
+        timeout,
+    )
+    out += ratio(
+        f"--by with one group per row ({rows:,} groups), terminal table vs no --by",
+        [*base[:-2], "-f", "table", str(table(rows, 2, rows)), "--by", "g"],
+        [*base, str(table(rows, 2, rows))],
+        runs,
+        timeout,
+    )
+    return out
+
+
 def main() -> None:
     if sys.argv[1:2] == ["--make"]:
         _make(*(int(a) for a in sys.argv[2:5]))
@@ -213,7 +246,7 @@ def main() -> None:
             args.timeout,
         )
     if "groups" in only:
-        group_sizes = [100, 1_000, 10_000] if q else [100, 1_000, 10_000, 50_000, 200_000]
+        group_sizes = [100, 1_000, 10_000] if q else [100, 1_000, 10_000, 50_000, 200_000, 1_000_000]
         group_rows = 200_000 if q else 1_000_000
         out += dimension(
             f"groups (--by, {group_rows:,} rows, 2 models)",
@@ -241,13 +274,24 @@ def main() -> None:
             args.runs,
             args.timeout,
         )
-    if only & {"ci", "jsonl"}:
+    if only & {"ci", "jsonl", "groups", "models"}:
         out += [
             "### Ratios (median of paired runs)",
             "",
             "| comparison | s (first) | s (second) | ratio | peak RSS MB (first) |",
             "|---|---:|---:|---:|---:|",
         ]
+    if "groups" in only:
+        out += group_ratios(q, args.runs, args.timeout)
+    if "models" in only:
+        wide, narrow = (2_500, 250) if q else (20_000, 5_000)
+        out += ratio(
+            f"{wide:,} model columns vs {narrow:,} (2,000 rows, mse)",
+            [*eval_, str(table(2_000, wide)), "-t", "y", "-l", "mse", *quiet],
+            [*eval_, str(table(2_000, narrow)), "-t", "y", "-l", "mse", *quiet],
+            args.runs,
+            args.timeout,
+        )
     if "ci" in only:
         out += ci_ratios(rep_rows, eval_, quiet, args.runs, args.timeout)
     if "jsonl" in only:

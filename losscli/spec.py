@@ -8,6 +8,7 @@ that holds ``=`` but no ``:`` continues the previous loss's parameters, so
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -33,6 +34,11 @@ class LossSpec:
     @property
     def params(self) -> dict[str, ParamValue]:
         """Every parameter, defaults filled in: what the kernel is called with."""
+        return dict(self._params)
+
+    @functools.cached_property
+    def _params(self) -> dict[str, ParamValue]:
+        # Computed once: the spec is frozen, and a million groups ask for it per result.
         return self.loss.defaults() | dict(self.given)
 
     @property

@@ -62,14 +62,21 @@ class GroupIndex:
             digits.append((rest % radix).tolist())
             rest = rest // radix
         decoded = [[values[i] for i in d] for (_, values), d in zip(columns, reversed(digits), strict=True)]
+        batch_keys = list(zip(*decoded, strict=True))  # first-seen order
+        found: list[int | None] = list(map(self._codes.get, batch_keys))  # one C-level pass; new keys: None
+        missing = [i for i, code in enumerate(found) if code is None]
+        new_keys = [batch_keys[i] for i in missing]
+        if len(dict.fromkeys(new_keys)) == len(new_keys):  # distinct (0.0 and -0.0 are one key)
+            start = len(self.keys)
+            self._codes.update(zip(new_keys, range(start, start + len(new_keys)), strict=True))
+            self.keys += new_keys
+            for k, i in enumerate(missing):
+                found[i] = start + k
+        else:
+            for i in missing:
+                found[i] = self.code(batch_keys[i])
         local = np.empty(len(combos), dtype=np.intp)
-        codes, keys = self._codes, self.keys
-        for c, key in zip(order.tolist(), zip(*decoded, strict=True), strict=True):
-            code = codes.get(key)
-            if code is None:
-                code = codes[key] = len(keys)
-                keys.append(key)
-            local[c] = code
+        local[order] = np.array(found, dtype=np.intp)
         return local[inverse.reshape(-1)]
 
     def _encode_rows(self, columns: Sequence[tuple[np.ndarray, list[Hashable]]], n: int) -> np.ndarray:

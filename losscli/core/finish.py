@@ -6,16 +6,19 @@ is O(groups x models x losses), whatever the number of rows.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import math
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from ..losses import ParamValue
 from ..request import Statistics
 from ..spec import LossSpec
-from .accumulate import Accumulator, BootstrapState, GroupKey, MeanState, PairedState, weighted_mean
+from .accumulate import Accumulator, BootstrapState, GroupKey, Key, MeanState, PairedState, weighted_mean
 from .stats import paired_t_test, percentile_interval, t_delta_interval, t_interval, verdict
 
 # Index into the per-group state arrays: every group (all rows) or one group's column.
@@ -44,38 +47,138 @@ class Result:
     verdict: str | None = None
 
 
+@contextlib.contextmanager
+def paused_gc() -> Iterator[None]:
+    """No cyclic garbage collection while millions of small containers are built (results,
+    rows): each collection would walk all of them again, which grows faster than linearly.
+    Nothing built there is cyclic."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+# The fields --ci and --baseline add to a Result, in its order.
+EXTRA_FIELDS = ("ci_low", "ci_high", "delta", "delta_rel", "delta_ci_low", "delta_ci_high", "p_value", "verdict")
+Extras = dict[str, float | str | None]
+
+
+@dataclass
+class ResultTable:
+    """Every finished value, column-wise: per (model, loss label), one entry per target (the
+    overall rows first, then each shown group in first-seen order).
+
+    NumPy arrays per column, so a million groups cost no Python object per value until a
+    Result is asked for; ``results()`` gives the same Results the row-wise path gave."""
+
+    keys: list[Key]
+    specs: dict[str, LossSpec]  # by label
+    groups: list[GroupKey | None]
+    value: dict[Key, np.ndarray] = field(default_factory=dict)
+    n: dict[Key, np.ndarray] = field(default_factory=dict)
+    weight_sum: dict[Key, np.ndarray] = field(default_factory=dict)
+    # Per key, the extra fields that were computed (--ci, --baseline), as Python values.
+    extra: dict[Key, dict[str, list[Any]]] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.groups) * len(self.keys)
+
+    def column(self, key: Key, name: str) -> list[Any]:
+        """One field of one (model, loss) at every target, as Python values (None: not computed)."""
+        if name in ("value", "n", "weight_sum"):
+            array: np.ndarray = getattr(self, name)[key]
+            return list(array.tolist())
+        return self.extra.get(key, {}).get(name) or [None] * len(self.groups)
+
+    def result(self, target: int, key: Key) -> Result:
+        spec = self.specs[key[1]]
+        extras = {f: values[target] for f, values in self.extra.get(key, {}).items()}
+        value, n, sum_w = float(self.value[key][target]), int(self.n[key][target]), float(self.weight_sum[key][target])
+        return Result(key[0], key[1], spec.name, spec.params, value, n, sum_w, self.groups[target], **extras)
+
+    def results(self) -> list[Result]:
+        """One Result per (target, model, loss), targets first: the order finish() always gave."""
+        columns = []
+        for key in self.keys:
+            spec = self.specs[key[1]]
+            extra = self.extra.get(key, {})
+            names = [f for f in EXTRA_FIELDS if f in extra]
+            lists = (self.value[key].tolist(), self.n[key].tolist(), self.weight_sum[key].tolist())
+            columns.append((key, spec.name, spec.params, lists, names, [extra[f] for f in names]))
+        out = []
+        with paused_gc():
+            for t, group in enumerate(self.groups):
+                for (model, label), name, params, (values, ns, sums), names, extras in columns:
+                    kw = {f: e[t] for f, e in zip(names, extras, strict=True)}
+                    out.append(Result(model, label, name, params, values[t], ns[t], sums[t], group, **kw))
+        return out
+
+
 def finish(acc: Accumulator, specs: Sequence[LossSpec], stats: Statistics) -> tuple[list[Result], int]:
     """Turn accumulated state into results: overall first, then each group (first-seen order).
 
     Returns the results and how many groups were hidden by --min-group-n.
     """
+    table, hidden = finish_table(acc, specs, stats)
+    return table.results(), hidden
+
+
+def finish_table(acc: Accumulator, specs: Sequence[LossSpec], stats: Statistics) -> tuple[ResultTable, int]:
+    """finish(), column-wise: values, weights and counts of every group at once in NumPy
+    (O(groups x models x losses) array work); only the fields of --ci and --baseline and
+    skill scores are finished group by group."""
     by_label = {s.label: s for s in specs}
-    targets: list[tuple[GroupKey | None, Select]] = [(None if stats.by else (), slice(None))]
-    hidden = 0
-    if stats.by:
-        sizes = acc.means[acc.keys[0]].n
-        for code, key in enumerate(acc.groups.keys):
-            if int(sizes[code]) < stats.min_rows:
-                hidden += 1
-            else:
-                targets.append((key, code))
-    results = [
-        _finish_one(acc, by_label[label], model, select, None if group == () else group, stats)
-        for group, select in targets
-        for model, label in acc.keys
-    ]
-    return results, hidden
+    codes, hidden = _shown_groups(acc, stats)
+    keys = acc.groups.keys
+    table = ResultTable(list(acc.keys), by_label, [None, *(keys[c] for c in codes.tolist())])
+    selects: list[Select] = [slice(None), *codes.tolist()]
+    per_group = bool(acc.replicates) or _t_method(stats) or stats.baseline is not None
+    for key in acc.keys:
+        model, spec = key[0], by_label[key[1]]
+        value, table.weight_sum[key], table.n[key] = _columns(acc.means[key], codes, spec, stats.reduction)
+        if spec.loss.skill is not None:
+            skill = [skill_value(acc, spec, model, s, v) for s, v in zip(selects, value.tolist(), strict=True)]
+            value = np.array(skill, dtype=np.float64)
+        table.value[key] = value
+        if per_group:
+            rows = [_extras(acc, spec, model, s, v, stats) for s, v in zip(selects, value.tolist(), strict=True)]
+            table.extra[key] = {f: [r.get(f) for r in rows] for f in EXTRA_FIELDS if any(f in r for r in rows)}
+    return table, hidden
 
 
-def _finish_one(
-    acc: Accumulator, spec: LossSpec, model: str, select: Select, group: GroupKey | None, stats: Statistics
-) -> Result:
-    label, finisher = spec.label, spec.loss.finish
-    state = acc.means[(model, label)]
-    value, sum_w = mean_of(state, select, finisher, stats.reduction)
-    if spec.loss.skill is not None:
-        value = skill_value(acc, spec, model, select, value)
-    extra: dict[str, float | str | None] = {}
+def _shown_groups(acc: Accumulator, stats: Statistics) -> tuple[np.ndarray, int]:
+    """The codes of the groups shown (first-seen order), and how many --min-group-n hid."""
+    if not stats.by:
+        return np.zeros(0, dtype=np.intp), 0
+    sizes = acc.means[acc.keys[0]].n[: len(acc.groups)]
+    sizes = np.pad(sizes, (0, len(acc.groups) - len(sizes)))
+    shown = np.flatnonzero(sizes >= stats.min_rows)
+    return shown, len(acc.groups) - len(shown)
+
+
+def _columns(state: MeanState, codes: np.ndarray, spec: LossSpec, reduction: str) -> tuple[np.ndarray, ...]:
+    """(value, sum of weights, n) at every target: the overall rows (the pairwise totals), then
+    each group. The same arithmetic as mean_of(), elementwise (IEEE division is the same in NumPy)."""
+    sum_wl = np.concatenate([[state.total_wl], state.sum_wl[codes]]).astype(np.float64)
+    sum_w = np.concatenate([[state.total_w], state.sum_w[codes]]).astype(np.float64)
+    n = np.concatenate([[int(state.n.sum())], state.n[codes]]).astype(np.int64)
+    if reduction == "sum":
+        return sum_wl, sum_w, n
+    value = weighted_mean(sum_wl, sum_w)
+    finisher = spec.loss.finisher
+    if finisher is not None:
+        means, weights = value.tolist(), sum_w.tolist()
+        value = np.array([finisher(m) if w > 0 else math.nan for m, w in zip(means, weights, strict=True)])
+    return value, sum_w, n
+
+
+def _extras(acc: Accumulator, spec: LossSpec, model: str, select: Select, value: float, stats: Statistics) -> Extras:
+    """The interval (--ci) and the comparison with the baseline (--baseline) of one target."""
+    state = acc.means[(model, spec.label)]
+    extra: Extras = {}
     replicates = None
     if acc.replicates:
         replicates = _replicates(acc, spec, model, select, stats)
@@ -86,8 +189,7 @@ def _finish_one(
         extra["ci_low"], extra["ci_high"] = (max(low, 0.0) if spec.loss.nonnegative else low), high
     if stats.baseline is not None:
         extra |= _versus_baseline(acc, spec, model, select, value, replicates, stats)
-    n = int(state.n[select].sum()) if isinstance(select, slice) else int(state.n[select])
-    return Result(model, label, spec.name, spec.params, value, n, sum_w, group, **extra)  # type: ignore[arg-type]
+    return extra
 
 
 def _versus_baseline(

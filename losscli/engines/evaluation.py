@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..core.accumulate import GroupKey
-from ..core.finish import Result
+from ..core.finish import Result, ResultTable
 from ..read.layout import Layout
 from ..request import Request, Statistics
 from ..spec import LossSpec
@@ -26,7 +27,7 @@ class Evaluation:
     source: str
     layout: Layout
     specs: list[LossSpec]
-    results: list[Result]
+    table: ResultTable  # the results column-wise; ``results`` makes the Result objects on first use
     rows: int
     request: Request
     notes: list[str] = field(default_factory=list)
@@ -42,13 +43,25 @@ class Evaluation:
     def models(self) -> list[str]:
         return [m.name for m in self.layout.models]
 
+    @functools.cached_property
+    def results(self) -> list[Result]:
+        """One Result per (group, model, loss): the overall rows first, then each group."""
+        return self.table.results()
+
     @property
     def groups(self) -> list[GroupKey | None]:
         """None (all rows) first, then every group that is shown, in first-seen order."""
-        return list(dict.fromkeys(r.group for r in self.results))
+        return list(self.table.groups)
 
     def result(self, model: str, label: str, group: GroupKey | None = None) -> Result:
-        return next(r for r in self.results if r.model == model and r.loss == label and r.group == group)
+        if (model, label) not in self.table.value or group not in self._targets:
+            raise KeyError(f"no result for model {model!r}, loss {label!r}, group {group!r}")
+        return self.table.result(self._targets[group], (model, label))
+
+    @functools.cached_property
+    def _targets(self) -> dict[GroupKey | None, int]:
+        # group -> its position: result() in O(1), as the gates ask once per result.
+        return {g: i for i, g in enumerate(self.table.groups)}
 
     def value(self, model: str, label: str, group: GroupKey | None = None) -> float:
         return self.result(model, label, group).value

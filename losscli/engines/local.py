@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import math
 from collections.abc import Callable, Iterator
@@ -17,7 +16,7 @@ import numpy as np
 
 from ..core.accumulate import Accumulator, Key
 from ..core.compute import per_row_losses, update_batch
-from ..core.finish import Result, finish
+from ..core.finish import ResultTable, finish_table
 from ..core.stats import verdict
 from ..core.workers import set_threads
 from ..errors import BadValueError, EmptyInputError
@@ -197,24 +196,27 @@ def _update(
     return found or {}
 
 
-def _nominal_verdicts(results: list[Result], plan: Plan, request: Request) -> list[Result]:
+def _nominal_verdicts(table: ResultTable, plan: Plan, request: Request) -> None:
     """For a loss with a nominal value (coverage), better means closer to the model's nominal
     level, not lower: the verdict against the baseline reads the distance, as the rank does."""
     base = request.stats.baseline
     nominal = {s.label: s for s in plan.specs if s.loss.nominal is not None}
     if base is None or not nominal:
-        return results
-    values = {(r.group, r.model, r.loss): r.value for r in results}
-    out = []
-    for r in results:
-        spec = nominal.get(r.loss)
-        if spec is None or r.verdict in (None, "baseline") or r.p_value is None:
-            out.append(r)
+        return
+    for model, label in table.keys:
+        spec = nominal.get(label)
+        extra = table.extra.get((model, label), {})
+        if spec is None or "verdict" not in extra:
             continue
-        mine = off_nominal(plan.layout, spec, r.model, r.value) or 0.0
-        theirs = off_nominal(plan.layout, spec, base, values[(r.group, base, r.loss)]) or 0.0
-        out.append(dataclasses.replace(r, verdict=verdict(r.p_value, mine - theirs, request.stats.level)))
-    return out
+        theirs = table.value[(base, label)].tolist()
+        p_values = extra.get("p_value") or [None] * len(theirs)
+        verdicts = extra["verdict"]
+        for t, (value, p) in enumerate(zip(table.value[(model, label)].tolist(), p_values, strict=True)):
+            if verdicts[t] in (None, "baseline") or p is None:
+                continue
+            mine = off_nominal(plan.layout, spec, model, value) or 0.0
+            other = off_nominal(plan.layout, spec, base, theirs[t]) or 0.0
+            verdicts[t] = verdict(p, mine - other, request.stats.level)
 
 
 def _first_infinite(
@@ -267,16 +269,16 @@ def conclude(plan: Plan, partial: Partial, request: Request, notes: list[str] | 
             f"warning: model {model}: {label} is not finite from row {row} on (the loss of that row, or the sum "
             f"so far, is beyond float64, e.g. {why}); it is reported as inf or nan"
         )
-    results, hidden = finish(partial.acc, plan.specs, request.stats)
-    results = _nominal_verdicts(results, plan, request)
+    table, hidden = finish_table(partial.acc, plan.specs, request.stats)
+    _nominal_verdicts(table, plan, request)
     if hidden:
         said.append(f"hid {hidden} group(s) with fewer than {request.stats.min_rows} rows (--min-group-n)")
-    _no_rows_left(plan, partial, results, said)
+    _no_rows_left(plan, partial, table, said)
     return Evaluation(
         plan.source,
         plan.layout,
         plan.specs,
-        results,
+        table,
         partial.rows,
         request,
         said,
@@ -285,9 +287,9 @@ def conclude(plan: Plan, partial: Partial, request: Request, notes: list[str] | 
     )
 
 
-def _no_rows_left(plan: Plan, partial: Partial, results: list[Result], said: list[str]) -> None:
+def _no_rows_left(plan: Plan, partial: Partial, table: ResultTable, said: list[str]) -> None:
     """Say the true reason when nothing (or nothing for a model) is left to evaluate."""
-    overall = [r for r in results if r.group is None]
+    overall = [table.result(0, key) for key in table.keys]  # the first target is all rows
     if not any(r.weight_sum > 0 for r in overall):
         if not any(r.n > 0 for r in overall):
             raise BadValueError(

@@ -217,7 +217,8 @@ def _find_predictions(source: Source, request: Request, roles: _Roles, notes: li
         for name in candidates:
             _refuse_other_notation(source, name)
         pred_cols = [n for n in candidates if _looks_numeric(source, n)]
-        skipped = [n for n in candidates if n not in pred_cols]
+        numeric = set(pred_cols)  # a set: membership per candidate is O(1), not O(models)
+        skipped = [n for n in candidates if n not in numeric]
         # A column named like a weight is never guessed to be a model, even when another is the weight.
         unused_weight = [n for n in pred_cols if n.lower() in WEIGHT_NAMES]
         pred_cols = [n for n in pred_cols if n not in unused_weight]

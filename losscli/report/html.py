@@ -27,8 +27,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .. import __version__
+from ..core.accumulate import GroupKey
 from ..plots.collect import Distributions, distributions
-from .render import _human_header, _human_rows, caption
+from .render import _human_header, _human_rows, best_matrices, caption
 from .summary import Row, signature, spec_with_all_params, summary
 
 if TYPE_CHECKING:
@@ -191,7 +192,10 @@ def render_eval(ev: Evaluation, command: str | None = None) -> tuple[str, list[s
     notes to print on stderr about what the page could not show."""
     out = ev.request.output
     pictures, picture_notes = eval_pictures(ev)
-    summary_rows = summary(ev, out.sort)
+    by_group: dict[GroupKey | None, list[Row]] = {}
+    for row in summary(ev, out.sort):  # one pass, not one scan of every row per group
+        by_group.setdefault(row.group, []).append(row)
+    best = best_matrices(ev)
     html = render_page(
         "eval.html.j2",
         title=ev.request.inputs.display or ev.source,
@@ -199,9 +203,9 @@ def render_eval(ev: Evaluation, command: str | None = None) -> tuple[str, list[s
         gates=gate_results(ev),
         facts=facts(ev, command),
         notes=[*ev.notes, *picture_notes],
-        overall=results_table(ev, [r for r in summary_rows if r.group is None], out.digits),
+        overall=results_table(ev, by_group[None], out.digits, best=best),
         groups=[
-            results_table(ev, [r for r in summary_rows if r.group == g], out.digits, title=_group_title(ev, g))
+            results_table(ev, by_group[g], out.digits, title=_group_title(ev, g), best=best)
             for g in ev.groups
             if g is not None
         ],
@@ -270,14 +274,16 @@ def _group_title(ev: Evaluation, group: Any) -> str:
     return ", ".join(f"{col} = {'' if v is None else v}" for col, v in zip(ev.stats.by, group, strict=True))
 
 
-def results_table(ev: Evaluation, rows: list[Row], digits: int, title: str = "") -> HtmlTable:
+def results_table(
+    ev: Evaluation, rows: list[Row], digits: int, title: str = "", best: dict[str, np.ndarray] | None = None
+) -> HtmlTable:
     """The terminal's table for these rows (one group), each number with its full-precision
     value to sort by; the --by columns are the table's title instead."""
     skip = len(ev.stats.by)
     header = _human_header(ev)[skip:]
     numeric = [name != "model" for name in header]
     out = []
-    for row, cells in _human_rows(ev, rows, digits):
+    for row, cells in _human_rows(ev, rows, digits, best):
         sorts: list[str | None] = [None, str(row.n)]
         styles = ["", ""]
         for spec in ev.specs:

@@ -12,8 +12,11 @@ import json
 import math
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
+from ..core.finish import paused_gc
 from ..errors import printable
-from .summary import Row, best_models, group_text, meta, ranks, signature, summary
+from .summary import Row, best_matrix, group_columns, group_text, meta, rank_matrix, signature, sort_label, summary
 from .table import Cell, Grid, layouts, rich_table
 
 if TYPE_CHECKING:
@@ -130,16 +133,27 @@ def _human_header(ev: Evaluation) -> list[str]:
     return [*header, "rank"]
 
 
-def _human_rows(ev: Evaluation, rows: list[Row], digits: int) -> list[tuple[Row, list[tuple[str, bool]]]]:
-    """Each row's cells as (text, is the best value of its loss in its group)."""
-    best = best_models(ev)
+def best_matrices(ev: Evaluation) -> dict[str, np.ndarray]:
+    """Per loss label, best_matrix(): which model is best in each group."""
+    return {s.label: best_matrix(ev, s.label) for s in ev.specs}
+
+
+def _human_rows(
+    ev: Evaluation, rows: list[Row], digits: int, best: dict[str, np.ndarray] | None = None
+) -> list[tuple[Row, list[tuple[str, bool]]]]:
+    """Each row's cells as (text, is the best value of its loss in its group); ``best``:
+    best_matrices(ev), when the caller renders the groups one by one."""
+    best = best_matrices(ev) if best is None else best
+    target = {g: t for t, g in enumerate(ev.table.groups)}
+    column = {m: j for j, m in enumerate(ev.models)}
     out = []
     for row in rows:
-        cells = [(t, False) for t in group_text(ev, row.group)]
+        t, j = target[row.group], column[row.model]
+        cells = [(t_, False) for t_ in group_text(ev, row.group)]
         cells += [(row.model, False), (format_count(row.n), False)]
         for spec in ev.specs:
             r = row.results[spec.label]
-            cells.append((_value_cell(r, digits), row.model in best[(row.group, spec.label)]))
+            cells.append((_value_cell(r, digits), bool(best[spec.label][t, j])))
             if ev.stats.baseline is not None:
                 cells.append((_delta_cell(r, digits), False))
         cells.append((str(row.rank), False))
@@ -147,9 +161,33 @@ def _human_rows(ev: Evaluation, rows: list[Row], digits: int) -> list[tuple[Row,
     return out
 
 
+# The terminal table shows at most this many groups (the largest); machine formats show all.
+TABLE_GROUPS = 20
+
+
+def table_targets(ev: Evaluation) -> list[int] | None:
+    """The targets (positions in ``ev.table.groups``) the table shows: every one (None) up to
+    TABLE_GROUPS groups; beyond, the overall rows and the largest groups, most rows first."""
+    groups = len(ev.table.groups) - 1  # the first target is the overall rows
+    if not ev.stats.by or groups <= TABLE_GROUPS:
+        return None
+    sizes = ev.table.n[ev.table.keys[0]][1:]
+    largest = np.argsort(-sizes, kind="stable")[:TABLE_GROUPS] + 1
+    return [0, *largest.tolist()]
+
+
+def groups_shown(ev: Evaluation) -> str:
+    """The line under a table that does not show every group: how many it shows, and how to see all."""
+    total = len(ev.table.groups) - 1
+    return (
+        f"showing the {format_count(TABLE_GROUPS)} largest of {format_count(total)} groups (most rows first); "
+        f"{ev.request.flag('min_group_n')} N hides small groups, {ev.request.flag('format')} csv lists every group"
+    )
+
+
 def _grid(ev: Evaluation, digits: int, sort: str | None) -> Grid:
     """The table's cells, and which columns are keys, loss blocks and the rank."""
-    rows = _human_rows(ev, summary(ev, sort), digits)
+    rows = _human_rows(ev, summary(ev, sort, table_targets(ev)), digits)
     keys = len(ev.stats.by) + 2
     size = 2 if ev.stats.baseline is not None else 1
     blocks = [list(range(keys + i * size, keys + (i + 1) * size)) for i in range(len(ev.specs))]
@@ -181,6 +219,8 @@ def render_table(
         console.print(rich_table(g, columns))
     # A caption inside the table wraps to the table's width; lines below do not.
     console.print(Text(printable(caption(ev)), style="dim"), soft_wrap=True)
+    if table_targets(ev) is not None:
+        console.print(Text(groups_shown(ev), style="dim"), soft_wrap=True)
     console.print(Text(signature(ev), style="dim"), soft_wrap=True)
     return buffer.getvalue()
 
@@ -207,54 +247,96 @@ def render_markdown(ev: Evaluation, *, digits: int = 4, sort: str | None = None)
 
 def wide(ev: Evaluation, sort: str | None = None) -> tuple[list[str], list[list[Any]]]:
     """The header and rows of the CSV/TSV table: full-precision numbers."""
+    header, rows = _wide(ev, sort, machine=False)
+    return header, rows
+
+
+def _wide(ev: Evaluation, sort: str | None, machine: bool) -> tuple[list[str], list[Any]]:
+    """wide(), built column-wise: each model's rows at every target are zipped from its columns
+    (group texts, model, n, fields, rank), then taken in ranking order; with ``machine``, every
+    cell already as _machine() gives it and each row a tuple."""
     extra = _extra_fields(ev)
     header = [*ev.stats.by, "model", "n"]
     for spec in ev.specs:
         header += [spec.label, *(f"{spec.label}:{f}" for f in extra)]
     header.append("rank")
-    rows = []
-    for row in summary(ev, sort):
-        cells: list[Any] = [*group_text(ev, row.group), row.model, row.n]
-        for spec in ev.specs:
-            r = row.results[spec.label]
-            cells += [r.value, *(getattr(r, f) for f in extra)]
-        cells.append(row.rank)
-        rows.append(cells)
+    rank = rank_matrix(ev, sort_label(ev, sort))
+    table, first = ev.table, ev.specs[0].label
+    targets = len(table.groups)
+    keys = group_columns(ev)
+    with paused_gc():
+        every: list[tuple[Any, ...]] = []  # model j's row at target t is every[j * targets + t]
+        for j, m in enumerate(ev.models):
+            ns = table.n[(m, first)].tolist()
+            columns: list[list[Any]] = [*keys, [m] * targets, list(map(str, ns)) if machine else ns]
+            for spec in ev.specs:
+                key = (m, spec.label)
+                values = table.column(key, "value")
+                columns.append(list(map(repr, values)) if machine else values)
+                for f in extra:
+                    field = table.column(key, f)
+                    columns.append([_machine(v) for v in field] if machine else field)
+            ranks_ = rank[:, j].tolist()
+            columns.append(list(map(str, ranks_)) if machine else ranks_)
+            every += zip(*columns, strict=True)
+        # Within each target, the models in rank order (stable: ties keep the models' order).
+        order = np.argsort(rank, axis=1, kind="stable") * targets + np.arange(targets)[:, None]
+        rows: list[Any] = list(map(every.__getitem__, order.ravel().tolist()))
+        if not machine:
+            rows = [list(row) for row in rows]
     return header, rows
 
 
 def render_delimited(ev: Evaluation, delimiter: str = ",", sort: str | None = None) -> str:
-    header, rows = wide(ev, sort)
+    header, rows = _wide(ev, sort, machine=True)
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\n")
     writer.writerow(header)
-    writer.writerows([[_machine(v) for v in row] for row in rows])
+    # Every cell is text; numbers never need quoting, so when no group or model name does
+    # either, joining each row is what the csv module would write, several times faster.
+    names = "\0".join([*ev.models, *(str(v) for g in ev.table.groups if g is not None for v in g)])
+    if any(c in names for c in (delimiter, '"', "\r", "\n")):
+        writer.writerows(rows)
+    elif rows:
+        buffer.write("\n".join(map(delimiter.join, rows)))
+        buffer.write("\n")
     return buffer.getvalue()
 
 
 def records(ev: Evaluation, sort: str | None = None) -> list[dict[str, Any]]:
-    """One record per (group, model, loss), in ranking order."""
+    """One record per (group, model, loss), in ranking order; built column-wise."""
     extra = _extra_fields(ev)
-    rank = ranks(ev)  # each record ranked under its own loss
+    table = ev.table
+    rank = {s.label: rank_matrix(ev, s.label).tolist() for s in ev.specs}  # each record ranked under its own loss
+    order = np.argsort(rank_matrix(ev, sort_label(ev, sort)), axis=1, kind="stable").tolist()
+    columns: dict[tuple[str, str], tuple[list[Any], list[int], list[list[Any]]]] = {}
+    for key in table.keys:
+        values = [_json_number(v) for v in table.column(key, "value")]
+        fields = [[_json_number(v) if isinstance(v, float) else v for v in table.column(key, f)] for f in extra]
+        columns[key] = (values, table.n[key].tolist(), fields)
+    by = ev.stats.by
+    groups = [None if g is None else dict(zip(by, g, strict=True)) for g in table.groups]
     out = []
-    for row in summary(ev, sort):
-        for spec in ev.specs:
-            r = row.results[spec.label]
-            record: dict[str, Any] = {
-                "model": r.model,
-                "loss": r.name,
-                "params": dict(r.params),
-                "label": r.loss,
-                "value": _json_number(r.value),
-                "n": r.n,
-                "rank": rank[(row.group, spec.label, row.model)],
-            }
-            if ev.stats.by:
-                record["group"] = None if r.group is None else dict(zip(ev.stats.by, r.group, strict=True))
-            for f in extra:
-                v = getattr(r, f)
-                record[f] = _json_number(v) if isinstance(v, float) else v
-            out.append(record)
+    for t in range(len(table.groups)):
+        for j in order[t]:
+            model = ev.models[j]
+            for spec in ev.specs:
+                values, ns, fields = columns[(model, spec.label)]
+                record: dict[str, Any] = {
+                    "model": model,
+                    "loss": spec.name,
+                    "params": spec.params,
+                    "label": spec.label,
+                    "value": values[t],
+                    "n": ns[t],
+                    "rank": rank[spec.label][t][j],
+                }
+                if by:
+                    group = groups[t]
+                    record["group"] = None if group is None else dict(group)
+                for f, column in zip(extra, fields, strict=True):
+                    record[f] = column[t]
+                out.append(record)
     return out
 
 

@@ -4,8 +4,11 @@ models, their ranks, the best value per loss, and the reproducibility signature.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 from .. import __version__
 from ..core.accumulate import GroupKey
@@ -13,7 +16,7 @@ from ..core.finish import Result
 from ..engines.evaluation import Evaluation
 from ..errors import LossCliError, OptionError
 from ..read.layout import off_nominal
-from ..spec import format_value, parse_spec
+from ..spec import LossSpec, format_value, parse_spec
 
 # The version of the JSON layout (report/results.schema.json); raised when a field changes meaning.
 SCHEMA_VERSION = 1
@@ -46,19 +49,27 @@ def resolve_label(ev: Evaluation, text: str) -> str:
     raise OptionError(f"{text!r} is not one of the losses of this run ({', '.join(labels)})")
 
 
-def summary(ev: Evaluation, sort: str | None = None) -> list[Row]:
-    """Rows grouped as in ``ev.groups``; within a group sorted by ``sort`` (default: the
-    first loss), lower first; equal values share a rank (1, 1, 3). One pass over the
-    results and one sort per group: O(results + models log models)."""
-    key = resolve_label(ev, sort) if sort else ev.specs[0].label
-    rank = ranks(ev)
+def summary(ev: Evaluation, sort: str | None = None, targets: Sequence[int] | None = None) -> list[Row]:
+    """Rows grouped as in ``ev.groups`` (or only the ``targets``, positions in it); within a
+    group sorted by ``sort`` (default: the first loss), lower first; equal values share a rank
+    (1, 1, 3). Ranked column-wise: O(results) array work and one argsort per loss."""
+    label = sort_label(ev, sort)
+    rank = rank_matrix(ev, label)
+    order = np.argsort(rank, axis=1, kind="stable").tolist()
+    models, table, first = ev.models, ev.table, ev.specs[0].label
     rows: list[Row] = []
-    for group, by_model in _by_group(ev).items():
-        order = sorted(by_model, key=lambda m: rank[(group, key, m)])
-        for model in order:
-            results = by_model[model]
-            rows.append(Row(group, model, next(iter(results.values())).n, results, rank[(group, key, model)]))
+    for t in range(len(table.groups)) if targets is None else targets:
+        group = table.groups[t]
+        for j in order[t]:
+            model = models[j]
+            results = {s.label: table.result(t, (model, s.label)) for s in ev.specs}
+            rows.append(Row(group, model, results[first].n, results, int(rank[t, j])))
     return rows
+
+
+def sort_label(ev: Evaluation, sort: str | None) -> str:
+    """The loss label the rows are sorted by: --sort, else the first loss."""
+    return resolve_label(ev, sort) if sort else ev.specs[0].label
 
 
 def ranks(ev: Evaluation) -> dict[tuple[GroupKey | None, str, str], int]:
@@ -66,54 +77,87 @@ def ranks(ev: Evaluation) -> dict[tuple[GroupKey | None, str, str], int]:
 
     When the models were evaluated on different rows (--nan drop) and a baseline is given,
     models are ranked by their difference to the baseline, which is taken on shared rows."""
-    by_delta = ev.stats.baseline is not None and ev.rows_differ
-    values: dict[tuple[GroupKey | None, str], list[tuple[tuple[bool, float], str]]] = {}
-    nominal = {s.label for s in ev.specs if s.loss.nominal is not None}
-    for r in ev.results:
-        if by_delta and r.delta is not None and r.loss not in nominal:
-            value = badness(ev, r.loss, r.model, r.delta)  # a skill score's delta is negated too
-        else:
-            value = badness(ev, r.loss, r.model, r.value)
-        values.setdefault((r.group, r.loss), []).append((_sort_key(value), r.model))
     out: dict[tuple[GroupKey | None, str, str], int] = {}
-    for (group, label), pairs in values.items():
-        rank, previous = 0, None
-        for i, (current, model) in enumerate(sorted(pairs, key=lambda p: p[0])):
-            if current != previous:
-                rank, previous = i + 1, current
-            out[(group, label, model)] = rank
+    for spec in ev.specs:
+        matrix = rank_matrix(ev, spec.label).tolist()
+        for group, row in zip(ev.table.groups, matrix, strict=True):
+            for model, rank in zip(ev.models, row, strict=True):
+                out[(group, spec.label, model)] = rank
     return out
 
 
-def _by_group(ev: Evaluation) -> dict[GroupKey | None, dict[str, dict[str, Result]]]:
-    grouped: dict[GroupKey | None, dict[str, dict[str, Result]]] = {}
-    for r in ev.results:
-        grouped.setdefault(r.group, {}).setdefault(r.model, {})[r.loss] = r
-    return grouped
+def rank_matrix(ev: Evaluation, label: str) -> np.ndarray:
+    """ranks() of one loss as an array (targets x models, in ``ev.models`` order): NaN last,
+    and every NaN equal to every other (so they share a rank), as a stable sort gives."""
+    bad = badness_matrix(ev, label, by_delta=ev.stats.baseline is not None and ev.rows_differ)
+    targets, models = bad.shape
+    order = np.argsort(bad, axis=1, kind="stable")  # NaN sorts last
+    ordered = np.take_along_axis(bad, order, axis=1)
+    same = (ordered[:, 1:] == ordered[:, :-1]) | (np.isnan(ordered[:, 1:]) & np.isnan(ordered[:, :-1]))
+    starts = np.concatenate([np.ones((targets, 1), dtype=bool), ~same], axis=1)
+    # A tie shares the rank of its first member: the position where its run starts, plus one.
+    first = np.maximum.accumulate(np.where(starts, np.arange(models), 0), axis=1) + 1
+    rank = np.empty_like(order)
+    np.put_along_axis(rank, order, first, axis=1)
+    return rank
+
+
+def badness_matrix(ev: Evaluation, label: str, by_delta: bool = False) -> np.ndarray:
+    """badness() of every value of one loss (targets x models); with ``by_delta``, of the
+    difference to the baseline where there is one (not for a loss with a nominal value)."""
+    spec = ev.table.specs[label]
+    by_delta = by_delta and spec.loss.nominal is None
+    nominal = _nominal_levels(ev, spec)
+    columns = []
+    for model in ev.models:
+        key = (model, label)
+        values = ev.table.value[key]
+        if by_delta:
+            deltas = ev.table.column(key, "delta")
+            values = np.array([v if d is None else d for v, d in zip(values.tolist(), deltas, strict=True)])
+        if spec.loss.higher_is_better:
+            values = -values
+        elif nominal is not None:
+            values = np.abs(values - nominal[model])
+        columns.append(np.asarray(values, dtype=np.float64))
+    return np.column_stack(columns)
+
+
+def _nominal_levels(ev: Evaluation, spec: LossSpec) -> dict[str, float] | None:
+    """Per model, the nominal value of a loss that has one (coverage); None for other losses."""
+    if spec.loss.nominal is None:
+        return None
+    return {m.name: spec.loss.nominal(m.levels, **spec.kernel_params) for m in ev.layout.models}
+
+
+def best_matrix(ev: Evaluation, label: str) -> np.ndarray:
+    """Per target and model, whether its value is the best of its group under ``label``: the
+    lowest badness among the values that are not NaN (none with fewer than two models)."""
+    values = np.column_stack([ev.table.value[(m, label)] for m in ev.models]).astype(np.float64)
+    bad = badness_matrix(ev, label)
+    finite = ~np.isnan(values)
+    if values.shape[1] < 2:
+        return np.zeros(values.shape, dtype=bool)
+    scores = np.where(finite, bad, np.inf)
+    top = scores.min(axis=1, keepdims=True)
+    best: np.ndarray = finite & (bad == top)
+    return best
 
 
 def best_models(ev: Evaluation) -> dict[tuple[GroupKey | None, str], set[str]]:
     """Per (group, loss label), the models with the best value: the lowest, or the highest for
     a skill score (none when fewer than two models, or no finite value)."""
-    values: dict[tuple[GroupKey | None, str], dict[str, float]] = {}
-    for r in ev.results:
-        values.setdefault((r.group, r.loss), {})[r.model] = r.value
-    best: dict[tuple[GroupKey | None, str], set[str]] = {}
-    for key, by_model in values.items():
-        finite = [v for v in by_model.values() if not math.isnan(v)]
-        if len(by_model) < 2 or not finite:
-            best[key] = set()
-        else:
-            scores = {m: badness(ev, key[1], m, v) for m, v in by_model.items() if not math.isnan(v)}
-            top = min(scores.values())
-            best[key] = {m for m, v in scores.items() if v == top}
-    return best
+    out: dict[tuple[GroupKey | None, str], set[str]] = {}
+    for spec in ev.specs:
+        for group, row in zip(ev.table.groups, best_matrix(ev, spec.label).tolist(), strict=True):
+            out[(group, spec.label)] = {m for m, best in zip(ev.models, row, strict=True) if best}
+    return out
 
 
 def badness(ev: Evaluation, label: str, model: str, value: float) -> float:
     """What ranks a value, lower first: the loss itself; a skill score (D2) negated; for a
     loss with a nominal value (coverage), the distance from that model's nominal."""
-    spec = next(s for s in ev.specs if s.label == label)
+    spec = ev.table.specs[label]
     if spec.loss.higher_is_better:
         return -value
     distance = off_nominal(ev.layout, spec, model, value)
@@ -125,6 +169,14 @@ def group_text(ev: Evaluation, group: GroupKey | None) -> list[str]:
     if group is None:
         return ["(all)"] * len(ev.stats.by)
     return ["" if v is None else str(v) for v in group]
+
+
+def group_columns(ev: Evaluation) -> list[list[str]]:
+    """group_text() of every target, column by column (one list per --by column)."""
+    columns = []
+    for i in range(len(ev.stats.by)):
+        columns.append(["(all)" if g is None else "" if g[i] is None else str(g[i]) for g in ev.table.groups])
+    return columns
 
 
 def signature(ev: Evaluation) -> str:

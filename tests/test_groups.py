@@ -1,0 +1,205 @@
+"""Many groups (--by) are finished, ranked and written column-wise: the numbers are those of a
+pandas groupby written in the test, whatever the chunk size or the engine; the terminal table
+shows the largest groups and says so, machine formats carry every group."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from losscli.cli import app
+from losscli.engines.evaluation import Evaluation
+from losscli.read.formats import open_source
+from losscli.report.render import TABLE_GROUPS, wide
+
+from .build import Options, run
+
+LOSSES = ["mse", "rmse", "mae"]
+
+
+def _frame(rows: int = 6000, groups: int = 700, seed: int = 3) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    y = rng.normal(size=rows)
+    a = y + rng.normal(0, 1.0, rows)
+    df = pd.DataFrame(
+        {
+            "y": y,
+            "a": a,
+            "b": y + rng.normal(0, 2.0, rows),
+            "c": a.copy(),  # ties a exactly in every group: they share a rank
+            "w": rng.uniform(0.5, 2.0, rows),
+            "g": rng.integers(0, groups, rows),
+        }
+    )
+    df.loc[df.g == df.g.iloc[0], "b"] = np.nan  # b has no row in the first group: nan, ranked last
+    return df
+
+
+def _reference(df: pd.DataFrame) -> pd.DataFrame:
+    """Weighted mse, rmse and mae per (group, model), with pandas: one row per (g, model)."""
+    parts = []
+    for model in ("a", "b", "c"):
+        kept = df[df[model].notna()]
+        r = kept[model] - kept.y
+        frame = pd.DataFrame({"g": kept.g, "w": kept.w, "wse": kept.w * r * r, "wae": kept.w * r.abs()})
+        sums = frame.groupby("g").agg(w=("w", "sum"), wse=("wse", "sum"), wae=("wae", "sum"), n=("w", "size"))
+        out = pd.DataFrame(index=pd.Index(df.g.unique(), name="g"))
+        out = out.join(sums)
+        out["mse"] = out.wse / out.w
+        out["rmse"] = np.sqrt(out.mse)
+        out["mae"] = out.wae / out.w
+        out["n"] = out.n.fillna(0).astype(int)
+        parts.append(out.reset_index().assign(model=model))
+    return pd.concat(parts, ignore_index=True)
+
+
+def _check(ev: Evaluation, ref: pd.DataFrame) -> None:
+    got = ev.to_pandas()
+    got = got[got.g.notna()].pivot_table(index=["g", "model"], columns="loss", values="value", dropna=False)
+    want = ref.set_index(["g", "model"])
+    for loss in LOSSES:
+        np.testing.assert_allclose(got[loss].to_numpy(), want.loc[got.index, loss].to_numpy(), rtol=1e-12)
+    ns = {(r.group[0], r.model): r.n for r in ev.results if r.group is not None and r.loss == "mse"}
+    assert ns == {(g, m): n for g, m, n in zip(ref.g, ref.model, ref.n, strict=True)}
+
+
+@pytest.mark.parametrize("chunk_rows", [None, 777])
+def test_group_values_match_a_pandas_groupby(tmp_path: Path, chunk_rows: int | None) -> None:
+    df = _frame()
+    path = tmp_path / "p.parquet"
+    df.to_parquet(path, index=False)
+    ev = run(
+        open_source(str(path)),
+        LOSSES,
+        options=Options(by=("g",)),
+        chunk_rows=chunk_rows,
+        target="y",
+        preds=["a", "b", "c"],
+        weight="w",
+        nan="drop",
+    )
+    assert len(ev.groups) == 1 + df.g.nunique()
+    assert ev.groups[1:] == [(g,) for g in df.g.unique()]  # first-seen order
+    _check(ev, _reference(df))
+
+
+@pytest.mark.slow
+def test_group_values_match_on_the_dask_engine(tmp_path: Path) -> None:
+    pytest.importorskip("dask.distributed")
+    from .build import run_dask
+
+    df = _frame()
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    for i in range(3):
+        df.iloc[i * 2000 : (i + 1) * 2000].to_parquet(folder / f"part-{i}.parquet", index=False)
+    ev = run_dask(
+        str(folder / "part-*.parquet"),
+        LOSSES,
+        workers=2,
+        options=Options(by=("g",)),
+        target="y",
+        preds=["a", "b", "c"],
+        weight="w",
+        nan="drop",
+    )
+    _check(ev, _reference(df))
+
+
+def test_ranks_and_order_match_pandas_rank(tmp_path: Path) -> None:
+    """Within each group: min ranks (ties share, NaN last and equal), rows in rank order."""
+    df = _frame(rows=3000, groups=300)
+    path = tmp_path / "p.csv"
+    df.to_csv(path, index=False)
+    header, rows = wide(
+        run(
+            open_source(str(path)),
+            LOSSES,
+            options=Options(by=("g",)),
+            target="y",
+            preds=["a", "b", "c"],
+            weight="w",
+            nan="drop",
+        ),
+        sort="mae",
+    )
+    table = pd.DataFrame(rows, columns=header)
+    table = table[table.g != "(all)"]
+    assert len(table) == 3 * df.g.nunique()  # every group, every model
+    for _, group in table.groupby("g", sort=False):
+        expected = group.mae.rank(method="min", na_option="bottom").astype(int)
+        assert group["rank"].tolist() == expected.tolist()
+        assert group["rank"].is_monotonic_increasing
+    first = table[table.g == str(df.g.iloc[0])]
+    assert first.model.tolist()[-1] == "b"
+    assert math.isnan(first.mae.tolist()[-1])
+
+
+def test_one_group_per_row(tmp_path: Path) -> None:
+    """--by id: every row its own group; each value is that row's loss."""
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"id": np.arange(20_000), "y": rng.normal(size=20_000), "a": rng.normal(size=20_000)})
+    path = tmp_path / "p.parquet"
+    df.to_parquet(path, index=False)
+    done = CliRunner().invoke(app, ["eval", str(path), "-t", "y", "-p", "a", "-l", "mse", "--by", "id", "-f", "csv"])
+    assert done.exit_code == 0, done.output
+    out = pd.read_csv(io.StringIO(done.stdout))
+    out = out[out["id"] != "(all)"]
+    assert len(out) == len(df)
+    want = ((df.a - df.y) ** 2).to_numpy()
+    np.testing.assert_allclose(out.mse.to_numpy(), want[out["id"].astype(int).to_numpy()], rtol=1e-12)
+
+
+def test_table_shows_the_largest_groups_and_says_so(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    groups = rng.choice(np.arange(60), size=5000, p=np.arange(1, 61) / np.arange(1, 61).sum())
+    y = rng.normal(size=5000)
+    df = pd.DataFrame({"y": y, "a": y + rng.normal(size=5000), "b": y + rng.normal(size=5000), "g": groups})
+    path = tmp_path / "p.csv"
+    df.to_csv(path, index=False)
+    args = ["eval", str(path), "-t", "y", "-l", "mse", "--by", "g"]
+    table = CliRunner().invoke(app, [*args, "-f", "table"])
+    assert table.exit_code == 0, table.output
+    total = df.g.nunique()
+    assert f"showing the {TABLE_GROUPS} largest of {total} groups" in table.stdout
+    assert "--min-group-n" in table.stdout
+    assert "--format csv" in table.stdout
+    counts = df.g.value_counts(sort=False)
+    # The largest groups by rows, most rows first (ties in first-seen order).
+    order = pd.Series(counts.values, index=counts.index).reindex(df.g.unique())
+    largest = order.sort_values(ascending=False, kind="stable").index[:TABLE_GROUPS].tolist()
+    cells = [line.split("│")[1].strip() for line in table.stdout.splitlines() if "│ a " in line]
+    assert cells[0] == "(all)"
+    assert [int(c) for c in cells[1:]] == largest
+    machine = CliRunner().invoke(app, [*args, "-f", "csv"])
+    rows = list(csv.DictReader(io.StringIO(machine.stdout)))
+    assert len({r["g"] for r in rows}) == total + 1  # every group and (all)
+    for least in (100, 130):
+        kept = int((counts >= least).sum())
+        few = CliRunner().invoke(app, [*args, "-f", "table", "--min-group-n", str(least)])
+        said = f"showing the {TABLE_GROUPS} largest of {kept} groups"
+        assert (said in few.stdout) == (kept > TABLE_GROUPS), (kept, few.stdout[-300:])
+
+
+def test_group_names_that_need_quoting_are_quoted(tmp_path: Path) -> None:
+    """A group value holding the delimiter, a quote or a newline is quoted as the csv module does."""
+    names = ["plain", "a,b", 'say "hi"', "two\nlines", "tab\there"]
+    rng = np.random.default_rng(2)
+    df = pd.DataFrame({"y": rng.normal(size=50), "a": rng.normal(size=50), "g": [names[i % 5] for i in range(50)]})
+    path = tmp_path / "p.parquet"
+    df.to_parquet(path, index=False)
+    for fmt, delimiter in (("csv", ","), ("tsv", "\t")):
+        done = CliRunner().invoke(app, ["eval", str(path), "-t", "y", "-l", "mse", "--by", "g", "-f", fmt])
+        assert done.exit_code == 0, done.output
+        rows = list(csv.DictReader(io.StringIO(done.stdout), delimiter=delimiter))
+        assert [r["g"] for r in rows] == ["(all)", *names]
+        for r in rows[1:]:
+            kept = df[df.g == r["g"]]
+            assert float(r["mse"]) == pytest.approx(((kept.a - kept.y) ** 2).mean(), rel=1e-12)
