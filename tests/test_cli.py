@@ -653,3 +653,18 @@ def test_the_columns_note_of_many_models_is_one_readable_line(tmp_path: Path) ->
     assert "model_150" not in note
     assert len(note) < 300
     assert len(done.stdout.splitlines()) == 301  # every model is still in the results
+
+
+def test_a_t_interval_below_zero_starts_at_zero_and_says_so(tmp_path: Path) -> None:
+    from scipy import stats
+
+    path = tmp_path / "small.csv"
+    path.write_text("y,a,b\n0,1,3\n0,1,3\n0,0.5,3.1\n0,0,2.9\n0,0,3\n")
+    done = CliRunner().invoke(app, ["eval", str(path), "-l", "mae", "--ci", "0.95", "--ci-method", "t", "-f", "json"])
+    assert done.exit_code == 0, done.output
+    by_model = {r["model"]: r for r in json.loads(done.stdout)}
+    for model, losses in {"a": [1, 1, 0.5, 0, 0], "b": [3, 3, 3.1, 2.9, 3]}.items():
+        low, high = stats.t.interval(0.95, len(losses) - 1, loc=np.mean(losses), scale=stats.sem(losses))
+        assert by_model[model]["ci_high"] == pytest.approx(high, rel=1e-12)
+        assert by_model[model]["ci_low"] == (0.0 if low < 0 else pytest.approx(low, rel=1e-12))
+    assert "the t interval reached below 0 for mae of a, and starts at 0" in done.stderr

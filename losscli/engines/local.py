@@ -274,6 +274,7 @@ def conclude(plan: Plan, partial: Partial, request: Request, notes: list[str] | 
     if hidden:
         said.append(f"hid {hidden} group(s) with fewer than {request.stats.min_rows} rows (--min-group-n)")
     _no_rows_left(plan, partial, table, said)
+    said += _t_intervals_at_zero(table, request)
     return Evaluation(
         plan.source,
         plan.layout,
@@ -285,6 +286,28 @@ def conclude(plan: Plan, partial: Partial, request: Request, notes: list[str] | 
         partial.observed,
         partial.rows_differ,
     )
+
+
+def _t_intervals_at_zero(table: ResultTable, request: Request) -> list[str]:
+    """mean - t se can fall below 0 for a loss that cannot be negative; the interval then starts
+    at 0 (finish clips it), which differs from scipy.stats.t.interval: say where."""
+    if request.stats.ci is None or request.stats.ci_method != "t":
+        return []
+    where = []
+    for key in table.keys:
+        lows = table.extra.get(key, {}).get("ci_low")
+        if not lows or not table.specs[key[1]].loss.nonnegative:
+            continue
+        values = table.value[key].tolist()
+        if any(low == 0.0 and value > 0.0 for low, value in zip(lows, values, strict=True)):
+            where.append(f"{key[1]} of {key[0]}")
+    if not where:
+        return []
+    shown = ", ".join(where[:5]) + (f" and {len(where) - 5} more" if len(where) > 5 else "")
+    return [
+        f"the t interval reached below 0 for {shown}, and starts at 0 there (these losses cannot be negative; "
+        "scipy.stats.t.interval would go below)"
+    ]
 
 
 def _no_rows_left(plan: Plan, partial: Partial, table: ResultTable, said: list[str]) -> None:

@@ -117,11 +117,12 @@ def format_count(n: int) -> str:
 def _delta_cell(r: Result, digits: int) -> str:
     if r.verdict == "baseline":
         return "baseline"
-    if r.delta is None:
-        return ""
+    if r.delta is None or math.isnan(r.delta):
+        return ""  # nothing to compare (e.g. a group where a skill score is undefined)
     sign = "+" if r.delta > 0 else ""
+    verdict = f" {r.verdict}" if r.verdict else ""
     p = "" if r.p_value is None or math.isnan(r.p_value) else f" {format_p(r.p_value)}"
-    return f"{sign}{format_number(r.delta, digits)} {r.verdict}{p}"
+    return f"{sign}{format_number(r.delta, digits)}{verdict}{p}"
 
 
 def _human_header(ev: Evaluation) -> list[str]:
