@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from . import losses
 from .errors import LossParameterError, UnknownLossError
-from .losses import Loss, ParamValue
+from .losses import Loss, Param, ParamValue
 
 _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0"}
@@ -40,6 +40,15 @@ class LossSpec:
     def _params(self) -> dict[str, ParamValue]:
         # Computed once: the spec is frozen, and a million groups ask for it per result.
         return self.loss.defaults() | dict(self.given)
+
+    def params_for(self, task: str) -> dict[str, ParamValue]:
+        """The parameters that shape this loss on ``task``: what a signature or a record shows,
+        so the spec pastes back into ``-l`` (zero_one on class columns has no threshold).
+
+        >>> parse_spec("zero_one").params_for("multiclass"), parse_spec("zero_one").params_for("binary")
+        ({}, {'threshold': 0.5})
+        """
+        return {k: v for k, v in self._params.items() if (p := self.loss.param(k)) is None or _applies(p, task)}
 
     @property
     def kernel_params(self) -> dict[str, ParamValue]:
@@ -140,3 +149,7 @@ def _parse_param(loss: Loss, key: str, raw: str) -> ParamValue:
     if not param.accepts(value):
         raise LossParameterError(f"{loss.name}: {key} must be {param.rule()}, got {raw}")
     return value
+
+
+def _applies(param: Param, task: str) -> bool:
+    return param.tasks is None or task in param.tasks

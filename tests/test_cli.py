@@ -668,3 +668,18 @@ def test_a_t_interval_below_zero_starts_at_zero_and_says_so(tmp_path: Path) -> N
         assert by_model[model]["ci_high"] == pytest.approx(high, rel=1e-12)
         assert by_model[model]["ci_low"] == (0.0 if low < 0 else pytest.approx(low, rel=1e-12))
     assert "the t interval reached below 0 for mae of a, and starts at 0" in done.stderr
+
+
+@pytest.mark.parametrize("name", ["iris_probs.csv", "churn.parquet", "house_prices.csv"])
+def test_the_signature_pastes_back_into_loss(name: str) -> None:
+    # README: each loss of the signature is a spec with every parameter that applies; pasted
+    # into -l it gives the same numbers (zero_one on class columns has no threshold to show).
+    first = CliRunner().invoke(app, ["eval", str(SAMPLE / name), "-f", "json", "--meta"])
+    assert first.exit_code == 0, first.output
+    meta = json.loads(first.stdout)["meta"]
+    specs = [part for part in meta["signature"].split("|")[1:] if not part.startswith(("weight:", "reduction:"))]
+    again = CliRunner().invoke(app, ["eval", str(SAMPLE / name), "-f", "json", "-l", ",".join(specs)])
+    assert again.exit_code == 0, again.output
+    before = {(r["model"], r["label"]): r["value"] for r in json.loads(first.stdout)["results"]}
+    after = {(r["model"], r["loss"]): r["value"] for r in json.loads(again.stdout)}
+    assert sorted(after.values()) == sorted(before.values())

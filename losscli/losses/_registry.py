@@ -92,6 +92,9 @@ class Param:
     # False for a parameter that chooses rows (ignore_index) rather than shaping the kernel:
     # the reader applies it, and the kernel is called without it.
     kernel_arg: bool = True
+    # The tasks it shapes (None: every task of the loss); zero_one's threshold means nothing
+    # for class columns, whose predicted class is the argmax.
+    tasks: tuple[str, ...] | None = None
 
     def accepts(self, value: float) -> bool:
         inside = self.domain.contains(value) and math.isfinite(value)

@@ -373,7 +373,9 @@ register(
         gradient=zero_one_grad,
         pred_kind="score",
         target_kind="binary",
-        params=(Param("threshold", 0.5, "binary: predict class 1 where the prediction > threshold"),),
+        params=(
+            Param("threshold", 0.5, "binary: predict class 1 where the prediction > threshold", tasks=("binary",)),
+        ),
         formula="mean([predicted class != y]); binary: class 1 where p > threshold; multiclass: argmax",
         description="Zero-one loss: the error rate (1 - accuracy).",
         reference="scikit-learn zero_one_loss (normalize=True)",

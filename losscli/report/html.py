@@ -254,7 +254,7 @@ def facts(ev: Evaluation, command: str | None = None) -> list[tuple[str, str]]:
         out.insert(1, ("truth", f"{inputs.truth} (joined on the id, {inputs.join_policy})"))
     if stats.by:
         out.append(("groups (--by)", ", ".join(stats.by)))
-    out.append(("losses", ", ".join(spec_with_all_params(s.name, s.params) for s in ev.specs)))
+    out.append(("losses", ", ".join(spec_with_all_params(s.name, s.params_for(ev.layout.task)) for s in ev.specs)))
     if stats.ci is not None:
         out.append(("intervals", f"{stats.ci:g} bootstrap, {stats.replicates} replicates, seed {stats.seed_value}"))
     if stats.baseline is not None:

@@ -317,6 +317,7 @@ def records(ev: Evaluation, sort: str | None = None) -> list[dict[str, Any]]:
         columns[key] = (values, table.n[key].tolist(), fields)
     by = ev.stats.by
     groups = [None if g is None else dict(zip(by, g, strict=True)) for g in table.groups]
+    params = {s.label: s.params_for(ev.layout.task) for s in ev.specs}
     out = []
     for t in range(len(table.groups)):
         for j in order[t]:
@@ -326,7 +327,7 @@ def records(ev: Evaluation, sort: str | None = None) -> list[dict[str, Any]]:
                 record: dict[str, Any] = {
                     "model": model,
                     "loss": spec.name,
-                    "params": spec.params,
+                    "params": dict(params[spec.label]),
                     "label": spec.label,
                     "value": values[t],
                     "n": ns[t],

@@ -186,7 +186,7 @@ def signature(ev: Evaluation) -> str:
     it can be pasted back into ``-l``.
     """
     parts = [f"losscli:{__version__}"]
-    parts += [spec_with_all_params(s.name, s.params) for s in ev.specs]
+    parts += [spec_with_all_params(s.name, s.params_for(ev.layout.task)) for s in ev.specs]
     parts.append(f"weight:{ev.layout.weight or 'none'}")
     parts.append(f"reduction:{ev.stats.reduction}")
     if ev.stats.ci is not None:
@@ -217,8 +217,8 @@ def meta(ev: Evaluation) -> dict[str, Any]:
         "reduction": REDUCTION if ev.stats.reduction == "mean" else REDUCTION_SUM,
         "by": list(ev.stats.by),
         "losses": [
-            {"label": s.label, "loss": s.name, "params": dict(s.params), "spec": spec_with_all_params(s.name, s.params)}
-            for s in ev.specs
+            {"label": s.label, "loss": s.name, "params": p, "spec": spec_with_all_params(s.name, p)}
+            for s, p in ((s, s.params_for(ev.layout.task)) for s in ev.specs)
         ],
         "ci": None if ev.stats.ci is None else _ci_meta(ev),
         "baseline": ev.stats.baseline,
