@@ -87,6 +87,8 @@ def page_requests(seen: list[bytes]) -> list[bytes]:
     """The trapped requests minus the browser's own: ``CONNECT host:443`` or ``GET http://host/...``."""
     out = []
     for request in seen:
+        if not request.strip():
+            continue  # a connection the browser opened and closed without asking for anything (a preconnect)
         words = request.split(b" ")
         target = words[1].decode("ascii", "replace") if len(words) > 1 else ""
         host = target.removeprefix("http://").split("/")[0].split(":")[0]
