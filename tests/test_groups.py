@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+import losscli
 from losscli.cli import app
 from losscli.engines.evaluation import Evaluation
 from losscli.read.formats import open_source
@@ -203,3 +205,48 @@ def test_group_names_that_need_quoting_are_quoted(tmp_path: Path) -> None:
         for r in rows[1:]:
             kept = df[df.g == r["g"]]
             assert float(r["mse"]) == pytest.approx(((kept.a - kept.y) ** 2).mean(), rel=1e-12)
+
+
+@pytest.mark.parametrize("column", ["model", "n", "rank", "mse"])
+def test_a_group_column_named_like_a_result_column_is_refused(tmp_path: Path, column: str) -> None:
+    # The CSV header would hold the name twice (model,model,n,...), and which is which is lost.
+    path = tmp_path / "g.csv"
+    path.write_text(f"{column},y,a\nu,1,2\nx,1,3\n")
+    done = CliRunner().invoke(app, ["eval", str(path), "--by", column, "-l", "mse", "-f", "csv"])
+    assert done.exit_code == 2
+    assert f"--by {column}: the results have a column {column!r} of their own" in done.output
+    with pytest.raises(ValueError, match="of their own"):
+        losscli.evaluate(str(path), by=[column], losses=["mse"])
+
+
+def test_a_group_value_that_names_the_overall_rows_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "g.csv"
+    path.write_text("g,y,a\n(all),1,2\nx,1,3\n")
+    done = CliRunner().invoke(app, ["eval", str(path), "--by", "g", "-l", "mse", "-f", "csv"])
+    assert done.exit_code == 2
+    assert "column 'g' holds the value '(all)', which names the overall rows" in done.output
+
+
+def test_group_values_that_are_one_number_written_differently_are_said(tmp_path: Path) -> None:
+    # CSV group values are text, as written ('07030' is not the zip code '7030'), so '7', '07' and
+    # '7.0' are three groups, where a Parquet number column has one: a note says so.
+    path = tmp_path / "g.csv"
+    path.write_text("g,y,a\n7,1,2\n07,1,3\n7.0,2,2\nx,1,1\n")
+    done = CliRunner().invoke(app, ["eval", str(path), "--by", "g", "-l", "mse", "-f", "csv"])
+    assert done.exit_code == 0, done.output
+    rows = list(csv.DictReader(io.StringIO(done.stdout)))
+    assert [r["g"] for r in rows] == ["(all)", "7", "07", "7.0", "x"]
+    assert "--by g: '7' and '07' are the same number written differently" in done.stderr
+    plain = CliRunner().invoke(app, ["eval", str(path), "--by", "y", "-l", "mse", "-f", "csv"])
+    assert "written differently" not in plain.stderr
+
+
+def test_the_meta_says_how_many_groups_min_group_n_left_out(tmp_path: Path) -> None:
+    path = tmp_path / "g.csv"
+    sizes = {"a": 5, "b": 3, "c": 1}
+    path.write_text("g,y,p\n" + "".join(f"{g},1,{i}\n" for g, n in sizes.items() for i in range(n)))
+    args = ["eval", str(path), "--by", "g", "-l", "mse", "-f", "json", "--meta", "-q", "--min-group-n", "3"]
+    done = CliRunner().invoke(app, args)
+    assert done.exit_code == 0, done.output
+    meta = json.loads(done.stdout)["meta"]
+    assert meta["groups"] == {"shown": 2, "hidden": 1, "min_group_n": 3}

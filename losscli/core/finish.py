@@ -24,6 +24,9 @@ from .stats import paired_t_test, percentile_interval, t_delta_interval, t_inter
 # Index into the per-group state arrays: every group (all rows) or one group's column.
 Select = slice | int
 
+# What the overall rows show in a --by column of a CSV or a table (JSON gives them group null).
+ALL_ROWS = "(all)"
+
 
 @dataclass(frozen=True)
 class Result:

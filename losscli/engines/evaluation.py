@@ -34,6 +34,7 @@ class Evaluation:
     observed: BatchObserver | None = None  # the observer's merged state, when the run was given one
     # With --nan drop, some rows counted for one model and not another.
     rows_differ: bool = False
+    hidden_groups: int = 0  # groups --min-group-n left out of the results
 
     @property
     def stats(self) -> Statistics:

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..core.accumulate import Accumulator, Key
 from ..core.compute import per_row_losses, update_batch
-from ..core.finish import ResultTable, finish_table
+from ..core.finish import ALL_ROWS, ResultTable, finish_table
 from ..core.stats import verdict
 from ..core.workers import set_threads
 from ..errors import BadValueError, EmptyInputError
@@ -275,6 +275,8 @@ def conclude(plan: Plan, partial: Partial, request: Request, notes: list[str] | 
         said.append(f"hid {hidden} group(s) with fewer than {request.stats.min_rows} rows (--min-group-n)")
     _no_rows_left(plan, partial, table, said)
     said += _t_intervals_at_zero(table, request)
+    _no_group_named_all(plan, table, request)
+    said += _same_number_groups(table, request)
     return Evaluation(
         plan.source,
         plan.layout,
@@ -285,7 +287,43 @@ def conclude(plan: Plan, partial: Partial, request: Request, notes: list[str] | 
         said,
         partial.observed,
         partial.rows_differ,
+        hidden,
     )
+
+
+def _no_group_named_all(plan: Plan, table: ResultTable, request: Request) -> None:
+    """'(all)' labels the overall rows in a CSV or a table: a group of that name would be one of them."""
+    for group in table.groups:
+        for column, value in zip(request.stats.by, group or (), strict=False):
+            if isinstance(value, str) and value == ALL_ROWS:
+                raise BadValueError(
+                    f"{plan.source}: column {column!r} holds the value {ALL_ROWS!r}, which names the overall "
+                    "rows of the results; rename that value to group by it"
+                )
+
+
+def _same_number_groups(table: ResultTable, request: Request) -> list[str]:
+    """Group values are compared as the file holds them: a CSV column's '7', '07' and '7.0' are
+    three groups (zip codes need that), where a Parquet number column has one. Say when it happens."""
+    said = []
+    for i, column in enumerate(request.stats.by):
+        seen: dict[float, str] = {}
+        for group in table.groups:
+            value = None if group is None else group[i]
+            if not isinstance(value, str):
+                continue
+            try:
+                number = float(value)
+            except ValueError:
+                continue
+            first = seen.setdefault(number, value)
+            if first != value:
+                said.append(
+                    f"{request.flag('by')} {column}: {first!r} and {value!r} are the same number written "
+                    "differently, and are separate groups (group values are compared as text)"
+                )
+                break
+    return said
 
 
 def _t_intervals_at_zero(table: ResultTable, request: Request) -> list[str]:

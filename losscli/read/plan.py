@@ -54,6 +54,7 @@ def make_plan(source: Source, request: Request, *, choose_losses: bool = True) -
         notes.append(f"losses: {', '.join(s.label for s in specs)} (default for regression; choose with --loss)")
     notes += check_distributions(layout, specs)
     notes += _thin_tails(request)
+    _by_names_clash(request, specs)
     _no_threshold_on_classes(layout.task, specs)
     if layout.target_columns and ignore_label(specs) is not None:
         raise OptionError("ignore_index leaves out rows by their class label; soft targets (k columns) have none")
@@ -64,6 +65,21 @@ def make_plan(source: Source, request: Request, *, choose_losses: bool = True) -
             f"(models: {', '.join(m.name for m in layout.models)})"
         )
     return Plan(source.name, layout, specs, notes)
+
+
+# The columns a CSV/TSV/table of results has besides the --by columns and the loss labels.
+RESULT_COLUMNS = ("model", "n", "rank")
+
+
+def _by_names_clash(request: Request, specs: list[LossSpec]) -> None:
+    """A --by column named like a column of the results would appear twice in a CSV header."""
+    labels = [s.label for s in specs]
+    for name in request.stats.by:
+        if name in RESULT_COLUMNS or any(name == label or name.startswith(f"{label}:") for label in labels):
+            raise OptionError(
+                f"{request.flag('by')} {name}: the results have a column {name!r} of their own, so the table "
+                "would hold two; rename that column in the data to group by it"
+            )
 
 
 def _thin_tails(request: Request) -> list[str]:

@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import __version__
 from ..core.accumulate import GroupKey
-from ..core.finish import Result
+from ..core.finish import ALL_ROWS, Result
 from ..engines.evaluation import Evaluation
 from ..errors import LossCliError, OptionError
 from ..read.layout import off_nominal
@@ -167,7 +167,7 @@ def badness(ev: Evaluation, label: str, model: str, value: float) -> float:
 def group_text(ev: Evaluation, group: GroupKey | None) -> list[str]:
     """The group's value per --by column, '(all)' on the overall rows."""
     if group is None:
-        return ["(all)"] * len(ev.stats.by)
+        return [ALL_ROWS] * len(ev.stats.by)
     return ["" if v is None else str(v) for v in group]
 
 
@@ -175,7 +175,7 @@ def group_columns(ev: Evaluation) -> list[list[str]]:
     """group_text() of every target, column by column (one list per --by column)."""
     columns = []
     for i in range(len(ev.stats.by)):
-        columns.append(["(all)" if g is None else "" if g[i] is None else str(g[i]) for g in ev.table.groups])
+        columns.append([ALL_ROWS if g is None else "" if g[i] is None else str(g[i]) for g in ev.table.groups])
     return columns
 
 
@@ -224,7 +224,13 @@ def meta(ev: Evaluation) -> dict[str, Any]:
         "baseline": ev.stats.baseline,
         "nan": ev.request.columns.nan,
         "same_rows": not ev.rows_differ,
-    }
+    } | ({"groups": _groups_meta(ev)} if ev.stats.by else {})
+
+
+def _groups_meta(ev: Evaluation) -> dict[str, Any]:
+    # Left out by --min-group-n is not missing: the meta says how many, as the note does.
+    shown = sum(g is not None for g in ev.table.groups)
+    return {"shown": shown, "hidden": ev.hidden_groups, "min_group_n": ev.stats.min_rows or None}
 
 
 def _sort_key(value: float) -> tuple[bool, float]:
