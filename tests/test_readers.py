@@ -193,3 +193,57 @@ def test_keeping_freed_memory_is_set_once_and_harmless() -> None:
     memory.keep_freed_memory()
     assert memory._tuned == sys.platform.startswith("linux")
     assert np.ones(1 << 22).sum() == 1 << 22  # big blocks are still allocated and freed
+
+
+def _quoted_text(newline: str = "\n") -> str:
+    """_text's rows with a text column whose quoted value holds line breaks that look like rows."""
+    y, a, b = _data()
+    note = '"x' + newline + "1000,1000,5000,z" + newline + 'said ""ok"""'
+    lines = (
+        f"{u:.17g},{v:.17g},{w:.17g},{note if i % 7 == 0 else 'plain'}"
+        for i, (u, v, w) in enumerate(zip(y, a, b, strict=True))
+    )
+    return "y,a,b,note" + newline + newline.join(lines) + newline
+
+
+@pytest.mark.usefixtures("small_blocks")
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_line_breaks_inside_quoted_fields_are_not_rows(tmp_path: Path, newline: str) -> None:
+    # A block cut at a line break inside quotes once read its tail as a row (1000,1000,5000):
+    # wrong numbers with exit 0 on stdin, and an error naming pyarrow's options from a file.
+    text = _quoted_text(newline)
+    assert len(pd.read_csv(io.StringIO(text))) == ROWS  # the reference reader agrees on the rows
+    path = tmp_path / "quoted.csv"
+    path.write_bytes(text.encode())
+    _check(losscli.evaluate(str(path), ["mse", "mae"], target="y", preds=["a", "b"]))
+    result = _stdin(text, "-l", "mse,mae", "-t", "y", "-p", "a,b")
+    assert result.exit_code == 0, result.output
+    y, a, b = _data()
+    rows = {r["model"]: r for r in csv.DictReader(io.StringIO(result.stdout))}
+    for name, p in (("a", a), ("b", b)):
+        assert float(rows[name]["mse"]) == pytest.approx(np.mean((p - y) ** 2), rel=1e-12)
+        assert int(rows[name]["n"]) == ROWS
+
+
+def test_line_end_skips_breaks_inside_quotes() -> None:
+    data = b'y,note\n1,"a\nb"\n2,"c\n""d""\ne"\n3,'
+    assert delimited._line_end(data, len(data)) == data.index(b"3,")
+    assert delimited._line_end(data, data.index(b"2,") + 4) == data.index(b"2,")
+    assert delimited._line_end(b'"open\nquote', 11) == 0
+
+
+@pytest.mark.usefixtures("small_blocks")
+def test_a_header_longer_than_the_sniffed_bytes(tmp_path: Path) -> None:
+    # Tens of thousands of model columns make a header longer than the first block.
+    names = [f"model_number_{i}" for i in range(300)]  # about 4.8 kB: longer than SNIFF_BYTES and a block
+    rows = [(float(r), *(r + 0.5 + i / 1000 for i in range(len(names)))) for r in range(4)]
+    text = "y," + ",".join(names) + "\n" + "".join(",".join(f"{v:.17g}" for v in row) + "\n" for row in rows)
+    path = tmp_path / "wide.csv"
+    path.write_text(text)
+    for frame in (losscli.evaluate(str(path), ["mse"], target="y"),):
+        values = dict(zip(frame["model"], frame["value"], strict=True))
+        for i, name in enumerate(names):
+            assert values[name] == pytest.approx(np.mean([(row[i + 1] - row[0]) ** 2 for row in rows]), rel=1e-12)
+    result = _stdin(text, "-l", "mse", "-t", "y")
+    assert result.exit_code == 0, result.output
+    assert len(result.stdout.splitlines()) == len(names) + 1
