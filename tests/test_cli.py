@@ -683,3 +683,39 @@ def test_the_signature_pastes_back_into_loss(name: str) -> None:
     before = {(r["model"], r["label"]): r["value"] for r in json.loads(first.stdout)["results"]}
     after = {(r["model"], r["loss"]): r["value"] for r in json.loads(again.stdout)}
     assert sorted(after.values()) == sorted(before.values())
+
+
+def test_a_seed_beyond_64_bits_is_refused() -> None:
+    # The generators take 64 bits: 2**64 + 1 would silently give --seed 1's intervals.
+    args = ["eval", str(SAMPLE / "house_prices.csv"), "--ci", "0.95", "--seed", str(2**64 + 1)]
+    done = CliRunner().invoke(app, args)
+    assert done.exit_code == 2
+    assert "--seed must be between 0 and 2**64 - 1" in done.output
+
+
+def test_a_fifo_as_input_is_one_sentence(tmp_path: Path) -> None:
+    fifo = tmp_path / "rows.csv"
+    os.mkfifo(fifo)
+    done = CliRunner().invoke(app, ["eval", str(fifo)])
+    assert done.exit_code == 2
+    assert "is a pipe or a device, not a file" in done.output
+    assert "losscli eval - <" in done.output
+
+
+@pytest.mark.parametrize(("margin", "failed"), [("0.5", True), ("100%", False), ("60%", True), ("2", False)])
+def test_fail_if_worse_by_reads_the_paired_delta_when_rows_differ(tmp_path: Path, margin: str, failed: bool) -> None:
+    # With --nan drop the models keep different rows; the delta printed (and its gate) is on the
+    # rows both kept. The gate once compared each model's own value, passing what the delta breaks.
+    rng = np.random.default_rng(3)
+    y = rng.normal(size=200)
+    a, b = y + rng.normal(0, 0.9, 200), y + rng.normal(0, 1.3, 200)
+    a[:40] = np.nan
+    path = tmp_path / "gate.csv"
+    pd.DataFrame({"y": y, "a": a, "b": b}).to_csv(path, index=False)
+    shared = ~np.isnan(a)
+    base, mine = np.mean((a[shared] - y[shared]) ** 2), np.mean((b[shared] - y[shared]) ** 2)
+    limit = base * float(margin[:-1]) / 100 if margin.endswith("%") else float(margin)
+    assert bool(mine - base > limit) is failed  # the reference, written here
+    args = ["eval", str(path), "-l", "mse", "--nan", "drop", "--baseline", "a", "--fail-if-worse-by", f"mse={margin}"]
+    done = CliRunner().invoke(app, [*args, "-f", "csv", "-q"])
+    assert done.exit_code == (1 if failed else 0), done.output

@@ -207,7 +207,7 @@ def test_group_names_that_need_quoting_are_quoted(tmp_path: Path) -> None:
             assert float(r["mse"]) == pytest.approx(((kept.a - kept.y) ** 2).mean(), rel=1e-12)
 
 
-@pytest.mark.parametrize("column", ["model", "n", "rank", "mse"])
+@pytest.mark.parametrize("column", ["model", "n", "rank", "mse", "value", "loss"])
 def test_a_group_column_named_like_a_result_column_is_refused(tmp_path: Path, column: str) -> None:
     # The CSV header would hold the name twice (model,model,n,...), and which is which is lost.
     path = tmp_path / "g.csv"
@@ -250,3 +250,13 @@ def test_the_meta_says_how_many_groups_min_group_n_left_out(tmp_path: Path) -> N
     assert done.exit_code == 0, done.output
     meta = json.loads(done.stdout)["meta"]
     assert meta["groups"] == {"shown": 2, "hidden": 1, "min_group_n": 3}
+
+
+def test_a_group_whose_weights_sum_to_zero_is_said(tmp_path: Path) -> None:
+    path = tmp_path / "zw.csv"
+    path.write_text("g,w,y,a\nz,0,1,2\nz,0,1,3\nx,1,1,1\nx,2,2,2\n")
+    done = CliRunner().invoke(app, ["eval", str(path), "-l", "mse", "-w", "w", "--by", "g", "-f", "csv"])
+    assert done.exit_code == 0, done.output
+    rows = {r["g"]: r for r in csv.DictReader(io.StringIO(done.stdout))}
+    assert math.isnan(float(rows["z"]["mse"]))
+    assert "the weights (column 'w') of group(s) z sum to zero, so their values are nan" in done.stderr

@@ -36,10 +36,10 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 Progress = Callable[[int], None]
-# {nan} and {baseline}: the options as the caller spells them (--nan or nan=).
+# {drop}, {drop_any} and {baseline}: the options as the caller writes them (--nan drop or nan='drop').
 DIFFERENT_ROWS = (
-    "warning: the models were evaluated on different rows ({nan} drop); comparisons with {baseline} use the rows "
-    "both models kept, and {nan} drop-any evaluates every model on the rows all of them have"
+    "warning: the models were evaluated on different rows ({drop}); comparisons with {baseline} use the rows "
+    "both models kept, and {drop_any} evaluates every model on the rows all of them have"
 )
 
 
@@ -252,14 +252,15 @@ def conclude(plan: Plan, partial: Partial, request: Request, notes: list[str] | 
         check_positive(plan.source, plan.layout.target, positive, partial.labels)
     if any(partial.dropped.values()):
         counts = ", ".join(f"{m} {partial.dropped.get(m, 0)}" for m in (mm.name for mm in plan.layout.models))
-        said.append(f"dropped rows with missing values ({request.flag('nan')} {request.columns.nan}): {counts}")
+        said.append(f"dropped rows with missing values ({request.given('nan', request.columns.nan)}): {counts}")
     if partial.ignored:
         label = format_value(ignore_label(plan.specs))
         if partial.ignored == partial.rows:
             raise BadValueError(f"{plan.source}: every row's target is {label}, the ignore_index label; none is left")
         said.append(f"left out {partial.ignored} row(s) whose target is {label} (ignore_index)")
     if partial.rows_differ:
-        said.append(DIFFERENT_ROWS.format(nan=request.flag("nan"), baseline=request.flag("baseline")))
+        drop, drop_any = request.given("nan", "drop"), request.given("nan", "drop-any")
+        said.append(DIFFERENT_ROWS.format(drop=drop, drop_any=drop_any, baseline=request.flag("baseline")))
     kinds = {s.label: s.loss.pred_kind for s in plan.specs}
     for (model, label), row in sorted(partial.infinite.items(), key=lambda item: item[1]):
         why = (
@@ -277,6 +278,7 @@ def conclude(plan: Plan, partial: Partial, request: Request, notes: list[str] | 
     said += _t_intervals_at_zero(table, request)
     _no_group_named_all(plan, table, request)
     said += _same_number_groups(table, request)
+    said += _weightless_groups(table, request, plan.layout.weight)
     return Evaluation(
         plan.source,
         plan.layout,
@@ -300,6 +302,23 @@ def _no_group_named_all(plan: Plan, table: ResultTable, request: Request) -> Non
                     f"{plan.source}: column {column!r} holds the value {ALL_ROWS!r}, which names the overall "
                     "rows of the results; rename that value to group by it"
                 )
+
+
+def _weightless_groups(table: ResultTable, request: Request, weight: str | None) -> list[str]:
+    """A group whose rows all weigh 0 has no weighted mean: its values are nan. The whole
+    file weighing nothing is an error (_no_rows_left); one group of it is said."""
+    if not request.stats.by or not table.keys:
+        return []
+    key = table.keys[0]
+    empty = np.flatnonzero((table.weight_sum[key] <= 0) & (table.n[key] > 0))
+    empty = empty[empty > 0]  # the overall rows are target 0
+    if not empty.size:
+        return []
+    names = ["/".join("" if v is None else str(v) for v in table.groups[i] or ()) for i in empty[:5].tolist()]
+    more = f" and {empty.size - 5} more" if empty.size > 5 else ""
+    return [
+        f"the weights (column {weight!r}) of group(s) {', '.join(names)}{more} sum to zero, so their values are nan"
+    ]
 
 
 def _same_number_groups(table: ResultTable, request: Request) -> list[str]:

@@ -109,6 +109,12 @@ def _open(path: str, input_format: str | None, dialect: Dialect) -> Source:
         raise InputError(f"{path}: no such file")
     if p.is_dir() and fmt != "parquet":
         raise InputError(f"{path}: is a directory, not a {fmt.upper()} file")
+    if p.exists() and not p.is_file() and not p.is_dir():
+        # A FIFO or <(...) gives its bytes once; a file is opened twice (its head is sniffed first).
+        raise InputError(
+            f"{path}: is a pipe or a device, not a file, and can be read only once; "
+            f"give it on stdin instead: losscli eval - < {path}"
+        )
     if compression and fmt not in ("csv", "tsv", "jsonl", "json"):
         raise InputError(f"{path}: compressed {fmt} is not supported; compress CSV, TSV or JSON Lines only")
     if fmt not in ("csv", "tsv"):

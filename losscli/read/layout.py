@@ -185,7 +185,12 @@ def _find_roles(source: Source, request: Request) -> _Roles:
     id_col = (
         _named(source, columns.id, request.flag("id")) if columns.id else auto_detect(source.schema.names, ID_NAMES)
     )
-    by = tuple(dict.fromkeys(_named(source, c, request.flag("by")) for c in request.stats.by))
+    named = [_named(source, c, request.flag("by")) for c in request.stats.by]
+    by = tuple(dict.fromkeys(named))
+    if len(by) < len(named):  # the results have one key per --by given: two naming one column misalign them
+        twice = next(c for c in by if named.count(c) > 1)
+        spelled = " and ".join(repr(g) for g, c in zip(request.stats.by, named, strict=True) if c == twice)
+        raise OptionError(f"{request.flag('by')} names the column {twice!r} twice ({spelled}); give it once")
     for col in by:
         if col in (target, weight, *soft) or col in columns.preds:
             raise OptionError(

@@ -67,8 +67,12 @@ def make_plan(source: Source, request: Request, *, choose_losses: bool = True) -
     return Plan(source.name, layout, specs, notes)
 
 
-# The columns a CSV/TSV/table of results has besides the --by columns and the loss labels.
-RESULT_COLUMNS = ("model", "n", "rank")
+# The columns results have besides the --by columns and the loss labels: the CSV/TSV/table's
+# and the Python API's DataFrame's (a group column of the same name would overwrite them).
+RESULT_COLUMNS = (
+    *("model", "n", "rank", "loss", "label", "value", "params", "group", "ci_low", "ci_high"),
+    *("delta", "delta_rel", "delta_ci_low", "delta_ci_high", "p_value", "verdict"),
+)
 
 
 def _by_names_clash(request: Request, specs: list[LossSpec]) -> None:
@@ -91,7 +95,7 @@ def _thin_tails(request: Request) -> list[str]:
     tail = stats.replicates * (1.0 - stats.ci) / 2.0
     if tail >= 5:
         return []
-    enough = math.ceil(10.0 / (1.0 - stats.ci))
+    enough = math.ceil(10.0 / (1.0 - stats.ci) - 1e-6)  # 10 / (1 - 0.9) is 100.00000000000001
     return [
         f"warning: {request.flag('bootstrap')} {stats.replicates} leaves {tail:.2g} replicate(s) beyond each end of "
         f"a {format_value(stats.ci)} interval, so its ends are the few most extreme replicates and it is too narrow; "

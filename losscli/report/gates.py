@@ -16,7 +16,7 @@ from ..core.finish import Result
 from ..engines.evaluation import Evaluation
 from ..errors import LossCliError, OptionError
 from ..request import Threshold
-from .summary import group_text, resolve_label
+from .summary import group_text, json_value, resolve_label
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ class Gate:
             "rule": self.rule,
             "model": self.model,
             "loss": self.loss,
-            "group": self.group,
+            "group": None if self.group is None else {k: json_value(v) for k, v in self.group.items()},
             "value": _finite(self.value),
             "threshold": _finite(self.threshold),
             "passed": self.passed,
@@ -106,16 +106,37 @@ def _worse_by(ev: Evaluation, threshold: Threshold) -> Iterator[Gate]:
     base = {r.group: r.value for r in ev.results if r.model == ev.stats.baseline and r.loss == label}
     # Worse is higher for a loss, lower for a skill score.
     sign = -1.0 if _higher_is_better(ev, label) else 1.0
+    amount = f"{threshold.limit:g}%" if threshold.relative else repr(threshold.limit)
     for r in ev.results:
         if r.model == ev.stats.baseline or r.model not in models or r.loss != label:
             continue
         b = base[r.group]
+        if ev.rows_differ and r.delta is not None and math.isfinite(r.delta):
+            yield _worse_by_on_shared_rows(ev, r, rule, threshold, sign, amount)
+            continue
         margin = abs(b) * threshold.limit / 100 if threshold.relative else threshold.limit
         limit = b + sign * margin
         passed = sign * r.value <= sign * limit
-        amount = f"{threshold.limit:g}%" if threshold.relative else repr(threshold.limit)
         why = f"{_where(ev, r)}: {label} = {r.value!r} is worse than {ev.stats.baseline}'s {b!r} by more than {amount}"
         yield Gate(rule, r.model, label, _group(ev, r), r.value, limit, passed, why)
+
+
+def _worse_by_on_shared_rows(
+    ev: Evaluation, r: Result, rule: str, threshold: Threshold, sign: float, amount: str
+) -> Gate:
+    """With --nan drop, the models kept different rows: the margin is checked on the paired delta
+    (the rows both kept), as the delta beside it is, not on values over different rows. The
+    record then holds the delta and the margin."""
+    delta, rel = r.delta or 0.0, r.delta_rel
+    # delta_rel = delta / |baseline on the shared rows|; with delta 0 nothing is worse anyway.
+    base = abs(delta / rel) if rel is not None and math.isfinite(rel) and rel != 0 else 0.0
+    margin = base * threshold.limit / 100 if threshold.relative else threshold.limit
+    passed = sign * delta <= margin
+    why = (
+        f"{_where(ev, r)}: {r.loss} is worse than {ev.stats.baseline}'s by {delta!r} on the rows both kept, "
+        f"more than {amount}"
+    )
+    return Gate(rule, r.model, r.loss, _group(ev, r), sign * delta, margin, passed, why)
 
 
 def _significantly_worse(ev: Evaluation) -> Iterator[Gate]:

@@ -16,7 +16,18 @@ import numpy as np
 
 from ..core.finish import paused_gc
 from ..errors import printable
-from .summary import Row, best_matrix, group_columns, group_text, meta, rank_matrix, signature, sort_label, summary
+from .summary import (
+    Row,
+    best_matrix,
+    group_columns,
+    group_text,
+    json_value,
+    meta,
+    rank_matrix,
+    signature,
+    sort_label,
+    summary,
+)
 from .table import Cell, Grid, layouts, rich_table
 
 if TYPE_CHECKING:
@@ -316,7 +327,7 @@ def records(ev: Evaluation, sort: str | None = None) -> list[dict[str, Any]]:
         fields = [[_json_number(v) if isinstance(v, float) else v for v in table.column(key, f)] for f in extra]
         columns[key] = (values, table.n[key].tolist(), fields)
     by = ev.stats.by
-    groups = [None if g is None else dict(zip(by, g, strict=True)) for g in table.groups]
+    groups = [None if g is None else dict(zip(by, map(json_value, g), strict=True)) for g in table.groups]
     params = {s.label: s.params_for(ev.layout.task) for s in ev.specs}
     out = []
     for t in range(len(table.groups)):
@@ -348,11 +359,11 @@ def render_json(ev: Evaluation, *, with_meta: bool = False, sort: str | None = N
         from .gates import check_gates
 
         body = {"meta": meta(ev) | {"gates": [g.record() for g in check_gates(ev)]}, "results": body}
-    return json.dumps(body, indent=2, allow_nan=False) + "\n"
+    return json.dumps(body, indent=2, allow_nan=False, default=json_value) + "\n"
 
 
 def render_jsonl(ev: Evaluation, sort: str | None = None) -> str:
-    return "".join(json.dumps(rec, allow_nan=False) + "\n" for rec in records(ev, sort))
+    return "".join(json.dumps(rec, allow_nan=False, default=json_value) + "\n" for rec in records(ev, sort))
 
 
 def render(

@@ -242,3 +242,14 @@ def _ci_meta(ev: Evaluation) -> dict[str, Any]:
     if ev.stats.ci_method == "t":
         return {"level": ev.stats.ci, "bootstrap": 0, "seed": None, "method": "t"}
     return {"level": ev.stats.ci, "bootstrap": ev.stats.replicates, "seed": ev.stats.seed_value, "method": "poisson"}
+
+
+def json_value(value: Any) -> Any:
+    """A group value as JSON holds it: dates and times in ISO 8601, decimals and durations as
+    text (exact), NaN and infinities as null; strings, integers, booleans and floats as they are."""
+    if value is None or isinstance(value, (str, bool, int)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    isoformat = getattr(value, "isoformat", None)
+    return isoformat() if callable(isoformat) else str(value)
