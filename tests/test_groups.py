@@ -260,3 +260,17 @@ def test_a_group_whose_weights_sum_to_zero_is_said(tmp_path: Path) -> None:
     rows = {r["g"]: r for r in csv.DictReader(io.StringIO(done.stdout))}
     assert math.isnan(float(rows["z"]["mse"]))
     assert "the weights (column 'w') of group(s) z sum to zero, so their values are nan" in done.stderr
+
+
+def test_a_group_where_the_baseline_has_no_rows_ranks_by_value(tmp_path: Path) -> None:
+    # Ranks against a baseline follow the paired delta; where the baseline has no rows there is
+    # none, and the NaN baseline was ranked first with the others tied.
+    path = tmp_path / "allnan.csv"
+    path.write_text("g,y,a,b,c\nG1,1,1.5,2,3\nG1,2,2.5,3,1\nG2,1,,3,4\nG2,2,,1,5\n")
+    args = ["eval", str(path), "-p", "a,b,c", "-l", "mse", "--by", "g", "--nan", "drop", "--baseline", "a"]
+    done = CliRunner().invoke(app, [*args, "-f", "csv", "-q"])
+    assert done.exit_code == 0, done.output
+    ranks = {r["model"]: int(r["rank"]) for r in csv.DictReader(io.StringIO(done.stdout)) if r["g"] == "G2"}
+    mse = {"b": np.mean([(3 - 1) ** 2, (1 - 2) ** 2]), "c": np.mean([(4 - 1) ** 2, (5 - 2) ** 2])}
+    assert mse["b"] < mse["c"]
+    assert ranks == {"b": 1, "c": 2, "a": 3}

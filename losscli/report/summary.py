@@ -109,12 +109,17 @@ def badness_matrix(ev: Evaluation, label: str, by_delta: bool = False) -> np.nda
     by_delta = by_delta and spec.loss.nominal is None
     nominal = _nominal_levels(ev, spec)
     columns = []
+    # Where the baseline has no value (no rows in that group), there is no delta to rank by:
+    # those targets rank by the models' own values, NaN (the baseline's) last.
+    base = ev.table.value[(ev.stats.baseline or "", label)] if by_delta else None
+    own = np.isnan(base) if base is not None else None
     for model in ev.models:
         key = (model, label)
         values = ev.table.value[key]
-        if by_delta:
+        if by_delta and own is not None:
             deltas = ev.table.column(key, "delta")
-            values = np.array([v if d is None else d for v, d in zip(values.tolist(), deltas, strict=True)])
+            paired = np.array([v if d is None else d for v, d in zip(values.tolist(), deltas, strict=True)])
+            values = np.where(own, values, paired)
         if spec.loss.higher_is_better:
             values = -values
         elif nominal is not None:
