@@ -504,9 +504,11 @@ def _check_stats(r: Request) -> None:
     low, high = BOOTSTRAP_RANGE
     if s.bootstrap is not None and not low <= s.bootstrap <= high:
         _refuse(r, "bootstrap", f"takes {low} to {high} replicates, not {s.bootstrap}")
-    if s.seed is not None and not 0 <= s.seed < 2**64:
+    if s.seed is not None and s.seed < 0:
+        _refuse(r, "seed", f"must be >= 0, not {s.seed}")
+    if s.seed is not None and s.seed >= 2**64:
         # The generators take 64 bits: a larger seed would wrap onto a smaller one's intervals.
-        _refuse(r, "seed", f"must be between 0 and 2**64 - 1, not {s.seed}")
+        _refuse(r, "seed", f"must be below 2**64, not {s.seed}")
     if s.min_group_n is not None and not s.by:
         _refuse(r, "min_group_n", f"hides small groups of {r.flag('by')}, which was not given")
     if s.min_group_n is not None and s.min_group_n < 0:
