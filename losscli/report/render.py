@@ -323,8 +323,8 @@ def records(ev: Evaluation, sort: str | None = None) -> list[dict[str, Any]]:
     order = np.argsort(rank_matrix(ev, sort_label(ev, sort)), axis=1, kind="stable").tolist()
     columns: dict[tuple[str, str], tuple[list[Any], list[int], list[list[Any]]]] = {}
     for key in table.keys:
-        values = [_json_number(v) for v in table.column(key, "value")]
-        fields = [[_json_number(v) if isinstance(v, float) else v for v in table.column(key, f)] for f in extra]
+        values = [json_value(v) for v in table.column(key, "value")]
+        fields = [[json_value(v) for v in table.column(key, f)] for f in extra]
         columns[key] = (values, table.n[key].tolist(), fields)
     by = ev.stats.by
     groups = [None if g is None else dict(zip(by, map(json_value, g), strict=True)) for g in table.groups]
@@ -393,8 +393,3 @@ def _machine(value: Any) -> Any:
     if value is None:
         return ""
     return repr(value) if isinstance(value, float) else value
-
-
-def _json_number(value: float | None) -> float | None:
-    # JSON has no NaN or infinity; null says "no value" without breaking parsers.
-    return value if value is not None and math.isfinite(value) else None

@@ -250,7 +250,7 @@ def _ci_meta(ev: Evaluation) -> dict[str, Any]:
 
 
 def json_value(value: Any) -> Any:
-    """A group value as JSON holds it: dates and times in ISO 8601, decimals and durations as
+    """A value as JSON holds it (results, group values): dates and times in ISO 8601, decimals and durations as
     text (exact), NaN and infinities as null; strings, integers, booleans and floats as they are."""
     if value is None or isinstance(value, (str, bool, int)):
         return value
