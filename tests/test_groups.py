@@ -274,3 +274,13 @@ def test_a_group_where_the_baseline_has_no_rows_ranks_by_value(tmp_path: Path) -
     mse = {"b": np.mean([(3 - 1) ** 2, (1 - 2) ** 2]), "c": np.mean([(4 - 1) ** 2, (5 - 2) ** 2])}
     assert mse["b"] < mse["c"]
     assert ranks == {"b": 1, "c": 2, "a": 3}
+
+
+def test_a_margin_gate_where_the_baseline_has_no_rows_fails_and_says_why(tmp_path: Path) -> None:
+    path = tmp_path / "allnan.csv"
+    path.write_text("g,y,a,b\nG1,1,1.5,1.5\nG1,2,2.5,2.5\nG2,1,,3\nG2,2,,1\n")
+    args = ["eval", str(path), "-p", "a,b", "-l", "mse", "--by", "g", "--nan", "drop", "--baseline", "a"]
+    done = CliRunner().invoke(app, [*args, "--fail-if-worse-by", "mse=10", "-f", "csv", "-q"])
+    assert done.exit_code == 1
+    assert "FAIL b [g=G2]: mse cannot be compared with a's: a has no value here" in done.stderr
+    assert "[g=G1]" not in done.stderr  # equal there: passes

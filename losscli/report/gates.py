@@ -118,6 +118,9 @@ def _worse_by(ev: Evaluation, threshold: Threshold) -> Iterator[Gate]:
         limit = b + sign * margin
         passed = sign * r.value <= sign * limit
         why = f"{_where(ev, r)}: {label} = {r.value!r} is worse than {ev.stats.baseline}'s {b!r} by more than {amount}"
+        if math.isnan(b) or math.isnan(r.value):  # nothing to compare fails the gate, and says why
+            missing = ev.stats.baseline if math.isnan(b) else r.model
+            why = f"{_where(ev, r)}: {label} cannot be compared with {ev.stats.baseline}'s: {missing} has no value here"
         yield Gate(rule, r.model, label, _group(ev, r), r.value, limit, passed, why)
 
 
