@@ -108,6 +108,7 @@ def main() -> None:
         app()
     except (signals.Interrupted, KeyboardInterrupt) as exc:
         signals.stop_listening()
+        signals.remove_temporaries()  # one the interruption reached before its writer's cleanup could
         signum = exc.signum if isinstance(exc, signals.Interrupted) else int(signals.SIGINT)
         signals.say_interrupted(signum)
         raise SystemExit(128 + signum) from None

@@ -79,10 +79,15 @@ def say_interrupted(signum: int) -> None:
         sys.stderr.flush()
 
 
-def end(signum: int) -> None:
-    """The last resort: the temporaries removed, the message said, the process ended now."""
+def remove_temporaries() -> None:
+    """The output temporaries still registered, removed (if a writer was ever imported)."""
     writers = sys.modules.get("losscli.report.writers")
     if writers is not None:
         writers.remove_temporaries()
+
+
+def end(signum: int) -> None:
+    """The last resort: the temporaries removed, the message said, the process ended now."""
+    remove_temporaries()
     say_interrupted(signum)
     os._exit(128 + signum)

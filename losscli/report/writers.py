@@ -27,9 +27,9 @@ import fnmatch
 import glob as globbing
 import json
 import os
+import secrets
 import stat
 import sys
-import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
@@ -124,12 +124,15 @@ def output_path(path: str, flag: str = "--output") -> Iterator[str]:
         return
     real = os.path.realpath(path)  # through a symlink: the link stays, its target changes
     folder = os.path.dirname(real)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".losscli-", dir=folder)
-    except OSError as exc:
-        raise OutputError(f"{flag} {path}: cannot be written ({exc.strerror or exc})") from None
-    os.close(fd)
+    # Registered before it exists: a signal arriving between the creation and the try below
+    # finds it in _TEMPORARIES (removed by the interrupted exit, or by the signal watcher).
+    tmp = os.path.join(folder, f".losscli-{secrets.token_hex(6)}")
     _TEMPORARIES.add(tmp)
+    try:
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except OSError as exc:
+        _TEMPORARIES.discard(tmp)
+        raise OutputError(f"{flag} {path}: cannot be written ({exc.strerror or exc})") from None
     try:
         yield tmp
         _copy_mode(real, tmp)
