@@ -284,3 +284,20 @@ def test_a_margin_gate_where_the_baseline_has_no_rows_fails_and_says_why(tmp_pat
     assert done.exit_code == 1
     assert "FAIL b [g=G2]: mse cannot be compared with a's: a has no value here" in done.stderr
     assert "[g=G1]" not in done.stderr  # equal there: passes
+
+
+def test_the_refused_group_names_cover_every_field_of_the_results(tmp_path: Path) -> None:
+    # read/plan.py cannot import core (stage order), so it lists the result fields itself: this
+    # keeps that list from drifting from the fields results and records really have.
+    from losscli.core.finish import EXTRA_FIELDS
+    from losscli.read.plan import RESULT_COLUMNS
+
+    assert set(EXTRA_FIELDS) <= set(RESULT_COLUMNS)
+    path = tmp_path / "g.csv"
+    path.write_text("g,y,a,b\nu,1,2,3\nu,2,2,2\nx,1,3,1\nx,2,1,2\n")
+    args = ["eval", str(path), "--by", "g", "-l", "mse", "--baseline", "a", "--ci", "0.9", "-f", "json", "-q"]
+    done = CliRunner().invoke(app, args)
+    assert done.exit_code == 0, done.output
+    assert set(json.loads(done.stdout)[0]) <= set(RESULT_COLUMNS)
+    frame = losscli.evaluate(str(path), ["mse"], by=["g"], baseline="a", ci=0.9)
+    assert set(frame.columns) - {"g"} <= set(RESULT_COLUMNS)
