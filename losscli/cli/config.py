@@ -15,7 +15,6 @@ wins. An unknown key is an error that names the key and the file.
 from __future__ import annotations
 
 import difflib
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,6 +56,8 @@ def find_config(start: Path) -> Config | None:
 
 
 def _read(path: Path) -> dict[str, Any]:
+    import tomllib  # only when a config file exists: its import costs a few ms of every start
+
     try:
         with path.open("rb") as fh:
             return tomllib.load(fh)

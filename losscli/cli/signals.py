@@ -10,12 +10,13 @@ process is still alive after a grace period, removes the temporaries itself and 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import signal
-import socket
 import sys
 import threading
 import time
+from collections.abc import Callable
 
 SIGINT = signal.SIGINT
 SIGNALS = (SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -44,17 +45,30 @@ def install() -> None:
     handled = [s for s in SIGNALS if signal.getsignal(s) is not signal.SIG_IGN]
     for signum in handled:
         signal.signal(signum, _raise)
-    ours, theirs = socket.socketpair()
-    ours.setblocking(False)
-    signal.set_wakeup_fd(ours.fileno(), warn_on_full_buffer=False)
-    watcher = threading.Thread(target=_watch, args=(theirs, ours), name="losscli-signals", daemon=True)
+    # A pipe on POSIX (the socket module costs a few ms of every start); Windows needs a socket.
+    if os.name == "posix":
+        read_end, write_end = os.pipe()
+        os.set_blocking(write_end, False)
+        recv = functools.partial(os.read, read_end, 1)
+        signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)
+    else:  # pragma: no cover - Windows
+        import socket
+
+        ours, theirs = socket.socketpair()
+        ours.setblocking(False)
+        signal.set_wakeup_fd(ours.fileno(), warn_on_full_buffer=False)
+        _KEEP.append(ours)  # the write end stays open as long as the process
+        recv = functools.partial(theirs.recv, 1)
+    watcher = threading.Thread(target=_watch, args=(recv,), name="losscli-signals", daemon=True)
     watcher.start()
 
 
-def _watch(sock: socket.socket, keep: socket.socket) -> None:
-    del keep  # held so the write end stays open as long as the watcher lives
+_KEEP: list[object] = []
+
+
+def _watch(recv: Callable[[], bytes]) -> None:
     while True:
-        data = sock.recv(1)
+        data = recv()
         if data and data[0] in SIGNALS:
             break
     time.sleep(GRACE_S)

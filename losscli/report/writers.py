@@ -27,7 +27,6 @@ import fnmatch
 import glob as globbing
 import json
 import os
-import secrets
 import stat
 import sys
 from collections.abc import Iterator, Sequence
@@ -126,7 +125,8 @@ def output_path(path: str, flag: str = "--output") -> Iterator[str]:
     folder = os.path.dirname(real)
     # Registered before it exists: a signal arriving between the creation and the try below
     # finds it in _TEMPORARIES (removed by the interrupted exit, or by the signal watcher).
-    tmp = os.path.join(folder, f".losscli-{secrets.token_hex(6)}")
+    # os.urandom(6).hex() is secrets.token_hex(6) without importing hmac and hashlib at start.
+    tmp = os.path.join(folder, f".losscli-{os.urandom(6).hex()}")
     _TEMPORARIES.add(tmp)
     try:
         os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
