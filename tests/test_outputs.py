@@ -213,6 +213,30 @@ def test_a_signal_while_waiting_for_input_removes_the_temporary(tmp_path: Path, 
     assert not (tmp_path / "rows.csv").exists()
 
 
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=lambda s: signal.Signals(s).name)
+def test_a_signal_after_many_rows_from_a_silent_upstream_ends_the_run(tmp_path: Path, signum: int) -> None:
+    """More than a block of stdin has come (so the reader thread is blocked in its next read,
+    not the main thread): a signal ends the run at once, not when the upstream closes."""
+    out = tmp_path / "summary.csv"
+    with subprocess.Popen(
+        [*COMMAND, "eval", "-", "-p", "a,b", "-q", "-o", str(out)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    ) as process:
+        assert process.stdin is not None
+        assert process.stderr is not None
+        process.stdin.write(b"y,a,b\n" + b"1.5,2.25,3\n" * 300_000)  # 3.3 MB, several blocks
+        process.stdin.flush()
+        time.sleep(2)  # the blocks are parsed; the reader waits for more
+        process.send_signal(signum)
+        assert process.wait(timeout=15) == 128 + signum  # stdin is still open: the upstream is silent
+        assert process.stderr.read() == f"losscli: interrupted ({signal.Signals(signum).name})\n".encode()
+        process.stdin.close()
+    assert not out.exists()
+    assert [p.name for p in tmp_path.iterdir()] == []
+
+
 @pytest.mark.parametrize("signum", SIGNALS, ids=lambda s: signal.Signals(s).name)
 def test_a_signal_while_writing_removes_the_temporary(tmp_path: Path, signum: int) -> None:
     """Rows flow and the temporary grows: the main thread unwinds and the writer cleans up."""

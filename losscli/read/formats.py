@@ -185,6 +185,43 @@ class _Prefixed:
         self.closed = True
 
 
+class _Stdin:
+    """stdin's descriptor read directly, each read filled until ``size`` or the end.
+
+    Not ``sys.stdin.buffer``: a reader thread blocked in its read holds the buffer's lock, and an
+    interrupted run whose upstream is still silent would then abort at interpreter shutdown
+    (which takes that lock to close stdin) instead of exiting 128 + the signal.
+    """
+
+    def __init__(self, fd: int) -> None:
+        self._raw = io.FileIO(fd, "rb", closefd=False)
+
+    def read(self, size: int = -1) -> bytes:
+        if size is None or size < 0:
+            return self._raw.readall()
+        parts, left = [], size
+        while left > 0 and (part := self._raw.read(left)):
+            parts.append(part)
+            left -= len(part)
+        return b"".join(parts)
+
+    def readinto(self, view: memoryview) -> int:
+        return self._raw.readinto(view) or 0  # a short read; _fill asks again
+
+    def isatty(self) -> bool:
+        return self._raw.isatty()
+
+    def readable(self) -> bool:
+        return True
+
+    @property
+    def closed(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        """stdin stays open: it is the process's, not the reader's."""
+
+
 def _read_to_eof(fd: int) -> bytes:
     chunks = []
     while chunk := os.read(fd, 1 << 16):
@@ -194,7 +231,11 @@ def _read_to_eof(fd: int) -> bytes:
 
 def _open_stdin(fmt: str, dialect: Dialect) -> Source:
     """stdin: CSV/TSV stream in blocks; other formats are identified by their first bytes."""
-    raw: Any = sys.stdin.buffer
+    raw: Any
+    try:
+        raw = _Stdin(sys.stdin.fileno())
+    except (AttributeError, OSError, ValueError):  # a stdin without a descriptor (a test's, a notebook's)
+        raw = sys.stdin.buffer
     if raw.isatty():
         # On a terminal Ctrl-D ends one read, not the stream: each buffered read would wait
         # for another. Read up to the first end of input once; typed or pasted data is small.

@@ -4,7 +4,8 @@ Decoding (pyarrow) and the loss kernels (NumPy) both release the GIL, so a
 reader thread one or two batches ahead lets the cores work at once; blocks of
 a text file can also be parsed several at a time (``ahead``). Every thread
 ends before the iterator returns, even on an error or Ctrl-C, so no reader is
-left running when the interpreter exits.
+left running when the interpreter exits; only one blocked in a read of a pipe
+that stays silent is left behind after READER_GRACE_S.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import contextlib
 import os
 import queue
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -22,6 +24,11 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 _DONE = object()
+# How long an early stop (an error, a signal) waits for the reader to end. A reader blocked on
+# a slow pipe (stdin with upstream still running) ends only when data or EOF arrives: waiting
+# for it made SIGTERM wait for the upstream. Past this, the reader is left blocked in its read
+# (a daemon thread, with its stop flag set: it yields nothing more) and the process goes on.
+READER_GRACE_S = 1.0
 
 
 def prefetched(items: Iterator[T], depth: int = 2) -> Iterator[T]:
@@ -62,7 +69,8 @@ def prefetched(items: Iterator[T], depth: int = 2) -> Iterator[T]:
             yield item  # type: ignore[misc]
     finally:
         stop.set()
-        while worker.is_alive():  # unblock a producer waiting on a full queue
+        deadline = time.monotonic() + READER_GRACE_S
+        while worker.is_alive() and time.monotonic() < deadline:  # unblock a producer on a full queue
             with contextlib.suppress(queue.Empty):
                 box.get_nowait()
             worker.join(timeout=0.05)
