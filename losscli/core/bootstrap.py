@@ -106,16 +106,19 @@ def _generator(seed: int, row_block: int, replicate_block: int) -> np.random.SFC
     return bits
 
 
-def tile(seed: int, row_block: int, replicate_block: int, replicates: int) -> np.ndarray:
+def tile(seed: int, row_block: int, replicate_block: int, replicates: int, out: np.ndarray | None = None) -> np.ndarray:
     """The counts of one tile: uint8, shape (replicates, ROW_BLOCK), replicates <= REPLICATE_BLOCK.
 
     Fewer replicates take a prefix of the same stream, so the first replicates of
-    a run with B = 2000 are those of the same run with B = 1000.
+    a run with B = 2000 are those of the same run with B = 1000. ``out``: a uint16
+    buffer of at least replicates x ROW_BLOCK / 2 to write the counts into.
     """
     words = replicates * ROW_BLOCK // 8  # four 16-bit uniforms per 64-bit word, two counts each
     bits = _generator(seed, row_block, replicate_block).random_raw(words)
     # A 128 KiB table of byte pairs stays in cache (a float table does not): floats come per piece.
-    counts = np.take(pair_table(), bits.view(np.uint16), mode="clip").view(np.uint8)
+    # "wrap" never wraps (a uint16 is always inside the table) and skips "clip"'s compares.
+    target = None if out is None else out[: 4 * words]
+    counts = np.take(pair_table(), bits.view(np.uint16), mode="wrap", out=target).view(np.uint8)
     return counts.reshape(replicates, ROW_BLOCK)
 
 
@@ -146,8 +149,44 @@ def replicate_sums(
 ) -> np.ndarray:
     """sum_i r_ib * columns[i, c] per group: shape (c, B, groups).
 
-    ``start`` is the position of the batch's first row in the whole input.
+    ``start`` is the position of the batch's first row in the whole input. Equal
+    columns are reduced once: without --weight every model's weight column is the
+    same, with --weight too when no rows are dropped, and a --baseline pair repeats
+    its model's and the baseline's columns (27 columns are 9 with 4 models x 2 losses).
     """
+    distinct, source = _distinct_columns(columns)
+    if len(distinct) == columns.shape[1]:
+        return _reduce(seed, start, columns, codes, groups, replicates)
+    # Taken side by side in a C-ordered copy: products read rows of it.
+    sums = _reduce(seed, start, np.take(columns, distinct, axis=1), codes, groups, replicates)
+    return sums[source]
+
+
+def _distinct_columns(columns: np.ndarray) -> tuple[list[int], list[int]]:
+    """The first of each set of equal columns, and for every column the index of its set's first.
+
+    A column is compared in full only with the first earlier column whose sample of rows
+    matches: linear in rows x columns even when many columns share a sample.
+    """
+    rows, width = columns.shape
+    sample = columns[np.linspace(0, rows - 1, min(rows, 64)).astype(np.intp)]
+    first: dict[bytes, int] = {}
+    distinct: list[int] = []
+    source: list[int] = []
+    for c in range(width):
+        key = sample[:, c].tobytes()
+        j = first.get(key)
+        if j is not None and np.array_equal(columns[:, distinct[j]], columns[:, c]):
+            source.append(j)
+            continue
+        first.setdefault(key, len(distinct))
+        source.append(len(distinct))
+        distinct.append(c)
+    return distinct, source
+
+
+def _reduce(seed: int, start: int, columns: np.ndarray, codes: np.ndarray, groups: int, replicates: int) -> np.ndarray:
+    """The replicate sums of ``columns``: (c, B, groups)."""
     rows, width = columns.shape
     out = np.zeros((width, replicates, groups))
     blocks = _row_blocks(start, rows)
@@ -163,10 +202,15 @@ def replicate_sums(
         # One span: the replicate block's own slice of out (disjoint, no locks); several:
         # a partial of its own, added below in span order.
         target = np.zeros((width, q1 - q0, groups)) if len(spans) > 1 else out[:, q0:q1, :]
+        buffers = _buffers()
         for k in span:
             b, lo, hi, off = blocks[k]
-            draws = tile(seed, b, q0 // REPLICATE_BLOCK, q1 - q0)[:, off : off + hi - lo]
-            _add_tile(target, draws, columns[lo:hi], *local[k])
+            draws = tile(seed, b, q0 // REPLICATE_BLOCK, q1 - q0, buffers.pairs)[:, off : off + hi - lo]
+            present, inverse = local[k]
+            if present is None or inverse is None:
+                _add_product(target[:, :, 0], draws, columns[lo:hi], buffers.floats)
+            else:
+                _add_tile(target, draws, columns[lo:hi], present, inverse)
         return target
 
     partials = parallel_map(one_task, tasks)
@@ -174,6 +218,21 @@ def replicate_sums(
         for (q0, _), part in zip(tasks, partials, strict=True):
             out[:, q0 : q0 + part.shape[1], :] += part
     return out
+
+
+class _Buffers:
+    """A thread's lookup output and float piece, kept from tile to tile (never a fresh temporary)."""
+
+    def __init__(self) -> None:
+        self.pairs = np.empty(REPLICATE_BLOCK * ROW_BLOCK // 2, dtype=np.uint16)
+        self.floats = np.empty(REPLICATE_BLOCK * ROW_BLOCK)
+
+
+def _buffers() -> _Buffers:
+    buffers: _Buffers | None = getattr(_local, "buffers", None)
+    if buffers is None:
+        buffers = _local.buffers = _Buffers()
+    return buffers
 
 
 def _local_groups(codes: np.ndarray, groups: int) -> tuple[np.ndarray | None, np.ndarray | None]:
@@ -185,12 +244,9 @@ def _local_groups(codes: np.ndarray, groups: int) -> tuple[np.ndarray | None, np
 
 
 def _add_tile(
-    target: np.ndarray, draws: np.ndarray, columns: np.ndarray, present: np.ndarray | None, inverse: np.ndarray | None
+    target: np.ndarray, draws: np.ndarray, columns: np.ndarray, present: np.ndarray, inverse: np.ndarray
 ) -> None:
     """target[c, :, g] += sum over rows of group g of draws[:, i] * columns[i, c] (draws: uint8 counts)."""
-    if present is None or inverse is None:
-        target[:, :, 0] += _product(draws, columns).T
-        return
     rows, width = columns.shape
     count = len(present)
     if count * width <= _ONEHOT_LIMIT:
@@ -208,21 +264,33 @@ def _add_tile(
 
 
 def _product(counts: np.ndarray, columns: np.ndarray) -> np.ndarray:
-    """counts @ columns in float64, in pieces small enough for BLAS to stay on the calling
-    thread; the counts become floats one piece at a time, so the piece stays in cache."""
+    """counts @ columns in float64 (counts: uint8): (replicates, columns)."""
+    out = np.zeros((columns.shape[1], counts.shape[0]))
+    _add_product(out, counts, columns, np.empty(counts.size))
+    return out.T
+
+
+def _add_product(target: np.ndarray, counts: np.ndarray, columns: np.ndarray, floats: np.ndarray) -> None:
+    """target[c] += counts @ columns[:, c] in float64 (counts: uint8, replicates x rows).
+
+    Products are cut so rows x replicates x columns stays at OpenBLAS's single-thread
+    threshold (65536 x 4): above it, every small product wakes BLAS's own threads,
+    which costs 40 times the arithmetic here (our threads use the cores). The counts
+    become floats one piece at a time, in a buffer kept by the thread, so the piece
+    stays in cache.
+    """
     rows, width = columns.shape
     replicates = counts.shape[0]
-    out = np.zeros((replicates, width))
-    step = max(16, _BLAS_SINGLE_THREAD // (replicates * min(width, _PIECE_COLUMNS)))
-    piece = np.empty((replicates, min(step, rows)))
-    for r0 in range(0, rows, step):
+    pieces = -(-rows * replicates * min(width, _PIECE_COLUMNS) // _BLAS_SINGLE_THREAD)
+    step = -(-rows // max(pieces, 1))  # equal pieces: no thin product at the end
+    for r0 in range(0, rows if width else 0, step):
         r1 = min(rows, r0 + step)
-        draws = piece[:, : r1 - r0]
+        # Contiguous rows: a stride of ROW_BLOCK floats (8 KiB) would map every row to the same cache sets.
+        draws = floats[: replicates * (r1 - r0)].reshape(replicates, r1 - r0)
         np.copyto(draws, counts[:, r0:r1])
         for c0 in range(0, width, _PIECE_COLUMNS):
             c1 = min(width, c0 + _PIECE_COLUMNS)
-            out[:, c0:c1] += draws @ columns[r0:r1, c0:c1]
-    return out
+            target[c0:c1] += (draws @ columns[r0:r1, c0:c1]).T
 
 
 def state_bytes(replicates: int, groups: int, keys: int) -> int:
