@@ -203,14 +203,19 @@ def _reduce(seed: int, start: int, columns: np.ndarray, codes: np.ndarray, group
         # a partial of its own, added below in span order.
         target = np.zeros((width, q1 - q0, groups)) if len(spans) > 1 else out[:, q0:q1, :]
         buffers = _buffers()
+        # One group: the task's products add up in a C-ordered (replicates, columns) array,
+        # moved into the target once (not a transposed add per piece).
+        products = np.zeros((q1 - q0, width))
         for k in span:
             b, lo, hi, off = blocks[k]
             draws = tile(seed, b, q0 // REPLICATE_BLOCK, q1 - q0, buffers.pairs)[:, off : off + hi - lo]
             present, inverse = local[k]
             if present is None or inverse is None:
-                _add_product(target[:, :, 0], draws, columns[lo:hi], buffers.floats)
+                _add_product(products, draws, columns[lo:hi], buffers)
             else:
                 _add_tile(target, draws, columns[lo:hi], present, inverse)
+        if groups == 1:
+            target[:, :, 0] += products.T
         return target
 
     partials = parallel_map(one_task, tasks)
@@ -226,6 +231,7 @@ class _Buffers:
     def __init__(self) -> None:
         self.pairs = np.empty(REPLICATE_BLOCK * ROW_BLOCK // 2, dtype=np.uint16)
         self.floats = np.empty(REPLICATE_BLOCK * ROW_BLOCK)
+        self.products = np.empty(REPLICATE_BLOCK * _PIECE_COLUMNS)
 
 
 def _buffers() -> _Buffers:
@@ -265,19 +271,18 @@ def _add_tile(
 
 def _product(counts: np.ndarray, columns: np.ndarray) -> np.ndarray:
     """counts @ columns in float64 (counts: uint8): (replicates, columns)."""
-    out = np.zeros((columns.shape[1], counts.shape[0]))
-    _add_product(out, counts, columns, np.empty(counts.size))
-    return out.T
+    out = np.zeros((counts.shape[0], columns.shape[1]))
+    _add_product(out, counts, columns, _buffers())
+    return out
 
 
-def _add_product(target: np.ndarray, counts: np.ndarray, columns: np.ndarray, floats: np.ndarray) -> None:
-    """target[c] += counts @ columns[:, c] in float64 (counts: uint8, replicates x rows).
+def _add_product(products: np.ndarray, counts: np.ndarray, columns: np.ndarray, buffers: _Buffers) -> None:
+    """products += counts @ columns in float64 (counts: uint8, replicates x rows).
 
     Products are cut so rows x replicates x columns stays at OpenBLAS's single-thread
-    threshold (65536 x 4): above it, every small product wakes BLAS's own threads,
-    which costs 40 times the arithmetic here (our threads use the cores). The counts
-    become floats one piece at a time, in a buffer kept by the thread, so the piece
-    stays in cache.
+    threshold; the counts become floats one piece at a time, in the thread's buffer
+    (contiguous: a stride of ROW_BLOCK floats, 8 KiB, would put every row of a piece
+    in the same cache sets), so the piece stays in cache.
     """
     rows, width = columns.shape
     replicates = counts.shape[0]
@@ -285,12 +290,13 @@ def _add_product(target: np.ndarray, counts: np.ndarray, columns: np.ndarray, fl
     step = -(-rows // max(pieces, 1))  # equal pieces: no thin product at the end
     for r0 in range(0, rows if width else 0, step):
         r1 = min(rows, r0 + step)
-        # Contiguous rows: a stride of ROW_BLOCK floats (8 KiB) would map every row to the same cache sets.
-        draws = floats[: replicates * (r1 - r0)].reshape(replicates, r1 - r0)
+        draws = buffers.floats[: replicates * (r1 - r0)].reshape(replicates, r1 - r0)
         np.copyto(draws, counts[:, r0:r1])
         for c0 in range(0, width, _PIECE_COLUMNS):
             c1 = min(width, c0 + _PIECE_COLUMNS)
-            target[c0:c1] += (draws @ columns[r0:r1, c0:c1]).T
+            piece = buffers.products[: replicates * (c1 - c0)].reshape(replicates, c1 - c0)
+            np.matmul(draws, columns[r0:r1, c0:c1], out=piece)
+            products[:, c0:c1] += piece
 
 
 def state_bytes(replicates: int, groups: int, keys: int) -> int:
