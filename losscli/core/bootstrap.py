@@ -150,9 +150,10 @@ def replicate_sums(
     """sum_i r_ib * columns[i, c] per group: shape (c, B, groups).
 
     ``start`` is the position of the batch's first row in the whole input. Equal
-    columns are reduced once: without --weight every model's weight column is the
-    same, with --weight too when no rows are dropped, and a --baseline pair repeats
-    its model's and the baseline's columns (27 columns are 9 with 4 models x 2 losses).
+    columns are reduced once: with --weight every model's weight column is the same
+    where no rows are dropped, and with --nan drop a --baseline pair repeats its
+    model's and the baseline's columns in batches where both keep the same rows
+    (4 models x 2 losses with --weight, --baseline and --nan drop: 30 columns, 9 distinct).
     """
     distinct, source = _distinct_columns(columns)
     if len(distinct) == columns.shape[1]:
@@ -287,7 +288,7 @@ def _add_product(products: np.ndarray, counts: np.ndarray, columns: np.ndarray, 
     rows, width = columns.shape
     replicates = counts.shape[0]
     pieces = -(-rows * replicates * min(width, _PIECE_COLUMNS) // _BLAS_SINGLE_THREAD)
-    step = -(-rows // max(pieces, 1))  # equal pieces: no thin product at the end
+    step = max(1, -(-rows // max(pieces, 1)))  # equal pieces: no thin product at the end
     for r0 in range(0, rows if width else 0, step):
         r1 = min(rows, r0 + step)
         draws = buffers.floats[: replicates * (r1 - r0)].reshape(replicates, r1 - r0)
