@@ -17,8 +17,8 @@ cancels to first order, and a width changes by at most about 2.5e-4 of
 itself: the Monte Carlo error of B = 1000 replicates (a few percent of the
 width) is a hundred times larger. The replicate sums of a tile are matrix products of
 the counts (converted to float64 a cache-sized piece at a time) with the
-batch's columns (w, w * loss per model and loss), in float64: O(rows x B x
-columns) flops with memory bounded by the tile, not by B x rows. Threads take
+batch's columns (w, w * loss per model and loss; equal columns once), in float64:
+O(rows x B x columns) flops with memory bounded by the tile, not by B x rows. Threads take
 disjoint replicate blocks, and each replicate block adds its row blocks in
 order (with one group, in spans of rows whose sums are added in order): identical
 numbers for any thread count.
