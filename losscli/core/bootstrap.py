@@ -203,20 +203,11 @@ def _reduce(seed: int, start: int, columns: np.ndarray, codes: np.ndarray, group
         # One span: the replicate block's own slice of out (disjoint, no locks); several:
         # a partial of its own, added below in span order.
         target = np.zeros((width, q1 - q0, groups)) if len(spans) > 1 else out[:, q0:q1, :]
-        buffers = _buffers()
-        # One group: the task's products add up in a C-ordered (replicates, columns) array,
-        # moved into the target once (not a transposed add per piece).
-        products = np.zeros((q1 - q0, width))
+        pairs = _pairs_buffer()
         for k in span:
             b, lo, hi, off = blocks[k]
-            draws = tile(seed, b, q0 // REPLICATE_BLOCK, q1 - q0, buffers.pairs)[:, off : off + hi - lo]
-            present, inverse = local[k]
-            if present is None or inverse is None:
-                _add_product(products, draws, columns[lo:hi], buffers)
-            else:
-                _add_tile(target, draws, columns[lo:hi], present, inverse)
-        if groups == 1:
-            target[:, :, 0] += products.T
+            draws = tile(seed, b, q0 // REPLICATE_BLOCK, q1 - q0, pairs)[:, off : off + hi - lo]
+            _add_tile(target, draws, columns[lo:hi], *local[k])
         return target
 
     partials = parallel_map(one_task, tasks)
@@ -226,20 +217,12 @@ def _reduce(seed: int, start: int, columns: np.ndarray, codes: np.ndarray, group
     return out
 
 
-class _Buffers:
-    """A thread's lookup output and float piece, kept from tile to tile (never a fresh temporary)."""
-
-    def __init__(self) -> None:
-        self.pairs = np.empty(REPLICATE_BLOCK * ROW_BLOCK // 2, dtype=np.uint16)
-        self.floats = np.empty(REPLICATE_BLOCK * ROW_BLOCK)
-        self.products = np.empty(REPLICATE_BLOCK * _PIECE_COLUMNS)
-
-
-def _buffers() -> _Buffers:
-    buffers: _Buffers | None = getattr(_local, "buffers", None)
-    if buffers is None:
-        buffers = _local.buffers = _Buffers()
-    return buffers
+def _pairs_buffer() -> np.ndarray:
+    """This thread's buffer for a tile's counts, kept from tile to tile (not a fresh 128 KiB each)."""
+    pairs: np.ndarray | None = getattr(_local, "pairs", None)
+    if pairs is None:
+        pairs = _local.pairs = np.empty(REPLICATE_BLOCK * ROW_BLOCK // 2, dtype=np.uint16)
+    return pairs
 
 
 def _local_groups(codes: np.ndarray, groups: int) -> tuple[np.ndarray | None, np.ndarray | None]:
@@ -251,9 +234,12 @@ def _local_groups(codes: np.ndarray, groups: int) -> tuple[np.ndarray | None, np
 
 
 def _add_tile(
-    target: np.ndarray, draws: np.ndarray, columns: np.ndarray, present: np.ndarray, inverse: np.ndarray
+    target: np.ndarray, draws: np.ndarray, columns: np.ndarray, present: np.ndarray | None, inverse: np.ndarray | None
 ) -> None:
     """target[c, :, g] += sum over rows of group g of draws[:, i] * columns[i, c] (draws: uint8 counts)."""
+    if present is None or inverse is None:
+        target[:, :, 0] += _product(draws, columns).T
+        return
     rows, width = columns.shape
     count = len(present)
     if count * width <= _ONEHOT_LIMIT:
@@ -271,33 +257,22 @@ def _add_tile(
 
 
 def _product(counts: np.ndarray, columns: np.ndarray) -> np.ndarray:
-    """counts @ columns in float64 (counts: uint8): (replicates, columns)."""
-    out = np.zeros((counts.shape[0], columns.shape[1]))
-    _add_product(out, counts, columns, _buffers())
-    return out
-
-
-def _add_product(products: np.ndarray, counts: np.ndarray, columns: np.ndarray, buffers: _Buffers) -> None:
-    """products += counts @ columns in float64 (counts: uint8, replicates x rows).
-
-    Products are cut so rows x replicates x columns stays at OpenBLAS's single-thread
-    threshold; the counts become floats one piece at a time, in the thread's buffer
-    (contiguous: a stride of ROW_BLOCK floats, 8 KiB, would put every row of a piece
-    in the same cache sets), so the piece stays in cache.
-    """
+    """counts @ columns in float64, in pieces small enough for BLAS to stay on the calling
+    thread; the counts become floats one piece at a time (a contiguous array: rows of a
+    wider buffer, 8 KiB apart, would share cache sets), so the piece stays in cache."""
     rows, width = columns.shape
     replicates = counts.shape[0]
-    pieces = -(-rows * replicates * min(width, _PIECE_COLUMNS) // _BLAS_SINGLE_THREAD)
-    step = max(1, -(-rows // max(pieces, 1)))  # equal pieces: no thin product at the end
-    for r0 in range(0, rows if width else 0, step):
+    out = np.zeros((replicates, width))
+    step = max(16, _BLAS_SINGLE_THREAD // (replicates * min(width, _PIECE_COLUMNS)))
+    piece = np.empty((replicates, min(step, rows)))
+    for r0 in range(0, rows, step):
         r1 = min(rows, r0 + step)
-        draws = buffers.floats[: replicates * (r1 - r0)].reshape(replicates, r1 - r0)
+        draws = piece[:, : r1 - r0]
         np.copyto(draws, counts[:, r0:r1])
         for c0 in range(0, width, _PIECE_COLUMNS):
             c1 = min(width, c0 + _PIECE_COLUMNS)
-            piece = buffers.products[: replicates * (c1 - c0)].reshape(replicates, c1 - c0)
-            np.matmul(draws, columns[r0:r1, c0:c1], out=piece)
-            products[:, c0:c1] += piece
+            out[:, c0:c1] += draws @ columns[r0:r1, c0:c1]
+    return out
 
 
 def state_bytes(replicates: int, groups: int, keys: int) -> int:
