@@ -64,6 +64,27 @@ def test_replicate_sums_are_the_weighted_sums(groups: int) -> None:
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-9)
 
 
+@pytest.mark.parametrize("groups", [1, 3])
+def test_equal_columns_are_reduced_once_and_give_the_weighted_sums(groups: int) -> None:
+    """A --baseline pair repeats its model's and the baseline's columns, and without --weight every
+    model's weight column is ones: those are reduced once. A column equal to another on most rows
+    (every sampled one) but not all is still its own."""
+    rng = np.random.default_rng(4)
+    rows, start, b = 5000, 100, 200
+    a, c = rng.normal(size=rows), rng.normal(size=rows)
+    near = a.copy()
+    near[1] += 1.0  # not among the sampled rows: equal on the sample, different in full
+    columns = np.column_stack([np.ones(rows), a, c, np.ones(rows), a, near, c, a])
+    codes = rng.integers(0, groups, rows)
+    got = replicate_sums(5, start, columns, codes, groups, b)
+    r = replicate_weights(5, start, rows, b)
+    want = np.einsum("ib,ic,ig->cbg", r, columns, np.eye(groups)[codes])
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-9)
+    for copy, first in ((3, 0), (4, 1), (6, 2), (7, 1)):
+        np.testing.assert_array_equal(got[copy], got[first])
+    assert not np.allclose(got[5], got[1], rtol=1e-12, atol=0)
+
+
 @pytest.mark.parametrize(("groups", "rows"), [(1, 6000), (1, 40_000), (4, 6000), (300, 6000)])
 def test_replicate_sums_are_identical_for_any_thread_count(groups: int, rows: int) -> None:
     """40 000 rows with one group are cut into spans of rows, each a task of its own."""

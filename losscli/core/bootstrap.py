@@ -17,8 +17,8 @@ cancels to first order, and a width changes by at most about 2.5e-4 of
 itself: the Monte Carlo error of B = 1000 replicates (a few percent of the
 width) is a hundred times larger. The replicate sums of a tile are matrix products of
 the counts (converted to float64 a cache-sized piece at a time) with the
-batch's columns (w, w * loss per model and loss), in float64: O(rows x B x
-columns) flops with memory bounded by the tile, not by B x rows. Threads take
+batch's columns (w, w * loss per model and loss; equal columns once), in float64:
+O(rows x B x columns) flops with memory bounded by the tile, not by B x rows. Threads take
 disjoint replicate blocks, and each replicate block adds its row blocks in
 order (with one group, in spans of rows whose sums are added in order): identical
 numbers for any thread count.
@@ -106,16 +106,19 @@ def _generator(seed: int, row_block: int, replicate_block: int) -> np.random.SFC
     return bits
 
 
-def tile(seed: int, row_block: int, replicate_block: int, replicates: int) -> np.ndarray:
+def tile(seed: int, row_block: int, replicate_block: int, replicates: int, out: np.ndarray | None = None) -> np.ndarray:
     """The counts of one tile: uint8, shape (replicates, ROW_BLOCK), replicates <= REPLICATE_BLOCK.
 
     Fewer replicates take a prefix of the same stream, so the first replicates of
-    a run with B = 2000 are those of the same run with B = 1000.
+    a run with B = 2000 are those of the same run with B = 1000. ``out``: a uint16
+    buffer of at least replicates x ROW_BLOCK / 2 to write the counts into.
     """
     words = replicates * ROW_BLOCK // 8  # four 16-bit uniforms per 64-bit word, two counts each
     bits = _generator(seed, row_block, replicate_block).random_raw(words)
     # A 128 KiB table of byte pairs stays in cache (a float table does not): floats come per piece.
-    counts = np.take(pair_table(), bits.view(np.uint16), mode="clip").view(np.uint8)
+    # "wrap" never wraps (a uint16 is always inside the table) and skips "clip"'s compares.
+    target = None if out is None else out[: 4 * words]
+    counts = np.take(pair_table(), bits.view(np.uint16), mode="wrap", out=target).view(np.uint8)
     return counts.reshape(replicates, ROW_BLOCK)
 
 
@@ -146,8 +149,45 @@ def replicate_sums(
 ) -> np.ndarray:
     """sum_i r_ib * columns[i, c] per group: shape (c, B, groups).
 
-    ``start`` is the position of the batch's first row in the whole input.
+    ``start`` is the position of the batch's first row in the whole input. Equal
+    columns are reduced once: with --weight every model's weight column is the same
+    where no rows are dropped, and with --nan drop a --baseline pair repeats its
+    model's and the baseline's columns in batches where both keep the same rows
+    (4 models x 2 losses with --weight, --baseline and --nan drop: 30 columns, 9 distinct).
     """
+    distinct, source = _distinct_columns(columns)
+    if len(distinct) == columns.shape[1]:
+        return _reduce(seed, start, columns, codes, groups, replicates)
+    # Taken side by side in a C-ordered copy: products read rows of it.
+    sums = _reduce(seed, start, np.take(columns, distinct, axis=1), codes, groups, replicates)
+    return sums[source]
+
+
+def _distinct_columns(columns: np.ndarray) -> tuple[list[int], list[int]]:
+    """The first of each set of equal columns, and for every column the index of its set's first.
+
+    A column is compared in full only with the first earlier column whose sample of rows
+    matches: linear in rows x columns even when many columns share a sample.
+    """
+    rows, width = columns.shape
+    sample = columns[np.linspace(0, rows - 1, min(rows, 64)).astype(np.intp)]
+    first: dict[bytes, int] = {}
+    distinct: list[int] = []
+    source: list[int] = []
+    for c in range(width):
+        key = sample[:, c].tobytes()
+        j = first.get(key)
+        if j is not None and np.array_equal(columns[:, distinct[j]], columns[:, c]):
+            source.append(j)
+            continue
+        first.setdefault(key, len(distinct))
+        source.append(len(distinct))
+        distinct.append(c)
+    return distinct, source
+
+
+def _reduce(seed: int, start: int, columns: np.ndarray, codes: np.ndarray, groups: int, replicates: int) -> np.ndarray:
+    """The replicate sums of ``columns``: (c, B, groups)."""
     rows, width = columns.shape
     out = np.zeros((width, replicates, groups))
     blocks = _row_blocks(start, rows)
@@ -163,9 +203,10 @@ def replicate_sums(
         # One span: the replicate block's own slice of out (disjoint, no locks); several:
         # a partial of its own, added below in span order.
         target = np.zeros((width, q1 - q0, groups)) if len(spans) > 1 else out[:, q0:q1, :]
+        pairs = _pairs_buffer()
         for k in span:
             b, lo, hi, off = blocks[k]
-            draws = tile(seed, b, q0 // REPLICATE_BLOCK, q1 - q0)[:, off : off + hi - lo]
+            draws = tile(seed, b, q0 // REPLICATE_BLOCK, q1 - q0, pairs)[:, off : off + hi - lo]
             _add_tile(target, draws, columns[lo:hi], *local[k])
         return target
 
@@ -174,6 +215,14 @@ def replicate_sums(
         for (q0, _), part in zip(tasks, partials, strict=True):
             out[:, q0 : q0 + part.shape[1], :] += part
     return out
+
+
+def _pairs_buffer() -> np.ndarray:
+    """This thread's buffer for a tile's counts, kept from tile to tile (not a fresh 128 KiB each)."""
+    pairs: np.ndarray | None = getattr(_local, "pairs", None)
+    if pairs is None:
+        pairs = _local.pairs = np.empty(REPLICATE_BLOCK * ROW_BLOCK // 2, dtype=np.uint16)
+    return pairs
 
 
 def _local_groups(codes: np.ndarray, groups: int) -> tuple[np.ndarray | None, np.ndarray | None]:
@@ -209,7 +258,8 @@ def _add_tile(
 
 def _product(counts: np.ndarray, columns: np.ndarray) -> np.ndarray:
     """counts @ columns in float64, in pieces small enough for BLAS to stay on the calling
-    thread; the counts become floats one piece at a time, so the piece stays in cache."""
+    thread; the counts become floats one piece at a time (a contiguous array: rows of a
+    wider buffer, 8 KiB apart, would share cache sets), so the piece stays in cache."""
     rows, width = columns.shape
     replicates = counts.shape[0]
     out = np.zeros((replicates, width))
