@@ -22,31 +22,145 @@ GroupKey = tuple[Hashable, ...]
 Key = tuple[str, str]  # (model, loss label)
 
 
+# One NaN object: a dict finds a key by identity before equality, so with every NaN group
+# value made this one, NaN is one group (as 0.0 and -0.0 are, being equal), in every batch.
+_NAN = float("nan")
+
+
+def _same_nan(value: Any) -> Any:
+    return _NAN if isinstance(value, float) and value != value else value
+
+
+def _nulls(array: Any) -> np.ndarray:
+    """True where an Arrow array is null (its validity bitmap unpacked)."""
+    validity = array.buffers()[0]
+    if validity is None or not array.null_count:
+        return np.zeros(len(array), dtype=bool)
+    bits = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), bitorder="little")
+    return ~bits[array.offset : array.offset + len(array)].astype(bool)
+
+
+def _int64(array: Any) -> np.ndarray:
+    """An Arrow int32 array as int64, -1 where null."""
+    if not len(array):
+        return np.zeros(0, dtype=np.int64)
+    out = np.frombuffer(array.buffers()[1], dtype=np.int32, count=len(array), offset=array.offset * 4)
+    out = out.astype(np.int64)
+    out[_nulls(array)] = -1
+    return out
+
+
+def _signed_zeros(idx: np.ndarray, values: Any) -> tuple[np.ndarray, Any, Any]:
+    """(idx, values, lookup) where -0.0 is looked up as 0.0: Python's == (the dict's) holds
+    them equal, Arrow's hash does not. A batch holding both keeps the first seen."""
+    import pyarrow as pa
+
+    if values.type not in (pa.float64(), pa.float32()) or not len(values):
+        return idx, values, values
+    dtype = np.float64 if values.type == pa.float64() else np.float32
+    data = np.frombuffer(values.buffers()[1], dtype=dtype, count=values.offset + len(values))  # offset kept below
+    own = data[values.offset : values.offset + len(values)]
+    zeros = np.flatnonzero((own == 0) & ~_nulls(values))
+    if not zeros.size:
+        return idx, values, values
+    if zeros.size > 1:  # 0.0 and -0.0: rows of the second are the first's, and later codes move down
+        first, second = int(zeros[0]), int(zeros[1])
+        idx = np.where(idx == second, first, idx)
+        idx = idx - (idx > second)
+        values = pa.concat_arrays([values.slice(0, second), values.slice(second + 1)])
+        return _signed_zeros(idx, values)
+    fixed = np.add(data, 0.0, dtype=dtype)  # -0.0 + 0.0 is 0.0; every other value is unchanged
+    lookup = pa.Array.from_buffers(
+        values.type, len(values), [values.buffers()[0], pa.py_buffer(fixed)], values.null_count, values.offset
+    )
+    return idx, values, lookup
+
+
 class GroupIndex:
-    """Dense codes for group keys (tuples of --by values), in first-seen order."""
+    """Dense codes for group keys (tuples of --by values), in first-seen order.
+
+    One --by column given as an Arrow array (the common case) is looked up in C: the
+    distinct values seen so far are kept as an Arrow array, each batch's values are found
+    in it by a hash join (``pyarrow.compute.index_in``) and only the new ones appended; the
+    Python tuples are made once, when ``keys`` is read. Otherwise (several columns, values
+    given as lists, a type Arrow cannot hash, or once ``code`` is called) keys go through
+    a dict. Either way values group as Python compares them: 0.0 and -0.0 are one group
+    (named as first seen), every NaN is one group, null (None) is a group of its own.
+    """
 
     def __init__(self) -> None:
-        self.keys: list[GroupKey] = []
+        self._keys: list[GroupKey] = []
         self._codes: dict[GroupKey, int] = {}
+        self._seen: Any = None  # Arrow mode: the distinct values seen, -0.0 as 0.0 (looked up)
+        self._names: Any = None  # Arrow mode: the same values as first seen (the keys)
 
     def __len__(self) -> int:
-        return len(self.keys)
+        return len(self._seen) if self._seen is not None else len(self._keys)
+
+    @property
+    def keys(self) -> list[GroupKey]:
+        if self._seen is not None and len(self._keys) < len(self._seen):
+            self._keys += [(_same_nan(v),) for v in self._names.slice(len(self._keys)).to_pylist()]
+        return self._keys
+
+    def _to_python(self) -> None:
+        """Leave Arrow mode: every key so far a Python tuple in the dict."""
+        if self._seen is not None:
+            keys = self.keys
+            self._codes = dict(zip(keys, range(len(keys)), strict=True))
+            self._seen = self._names = None
 
     def code(self, key: GroupKey) -> int:
+        self._to_python()
+        key = tuple(map(_same_nan, key))
         if key not in self._codes:
-            self._codes[key] = len(self.keys)
-            self.keys.append(key)
+            self._codes[key] = len(self._keys)
+            self._keys.append(key)
         return self._codes[key]
 
-    def encode(self, columns: Sequence[tuple[np.ndarray, list[Hashable]]], n: int) -> np.ndarray:
+    def encode(self, columns: Sequence[tuple[np.ndarray, Any]], n: int) -> np.ndarray:
         """Per-row group codes for one batch (all zero without --by).
 
-        Each --by column comes dictionary-encoded: (per-row index, distinct values),
-        so only the distinct combinations of this batch go through Python.
+        Each --by column comes dictionary-encoded: (per-row index, distinct values, as a
+        list or an Arrow array numbered in the order the rows first show them, as
+        read.arrow_numpy.group_codes gives), so only distinct values are looked up.
         """
         if not columns:
             self.code(())
             return np.zeros(n, dtype=np.intp)
+        if len(columns) == 1 and not isinstance(columns[0][1], list | tuple) and (self._seen is not None or not self):
+            codes = self._encode_arrow(*columns[0])
+            if codes is not None:
+                return codes
+        self._to_python()
+        listed = [(idx, [*map(_same_nan, v if isinstance(v, list | tuple) else v.to_pylist())]) for idx, v in columns]
+        return self._encode_python(listed, n)
+
+    def _encode_arrow(self, idx: np.ndarray, values: Any) -> np.ndarray | None:
+        """encode() of one Arrow column in Arrow mode; None where it cannot be (another type)."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        idx, values, lookup = _signed_zeros(idx, values)
+        seen = self._seen if self._seen is not None else lookup.slice(0, 0)
+        if seen.type != lookup.type:
+            return None
+        try:
+            found = pc.index_in(lookup, value_set=seen, skip_nulls=False)
+        except pa.ArrowNotImplementedError:  # a type Arrow cannot hash: the dict takes it
+            return None
+        position = _int64(found)
+        new = np.flatnonzero(position < 0)
+        position[new] = np.arange(len(seen), len(seen) + len(new))
+        taken = pa.Array.from_buffers(pa.int64(), len(new), [None, pa.py_buffer(new.astype(np.int64))])
+        self._seen = pa.concat_arrays([seen, lookup.take(taken)])
+        names = self._names if self._names is not None else values.slice(0, 0)
+        self._names = pa.concat_arrays([names, values.take(taken)])
+        codes: np.ndarray = position[idx]
+        return codes
+
+    def _encode_python(self, columns: Sequence[tuple[np.ndarray, list[Hashable]]], n: int) -> np.ndarray:
+        """encode() through the dict: the distinct combinations of the batch, decoded to tuples."""
         # One integer per row for the combination (mixed radix over the dictionaries),
         # so a 1-D unique finds the batch's distinct combinations and their first rows.
         radices = [max(len(values), 1) for _, values in columns]
@@ -67,9 +181,9 @@ class GroupIndex:
         missing = [i for i, code in enumerate(found) if code is None]
         new_keys = [batch_keys[i] for i in missing]
         if len(dict.fromkeys(new_keys)) == len(new_keys):  # distinct (0.0 and -0.0 are one key)
-            start = len(self.keys)
+            start = len(self._keys)
             self._codes.update(zip(new_keys, range(start, start + len(new_keys)), strict=True))
-            self.keys += new_keys
+            self._keys += new_keys
             for k, i in enumerate(missing):
                 found[i] = start + k
         else:
