@@ -263,7 +263,7 @@ def wide(ev: Evaluation, sort: str | None = None) -> tuple[list[str], list[list[
     return header, rows
 
 
-def _wide(ev: Evaluation, sort: str | None, machine: bool) -> tuple[list[str], list[Any]]:
+def _wide(ev: Evaluation, sort: str | None, machine: bool, header_only: bool = False) -> tuple[list[str], list[Any]]:
     """wide(), built column-wise: each model's rows at every target are zipped from its columns
     (group texts, model, n, fields, rank), then taken in ranking order; with ``machine``, every
     cell already as _machine() gives it and each row a tuple."""
@@ -272,6 +272,8 @@ def _wide(ev: Evaluation, sort: str | None, machine: bool) -> tuple[list[str], l
     for spec in ev.specs:
         header += [spec.label, *(f"{spec.label}:{f}" for f in extra)]
     header.append("rank")
+    if header_only:
+        return header, []
     rank = rank_matrix(ev, sort_label(ev, sort))
     table, first = ev.table, ev.specs[0].label
     targets = len(table.groups)
@@ -300,19 +302,48 @@ def _wide(ev: Evaluation, sort: str | None, machine: bool) -> tuple[list[str], l
 
 
 def render_delimited(ev: Evaluation, delimiter: str = ",", sort: str | None = None) -> str:
-    header, rows = _wide(ev, sort, machine=True)
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\n")
-    writer.writerow(header)
+    keys = group_columns(ev)
     # Every cell is text; numbers never need quoting, so when no group or model name does
-    # either, joining each row is what the csv module would write, several times faster.
-    names = "\0".join([*ev.models, *(str(v) for g in ev.table.groups if g is not None for v in g)])
+    # either, joining each row's cells is what the csv module would write, many times faster.
+    names = "\0".join([*ev.models, *(text for column in keys for text in column)])
     if any(c in names for c in (delimiter, '"', "\r", "\n")):
+        header, rows = _wide(ev, sort, machine=True)
+        writer.writerow(header)
         writer.writerows(rows)
-    elif rows:
-        buffer.write("\n".join(map(delimiter.join, rows)))
-        buffer.write("\n")
-    return buffer.getvalue()
+        return buffer.getvalue()
+    header, _ = _wide(ev, sort, machine=True, header_only=True)
+    writer.writerow(header)
+    return buffer.getvalue() + _joined_rows(ev, keys, delimiter, sort)
+
+
+def _joined_rows(ev: Evaluation, keys: list[list[str]], delimiter: str, sort: str | None) -> str:
+    """The rows of render_delimited, built by Arrow a column at a time (see columns_text)."""
+    from . import columns_text as ct
+
+    extra = _extra_fields(ev)
+    rank = rank_matrix(ev, sort_label(ev, sort))
+    table, first = ev.table, ev.specs[0].label
+    targets = len(table.groups)
+    group_texts = [ct.strings(column) for column in keys]
+    lines = []
+    for j, m in enumerate(ev.models):
+        columns: list[Any] = [*group_texts, ct.scalar(m), ct.integer_texts(table.n[(m, first)])]
+        for spec in ev.specs:
+            key = (m, spec.label)
+            columns.append(ct.float_texts(table.value[key]))
+            for f in extra:
+                columns.append(ct.strings([str(_machine(v)) for v in table.column(key, f)]))
+        columns.append(ct.integer_texts(rank[:, j]))
+        lines.append(ct.joined_lines(columns, delimiter))
+    # Within each target, the models in rank order (stable: ties keep the models' order).
+    order = np.argsort(rank, axis=1, kind="stable") * targets + np.arange(targets)[:, None]
+    taken = np.ascontiguousarray(order.ravel(), dtype=np.int64)
+    import pyarrow as pa
+
+    indices = pa.Array.from_buffers(pa.int64(), len(taken), [None, pa.py_buffer(taken)])
+    return ct.concatenated(pa.concat_arrays(lines).take(indices))
 
 
 def records(ev: Evaluation, sort: str | None = None) -> list[dict[str, Any]]:
