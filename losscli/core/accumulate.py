@@ -50,6 +50,26 @@ def _int64(array: Any) -> np.ndarray:
     return out
 
 
+def _floats(values: Any) -> tuple[np.ndarray, np.ndarray]:
+    """A float32/64 Arrow array's data buffer from its start, and its own values in it."""
+    import pyarrow as pa
+
+    dtype = np.float64 if values.type == pa.float64() else np.float32
+    data = np.frombuffer(values.buffers()[1], dtype=dtype, count=values.offset + len(values))
+    return data, data[values.offset :]
+
+
+def _python_values(values: Any) -> list[Any]:
+    """An Arrow array's values as Python objects, every NaN the one _NAN."""
+    import pyarrow as pa
+
+    out: list[Any] = values.to_pylist()
+    if values.type in (pa.float64(), pa.float32()) and len(values):
+        for i in np.flatnonzero(np.isnan(_floats(values)[1]) & ~_nulls(values)).tolist():
+            out[i] = _NAN
+    return out
+
+
 def _signed_zeros(idx: np.ndarray, values: Any) -> tuple[np.ndarray, Any, Any]:
     """(idx, values, lookup) where -0.0 is looked up as 0.0: Python's == (the dict's) holds
     them equal, Arrow's hash does not. A batch holding both keeps the first seen."""
@@ -57,9 +77,7 @@ def _signed_zeros(idx: np.ndarray, values: Any) -> tuple[np.ndarray, Any, Any]:
 
     if values.type not in (pa.float64(), pa.float32()) or not len(values):
         return idx, values, values
-    dtype = np.float64 if values.type == pa.float64() else np.float32
-    data = np.frombuffer(values.buffers()[1], dtype=dtype, count=values.offset + len(values))  # offset kept below
-    own = data[values.offset : values.offset + len(values)]
+    data, own = _floats(values)
     zeros = np.flatnonzero((own == 0) & ~_nulls(values))
     if not zeros.size:
         return idx, values, values
@@ -69,7 +87,7 @@ def _signed_zeros(idx: np.ndarray, values: Any) -> tuple[np.ndarray, Any, Any]:
         idx = idx - (idx > second)
         values = pa.concat_arrays([values.slice(0, second), values.slice(second + 1)])
         return _signed_zeros(idx, values)
-    fixed = np.add(data, 0.0, dtype=dtype)  # -0.0 + 0.0 is 0.0; every other value is unchanged
+    fixed = np.add(data, 0.0, dtype=data.dtype)  # -0.0 + 0.0 is 0.0; every other value is unchanged
     lookup = pa.Array.from_buffers(
         values.type, len(values), [values.buffers()[0], pa.py_buffer(fixed)], values.null_count, values.offset
     )
@@ -100,7 +118,7 @@ class GroupIndex:
     @property
     def keys(self) -> list[GroupKey]:
         if self._seen is not None and len(self._keys) < len(self._seen):
-            self._keys += [(_same_nan(v),) for v in self._names.slice(len(self._keys)).to_pylist()]
+            self._keys += zip(_python_values(self._names.slice(len(self._keys))))
         return self._keys
 
     def _to_python(self) -> None:
@@ -225,6 +243,16 @@ def _grow(array: np.ndarray, size: int) -> np.ndarray:
     return np.pad(array, pad)
 
 
+def _plus(state: np.ndarray, batch: np.ndarray) -> np.ndarray:
+    """state + batch per group, where the batch's sums may cover more groups (new ones): added
+    into the batch's fresh array, so the state is not copied to grow every batch."""
+    if len(state) > len(batch):
+        total: np.ndarray = state + _grow(batch, len(state))
+        return total
+    batch[: len(state)] += state
+    return batch
+
+
 @dataclass
 class MeanState:
     """Per group: sum of w * loss, sum of w, row count, sum of w * loss^2 and of w^2;
@@ -270,12 +298,12 @@ class MeanState:
             return
         w = np.ones(len(per_row)) if weight is None else weight
         codes = np.zeros(len(per_row), dtype=np.intp) if codes is None else codes
-        self.sum_wl = _grow(self.sum_wl, groups) + np.bincount(codes, weights=wl, minlength=groups)
-        self.sum_w = _grow(self.sum_w, groups) + np.bincount(codes, weights=w, minlength=groups)
-        self.sum_wl2 = _grow(self.sum_wl2, groups) + np.bincount(codes, weights=wl * per_row, minlength=groups)
-        self.sum_w2 = _grow(self.sum_w2, groups) + np.bincount(codes, weights=w * w, minlength=groups)
+        self.sum_wl = _plus(self.sum_wl, np.bincount(codes, weights=wl, minlength=groups))
+        self.sum_w = _plus(self.sum_w, np.bincount(codes, weights=w, minlength=groups))
+        self.sum_wl2 = _plus(self.sum_wl2, np.bincount(codes, weights=wl * per_row, minlength=groups))
+        self.sum_w2 = _plus(self.sum_w2, np.bincount(codes, weights=w * w, minlength=groups))
         kept = codes if counted is None else codes[counted]
-        self.n = _grow(self.n, groups) + np.bincount(kept, minlength=groups)
+        self.n = _plus(self.n, np.bincount(kept, minlength=groups))
 
     def add_sums(self, wl: float, w: float, n: int, wl2: float, w2: float) -> None:
         """Add one block's sums when there is one group (no per-row arrays needed)."""
@@ -437,14 +465,14 @@ class PairedState:
         """Add rows of (model loss, baseline loss); ``weight`` is 0 on rows either dropped."""
         d = pair[0] - pair[1]
         w = np.ones(len(d)) if weight is None else weight
-        self.sum_wm = _grow(self.sum_wm, groups) + np.bincount(codes, weights=w * pair[0], minlength=groups)
-        self.sum_wb = _grow(self.sum_wb, groups) + np.bincount(codes, weights=w * pair[1], minlength=groups)
-        self.sum_wd = _grow(self.sum_wd, groups) + np.bincount(codes, weights=w * d, minlength=groups)
-        self.sum_wd2 = _grow(self.sum_wd2, groups) + np.bincount(codes, weights=w * d * d, minlength=groups)
-        self.sum_w = _grow(self.sum_w, groups) + np.bincount(codes, weights=w, minlength=groups)
-        self.sum_w2 = _grow(self.sum_w2, groups) + np.bincount(codes, weights=w * w, minlength=groups)
+        self.sum_wm = _plus(self.sum_wm, np.bincount(codes, weights=w * pair[0], minlength=groups))
+        self.sum_wb = _plus(self.sum_wb, np.bincount(codes, weights=w * pair[1], minlength=groups))
+        self.sum_wd = _plus(self.sum_wd, np.bincount(codes, weights=w * d, minlength=groups))
+        self.sum_wd2 = _plus(self.sum_wd2, np.bincount(codes, weights=w * d * d, minlength=groups))
+        self.sum_w = _plus(self.sum_w, np.bincount(codes, weights=w, minlength=groups))
+        self.sum_w2 = _plus(self.sum_w2, np.bincount(codes, weights=w * w, minlength=groups))
         kept = codes if counted is None else codes[counted]
-        self.n = _grow(self.n, groups) + np.bincount(kept, minlength=groups)
+        self.n = _plus(self.n, np.bincount(kept, minlength=groups))
 
     def add_sums(self, wd: float, wd2: float, w: float, w2: float, n: int, wm: float, wb: float) -> None:
         """Add one block's sums when there is one group."""

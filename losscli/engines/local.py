@@ -295,6 +295,8 @@ def conclude(plan: Plan, partial: Partial, request: Request, notes: list[str] | 
 
 def _no_group_named_all(plan: Plan, table: ResultTable, request: Request) -> None:
     """'(all)' labels the overall rows in a CSV or a table: a group of that name would be one of them."""
+    if len(request.stats.by) == 1 and (ALL_ROWS,) not in table.groups:  # one C-level scan
+        return
     for group in table.groups:
         for column, value in zip(request.stats.by, group or (), strict=False):
             if isinstance(value, str) and value == ALL_ROWS:
