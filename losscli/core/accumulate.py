@@ -111,6 +111,9 @@ class GroupIndex:
         self._codes: dict[GroupKey, int] = {}
         self._seen: Any = None  # Arrow mode: the distinct values seen, -0.0 as 0.0 (looked up)
         self._names: Any = None  # Arrow mode: the same values as first seen (the keys)
+        # The last batch encode() gave in Arrow mode: (its codes, each row's index among the
+        # batch's values, those values' codes), for grouping().
+        self._last: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def __len__(self) -> int:
         return len(self._seen) if self._seen is not None else len(self._keys)
@@ -175,7 +178,17 @@ class GroupIndex:
         names = self._names if self._names is not None else values.slice(0, 0)
         self._names = pa.concat_arrays([names, values.take(taken)])
         codes: np.ndarray = position[idx]
+        self._last = (codes, idx, position)
         return codes
+
+    def grouping(self, codes: np.ndarray) -> Grouping:
+        """The Grouping of a batch's ``codes`` (as encode() gave them)."""
+        if self._last is not None and self._last[0] is codes:  # encode() knows the batch's groups
+            return Grouping(self._last[1], self._last[2], len(self))
+        if len(self) <= len(codes):  # few groups: bincount over all of them is cheap
+            return Grouping(codes, None, len(self))
+        present, inverse = np.unique(codes, return_inverse=True)
+        return Grouping(inverse.reshape(-1), present, len(self))
 
     def _encode_python(self, columns: Sequence[tuple[np.ndarray, list[Hashable]]], n: int) -> np.ndarray:
         """encode() through the dict: the distinct combinations of the batch, decoded to tuples."""
@@ -253,6 +266,46 @@ def _plus(state: np.ndarray, batch: np.ndarray) -> np.ndarray:
     return batch
 
 
+def _room(state: Any, name: str, groups: int) -> np.ndarray:
+    """``state.name`` grown to ``groups`` groups (zeros for the new), as the head of a buffer
+    kept in ``state.room`` that doubles: groups found a few a batch do not copy the state
+    every batch."""
+    current: np.ndarray = getattr(state, name)
+    if len(current) >= groups:
+        return current
+    buffer: np.ndarray | None = state.room.get(name)
+    if buffer is None or current.base is not buffer or len(buffer) < groups:
+        buffer = np.zeros(max(groups, 2 * len(current), 64), dtype=current.dtype)
+        buffer[: len(current)] = current
+        state.room[name] = buffer
+    grown: np.ndarray = buffer[:groups]
+    setattr(state, name, grown)
+    return grown
+
+
+@dataclass(frozen=True)
+class Grouping:
+    """One batch's rows in groups: each row's index among ``present`` (the codes of the batch's
+    groups), or, with ``present`` None, each row's code itself. Sums per group are made over
+    the batch's own groups, then added into the state: O(rows) a batch, not O(groups)."""
+
+    rows: np.ndarray
+    present: np.ndarray | None
+    groups: int
+
+    def sums(self, weights: np.ndarray | None = None) -> np.ndarray:
+        size = self.groups if self.present is None else self.present.size
+        return np.bincount(self.rows, weights=weights, minlength=size)
+
+    def add(self, state: Any, name: str, weights: np.ndarray | None, counted: np.ndarray | None = None) -> None:
+        """state.name += the batch's sums of ``weights`` (None: row counts, of the ``counted`` rows)."""
+        sums = self.sums(weights) if counted is None else Grouping(self.rows[counted], self.present, self.groups).sums()
+        if self.present is None:
+            setattr(state, name, _plus(getattr(state, name), sums))
+        else:
+            _room(state, name, self.groups)[self.present] += sums  # present codes are distinct
+
+
 @dataclass
 class MeanState:
     """Per group: sum of w * loss, sum of w, row count, sum of w * loss^2 and of w^2;
@@ -272,6 +325,7 @@ class MeanState:
     sum_w2: np.ndarray = field(default_factory=lambda: np.zeros(0))
     total_wl2: float = 0.0
     total_w2: float = 0.0
+    room: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False, kw_only=True)  # _room
 
     def update(
         self,
@@ -280,8 +334,10 @@ class MeanState:
         codes: np.ndarray | None = None,
         groups: int = 1,
         counted: np.ndarray | None = None,
+        grouping: Grouping | None = None,
     ) -> None:
-        """Add rows; ``counted`` (default: all) says which rows count in n."""
+        """Add rows; ``counted`` (default: all) says which rows count in n; ``grouping``, when
+        given, the rows' groups (instead of ``codes``)."""
         wl = per_row if weight is None else weight * per_row
         w_total = float(len(per_row)) if weight is None else float(weight.sum())
         self.total_wl += float(wl.sum())
@@ -297,13 +353,14 @@ class MeanState:
             self.n = _grow(self.n, 1) + n_rows
             return
         w = np.ones(len(per_row)) if weight is None else weight
-        codes = np.zeros(len(per_row), dtype=np.intp) if codes is None else codes
-        self.sum_wl = _plus(self.sum_wl, np.bincount(codes, weights=wl, minlength=groups))
-        self.sum_w = _plus(self.sum_w, np.bincount(codes, weights=w, minlength=groups))
-        self.sum_wl2 = _plus(self.sum_wl2, np.bincount(codes, weights=wl * per_row, minlength=groups))
-        self.sum_w2 = _plus(self.sum_w2, np.bincount(codes, weights=w * w, minlength=groups))
-        kept = codes if counted is None else codes[counted]
-        self.n = _plus(self.n, np.bincount(kept, minlength=groups))
+        if grouping is None:
+            codes = np.zeros(len(per_row), dtype=np.intp) if codes is None else codes
+            grouping = Grouping(codes, None, groups)
+        grouping.add(self, "sum_wl", wl)
+        grouping.add(self, "sum_w", w)
+        grouping.add(self, "sum_wl2", wl * per_row)
+        grouping.add(self, "sum_w2", w * w)
+        grouping.add(self, "n", None, counted)
 
     def add_sums(self, wl: float, w: float, n: int, wl2: float, w2: float) -> None:
         """Add one block's sums when there is one group (no per-row arrays needed)."""
@@ -453,6 +510,7 @@ class PairedState:
     # sum of w * loss of the model and of the baseline, on the rows both kept (--nan drop).
     sum_wm: np.ndarray = field(default_factory=lambda: np.zeros(0))
     sum_wb: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    room: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False, kw_only=True)  # _room
 
     def update(
         self,
@@ -461,18 +519,19 @@ class PairedState:
         codes: np.ndarray,
         groups: int,
         counted: np.ndarray | None = None,
+        grouping: Grouping | None = None,
     ) -> None:
         """Add rows of (model loss, baseline loss); ``weight`` is 0 on rows either dropped."""
         d = pair[0] - pair[1]
         w = np.ones(len(d)) if weight is None else weight
-        self.sum_wm = _plus(self.sum_wm, np.bincount(codes, weights=w * pair[0], minlength=groups))
-        self.sum_wb = _plus(self.sum_wb, np.bincount(codes, weights=w * pair[1], minlength=groups))
-        self.sum_wd = _plus(self.sum_wd, np.bincount(codes, weights=w * d, minlength=groups))
-        self.sum_wd2 = _plus(self.sum_wd2, np.bincount(codes, weights=w * d * d, minlength=groups))
-        self.sum_w = _plus(self.sum_w, np.bincount(codes, weights=w, minlength=groups))
-        self.sum_w2 = _plus(self.sum_w2, np.bincount(codes, weights=w * w, minlength=groups))
-        kept = codes if counted is None else codes[counted]
-        self.n = _plus(self.n, np.bincount(kept, minlength=groups))
+        into = Grouping(codes, None, groups) if grouping is None else grouping
+        into.add(self, "sum_wm", w * pair[0])
+        into.add(self, "sum_wb", w * pair[1])
+        into.add(self, "sum_wd", w * d)
+        into.add(self, "sum_wd2", w * d * d)
+        into.add(self, "sum_w", w)
+        into.add(self, "sum_w2", w * w)
+        into.add(self, "n", None, counted)
 
     def add_sums(self, wd: float, wd2: float, w: float, w2: float, n: int, wm: float, wb: float) -> None:
         """Add one block's sums when there is one group."""
@@ -564,9 +623,10 @@ class Accumulator:
         stats = {
             label: fn(y_true) if fn is not None and y_true is not None else None for label, fn in self.skills.items()
         }
+        grouping = self.groups.grouping(codes) if groups > 1 else None
         for key, values in per_row.items():
             mask = valid.get(key[0])
-            self.means[key].update(values, _masked(weight, mask, len(values)), codes, groups, mask)
+            self.means[key].update(values, _masked(weight, mask, len(values)), codes, groups, mask, grouping)
             if key in self.skill_states and y_true is not None:
                 masked = _masked(weight, mask, len(values))
                 self.skill_states[key].update(stats[key[1]], y_true, masked, codes, groups)
@@ -574,7 +634,7 @@ class Accumulator:
             base = self.baseline or ""
             mask = _both(valid.get(key[0]), valid.get(base))
             pair = (per_row[key], per_row[(base, key[1])])
-            state.update(pair, _masked(weight, mask, len(codes)), codes, groups, mask)
+            state.update(pair, _masked(weight, mask, len(codes)), codes, groups, mask, grouping)
         if self.replicates:
             self._update_bootstrap(per_row, weight, codes, row_offset, groups, valid, stats)
 
