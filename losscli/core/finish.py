@@ -136,7 +136,8 @@ def finish_table(acc: Accumulator, specs: Sequence[LossSpec], stats: Statistics)
     by_label = {s.label: s for s in specs}
     codes, hidden = _shown_groups(acc, stats)
     keys = acc.groups.keys
-    table = ResultTable(list(acc.keys), by_label, [None, *(keys[c] for c in codes.tolist())])
+    shown = keys if len(codes) == len(keys) else [keys[c] for c in codes.tolist()]  # codes: every group, in order
+    table = ResultTable(list(acc.keys), by_label, [None, *shown])
     selects: list[Select] = [slice(None), *codes.tolist()]
     per_group = bool(acc.replicates) or _t_method(stats) or stats.baseline is not None
     for key in acc.keys:
