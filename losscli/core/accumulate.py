@@ -303,7 +303,7 @@ class Grouping:
         if self.present is None:
             setattr(state, name, _plus(getattr(state, name), sums))
         else:
-            _room(state, name, self.groups)[self.present] += sums  # present codes are distinct
+            np.add.at(_room(state, name, self.groups), self.present, sums)  # faster than a[i] += (NumPy 2)
 
 
 @dataclass
