@@ -154,7 +154,7 @@ def _same(a: object, b: object) -> bool:
     return a == b
 
 
-@pytest.mark.parametrize("kind", ["int", "float", "text"])
+@pytest.mark.parametrize("kind", ["int", "wide", "int8", "float", "text"])
 @pytest.mark.parametrize("cuts", [(), (1,), (7, 8, 200), (50, 100, 150, 250)])
 def test_group_codes_of_arrow_columns_are_first_seen_across_batches(kind: str, cuts: tuple[int, ...]) -> None:
     """One --by column read as Arrow (looked up by index_in): codes and keys as a dict of Python
@@ -162,11 +162,14 @@ def test_group_codes_of_arrow_columns_are_first_seen_across_batches(kind: str, c
     rng = np.random.default_rng(len(cuts))
     pool: dict[str, list[object]] = {
         "int": [*range(-3, 40), None],
+        "wide": [*range(-3, 40), None, 10**15, -(10**15)],  # too far apart for a table: a hash join
+        "int8": [*range(-128, 128, 9), None],
         "float": [-0.0, 0.0, math.nan, None, 1.5, -2.0, 1e300, *np.round(rng.normal(size=30), 2).tolist()],
         "text": ["a", "", None, "b", "(all)", "ü", *(f"g{i}" for i in range(30))],
     }
     values = [pool[kind][i] for i in rng.integers(0, len(pool[kind]), 300)]
-    array = pa.array(values, type={"int": pa.int64(), "float": pa.float64(), "text": pa.string()}[kind])
+    types = {"int": pa.int64(), "wide": pa.int64(), "int8": pa.int8(), "float": pa.float64(), "text": pa.string()}
+    array = pa.array(values, type=types[kind])
     want_codes, want_names = _first_seen(values)
     index = GroupIndex()
     got: list[int] = []

@@ -94,6 +94,61 @@ def _signed_zeros(idx: np.ndarray, values: Any) -> tuple[np.ndarray, Any, Any]:
     return idx, values, lookup
 
 
+class _IntegerCodes:
+    """The codes of integer group values by direct addressing: an array over the range of the
+    values seen (-1: not seen), so a batch's values are found in time linear in their number
+    (a hash join against every value seen costs the groups so far, each batch)."""
+
+    # The table may span this many values, or four per group, whichever is more.
+    SPAN = 1 << 21
+
+    def __init__(self) -> None:
+        self.low = 0
+        self.table = np.zeros(0, dtype=np.int64)
+        self.null = -1
+        self._found: tuple[np.ndarray, np.ndarray] = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool))
+
+    def find(self, values: Any, groups: int) -> np.ndarray | None:
+        """Each value's code (-1: new), or None when the values span too wide a range."""
+        import pyarrow as pa
+
+        width = values.type.bit_width // 8
+        kind = "i" if pa.types.is_signed_integer(values.type) else "u"
+        data = np.frombuffer(values.buffers()[1], dtype=f"{kind}{width}", count=values.offset + len(values))
+        data = data[values.offset :].astype(np.int64)
+        nulls = _nulls(values)
+        out = np.full(len(data), self.null, dtype=np.int64)
+        valid = ~nulls
+        if valid.any():
+            lo, hi = int(data[valid].min()), int(data[valid].max())
+            if not self._cover(lo, hi, groups + len(data)):
+                return None
+            out[valid] = self.table[data[valid] - self.low]
+        self._found = (data, nulls)
+        return out
+
+    def store(self, position: np.ndarray) -> None:
+        """Remember the codes of the values find() was last given."""
+        data, nulls = self._found
+        valid = ~nulls
+        self.table[data[valid] - self.low] = position[valid]
+        if nulls.any():
+            self.null = int(position[nulls][0])
+
+    def _cover(self, lo: int, hi: int, groups: int) -> bool:
+        """Grow the table to cover lo..hi; False when that would span too many values."""
+        high = self.low + len(self.table) - 1
+        if len(self.table) and lo >= self.low and hi <= high:
+            return True
+        low, high = (min(lo, self.low), max(hi, high)) if len(self.table) else (lo, hi)
+        if high - low + 1 > max(self.SPAN, 4 * groups):
+            return False
+        table = np.full(high - low + 1, -1, dtype=np.int64)
+        table[self.low - low : self.low - low + len(self.table)] = self.table
+        self.low, self.table = low, table
+        return True
+
+
 class GroupIndex:
     """Dense codes for group keys (tuples of --by values), in first-seen order.
 
@@ -114,6 +169,7 @@ class GroupIndex:
         # The last batch encode() gave in Arrow mode: (its codes, each row's index among the
         # batch's values, those values' codes), for grouping().
         self._last: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._integers: _IntegerCodes | None = None  # Arrow mode, integer values: see _IntegerCodes
 
     def __len__(self) -> int:
         return len(self._seen) if self._seen is not None else len(self._keys)
@@ -163,16 +219,22 @@ class GroupIndex:
         import pyarrow.compute as pc
 
         idx, values, lookup = _signed_zeros(idx, values)
+        if self._seen is None and pa.types.is_integer(lookup.type) and lookup.type != pa.uint64():
+            self._integers = _IntegerCodes()  # from the first batch on, or never
         seen = self._seen if self._seen is not None else lookup.slice(0, 0)
         if seen.type != lookup.type:
             return None
-        try:
-            found = pc.index_in(lookup, value_set=seen, skip_nulls=False)
-        except pa.ArrowNotImplementedError:  # a type Arrow cannot hash: the dict takes it
-            return None
-        position = _int64(found)
+        position = None if self._integers is None else self._integers.find(lookup, len(seen))
+        if position is None:
+            self._integers = None  # values too far apart for a table: Arrow's hash join from now on
+            try:
+                position = _int64(pc.index_in(lookup, value_set=seen, skip_nulls=False))
+            except pa.ArrowNotImplementedError:  # a type Arrow cannot hash: the dict takes it
+                return None
         new = np.flatnonzero(position < 0)
         position[new] = np.arange(len(seen), len(seen) + len(new))
+        if self._integers is not None:
+            self._integers.store(position)
         taken = pa.Array.from_buffers(pa.int64(), len(new), [None, pa.py_buffer(new.astype(np.int64))])
         self._seen = pa.concat_arrays([seen, lookup.take(taken)])
         names = self._names if self._names is not None else values.slice(0, 0)
