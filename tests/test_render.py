@@ -170,7 +170,7 @@ def test_table_fits_a_fixed_width() -> None:
 
 def test_float_texts_are_reprs() -> None:
     """The CSV's numbers are formatted by Arrow: every one must read as Python's repr writes it."""
-    from losscli.report.columns_text import float_texts, integer_texts
+    from losscli.report.columns_text import float_texts, integer_texts, strings
 
     rng = np.random.default_rng(3)
     special = [0.0, -0.0, 1.0, -2.0, 1e-4, 9.99e-5, 1e-5, 1e10, 9999999999.5, 1e15, 1e16, 1e22, 5e-324]
@@ -187,6 +187,8 @@ def test_float_texts_are_reprs() -> None:
     assert float_texts(values).to_pylist() == [repr(v) for v in values.tolist()]
     ints = np.array([0, -1, 7, 10**12, -(2**62)])
     assert integer_texts(ints).to_pylist() == [str(i) for i in ints.tolist()]
+    for texts in (["a", "", "bc"], ["ü", "", "€x", "a"], []):
+        assert strings(texts).to_pylist() == texts
 
 
 @pytest.mark.parametrize("fmt", ["csv", "tsv"])

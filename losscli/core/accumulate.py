@@ -9,6 +9,7 @@ by addition, so the result does not depend on how the rows were split.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
@@ -359,11 +360,21 @@ class Grouping:
         size = self.groups if self.present is None else self.present.size
         return np.bincount(self.rows, weights=weights, minlength=size)
 
-    def add(self, state: Any, name: str, weights: np.ndarray | None, counted: np.ndarray | None = None) -> None:
-        """state.name += the batch's sums of ``weights`` (None: row counts, of the ``counted`` rows)."""
-        sums = self.sums(weights) if counted is None else Grouping(self.rows[counted], self.present, self.groups).sums()
+    @functools.cached_property
+    def counts(self) -> np.ndarray:
+        """Rows per group (one bincount for every state the batch goes into)."""
+        return self.sums()
+
+    def counted(self, counted: np.ndarray | None) -> np.ndarray:
+        """Rows per group of those ``counted`` (None: every row)."""
+        if counted is None:
+            return self.counts
+        return Grouping(self.rows[counted], self.present, self.groups).sums()
+
+    def add(self, state: Any, name: str, sums: np.ndarray) -> None:
+        """state.name += a batch's ``sums`` per group (``sums`` is left as it is)."""
         if self.present is None:
-            setattr(state, name, _plus(getattr(state, name), sums))
+            setattr(state, name, _plus(getattr(state, name), sums.copy()))
         else:
             np.add.at(_room(state, name, self.groups), self.present, sums)  # faster than a[i] += (NumPy 2)
 
@@ -414,15 +425,19 @@ class MeanState:
             self.sum_w2 = np.array([self.total_w2])
             self.n = _grow(self.n, 1) + n_rows
             return
-        w = np.ones(len(per_row)) if weight is None else weight
         if grouping is None:
             codes = np.zeros(len(per_row), dtype=np.intp) if codes is None else codes
             grouping = Grouping(codes, None, groups)
-        grouping.add(self, "sum_wl", wl)
-        grouping.add(self, "sum_w", w)
-        grouping.add(self, "sum_wl2", wl * per_row)
-        grouping.add(self, "sum_w2", w * w)
-        grouping.add(self, "n", None, counted)
+        grouping.add(self, "sum_wl", grouping.sums(wl))
+        grouping.add(self, "sum_wl2", grouping.sums(wl * per_row))
+        if weight is None:  # every weight 1: the sums of w and w^2 are the row counts, exactly
+            ones = grouping.counts.astype(np.float64)
+            grouping.add(self, "sum_w", ones)
+            grouping.add(self, "sum_w2", ones)
+        else:
+            grouping.add(self, "sum_w", grouping.sums(weight))
+            grouping.add(self, "sum_w2", grouping.sums(weight * weight))
+        grouping.add(self, "n", grouping.counted(counted))
 
     def add_sums(self, wl: float, w: float, n: int, wl2: float, w2: float) -> None:
         """Add one block's sums when there is one group (no per-row arrays needed)."""
@@ -587,13 +602,13 @@ class PairedState:
         d = pair[0] - pair[1]
         w = np.ones(len(d)) if weight is None else weight
         into = Grouping(codes, None, groups) if grouping is None else grouping
-        into.add(self, "sum_wm", w * pair[0])
-        into.add(self, "sum_wb", w * pair[1])
-        into.add(self, "sum_wd", w * d)
-        into.add(self, "sum_wd2", w * d * d)
-        into.add(self, "sum_w", w)
-        into.add(self, "sum_w2", w * w)
-        into.add(self, "n", None, counted)
+        into.add(self, "sum_wm", into.sums(w * pair[0]))
+        into.add(self, "sum_wb", into.sums(w * pair[1]))
+        into.add(self, "sum_wd", into.sums(w * d))
+        into.add(self, "sum_wd2", into.sums(w * d * d))
+        into.add(self, "sum_w", into.sums(w))
+        into.add(self, "sum_w2", into.sums(w * w))
+        into.add(self, "n", into.counted(counted))
 
     def add_sums(self, wd: float, wd2: float, w: float, w2: float, n: int, wm: float, wb: float) -> None:
         """Add one block's sums when there is one group."""

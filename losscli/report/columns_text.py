@@ -27,11 +27,16 @@ _PLAIN_LOW, _PLAIN_HIGH = 1e-4, 1e10
 
 def strings(texts: Sequence[str]) -> pa.Array:
     """Python strings as an Arrow string array (from buffers: no pandas)."""
-    encoded = [t.encode("utf-8") for t in texts]
-    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
-    np.cumsum([len(e) for e in encoded], out=offsets[1:])
-    data = b"".join(encoded)
-    return pa.Array.from_buffers(pa.large_string(), len(encoded), [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+    offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+    joined = "".join(texts)
+    if joined.isascii():  # a character is a byte: the lengths are the offsets' steps
+        np.cumsum(np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)), out=offsets[1:])
+        data = joined.encode("ascii")
+    else:
+        encoded = [t.encode("utf-8") for t in texts]
+        np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=len(texts)), out=offsets[1:])
+        data = b"".join(encoded)
+    return pa.Array.from_buffers(pa.large_string(), len(texts), [None, pa.py_buffer(offsets), pa.py_buffer(data)])
 
 
 def scalar(text: str) -> Any:
