@@ -166,9 +166,12 @@ def _shown_groups(acc: Accumulator, stats: Statistics) -> tuple[np.ndarray, int]
 def _columns(state: MeanState, codes: np.ndarray, spec: LossSpec, reduction: str) -> tuple[np.ndarray, ...]:
     """(value, sum of weights, n) at every target: the overall rows (the pairwise totals), then
     each group. The same arithmetic as mean_of(), elementwise (IEEE division is the same in NumPy)."""
-    sum_wl = np.concatenate([[state.total_wl], state.sum_wl[codes]]).astype(np.float64)
-    sum_w = np.concatenate([[state.total_w], state.sum_w[codes]]).astype(np.float64)
-    n = np.concatenate([[int(state.n.sum())], state.n[codes]]).astype(np.int64)
+    select: np.ndarray | slice = codes
+    if len(codes) == len(state.n) and (not len(codes) or codes[-1] == len(codes) - 1):
+        select = slice(None)  # codes are increasing: every group, in order (views, not copies)
+    sum_wl = np.concatenate([[state.total_wl], state.sum_wl[select]], dtype=np.float64)
+    sum_w = np.concatenate([[state.total_w], state.sum_w[select]], dtype=np.float64)
+    n = np.concatenate([[int(state.n.sum())], state.n[select]], dtype=np.int64)
     if reduction == "sum":
         return sum_wl, sum_w, n
     value = weighted_mean(sum_wl, sum_w)

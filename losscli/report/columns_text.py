@@ -73,8 +73,9 @@ def float_texts(values: np.ndarray) -> pa.Array:
 def joined_lines(columns: Sequence[Any], delimiter: str) -> pa.Array:
     """Each row's cells joined by ``delimiter``, with a newline after: one string per row.
     A column is a string array or a string scalar (the same text on every row)."""
-    line = pc.binary_join_element_wise(*columns, scalar(delimiter))
-    return pc.binary_join_element_wise(line, scalar(""), scalar("\n"))
+    between, end = scalar(delimiter), scalar("\n")
+    pieces = [piece for column in columns for piece in (column, between)]
+    return pc.binary_join_element_wise(*pieces[:-1], end, scalar(""))  # one pass
 
 
 def concatenated(lines: pa.Array) -> str:

@@ -307,7 +307,7 @@ def render_delimited(ev: Evaluation, delimiter: str = ",", sort: str | None = No
     keys = group_columns(ev)
     # Every cell is text; numbers never need quoting, so when no group or model name does
     # either, joining each row's cells is what the csv module would write, many times faster.
-    names = "\0".join([*ev.models, *(text for column in keys for text in column)])
+    names = "\0".join([*ev.models, *("\0".join(column) for column in keys)])
     if any(c in names for c in (delimiter, '"', "\r", "\n")):
         header, rows = _wide(ev, sort, machine=True)
         writer.writerow(header)

@@ -4,6 +4,7 @@ models, their ranks, the best value per loss, and the reproducibility signature.
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -179,8 +180,14 @@ def group_text(ev: Evaluation, group: GroupKey | None) -> list[str]:
 def group_columns(ev: Evaluation) -> list[list[str]]:
     """group_text() of every target, column by column (one list per --by column)."""
     columns = []
+    groups: list[Any] | None = ev.table.groups[1:] if ev.table.groups and ev.table.groups[0] is None else None
     for i in range(len(ev.stats.by)):
-        columns.append([ALL_ROWS if g is None else "" if g[i] is None else str(g[i]) for g in ev.table.groups])
+        if groups is None:  # the overall rows are not first: not a table finish_table made
+            columns.append([ALL_ROWS if g is None else "" if g[i] is None else str(g[i]) for g in ev.table.groups])
+            continue
+        values = list(map(operator.itemgetter(i), groups))  # a million groups: C-level passes
+        texts = list(map(str, values)) if None not in values else ["" if v is None else str(v) for v in values]
+        columns.append([ALL_ROWS, *texts])
     return columns
 
 
