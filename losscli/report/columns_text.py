@@ -84,4 +84,4 @@ def concatenated(lines: pa.Array) -> str:
         return ""
     offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64, count=lines.offset + len(lines) + 1)[lines.offset :]
     data = lines.buffers()[2]
-    return bytes(memoryview(data)[int(offsets[0]) : int(offsets[-1])]).decode("utf-8")
+    return str(memoryview(data)[int(offsets[0]) : int(offsets[-1])], "utf-8")  # no bytes copy between

@@ -315,11 +315,13 @@ def render_delimited(ev: Evaluation, delimiter: str = ",", sort: str | None = No
         return buffer.getvalue()
     header, _ = _wide(ev, sort, machine=True, header_only=True)
     writer.writerow(header)
-    return buffer.getvalue() + _joined_rows(ev, keys, delimiter, sort)
+    return _joined_rows(ev, keys, delimiter, sort, buffer.getvalue())
 
 
-def _joined_rows(ev: Evaluation, keys: list[list[str]], delimiter: str, sort: str | None) -> str:
-    """The rows of render_delimited, built by Arrow a column at a time (see columns_text)."""
+def _joined_rows(ev: Evaluation, keys: list[list[str]], delimiter: str, sort: str | None, header: str) -> str:
+    """``header``, then the rows of render_delimited, built by Arrow a column at a time (see
+    columns_text). A million groups make a hundred megabytes of text: each copy of it costs
+    its page faults, so there is one Arrow array of lines and one str."""
     from . import columns_text as ct
 
     extra = _extra_fields(ev)
@@ -327,7 +329,7 @@ def _joined_rows(ev: Evaluation, keys: list[list[str]], delimiter: str, sort: st
     table, first = ev.table, ev.specs[0].label
     targets = len(table.groups)
     group_texts = [ct.strings(column) for column in keys]
-    lines = []
+    lines = [ct.strings([header])]
     for j, m in enumerate(ev.models):
         columns: list[Any] = [*group_texts, ct.scalar(m), ct.integer_texts(table.n[(m, first)])]
         for spec in ev.specs:
@@ -339,11 +341,11 @@ def _joined_rows(ev: Evaluation, keys: list[list[str]], delimiter: str, sort: st
         lines.append(ct.joined_lines(columns, delimiter))
     # Within each target, the models in rank order (stable: ties keep the models' order).
     order = np.argsort(rank, axis=1, kind="stable") * targets + np.arange(targets)[:, None]
-    taken = np.ascontiguousarray(order.ravel(), dtype=np.int64)
+    taken = np.concatenate([[0], order.ravel() + 1], dtype=np.int64)  # the header is line 0
     import pyarrow as pa
 
     indices = pa.Array.from_buffers(pa.int64(), len(taken), [None, pa.py_buffer(taken)])
-    return ct.concatenated(pa.concat_arrays(lines).take(indices))
+    return ct.concatenated(pa.chunked_array(lines).take(indices).combine_chunks())
 
 
 def records(ev: Evaluation, sort: str | None = None) -> list[dict[str, Any]]:
