@@ -191,8 +191,10 @@ def test_float_texts_are_reprs() -> None:
         assert strings(texts).to_pylist() == texts
 
 
-@pytest.mark.parametrize("fmt", ["csv", "tsv"])
-def test_many_groups_are_written_as_the_csv_module_writes_them(tmp_path: Path, fmt: str) -> None:
+@pytest.mark.parametrize(
+    ("fmt", "extra"), [("csv", []), ("tsv", []), ("csv", ["--baseline", "a", "--ci", "0.9", "--ci-method", "t"])]
+)
+def test_many_groups_are_written_as_the_csv_module_writes_them(tmp_path: Path, fmt: str, extra: list[str]) -> None:
     """The CSV/TSV of many groups is joined by Arrow; it must be what csv.writer writes from the results."""
     rng = np.random.default_rng(4)
     rows = 3000
@@ -203,17 +205,30 @@ def test_many_groups_are_written_as_the_csv_module_writes_them(tmp_path: Path, f
     df.loc[df.g == 3, "a"] = np.nan
     path = tmp_path / "g.parquet"
     df.to_parquet(path, index=False)
-    done = CliRunner().invoke(
-        app, ["eval", str(path), "-t", "y", "-l", "mse,mae", "--by", "g", "--nan", "drop", "-f", fmt]
-    )
+    args = ["eval", str(path), "-t", "y", "-l", "mse,mae", "--by", "g", "--nan", "drop", "-f", fmt, *extra]
+    done = CliRunner().invoke(app, args)
     assert done.exit_code == 0, done.output
-    ev = run(source_from_dataframe(df), ["mse", "mae"], options=Options(by=("g",)), target="y", nan="drop")
+    stats = Options(by=("g",), baseline="a", ci=0.9, ci_method="t") if extra else Options(by=("g",))
+    ev = run(source_from_dataframe(df), ["mse", "mae"], options=stats, target="y", nan="drop")
+    fields = (
+        ["ci_low", "ci_high", "delta", "delta_rel", "delta_ci_low", "delta_ci_high", "p_value", "verdict"]
+        if extra
+        else []
+    )
     delimiter = "," if fmt == "csv" else "\t"
     want = io.StringIO()
     writer = csv.writer(want, delimiter=delimiter, lineterminator="\n")
-    writer.writerow(["g", "model", "n", "mse", "mae", "rank"])
+    writer.writerow(
+        ["g", "model", "n", *(f"{k}:{f}" if f else k for k in ("mse", "mae") for f in ["", *fields]), "rank"]
+    )
     for row in summary(ev):
         group = "(all)" if row.group is None else str(row.group[0])
-        values = [repr(row.results[label].value) for label in ("mse", "mae")]
-        writer.writerow([group, row.model, str(row.n), *values, str(row.rank)])
+        cells = []
+        for label in ("mse", "mae"):
+            r = row.results[label]
+            cells.append(repr(r.value))
+            for f in fields:
+                v = getattr(r, f)
+                cells.append("" if v is None else repr(v) if isinstance(v, float) else str(v))
+        writer.writerow([group, row.model, str(row.n), *cells, str(row.rank)])
     assert done.stdout == want.getvalue()

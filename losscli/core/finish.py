@@ -138,8 +138,10 @@ def finish_table(acc: Accumulator, specs: Sequence[LossSpec], stats: Statistics)
     keys = acc.groups.keys
     shown = keys if len(codes) == len(keys) else [keys[c] for c in codes.tolist()]  # codes: every group, in order
     table = ResultTable(list(acc.keys), by_label, [None, *shown])
-    selects: list[Select] = [slice(None), *codes.tolist()]
     per_group = bool(acc.replicates) or _t_method(stats) or stats.baseline is not None
+    skills = any(by_label[label].loss.skill is not None for _, label in acc.keys)
+    # One Python object per group: only for what is finished group by group.
+    selects: list[Select] = [slice(None), *codes.tolist()] if per_group or skills else []
     for key in acc.keys:
         model, spec = key[0], by_label[key[1]]
         value, table.weight_sum[key], table.n[key] = _columns(acc.means[key], codes, spec, stats.reduction)

@@ -39,6 +39,20 @@ def strings(texts: Sequence[str]) -> pa.Array:
     return pa.Array.from_buffers(pa.large_string(), len(texts), [None, pa.py_buffer(offsets), pa.py_buffer(data)])
 
 
+def int64_array(values: np.ndarray) -> pa.Array:
+    data = np.ascontiguousarray(values, dtype=np.int64)
+    return pa.Array.from_buffers(pa.int64(), len(data), [None, pa.py_buffer(data)])
+
+
+def header_first(header: str, rows: int) -> pa.Array:
+    """A column of ``rows`` empty strings but the first, ``header``: put before the first
+    column with nothing between, the header becomes the text's first line (no copy of the text)."""
+    data = header.encode("utf-8")
+    offsets = np.full(rows + 1, len(data), dtype=np.int64)
+    offsets[0] = 0
+    return pa.Array.from_buffers(pa.large_string(), rows, [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+
+
 def scalar(text: str) -> Any:
     """One string as an Arrow scalar (pa.scalar would import pandas)."""
     return strings([text])[0]
@@ -50,8 +64,7 @@ def _mask(flags: np.ndarray) -> pa.Array:
 
 def integer_texts(values: np.ndarray) -> pa.Array:
     """Integers as str() writes them."""
-    data = np.ascontiguousarray(values, dtype=np.int64)
-    return pc.cast(pa.Array.from_buffers(pa.int64(), len(data), [None, pa.py_buffer(data)]), pa.large_string())
+    return pc.cast(int64_array(values), pa.large_string())
 
 
 def float_texts(values: np.ndarray) -> pa.Array:
@@ -72,9 +85,10 @@ def float_texts(values: np.ndarray) -> pa.Array:
 
 def joined_lines(columns: Sequence[Any], delimiter: str) -> pa.Array:
     """Each row's cells joined by ``delimiter``, with a newline after: one string per row.
-    A column is a string array or a string scalar (the same text on every row)."""
+    A column is a string array or a string scalar (the same text on every row); the first
+    is put before the second with nothing between (header_first)."""
     between, end = scalar(delimiter), scalar("\n")
-    pieces = [piece for column in columns for piece in (column, between)]
+    pieces = [columns[0], *(piece for column in columns[1:] for piece in (column, between))]
     return pc.binary_join_element_wise(*pieces[:-1], end, scalar(""))  # one pass
 
 

@@ -320,32 +320,34 @@ def render_delimited(ev: Evaluation, delimiter: str = ",", sort: str | None = No
 
 def _joined_rows(ev: Evaluation, keys: list[list[str]], delimiter: str, sort: str | None, header: str) -> str:
     """``header``, then the rows of render_delimited, built by Arrow a column at a time (see
-    columns_text). A million groups make a hundred megabytes of text: each copy of it costs
-    its page faults, so there is one Arrow array of lines and one str."""
+    columns_text): each column is gathered in output order (within each target, the models in
+    rank order) while it is numbers, then formatted, and the lines are joined once. A million
+    groups make a hundred megabytes of text: each copy of it costs its page faults."""
     from . import columns_text as ct
 
     extra = _extra_fields(ev)
     rank = rank_matrix(ev, sort_label(ev, sort))
-    table, first = ev.table, ev.specs[0].label
-    targets = len(table.groups)
-    group_texts = [ct.strings(column) for column in keys]
-    lines = [ct.strings([header])]
-    for j, m in enumerate(ev.models):
-        columns: list[Any] = [*group_texts, ct.scalar(m), ct.integer_texts(table.n[(m, first)])]
-        for spec in ev.specs:
-            key = (m, spec.label)
-            columns.append(ct.float_texts(table.value[key]))
-            for f in extra:
-                columns.append(ct.strings([str(_machine(v)) for v in table.column(key, f)]))
-        columns.append(ct.integer_texts(rank[:, j]))
-        lines.append(ct.joined_lines(columns, delimiter))
-    # Within each target, the models in rank order (stable: ties keep the models' order).
-    order = np.argsort(rank, axis=1, kind="stable") * targets + np.arange(targets)[:, None]
-    taken = np.concatenate([[0], order.ravel() + 1], dtype=np.int64)  # the header is line 0
-    import pyarrow as pa
+    table, first, models = ev.table, ev.specs[0].label, ev.models
+    # Output row k is model model_of[k] at target target_of[k] (stable: ties keep the models' order).
+    model_of = np.argsort(rank, axis=1, kind="stable").ravel()
+    target_of = np.repeat(np.arange(len(table.groups)), len(models))
 
-    indices = pa.Array.from_buffers(pa.int64(), len(taken), [None, pa.py_buffer(taken)])
-    return ct.concatenated(pa.chunked_array(lines).take(indices).combine_chunks())
+    def gather(key_field: Any) -> np.ndarray:
+        stacked: np.ndarray = np.stack([key_field(m) for m in models])[model_of, target_of]
+        return stacked
+
+    columns: list[Any] = [ct.header_first(header, len(model_of))]
+    columns += [ct.strings(column).take(ct.int64_array(target_of)) for column in keys]
+    columns.append(ct.strings(models).take(ct.int64_array(model_of)))
+    columns.append(ct.integer_texts(gather(lambda m: table.n[(m, first)])))
+    for spec in ev.specs:
+        columns.append(ct.float_texts(gather(lambda m, label=spec.label: table.value[(m, label)])))
+        for f in extra:
+            fields = [table.column((m, spec.label), f) for m in models]
+            texts = [str(_machine(fields[j][t])) for j, t in zip(model_of.tolist(), target_of.tolist(), strict=True)]
+            columns.append(ct.strings(texts))
+    columns.append(ct.integer_texts(rank[target_of, model_of]))
+    return ct.concatenated(ct.joined_lines(columns, delimiter))
 
 
 def records(ev: Evaluation, sort: str | None = None) -> list[dict[str, Any]]:
