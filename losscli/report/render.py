@@ -318,11 +318,15 @@ def render_delimited(ev: Evaluation, delimiter: str = ",", sort: str | None = No
     return _joined_rows(ev, keys, delimiter, sort, buffer.getvalue())
 
 
+# Lines of CSV made at a time: Arrow's temporaries stay a few tens of megabytes, reused.
+JOIN_ROWS = 1 << 18
+
+
 def _joined_rows(ev: Evaluation, keys: list[list[str]], delimiter: str, sort: str | None, header: str) -> str:
     """``header``, then the rows of render_delimited, built by Arrow a column at a time (see
     columns_text): each column is gathered in output order (within each target, the models in
-    rank order) while it is numbers, then formatted, and the lines are joined once. A million
-    groups make a hundred megabytes of text: each copy of it costs its page faults."""
+    rank order) while it is numbers, then formatted, and the lines joined, JOIN_ROWS at a time.
+    A million groups make a hundred megabytes of text: each copy of it costs its page faults."""
     from . import columns_text as ct
 
     extra = _extra_fields(ev)
@@ -331,23 +335,27 @@ def _joined_rows(ev: Evaluation, keys: list[list[str]], delimiter: str, sort: st
     # Output row k is model model_of[k] at target target_of[k] (stable: ties keep the models' order).
     model_of = np.argsort(rank, axis=1, kind="stable").ravel()
     target_of = np.repeat(np.arange(len(table.groups)), len(models))
-
-    def gather(key_field: Any) -> np.ndarray:
-        stacked: np.ndarray = np.stack([key_field(m) for m in models])[model_of, target_of]
-        return stacked
-
-    columns: list[Any] = [ct.header_first(header, len(model_of))]
-    columns += [ct.strings(column).take(ct.int64_array(target_of)) for column in keys]
-    columns.append(ct.strings(models).take(ct.int64_array(model_of)))
-    columns.append(ct.integer_texts(gather(lambda m: table.n[(m, first)])))
-    for spec in ev.specs:
-        columns.append(ct.float_texts(gather(lambda m, label=spec.label: table.value[(m, label)])))
-        for f in extra:
-            fields = [table.column((m, spec.label), f) for m in models]
-            texts = [str(_machine(fields[j][t])) for j, t in zip(model_of.tolist(), target_of.tolist(), strict=True)]
-            columns.append(ct.strings(texts))
-    columns.append(ct.integer_texts(rank[target_of, model_of]))
-    return ct.concatenated(ct.joined_lines(columns, delimiter))
+    counts = np.stack([table.n[(m, first)] for m in models])
+    values = {s.label: np.stack([table.value[(m, s.label)] for m in models]) for s in ev.specs}
+    fields = {(s.label, f): [table.column((m, s.label), f) for m in models] for s in ev.specs for f in extra}
+    group_texts = [ct.strings(column) for column in keys]
+    names = ct.strings(models)
+    pieces = []
+    for lo in range(0, len(model_of), JOIN_ROWS):
+        j, t = model_of[lo : lo + JOIN_ROWS], target_of[lo : lo + JOIN_ROWS]
+        at_t, at_j = ct.int64_array(t), ct.int64_array(j)
+        columns: list[Any] = [ct.header_first(header if lo == 0 else "", len(j))]
+        columns += [texts.take(at_t) for texts in group_texts]
+        columns += [names.take(at_j), ct.integer_texts(counts[j, t])]
+        for spec in ev.specs:
+            columns.append(ct.float_texts(values[spec.label][j, t]))
+            for f in extra:
+                per_model = fields[(spec.label, f)]
+                texts = [str(_machine(per_model[a][b])) for a, b in zip(j.tolist(), t.tolist(), strict=True)]
+                columns.append(ct.strings(texts))
+        columns.append(ct.integer_texts(rank[t, j]))
+        pieces.append(ct.concatenated(ct.joined_lines(columns, delimiter)))
+    return "".join(pieces)
 
 
 def records(ev: Evaluation, sort: str | None = None) -> list[dict[str, Any]]:
