@@ -151,12 +151,18 @@ def best_matrices(ev: Evaluation) -> dict[str, np.ndarray]:
 
 
 def _human_rows(
-    ev: Evaluation, rows: list[Row], digits: int, best: dict[str, np.ndarray] | None = None
+    ev: Evaluation,
+    rows: list[Row],
+    digits: int,
+    best: dict[str, np.ndarray] | None = None,
+    targets: list[int] | None = None,
 ) -> list[tuple[Row, list[tuple[str, bool]]]]:
     """Each row's cells as (text, is the best value of its loss in its group); ``best``:
-    best_matrices(ev), when the caller renders the groups one by one."""
+    best_matrices(ev), when the caller renders the groups one by one; ``targets``: the
+    positions of the rows' groups, when they are not every group."""
     best = best_matrices(ev) if best is None else best
-    target = {g: t for t, g in enumerate(ev.table.groups)}
+    groups = ev.table.groups
+    target = {g: t for t, g in enumerate(groups)} if targets is None else {groups[t]: t for t in targets}
     column = {m: j for j, m in enumerate(ev.models)}
     out = []
     for row in rows:
@@ -199,7 +205,8 @@ def groups_shown(ev: Evaluation) -> str:
 
 def _grid(ev: Evaluation, digits: int, sort: str | None) -> Grid:
     """The table's cells, and which columns are keys, loss blocks and the rank."""
-    rows = _human_rows(ev, summary(ev, sort, table_targets(ev)), digits)
+    targets = table_targets(ev)
+    rows = _human_rows(ev, summary(ev, sort, targets), digits, targets=targets)
     keys = len(ev.stats.by) + 2
     size = 2 if ev.stats.baseline is not None else 1
     blocks = [list(range(keys + i * size, keys + (i + 1) * size)) for i in range(len(ev.specs))]

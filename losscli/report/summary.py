@@ -56,12 +56,13 @@ def summary(ev: Evaluation, sort: str | None = None, targets: Sequence[int] | No
     (1, 1, 3). Ranked column-wise: O(results) array work and one argsort per loss."""
     label = sort_label(ev, sort)
     rank = rank_matrix(ev, label)
-    order = np.argsort(rank, axis=1, kind="stable").tolist()
+    order = np.argsort(rank, axis=1, kind="stable")
+    every = order.tolist() if targets is None else None  # a few targets of a million: only theirs
     models, table, first = ev.models, ev.table, ev.specs[0].label
     rows: list[Row] = []
     for t in range(len(table.groups)) if targets is None else targets:
         group = table.groups[t]
-        for j in order[t]:
+        for j in every[t] if every is not None else order[t].tolist():
             model = models[j]
             results = {s.label: table.result(t, (model, s.label)) for s in ev.specs}
             rows.append(Row(group, model, results[first].n, results, int(rank[t, j])))
