@@ -150,6 +150,29 @@ class _IntegerCodes:
         return True
 
 
+class _Parts:
+    """An Arrow array grown batch by batch, kept in parts and joined only when read whole
+    (joining every batch copied all the values seen so far, each batch)."""
+
+    def __init__(self, first: Any) -> None:
+        self.parts = [first]
+        self.size = len(first)
+        self.type = first.type
+
+    def add(self, part: Any) -> _Parts:
+        if len(part):
+            self.parts.append(part)
+            self.size += len(part)
+        return self
+
+    def whole(self) -> Any:
+        if len(self.parts) > 1:
+            import pyarrow as pa
+
+            self.parts = [pa.concat_arrays(self.parts)]
+        return self.parts[0]
+
+
 class GroupIndex:
     """Dense codes for group keys (tuples of --by values), in first-seen order.
 
@@ -165,20 +188,20 @@ class GroupIndex:
     def __init__(self) -> None:
         self._keys: list[GroupKey] = []
         self._codes: dict[GroupKey, int] = {}
-        self._seen: Any = None  # Arrow mode: the distinct values seen, -0.0 as 0.0 (looked up)
-        self._names: Any = None  # Arrow mode: the same values as first seen (the keys)
+        self._seen: _Parts | None = None  # Arrow mode: the distinct values seen, -0.0 as 0.0 (looked up)
+        self._names: _Parts | None = None  # Arrow mode: the same values as first seen (the keys)
         # The last batch encode() gave in Arrow mode: (its codes, each row's index among the
         # batch's values, those values' codes), for grouping().
         self._last: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self._integers: _IntegerCodes | None = None  # Arrow mode, integer values: see _IntegerCodes
 
     def __len__(self) -> int:
-        return len(self._seen) if self._seen is not None else len(self._keys)
+        return self._seen.size if self._seen is not None else len(self._keys)
 
     @property
     def keys(self) -> list[GroupKey]:
-        if self._seen is not None and len(self._keys) < len(self._seen):
-            self._keys += zip(_python_values(self._names.slice(len(self._keys))))
+        if self._seen is not None and self._names is not None and len(self._keys) < self._seen.size:
+            self._keys += zip(_python_values(self._names.whole().slice(len(self._keys))))
         return self._keys
 
     def _to_python(self) -> None:
@@ -222,24 +245,24 @@ class GroupIndex:
         idx, values, lookup = _signed_zeros(idx, values)
         if self._seen is None and pa.types.is_integer(lookup.type) and lookup.type != pa.uint64():
             self._integers = _IntegerCodes()  # from the first batch on, or never
-        seen = self._seen if self._seen is not None else lookup.slice(0, 0)
+        seen = self._seen if self._seen is not None else _Parts(lookup.slice(0, 0))
         if seen.type != lookup.type:
             return None
-        position = None if self._integers is None else self._integers.find(lookup, len(seen))
+        position = None if self._integers is None else self._integers.find(lookup, seen.size)
         if position is None:
             self._integers = None  # values too far apart for a table: Arrow's hash join from now on
             try:
-                position = _int64(pc.index_in(lookup, value_set=seen, skip_nulls=False))
+                position = _int64(pc.index_in(lookup, value_set=seen.whole(), skip_nulls=False))
             except pa.ArrowNotImplementedError:  # a type Arrow cannot hash: the dict takes it
                 return None
         new = np.flatnonzero(position < 0)
-        position[new] = np.arange(len(seen), len(seen) + len(new))
+        position[new] = np.arange(seen.size, seen.size + len(new))
         if self._integers is not None:
             self._integers.store(position)
         taken = pa.Array.from_buffers(pa.int64(), len(new), [None, pa.py_buffer(new.astype(np.int64))])
-        self._seen = pa.concat_arrays([seen, lookup.take(taken)])
-        names = self._names if self._names is not None else values.slice(0, 0)
-        self._names = pa.concat_arrays([names, values.take(taken)])
+        self._seen = seen.add(lookup.take(taken))
+        names = self._names if self._names is not None else _Parts(values.slice(0, 0))
+        self._names = names.add(values.take(taken))
         codes: np.ndarray = position[idx]
         self._last = (codes, idx, position)
         return codes
