@@ -205,3 +205,31 @@ def test_grouping_of_a_batch_adds_as_bincount_over_every_group() -> None:
         local.update(per_row, weight, codes, len(index), grouping=index.grouping(codes))
     for name in ("sum_wl", "sum_w", "sum_wl2", "sum_w2", "n"):
         assert getattr(local, name).tolist() == getattr(direct, name).tolist()
+
+
+def test_shared_counts_part_when_a_batch_drops_rows_for_one_model() -> None:
+    """Unweighted batches that every model keeps share one key's counts; a batch where one
+    model drops rows (--nan drop) gives each its own again. Counts and weight sums per group
+    are those of a bincount written here, batch after batch."""
+    rng = np.random.default_rng(8)
+    keys = [("a", "mse"), ("a", "mae"), ("b", "mse"), ("b", "mae")]
+    acc = Accumulator(keys)
+    want_n = {k: np.zeros(0) for k in keys}
+    for batch in range(5):
+        g = rng.integers(0, 3000, 500)
+        idx, distinct = group_codes(pa.array(g))
+        codes = acc.groups.encode([(idx, distinct)], 500)
+        kept = rng.uniform(size=500) > 0.3
+        valid = {"b": kept} if batch in (2, 4) else {}
+        acc.update({k: rng.uniform(size=500) for k in keys}, None, codes, batch * 500, valid)
+        if batch < 2:  # every model kept every row so far: one key's counts serve all
+            assert acc.means[keys[0]].n is acc.means[keys[3]].n
+        for k in keys:
+            rows = valid.get(k[0], np.ones(500, dtype=bool))
+            add = np.bincount(codes[rows], minlength=len(acc.groups))
+            want_n[k] = np.pad(want_n[k], (0, len(add) - len(want_n[k]))) + add
+    for k in keys:
+        assert acc.means[k].n.tolist() == want_n[k].tolist()
+        assert acc.means[k].sum_w.tolist() == want_n[k].astype(float).tolist()
+        assert acc.means[k].sum_w2.tolist() == want_n[k].astype(float).tolist()
+    assert acc.means[keys[0]].n is not acc.means[keys[2]].n  # apart from the first batch with drops on

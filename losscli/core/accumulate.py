@@ -431,9 +431,12 @@ class MeanState:
         groups: int = 1,
         counted: np.ndarray | None = None,
         grouping: Grouping | None = None,
+        counts_of: MeanState | None = None,
     ) -> None:
         """Add rows; ``counted`` (default: all) says which rows count in n; ``grouping``, when
-        given, the rows' groups (instead of ``codes``)."""
+        given, the rows' groups (instead of ``codes``); ``counts_of``, a state these same rows
+        with the same weights were just added to: its sums of w and w^2 and its counts are
+        taken as they are (the arrays are shared)."""
         wl = per_row if weight is None else weight * per_row
         w_total = float(len(per_row)) if weight is None else float(weight.sum())
         self.total_wl += float(wl.sum())
@@ -453,6 +456,9 @@ class MeanState:
             grouping = Grouping(codes, None, groups)
         grouping.add(self, "sum_wl", grouping.sums(wl))
         grouping.add(self, "sum_wl2", grouping.sums(wl * per_row))
+        if counts_of is not None:
+            self.sum_w, self.sum_w2, self.n = counts_of.sum_w, counts_of.sum_w2, counts_of.n
+            return
         if weight is None:  # every weight 1: the sums of w and w^2 are the row counts, exactly
             ones = grouping.counts.astype(np.float64)
             grouping.add(self, "sum_w", ones)
@@ -686,6 +692,9 @@ class Accumulator:
     shared: bool = False
     pair_boot: dict[Key, tuple[BootstrapState, BootstrapState]] = field(default_factory=dict)
     _checked_groups: int = field(default=1, repr=False)
+    _sharing: bool = field(default=False, repr=False)  # the means share their w sums and counts
+    # Some batch gave models different rows (or this state is a merge): no sharing from then on.
+    _diverged: bool = field(default=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.replicates:
@@ -724,9 +733,21 @@ class Accumulator:
             label: fn(y_true) if fn is not None and y_true is not None else None for label, fn in self.skills.items()
         }
         grouping = self.groups.grouping(codes) if groups > 1 else None
+        # While every model has kept every row, every key's sums of w and w^2 and its row counts
+        # per group are the same: in an unweighted batch one key's arrays serve all.
+        if valid or len(per_row) != len(self.means):
+            self._diverged = True
+        share = grouping is not None and weight is None and not self._diverged
+        if self._sharing and not share:
+            for m in self.means.values():
+                m.sum_w, m.sum_w2, m.n = m.sum_w.copy(), m.sum_w2.copy(), m.n.copy()
+        self._sharing = share
+        owner: MeanState | None = None
         for key, values in per_row.items():
             mask = valid.get(key[0])
-            self.means[key].update(values, _masked(weight, mask, len(values)), codes, groups, mask, grouping)
+            mean = self.means[key]
+            mean.update(values, _masked(weight, mask, len(values)), codes, groups, mask, grouping, owner)
+            owner = mean if share and owner is None else owner
             if key in self.skill_states and y_true is not None:
                 masked = _masked(weight, mask, len(values))
                 self.skill_states[key].update(stats[key[1]], y_true, masked, codes, groups)
@@ -821,6 +842,7 @@ class Accumulator:
         out = Accumulator(
             self.keys, self.replicates, self.baseline, self.seed, self.groups, skills=self.skills, shared=self.shared
         )
+        out._diverged = True  # the parts may have kept different rows per model
         out.means = {k: self.means[k].merge(other.means[k]) for k in self.keys}
         out.skill_states = {k: self.skill_states[k].merge(other.skill_states[k]) for k in self.skill_states}
         out.boot = {k: self.boot[k].merge(other.boot[k]) for k in self.boot}
@@ -843,6 +865,7 @@ class Accumulator:
         out = Accumulator(
             self.keys, self.replicates, self.baseline, self.seed, groups, skills=self.skills, shared=self.shared
         )
+        out._diverged = self._diverged
         out.skill_states = {k: s.moved(move, mapping) for k, s in self.skill_states.items()}
         out.means = {
             k: MeanState(
