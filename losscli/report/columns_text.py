@@ -2,8 +2,9 @@
 
 A delimited table of G groups x M models is G x M lines; joining each in Python
 cost a few microseconds a line. Here each column becomes an Arrow string array
-(numbers formatted in C, exactly as Python's ``repr`` and ``str`` write them),
-the lines are joined column-wise and taken in ranking order by Arrow.
+(numbers formatted in C, exactly as Python's ``repr`` and ``str`` write them)
+and the lines are joined column-wise by Arrow (render._joined_rows gathers each
+column in output order first).
 
 No Python scalar is handed to pyarrow (``pa.scalar`` and ``pa.array`` of Python
 objects import pandas, which ``eval`` must not pay for): scalars are taken out of
