@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
@@ -301,3 +303,26 @@ def test_the_refused_group_names_cover_every_field_of_the_results(tmp_path: Path
     assert set(json.loads(done.stdout)[0]) <= set(RESULT_COLUMNS)
     frame = losscli.evaluate(str(path), ["mse"], by=["g"], baseline="a", ci=0.9)
     assert set(frame.columns) - {"g"} <= set(RESULT_COLUMNS)
+
+
+@pytest.mark.parametrize("chunk_rows", [None, 1, 3, 7])
+def test_nan_signed_zeros_and_missing_are_one_group_each_whatever_the_chunks(
+    tmp_path: Path, chunk_rows: int | None
+) -> None:
+    """In a number column every NaN is one group, 0.0 and -0.0 are one (named as first seen),
+    a missing value is one apart: the same groups and counts however the rows are cut."""
+    nan = math.nan
+    g = [-0.0, 1.0, 0.0, None, nan, 0.0, nan, 2.0, None, nan] * 3
+    y = np.arange(30.0)
+    path = tmp_path / "g.parquet"
+    pq.write_table(pa.table({"y": y, "m": y + 1, "g": pa.array(g, type=pa.float64())}), path)  # NaN and null apart
+    ev = run(
+        open_source(str(path)), ["mse"], options=Options(by=("g",)), chunk_rows=chunk_rows, target="y", preds=["m"]
+    )
+    groups = [g[0] for g in ev.groups[1:]]
+    assert len(groups) == 5
+    assert math.copysign(1.0, groups[0]) == -1.0  # -0.0 came first
+    assert [groups[0], groups[1], groups[2], groups[4]] == [0.0, 1.0, None, 2.0]
+    assert math.isnan(groups[3])
+    ns = [r.n for r in ev.results if r.group is not None]
+    assert ns == [9, 3, 6, 9, 3]

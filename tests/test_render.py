@@ -7,6 +7,7 @@ import csv
 import io
 import json
 from importlib import resources
+from pathlib import Path
 
 import jsonschema
 import numpy as np
@@ -19,6 +20,7 @@ from typer.testing import CliRunner
 from losscli.cli import app
 from losscli.read.source import source_from_dataframe
 from losscli.report.render import format_number, render
+from losscli.report.summary import summary
 
 from .build import Options, run
 from .conftest import ROOT, SAMPLE
@@ -164,3 +166,73 @@ def test_table_fits_a_fixed_width() -> None:
     assert max(len(line) for line in lines[:-2]) <= 60
     assert any(line.startswith("│ b ") and "1.000" in line for line in lines)
     assert "<dataframe> · target y · 2 rows · lower is better" in text
+
+
+def test_float_texts_are_reprs() -> None:
+    """The CSV's numbers are formatted by Arrow: every one must read as Python's repr writes it."""
+    from losscli.report.columns_text import float_texts, integer_texts, strings
+
+    rng = np.random.default_rng(3)
+    special = [0.0, -0.0, 1.0, -2.0, 1e-4, 9.99e-5, 1e-5, 1e10, 9999999999.5, 1e15, 1e16, 1e22, 5e-324]
+    values = np.concatenate(
+        [
+            10 ** rng.uniform(-12, 25, 20_000),
+            -(10 ** rng.uniform(-12, 25, 2_000)),
+            np.round(10 ** rng.uniform(-1, 20, 5_000)),
+            2.0 ** np.arange(-70, 90),
+            np.nextafter(10.0 ** np.arange(-20, 25), 0),
+            [*special, np.nan, np.inf, -np.inf, 1.7976931348623157e308],
+        ]
+    )
+    assert float_texts(values).to_pylist() == [repr(v) for v in values.tolist()]
+    ints = np.array([0, -1, 7, 10**12, -(2**62)])
+    assert integer_texts(ints).to_pylist() == [str(i) for i in ints.tolist()]
+    for texts in (["a", "", "bc"], ["ü", "", "€x", "a"], []):
+        assert strings(texts).to_pylist() == texts
+
+
+@pytest.mark.parametrize(
+    ("fmt", "extra"), [("csv", []), ("tsv", []), ("csv", ["--baseline", "a", "--ci", "0.9", "--ci-method", "t"])]
+)
+def test_many_groups_are_written_as_the_csv_module_writes_them(
+    tmp_path: Path, fmt: str, extra: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The CSV/TSV of many groups is joined by Arrow, some lines at a time; it must be what
+    csv.writer writes from the results."""
+    monkeypatch.setattr("losscli.report.render.JOIN_ROWS", 97)
+    rng = np.random.default_rng(4)
+    rows = 3000
+    y = rng.normal(size=rows)
+    df = pd.DataFrame(
+        {"y": y, "a": y + rng.normal(size=rows), "b": y * 1e-6, "c": np.round(y), "g": rng.integers(0, 700, rows)}
+    )
+    df.loc[df.g == 3, "a"] = np.nan
+    path = tmp_path / "g.parquet"
+    df.to_parquet(path, index=False)
+    args = ["eval", str(path), "-t", "y", "-l", "mse,mae", "--by", "g", "--nan", "drop", "-f", fmt, *extra]
+    done = CliRunner().invoke(app, args)
+    assert done.exit_code == 0, done.output
+    stats = Options(by=("g",), baseline="a", ci=0.9, ci_method="t") if extra else Options(by=("g",))
+    ev = run(source_from_dataframe(df), ["mse", "mae"], options=stats, target="y", nan="drop")
+    fields = (
+        ["ci_low", "ci_high", "delta", "delta_rel", "delta_ci_low", "delta_ci_high", "p_value", "verdict"]
+        if extra
+        else []
+    )
+    delimiter = "," if fmt == "csv" else "\t"
+    want = io.StringIO()
+    writer = csv.writer(want, delimiter=delimiter, lineterminator="\n")
+    writer.writerow(
+        ["g", "model", "n", *(f"{k}:{f}" if f else k for k in ("mse", "mae") for f in ["", *fields]), "rank"]
+    )
+    for row in summary(ev):
+        group = "(all)" if row.group is None else str(row.group[0])
+        cells = []
+        for label in ("mse", "mae"):
+            r = row.results[label]
+            cells.append(repr(r.value))
+            for f in fields:
+                v = getattr(r, f)
+                cells.append("" if v is None else repr(v) if isinstance(v, float) else str(v))
+        writer.writerow([group, row.model, str(row.n), *cells, str(row.rank)])
+    assert done.stdout == want.getvalue()

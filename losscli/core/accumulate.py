@@ -9,6 +9,7 @@ by addition, so the result does not depend on how the rows were split.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
@@ -22,31 +23,261 @@ GroupKey = tuple[Hashable, ...]
 Key = tuple[str, str]  # (model, loss label)
 
 
-class GroupIndex:
-    """Dense codes for group keys (tuples of --by values), in first-seen order."""
+# One NaN object: a dict finds a key by identity before equality, so with every NaN group
+# value made this one, NaN is one group (as 0.0 and -0.0 are, being equal), in every batch.
+_NAN = float("nan")
+
+
+def _same_nan(value: Any) -> Any:
+    return _NAN if isinstance(value, float) and value != value else value
+
+
+def _nulls(array: Any) -> np.ndarray:
+    """True where an Arrow array is null (its validity bitmap unpacked)."""
+    validity = array.buffers()[0]
+    if validity is None or not array.null_count:
+        return np.zeros(len(array), dtype=bool)
+    bits = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), bitorder="little")
+    return ~bits[array.offset : array.offset + len(array)].astype(bool)
+
+
+def _int64(array: Any) -> np.ndarray:
+    """An Arrow int32 array as int64, -1 where null."""
+    if not len(array):
+        return np.zeros(0, dtype=np.int64)
+    out = np.frombuffer(array.buffers()[1], dtype=np.int32, count=len(array), offset=array.offset * 4)
+    out = out.astype(np.int64)
+    out[_nulls(array)] = -1
+    return out
+
+
+def _floats(values: Any) -> tuple[np.ndarray, np.ndarray]:
+    """A float32/64 Arrow array's data buffer from its start, and its own values in it."""
+    import pyarrow as pa
+
+    dtype = np.float64 if values.type == pa.float64() else np.float32
+    data = np.frombuffer(values.buffers()[1], dtype=dtype, count=values.offset + len(values))
+    return data, data[values.offset :]
+
+
+def _python_values(values: Any) -> list[Any]:
+    """An Arrow array's values as Python objects, every NaN the one _NAN."""
+    import pyarrow as pa
+
+    out: list[Any] = values.to_pylist()
+    if values.type in (pa.float64(), pa.float32()) and len(values):
+        for i in np.flatnonzero(np.isnan(_floats(values)[1]) & ~_nulls(values)).tolist():
+            out[i] = _NAN
+    return out
+
+
+def _signed_zeros(idx: np.ndarray, values: Any) -> tuple[np.ndarray, Any, Any]:
+    """(idx, values, lookup) where -0.0 is looked up as 0.0: Python's == (the dict's) holds
+    them equal, Arrow's hash does not. A batch holding both keeps the first seen."""
+    import pyarrow as pa
+
+    if values.type not in (pa.float64(), pa.float32()) or not len(values):
+        return idx, values, values
+    data, own = _floats(values)
+    zeros = np.flatnonzero((own == 0) & ~_nulls(values))
+    if not zeros.size:
+        return idx, values, values
+    if zeros.size > 1:  # 0.0 and -0.0: rows of the second are the first's, and later codes move down
+        first, second = int(zeros[0]), int(zeros[1])
+        idx = np.where(idx == second, first, idx)
+        idx = idx - (idx > second)
+        values = pa.concat_arrays([values.slice(0, second), values.slice(second + 1)])
+        return _signed_zeros(idx, values)
+    fixed = np.add(data, 0.0, dtype=data.dtype)  # -0.0 + 0.0 is 0.0; every other value is unchanged
+    lookup = pa.Array.from_buffers(
+        values.type, len(values), [values.buffers()[0], pa.py_buffer(fixed)], values.null_count, values.offset
+    )
+    return idx, values, lookup
+
+
+class _IntegerCodes:
+    """The codes of integer group values by direct addressing: an array over the range of the
+    values seen (-1: not seen), so a batch's values are found in time linear in their number
+    (a hash join against every value seen costs the groups so far, each batch)."""
+
+    # The table may span this many values, or four per group, whichever is more.
+    SPAN = 1 << 21
 
     def __init__(self) -> None:
-        self.keys: list[GroupKey] = []
+        self.low = 0
+        self.table = np.zeros(0, dtype=np.int64)
+        self.null = -1
+        self._found: tuple[np.ndarray, np.ndarray] = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool))
+
+    def find(self, values: Any, groups: int) -> np.ndarray | None:
+        """Each value's code (-1: new), or None when the values span too wide a range."""
+        import pyarrow as pa
+
+        width = values.type.bit_width // 8
+        kind = "i" if pa.types.is_signed_integer(values.type) else "u"
+        data = np.frombuffer(values.buffers()[1], dtype=f"{kind}{width}", count=values.offset + len(values))
+        data = data[values.offset :].astype(np.int64)
+        nulls = _nulls(values)
+        out = np.full(len(data), self.null, dtype=np.int64)
+        valid = ~nulls
+        if valid.any():
+            lo, hi = int(data[valid].min()), int(data[valid].max())
+            if not self._cover(lo, hi, groups + len(data)):
+                return None
+            out[valid] = self.table[data[valid] - self.low]
+        self._found = (data, nulls)
+        return out
+
+    def store(self, position: np.ndarray) -> None:
+        """Remember the codes of the values find() was last given."""
+        data, nulls = self._found
+        valid = ~nulls
+        self.table[data[valid] - self.low] = position[valid]
+        if nulls.any():
+            self.null = int(position[nulls][0])
+
+    def _cover(self, lo: int, hi: int, groups: int) -> bool:
+        """Grow the table to cover lo..hi; False when that would span too many values."""
+        high = self.low + len(self.table) - 1
+        if len(self.table) and lo >= self.low and hi <= high:
+            return True
+        low, high = (min(lo, self.low), max(hi, high)) if len(self.table) else (lo, hi)
+        if high - low + 1 > max(self.SPAN, 4 * groups):
+            return False
+        table = np.full(high - low + 1, -1, dtype=np.int64)
+        table[self.low - low : self.low - low + len(self.table)] = self.table
+        self.low, self.table = low, table
+        return True
+
+
+class _Parts:
+    """An Arrow array grown batch by batch, kept in parts and joined only when read whole
+    (joining every batch copied all the values seen so far, each batch)."""
+
+    def __init__(self, first: Any) -> None:
+        self.parts = [first]
+        self.size = len(first)
+        self.type = first.type
+
+    def add(self, part: Any) -> _Parts:
+        if len(part):
+            self.parts.append(part)
+            self.size += len(part)
+        return self
+
+    def whole(self) -> Any:
+        if len(self.parts) > 1:
+            import pyarrow as pa
+
+            self.parts = [pa.concat_arrays(self.parts)]
+        return self.parts[0]
+
+
+class GroupIndex:
+    """Dense codes for group keys (tuples of --by values), in first-seen order.
+
+    One --by column given as an Arrow array (the common case) is looked up in C: the
+    distinct values seen so far are kept as an Arrow array, each batch's values are found
+    in it by a hash join (``pyarrow.compute.index_in``) and only the new ones appended; the
+    Python tuples are made once, when ``keys`` is read. Otherwise (several columns, values
+    given as lists, a type Arrow cannot hash, or once ``code`` is called) keys go through
+    a dict. Either way values group as Python compares them: 0.0 and -0.0 are one group
+    (named as first seen), every NaN is one group, null (None) is a group of its own.
+    """
+
+    def __init__(self) -> None:
+        self._keys: list[GroupKey] = []
         self._codes: dict[GroupKey, int] = {}
+        self._seen: _Parts | None = None  # Arrow mode: the distinct values seen, -0.0 as 0.0 (looked up)
+        self._names: _Parts | None = None  # Arrow mode: the same values as first seen (the keys)
+        # The last batch encode() gave in Arrow mode: (its codes, each row's index among the
+        # batch's values, those values' codes), for grouping().
+        self._last: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._integers: _IntegerCodes | None = None  # Arrow mode, integer values: see _IntegerCodes
 
     def __len__(self) -> int:
-        return len(self.keys)
+        return self._seen.size if self._seen is not None else len(self._keys)
+
+    @property
+    def keys(self) -> list[GroupKey]:
+        if self._seen is not None and self._names is not None and len(self._keys) < self._seen.size:
+            self._keys += zip(_python_values(self._names.whole().slice(len(self._keys))))
+        return self._keys
+
+    def _to_python(self) -> None:
+        """Leave Arrow mode: every key so far a Python tuple in the dict."""
+        if self._seen is not None:
+            keys = self.keys
+            self._codes = dict(zip(keys, range(len(keys)), strict=True))
+            self._seen = self._names = None
 
     def code(self, key: GroupKey) -> int:
+        self._to_python()
+        key = tuple(map(_same_nan, key))
         if key not in self._codes:
-            self._codes[key] = len(self.keys)
-            self.keys.append(key)
+            self._codes[key] = len(self._keys)
+            self._keys.append(key)
         return self._codes[key]
 
-    def encode(self, columns: Sequence[tuple[np.ndarray, list[Hashable]]], n: int) -> np.ndarray:
+    def encode(self, columns: Sequence[tuple[np.ndarray, Any]], n: int) -> np.ndarray:
         """Per-row group codes for one batch (all zero without --by).
 
-        Each --by column comes dictionary-encoded: (per-row index, distinct values),
-        so only the distinct combinations of this batch go through Python.
+        Each --by column comes dictionary-encoded: (per-row index, distinct values, as a
+        list or an Arrow array numbered in the order the rows first show them, as
+        read.arrow_numpy.group_codes gives), so only distinct values are looked up.
         """
         if not columns:
             self.code(())
             return np.zeros(n, dtype=np.intp)
+        if len(columns) == 1 and not isinstance(columns[0][1], list | tuple) and (self._seen is not None or not self):
+            codes = self._encode_arrow(*columns[0])
+            if codes is not None:
+                return codes
+        self._to_python()
+        listed = [(idx, [*map(_same_nan, v if isinstance(v, list | tuple) else v.to_pylist())]) for idx, v in columns]
+        return self._encode_python(listed, n)
+
+    def _encode_arrow(self, idx: np.ndarray, values: Any) -> np.ndarray | None:
+        """encode() of one Arrow column in Arrow mode; None where it cannot be (another type)."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        idx, values, lookup = _signed_zeros(idx, values)
+        if self._seen is None and pa.types.is_integer(lookup.type) and lookup.type != pa.uint64():
+            self._integers = _IntegerCodes()  # from the first batch on, or never
+        seen = self._seen if self._seen is not None else _Parts(lookup.slice(0, 0))
+        if seen.type != lookup.type:
+            return None
+        position = None if self._integers is None else self._integers.find(lookup, seen.size)
+        if position is None:
+            self._integers = None  # values too far apart for a table: Arrow's hash join from now on
+            try:
+                position = _int64(pc.index_in(lookup, value_set=seen.whole(), skip_nulls=False))
+            except pa.ArrowNotImplementedError:  # a type Arrow cannot hash: the dict takes it
+                return None
+        new = np.flatnonzero(position < 0)
+        position[new] = np.arange(seen.size, seen.size + len(new))
+        if self._integers is not None:
+            self._integers.store(position)
+        taken = pa.Array.from_buffers(pa.int64(), len(new), [None, pa.py_buffer(new.astype(np.int64))])
+        self._seen = seen.add(lookup.take(taken))
+        names = self._names if self._names is not None else _Parts(values.slice(0, 0))
+        self._names = names.add(values.take(taken))
+        codes: np.ndarray = position[idx]
+        self._last = (codes, idx, position)
+        return codes
+
+    def grouping(self, codes: np.ndarray) -> Grouping:
+        """The Grouping of a batch's ``codes`` (as encode() gave them)."""
+        if self._last is not None and self._last[0] is codes:  # encode() knows the batch's groups
+            return Grouping(self._last[1], self._last[2], len(self))
+        if len(self) <= len(codes):  # few groups: bincount over all of them is cheap
+            return Grouping(codes, None, len(self))
+        present, inverse = np.unique(codes, return_inverse=True)
+        return Grouping(inverse.reshape(-1), present, len(self))
+
+    def _encode_python(self, columns: Sequence[tuple[np.ndarray, list[Hashable]]], n: int) -> np.ndarray:
+        """encode() through the dict: the distinct combinations of the batch, decoded to tuples."""
         # One integer per row for the combination (mixed radix over the dictionaries),
         # so a 1-D unique finds the batch's distinct combinations and their first rows.
         radices = [max(len(values), 1) for _, values in columns]
@@ -67,9 +298,9 @@ class GroupIndex:
         missing = [i for i, code in enumerate(found) if code is None]
         new_keys = [batch_keys[i] for i in missing]
         if len(dict.fromkeys(new_keys)) == len(new_keys):  # distinct (0.0 and -0.0 are one key)
-            start = len(self.keys)
+            start = len(self._keys)
             self._codes.update(zip(new_keys, range(start, start + len(new_keys)), strict=True))
-            self.keys += new_keys
+            self._keys += new_keys
             for k, i in enumerate(missing):
                 found[i] = start + k
         else:
@@ -111,6 +342,66 @@ def _grow(array: np.ndarray, size: int) -> np.ndarray:
     return np.pad(array, pad)
 
 
+def _plus(state: np.ndarray, batch: np.ndarray) -> np.ndarray:
+    """state + batch per group, where the batch's sums may cover more groups (new ones): added
+    into the batch's fresh array, so the state is not copied to grow every batch."""
+    if len(state) > len(batch):
+        total: np.ndarray = state + _grow(batch, len(state))
+        return total
+    batch[: len(state)] += state
+    return batch
+
+
+def _room(state: Any, name: str, groups: int) -> np.ndarray:
+    """``state.name`` grown to ``groups`` groups (zeros for the new), as the head of a buffer
+    kept in ``state.room`` that doubles: groups found a few a batch do not copy the state
+    every batch."""
+    current: np.ndarray = getattr(state, name)
+    if len(current) >= groups:
+        return current
+    buffer: np.ndarray | None = state.room.get(name)
+    if buffer is None or current.base is not buffer or len(buffer) < groups:
+        buffer = np.zeros(max(groups, 2 * len(current), 64), dtype=current.dtype)
+        buffer[: len(current)] = current
+        state.room[name] = buffer
+    grown: np.ndarray = buffer[:groups]
+    setattr(state, name, grown)
+    return grown
+
+
+@dataclass(frozen=True)
+class Grouping:
+    """One batch's rows in groups: each row's index among ``present`` (the codes of the batch's
+    groups), or, with ``present`` None, each row's code itself. Sums per group are made over
+    the batch's own groups, then added into the state: O(rows) a batch, not O(groups)."""
+
+    rows: np.ndarray
+    present: np.ndarray | None
+    groups: int
+
+    def sums(self, weights: np.ndarray | None = None) -> np.ndarray:
+        size = self.groups if self.present is None else self.present.size
+        return np.bincount(self.rows, weights=weights, minlength=size)
+
+    @functools.cached_property
+    def counts(self) -> np.ndarray:
+        """Rows per group (one bincount for every state the batch goes into)."""
+        return self.sums()
+
+    def counted(self, counted: np.ndarray | None) -> np.ndarray:
+        """Rows per group of those ``counted`` (None: every row)."""
+        if counted is None:
+            return self.counts
+        return Grouping(self.rows[counted], self.present, self.groups).sums()
+
+    def add(self, state: Any, name: str, sums: np.ndarray) -> None:
+        """state.name += a batch's ``sums`` per group (``sums`` is left as it is)."""
+        if self.present is None:
+            setattr(state, name, _plus(getattr(state, name), sums.copy()))
+        else:
+            np.add.at(_room(state, name, self.groups), self.present, sums)  # faster than a[i] += (NumPy 2)
+
+
 @dataclass
 class MeanState:
     """Per group: sum of w * loss, sum of w, row count, sum of w * loss^2 and of w^2;
@@ -130,6 +421,7 @@ class MeanState:
     sum_w2: np.ndarray = field(default_factory=lambda: np.zeros(0))
     total_wl2: float = 0.0
     total_w2: float = 0.0
+    room: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False, kw_only=True)  # _room
 
     def update(
         self,
@@ -138,8 +430,13 @@ class MeanState:
         codes: np.ndarray | None = None,
         groups: int = 1,
         counted: np.ndarray | None = None,
+        grouping: Grouping | None = None,
+        counts_of: MeanState | None = None,
     ) -> None:
-        """Add rows; ``counted`` (default: all) says which rows count in n."""
+        """Add rows; ``counted`` (default: all) says which rows count in n; ``grouping``, when
+        given, the rows' groups (instead of ``codes``); ``counts_of``, a state these same rows
+        with the same weights were just added to: its sums of w and w^2 and its counts are
+        taken as they are (the arrays are shared)."""
         wl = per_row if weight is None else weight * per_row
         w_total = float(len(per_row)) if weight is None else float(weight.sum())
         self.total_wl += float(wl.sum())
@@ -154,14 +451,22 @@ class MeanState:
             self.sum_w2 = np.array([self.total_w2])
             self.n = _grow(self.n, 1) + n_rows
             return
-        w = np.ones(len(per_row)) if weight is None else weight
-        codes = np.zeros(len(per_row), dtype=np.intp) if codes is None else codes
-        self.sum_wl = _grow(self.sum_wl, groups) + np.bincount(codes, weights=wl, minlength=groups)
-        self.sum_w = _grow(self.sum_w, groups) + np.bincount(codes, weights=w, minlength=groups)
-        self.sum_wl2 = _grow(self.sum_wl2, groups) + np.bincount(codes, weights=wl * per_row, minlength=groups)
-        self.sum_w2 = _grow(self.sum_w2, groups) + np.bincount(codes, weights=w * w, minlength=groups)
-        kept = codes if counted is None else codes[counted]
-        self.n = _grow(self.n, groups) + np.bincount(kept, minlength=groups)
+        if grouping is None:
+            codes = np.zeros(len(per_row), dtype=np.intp) if codes is None else codes
+            grouping = Grouping(codes, None, groups)
+        grouping.add(self, "sum_wl", grouping.sums(wl))
+        grouping.add(self, "sum_wl2", grouping.sums(wl * per_row))
+        if counts_of is not None:
+            self.sum_w, self.sum_w2, self.n = counts_of.sum_w, counts_of.sum_w2, counts_of.n
+            return
+        if weight is None:  # every weight 1: the sums of w and w^2 are the row counts, exactly
+            ones = grouping.counts.astype(np.float64)
+            grouping.add(self, "sum_w", ones)
+            grouping.add(self, "sum_w2", ones)
+        else:
+            grouping.add(self, "sum_w", grouping.sums(weight))
+            grouping.add(self, "sum_w2", grouping.sums(weight * weight))
+        grouping.add(self, "n", grouping.counted(counted))
 
     def add_sums(self, wl: float, w: float, n: int, wl2: float, w2: float) -> None:
         """Add one block's sums when there is one group (no per-row arrays needed)."""
@@ -311,6 +616,7 @@ class PairedState:
     # sum of w * loss of the model and of the baseline, on the rows both kept (--nan drop).
     sum_wm: np.ndarray = field(default_factory=lambda: np.zeros(0))
     sum_wb: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    room: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False, kw_only=True)  # _room
 
     def update(
         self,
@@ -319,18 +625,19 @@ class PairedState:
         codes: np.ndarray,
         groups: int,
         counted: np.ndarray | None = None,
+        grouping: Grouping | None = None,
     ) -> None:
         """Add rows of (model loss, baseline loss); ``weight`` is 0 on rows either dropped."""
         d = pair[0] - pair[1]
         w = np.ones(len(d)) if weight is None else weight
-        self.sum_wm = _grow(self.sum_wm, groups) + np.bincount(codes, weights=w * pair[0], minlength=groups)
-        self.sum_wb = _grow(self.sum_wb, groups) + np.bincount(codes, weights=w * pair[1], minlength=groups)
-        self.sum_wd = _grow(self.sum_wd, groups) + np.bincount(codes, weights=w * d, minlength=groups)
-        self.sum_wd2 = _grow(self.sum_wd2, groups) + np.bincount(codes, weights=w * d * d, minlength=groups)
-        self.sum_w = _grow(self.sum_w, groups) + np.bincount(codes, weights=w, minlength=groups)
-        self.sum_w2 = _grow(self.sum_w2, groups) + np.bincount(codes, weights=w * w, minlength=groups)
-        kept = codes if counted is None else codes[counted]
-        self.n = _grow(self.n, groups) + np.bincount(kept, minlength=groups)
+        into = Grouping(codes, None, groups) if grouping is None else grouping
+        into.add(self, "sum_wm", into.sums(w * pair[0]))
+        into.add(self, "sum_wb", into.sums(w * pair[1]))
+        into.add(self, "sum_wd", into.sums(w * d))
+        into.add(self, "sum_wd2", into.sums(w * d * d))
+        into.add(self, "sum_w", into.sums(w))
+        into.add(self, "sum_w2", into.sums(w * w))
+        into.add(self, "n", into.counted(counted))
 
     def add_sums(self, wd: float, wd2: float, w: float, w2: float, n: int, wm: float, wb: float) -> None:
         """Add one block's sums when there is one group."""
@@ -385,6 +692,9 @@ class Accumulator:
     shared: bool = False
     pair_boot: dict[Key, tuple[BootstrapState, BootstrapState]] = field(default_factory=dict)
     _checked_groups: int = field(default=1, repr=False)
+    _sharing: bool = field(default=False, repr=False)  # the means share their w sums and counts
+    # Some batch gave models different rows (or this state is a merge): no sharing from then on.
+    _diverged: bool = field(default=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.replicates:
@@ -422,9 +732,22 @@ class Accumulator:
         stats = {
             label: fn(y_true) if fn is not None and y_true is not None else None for label, fn in self.skills.items()
         }
+        grouping = self.groups.grouping(codes) if groups > 1 else None
+        # While every model has kept every row, every key's sums of w and w^2 and its row counts
+        # per group are the same: in an unweighted batch one key's arrays serve all.
+        if valid or len(per_row) != len(self.means):
+            self._diverged = True
+        share = grouping is not None and weight is None and not self._diverged
+        if self._sharing and not share:
+            for m in self.means.values():
+                m.sum_w, m.sum_w2, m.n = m.sum_w.copy(), m.sum_w2.copy(), m.n.copy()
+        self._sharing = share
+        owner: MeanState | None = None
         for key, values in per_row.items():
             mask = valid.get(key[0])
-            self.means[key].update(values, _masked(weight, mask, len(values)), codes, groups, mask)
+            mean = self.means[key]
+            mean.update(values, _masked(weight, mask, len(values)), codes, groups, mask, grouping, owner)
+            owner = mean if share and owner is None else owner
             if key in self.skill_states and y_true is not None:
                 masked = _masked(weight, mask, len(values))
                 self.skill_states[key].update(stats[key[1]], y_true, masked, codes, groups)
@@ -432,7 +755,7 @@ class Accumulator:
             base = self.baseline or ""
             mask = _both(valid.get(key[0]), valid.get(base))
             pair = (per_row[key], per_row[(base, key[1])])
-            state.update(pair, _masked(weight, mask, len(codes)), codes, groups, mask)
+            state.update(pair, _masked(weight, mask, len(codes)), codes, groups, mask, grouping)
         if self.replicates:
             self._update_bootstrap(per_row, weight, codes, row_offset, groups, valid, stats)
 
@@ -519,6 +842,7 @@ class Accumulator:
         out = Accumulator(
             self.keys, self.replicates, self.baseline, self.seed, self.groups, skills=self.skills, shared=self.shared
         )
+        out._diverged = True  # the parts may have kept different rows per model
         out.means = {k: self.means[k].merge(other.means[k]) for k in self.keys}
         out.skill_states = {k: self.skill_states[k].merge(other.skill_states[k]) for k in self.skill_states}
         out.boot = {k: self.boot[k].merge(other.boot[k]) for k in self.boot}
@@ -541,6 +865,7 @@ class Accumulator:
         out = Accumulator(
             self.keys, self.replicates, self.baseline, self.seed, groups, skills=self.skills, shared=self.shared
         )
+        out._diverged = self._diverged
         out.skill_states = {k: s.moved(move, mapping) for k, s in self.skill_states.items()}
         out.means = {
             k: MeanState(

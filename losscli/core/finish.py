@@ -136,9 +136,12 @@ def finish_table(acc: Accumulator, specs: Sequence[LossSpec], stats: Statistics)
     by_label = {s.label: s for s in specs}
     codes, hidden = _shown_groups(acc, stats)
     keys = acc.groups.keys
-    table = ResultTable(list(acc.keys), by_label, [None, *(keys[c] for c in codes.tolist())])
-    selects: list[Select] = [slice(None), *codes.tolist()]
+    shown = keys if len(codes) == len(keys) else [keys[c] for c in codes.tolist()]  # codes: every group, in order
+    table = ResultTable(list(acc.keys), by_label, [None, *shown])
     per_group = bool(acc.replicates) or _t_method(stats) or stats.baseline is not None
+    skills = any(by_label[label].loss.skill is not None for _, label in acc.keys)
+    # One Python object per group: only for what is finished group by group.
+    selects: list[Select] = [slice(None), *codes.tolist()] if per_group or skills else []
     for key in acc.keys:
         model, spec = key[0], by_label[key[1]]
         value, table.weight_sum[key], table.n[key] = _columns(acc.means[key], codes, spec, stats.reduction)
@@ -165,9 +168,12 @@ def _shown_groups(acc: Accumulator, stats: Statistics) -> tuple[np.ndarray, int]
 def _columns(state: MeanState, codes: np.ndarray, spec: LossSpec, reduction: str) -> tuple[np.ndarray, ...]:
     """(value, sum of weights, n) at every target: the overall rows (the pairwise totals), then
     each group. The same arithmetic as mean_of(), elementwise (IEEE division is the same in NumPy)."""
-    sum_wl = np.concatenate([[state.total_wl], state.sum_wl[codes]]).astype(np.float64)
-    sum_w = np.concatenate([[state.total_w], state.sum_w[codes]]).astype(np.float64)
-    n = np.concatenate([[int(state.n.sum())], state.n[codes]]).astype(np.int64)
+    select: np.ndarray | slice = codes
+    if len(codes) == len(state.n) and (not len(codes) or codes[-1] == len(codes) - 1):
+        select = slice(None)  # codes are increasing: every group, in order (views, not copies)
+    sum_wl = np.concatenate([[state.total_wl], state.sum_wl[select]], dtype=np.float64)
+    sum_w = np.concatenate([[state.total_w], state.sum_w[select]], dtype=np.float64)
+    n = np.concatenate([[int(state.n.sum())], state.n[select]], dtype=np.int64)
     if reduction == "sum":
         return sum_wl, sum_w, n
     value = weighted_mean(sum_wl, sum_w)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import math
+import operator
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
@@ -295,6 +296,8 @@ def conclude(plan: Plan, partial: Partial, request: Request, notes: list[str] | 
 
 def _no_group_named_all(plan: Plan, table: ResultTable, request: Request) -> None:
     """'(all)' labels the overall rows in a CSV or a table: a group of that name would be one of them."""
+    if len(request.stats.by) == 1 and (ALL_ROWS,) not in table.groups:  # one C-level scan
+        return
     for group in table.groups:
         for column, value in zip(request.stats.by, group or (), strict=False):
             if isinstance(value, str) and value == ALL_ROWS:
@@ -325,7 +328,10 @@ def _same_number_groups(table: ResultTable, request: Request) -> list[str]:
     """Group values are compared as the file holds them: a CSV column's '7', '07' and '7.0' are
     three groups (zip codes need that), where a Parquet number column has one. Say when it happens."""
     said = []
+    groups: list[Any] = [g for g in table.groups[:1] if g is not None] + table.groups[1:]  # None: the overall rows
     for i, column in enumerate(request.stats.by):
+        if str not in set(map(type, map(operator.itemgetter(i), groups))):  # C-level: a million groups
+            continue  # no text values (a number column): nothing to say
         seen: dict[float, str] = {}
         for group in table.groups:
             value = None if group is None else group[i]

@@ -79,6 +79,33 @@ def dictionary_codes(column: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, li
     return codes, values
 
 
+def group_codes(column: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
+    """A --by column as (per-row index, its distinct values as an Arrow array, null one of them).
+
+    The values are numbered in the order the rows first show them (null too), so a
+    consumer can give new groups codes in first-seen order without looking at the rows.
+    """
+    import pyarrow.compute as pc
+
+    array = combined(column)
+    if pa.types.is_dictionary(array.type):  # encoding it again would keep its nulls and its order
+        array = array.dictionary_decode()
+    encoded = pc.dictionary_encode(array, null_encoding="encode")
+    values = encoded.dictionary
+    codes = numpy_view(encoded.indices.cast(pa.int64()), np.int64)
+    seen = np.maximum.accumulate(codes) if len(codes) else codes
+    # Arrow numbers a dictionary in first-seen order; check it (one pass) rather than rely on it.
+    if len(codes) and (seen[0] != 0 or seen[-1] != len(values) - 1 or (np.diff(seen) > 1).any()):
+        distinct, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
+        order = np.argsort(first, kind="stable")
+        renumber = np.empty(len(distinct), dtype=np.int64)
+        renumber[order] = np.arange(len(distinct))
+        codes = renumber[inverse.reshape(-1)]
+        taken = np.ascontiguousarray(distinct[order], dtype=np.int64)
+        values = values.take(pa.Array.from_buffers(pa.int64(), len(taken), [None, pa.py_buffer(taken)]))
+    return codes, values
+
+
 def row_numbers(n: int, start: int = 0) -> pa.Array:
     """start, start+1, ... as an int64 Arrow array."""
     numbers = np.arange(start, start + n, dtype=np.int64)

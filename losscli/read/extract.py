@@ -11,7 +11,6 @@ accumulator gives them no weight.
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -19,7 +18,7 @@ import pyarrow as pa
 
 from ..errors import BadValueError
 from ..request import Columns
-from .arrow_numpy import dictionary_codes, list_to_matrix, to_float64
+from .arrow_numpy import group_codes, list_to_matrix, to_float64
 from .layout import Layout, Model
 from .source import first_non_number, is_numeric
 from .targets import TargetReader
@@ -33,8 +32,8 @@ class BatchArrays:
     weight: np.ndarray | None
     preds: dict[str, np.ndarray]
     row_offset: int
-    # Each --by column dictionary-encoded: (per-row index, distinct values).
-    groups: list[tuple[np.ndarray, list[Hashable]]] = field(default_factory=list)
+    # Each --by column dictionary-encoded: (per-row index, distinct values as an Arrow array).
+    groups: list[tuple[np.ndarray, pa.Array]] = field(default_factory=list)
     # Per model, the rows it is evaluated on; absent when every row counts.
     valid: dict[str, np.ndarray] = field(default_factory=dict)
 
@@ -94,7 +93,7 @@ class Extractor:
             preds[name] = values
         if valid and (len(valid) < len(preds) or any((v != row_ok).any() for v in valid.values())):
             self.rows_differ = True
-        groups = [dictionary_codes(batch.column(c)) for c in layout.by]
+        groups = [group_codes(batch.column(c)) for c in layout.by]
         return BatchArrays(y_true, weight, preds, row_offset, groups, valid)
 
     def _weight(self, batch: pa.RecordBatch, row_offset: int) -> tuple[np.ndarray, np.ndarray]:

@@ -151,12 +151,18 @@ def best_matrices(ev: Evaluation) -> dict[str, np.ndarray]:
 
 
 def _human_rows(
-    ev: Evaluation, rows: list[Row], digits: int, best: dict[str, np.ndarray] | None = None
+    ev: Evaluation,
+    rows: list[Row],
+    digits: int,
+    best: dict[str, np.ndarray] | None = None,
+    targets: list[int] | None = None,
 ) -> list[tuple[Row, list[tuple[str, bool]]]]:
     """Each row's cells as (text, is the best value of its loss in its group); ``best``:
-    best_matrices(ev), when the caller renders the groups one by one."""
+    best_matrices(ev), when the caller renders the groups one by one; ``targets``: the
+    positions of the rows' groups, when they are not every group."""
     best = best_matrices(ev) if best is None else best
-    target = {g: t for t, g in enumerate(ev.table.groups)}
+    groups = ev.table.groups
+    target = {g: t for t, g in enumerate(groups)} if targets is None else {groups[t]: t for t in targets}
     column = {m: j for j, m in enumerate(ev.models)}
     out = []
     for row in rows:
@@ -199,7 +205,8 @@ def groups_shown(ev: Evaluation) -> str:
 
 def _grid(ev: Evaluation, digits: int, sort: str | None) -> Grid:
     """The table's cells, and which columns are keys, loss blocks and the rank."""
-    rows = _human_rows(ev, summary(ev, sort, table_targets(ev)), digits)
+    targets = table_targets(ev)
+    rows = _human_rows(ev, summary(ev, sort, targets), digits, targets=targets)
     keys = len(ev.stats.by) + 2
     size = 2 if ev.stats.baseline is not None else 1
     blocks = [list(range(keys + i * size, keys + (i + 1) * size)) for i in range(len(ev.specs))]
@@ -263,7 +270,7 @@ def wide(ev: Evaluation, sort: str | None = None) -> tuple[list[str], list[list[
     return header, rows
 
 
-def _wide(ev: Evaluation, sort: str | None, machine: bool) -> tuple[list[str], list[Any]]:
+def _wide(ev: Evaluation, sort: str | None, machine: bool, header_only: bool = False) -> tuple[list[str], list[Any]]:
     """wide(), built column-wise: each model's rows at every target are zipped from its columns
     (group texts, model, n, fields, rank), then taken in ranking order; with ``machine``, every
     cell already as _machine() gives it and each row a tuple."""
@@ -272,6 +279,8 @@ def _wide(ev: Evaluation, sort: str | None, machine: bool) -> tuple[list[str], l
     for spec in ev.specs:
         header += [spec.label, *(f"{spec.label}:{f}" for f in extra)]
     header.append("rank")
+    if header_only:
+        return header, []
     rank = rank_matrix(ev, sort_label(ev, sort))
     table, first = ev.table, ev.specs[0].label
     targets = len(table.groups)
@@ -300,19 +309,60 @@ def _wide(ev: Evaluation, sort: str | None, machine: bool) -> tuple[list[str], l
 
 
 def render_delimited(ev: Evaluation, delimiter: str = ",", sort: str | None = None) -> str:
-    header, rows = _wide(ev, sort, machine=True)
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\n")
-    writer.writerow(header)
+    keys = group_columns(ev)
     # Every cell is text; numbers never need quoting, so when no group or model name does
-    # either, joining each row is what the csv module would write, several times faster.
-    names = "\0".join([*ev.models, *(str(v) for g in ev.table.groups if g is not None for v in g)])
+    # either, joining each row's cells is what the csv module would write, many times faster.
+    names = "\0".join([*ev.models, *("\0".join(column) for column in keys)])
     if any(c in names for c in (delimiter, '"', "\r", "\n")):
+        header, rows = _wide(ev, sort, machine=True)
+        writer.writerow(header)
         writer.writerows(rows)
-    elif rows:
-        buffer.write("\n".join(map(delimiter.join, rows)))
-        buffer.write("\n")
-    return buffer.getvalue()
+        return buffer.getvalue()
+    header, _ = _wide(ev, sort, machine=True, header_only=True)
+    writer.writerow(header)
+    return _joined_rows(ev, keys, delimiter, sort, buffer.getvalue())
+
+
+# Lines of CSV made at a time: Arrow's temporaries stay a few tens of megabytes, reused.
+JOIN_ROWS = 1 << 18
+
+
+def _joined_rows(ev: Evaluation, keys: list[list[str]], delimiter: str, sort: str | None, header: str) -> str:
+    """``header``, then the rows of render_delimited, built by Arrow a column at a time (see
+    columns_text): each column is gathered in output order (within each target, the models in
+    rank order) while it is numbers, then formatted, and the lines joined, JOIN_ROWS at a time.
+    A million groups make a hundred megabytes of text: each copy of it costs its page faults."""
+    from . import columns_text as ct
+
+    extra = _extra_fields(ev)
+    rank = rank_matrix(ev, sort_label(ev, sort))
+    table, first, models = ev.table, ev.specs[0].label, ev.models
+    # Output row k is model model_of[k] at target target_of[k] (stable: ties keep the models' order).
+    model_of = np.argsort(rank, axis=1, kind="stable").ravel()
+    target_of = np.repeat(np.arange(len(table.groups)), len(models))
+    counts = np.stack([table.n[(m, first)] for m in models])
+    values = {s.label: np.stack([table.value[(m, s.label)] for m in models]) for s in ev.specs}
+    fields = {(s.label, f): [table.column((m, s.label), f) for m in models] for s in ev.specs for f in extra}
+    group_texts = [ct.strings(column) for column in keys]
+    names = ct.strings(models)
+    pieces = []
+    for lo in range(0, len(model_of), JOIN_ROWS):
+        j, t = model_of[lo : lo + JOIN_ROWS], target_of[lo : lo + JOIN_ROWS]
+        at_t, at_j = ct.int64_array(t), ct.int64_array(j)
+        columns: list[Any] = [ct.header_first(header if lo == 0 else "", len(j))]
+        columns += [texts.take(at_t) for texts in group_texts]
+        columns += [names.take(at_j), ct.integer_texts(counts[j, t])]
+        for spec in ev.specs:
+            columns.append(ct.float_texts(values[spec.label][j, t]))
+            for f in extra:
+                per_model = fields[(spec.label, f)]
+                texts = [str(_machine(per_model[a][b])) for a, b in zip(j.tolist(), t.tolist(), strict=True)]
+                columns.append(ct.strings(texts))
+        columns.append(ct.integer_texts(rank[t, j]))
+        pieces.append(ct.concatenated(ct.joined_lines(columns, delimiter)))
+    return "".join(pieces)
 
 
 def records(ev: Evaluation, sort: str | None = None) -> list[dict[str, Any]]:

@@ -4,6 +4,7 @@ models, their ranks, the best value per loss, and the reproducibility signature.
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -55,12 +56,13 @@ def summary(ev: Evaluation, sort: str | None = None, targets: Sequence[int] | No
     (1, 1, 3). Ranked column-wise: O(results) array work and one argsort per loss."""
     label = sort_label(ev, sort)
     rank = rank_matrix(ev, label)
-    order = np.argsort(rank, axis=1, kind="stable").tolist()
+    order = np.argsort(rank, axis=1, kind="stable")
+    every = order.tolist() if targets is None else None  # a few targets of a million: only theirs
     models, table, first = ev.models, ev.table, ev.specs[0].label
     rows: list[Row] = []
     for t in range(len(table.groups)) if targets is None else targets:
         group = table.groups[t]
-        for j in order[t]:
+        for j in every[t] if every is not None else order[t].tolist():
             model = models[j]
             results = {s.label: table.result(t, (model, s.label)) for s in ev.specs}
             rows.append(Row(group, model, results[first].n, results, int(rank[t, j])))
@@ -179,8 +181,14 @@ def group_text(ev: Evaluation, group: GroupKey | None) -> list[str]:
 def group_columns(ev: Evaluation) -> list[list[str]]:
     """group_text() of every target, column by column (one list per --by column)."""
     columns = []
+    groups: list[Any] | None = ev.table.groups[1:] if ev.table.groups and ev.table.groups[0] is None else None
     for i in range(len(ev.stats.by)):
-        columns.append([ALL_ROWS if g is None else "" if g[i] is None else str(g[i]) for g in ev.table.groups])
+        if groups is None:  # the overall rows are not first: not a table finish_table made
+            columns.append([ALL_ROWS if g is None else "" if g[i] is None else str(g[i]) for g in ev.table.groups])
+            continue
+        values = list(map(operator.itemgetter(i), groups))  # a million groups: C-level passes
+        texts = list(map(str, values)) if None not in values else ["" if v is None else str(v) for v in values]
+        columns.append([ALL_ROWS, *texts])
     return columns
 
 

@@ -1,0 +1,102 @@
+"""Columns of text built by Arrow's kernels, for the CSV/TSV of many groups.
+
+A delimited table of G groups x M models is G x M lines; joining each in Python
+cost a few microseconds a line. Here each column becomes an Arrow string array
+(numbers formatted in C, exactly as Python's ``repr`` and ``str`` write them)
+and the lines are joined column-wise by Arrow (render._joined_rows gathers each
+column in output order first).
+
+No Python scalar is handed to pyarrow (``pa.scalar`` and ``pa.array`` of Python
+objects import pandas, which ``eval`` must not pay for): scalars are taken out of
+arrays built from buffers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+# Arrow writes a double in its shortest round-trip digits, as repr does, but in fixed
+# notation over another range: both use it between 1e-4 and 1e10, where only a whole
+# number differs ("1" against "1.0"). Outside, repr writes the value (few, in practice).
+_PLAIN_LOW, _PLAIN_HIGH = 1e-4, 1e10
+
+
+def strings(texts: Sequence[str]) -> pa.Array:
+    """Python strings as an Arrow string array (from buffers: no pandas)."""
+    offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+    joined = "".join(texts)
+    if joined.isascii():  # a character is a byte: the lengths are the offsets' steps
+        np.cumsum(np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)), out=offsets[1:])
+        data = joined.encode("ascii")
+    else:
+        encoded = [t.encode("utf-8") for t in texts]
+        np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=len(texts)), out=offsets[1:])
+        data = b"".join(encoded)
+    return pa.Array.from_buffers(pa.large_string(), len(texts), [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+
+
+def int64_array(values: np.ndarray) -> pa.Array:
+    data = np.ascontiguousarray(values, dtype=np.int64)
+    return pa.Array.from_buffers(pa.int64(), len(data), [None, pa.py_buffer(data)])
+
+
+def header_first(header: str, rows: int) -> pa.Array:
+    """A column of ``rows`` empty strings but the first, ``header``: put before the first
+    column with nothing between, the header becomes the text's first line (no copy of the text)."""
+    data = header.encode("utf-8")
+    offsets = np.full(rows + 1, len(data), dtype=np.int64)
+    offsets[0] = 0
+    return pa.Array.from_buffers(pa.large_string(), rows, [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+
+
+def scalar(text: str) -> Any:
+    """One string as an Arrow scalar (pa.scalar would import pandas)."""
+    return strings([text])[0]
+
+
+def _mask(flags: np.ndarray) -> pa.Array:
+    return pa.Array.from_buffers(pa.bool_(), len(flags), [None, pa.py_buffer(np.packbits(flags, bitorder="little"))])
+
+
+def integer_texts(values: np.ndarray) -> pa.Array:
+    """Integers as str() writes them."""
+    return pc.cast(int64_array(values), pa.large_string())
+
+
+def float_texts(values: np.ndarray) -> pa.Array:
+    """Floats as repr() writes them ('1.0', '1e-05', 'nan', '-inf')."""
+    data = np.ascontiguousarray(values, dtype=np.float64)
+    text = pc.cast(pa.Array.from_buffers(pa.float64(), len(data), [None, pa.py_buffer(data)]), pa.large_string())
+    size = np.abs(data)
+    with np.errstate(invalid="ignore"):
+        plain = ((size >= _PLAIN_LOW) & (size < _PLAIN_HIGH)) | (data == 0)
+        whole = plain & (data == np.trunc(data))
+    if whole.any():
+        text = pc.if_else(_mask(whole), pc.binary_join_element_wise(text, scalar(".0"), scalar("")), text)
+    other = ~plain & np.isfinite(data)
+    if other.any():
+        text = pc.replace_with_mask(text, _mask(other), strings([repr(v) for v in data[other].tolist()]))
+    return text
+
+
+def joined_lines(columns: Sequence[Any], delimiter: str) -> pa.Array:
+    """Each row's cells joined by ``delimiter``, with a newline after: one string per row.
+    A column is a string array or a string scalar (the same text on every row); the first
+    is put before the second with nothing between (header_first)."""
+    between, end = scalar(delimiter), scalar("\n")
+    pieces = [columns[0], *(piece for column in columns[1:] for piece in (column, between))]
+    return pc.binary_join_element_wise(*pieces[:-1], end, scalar(""))  # one pass
+
+
+def concatenated(lines: pa.Array) -> str:
+    """The strings of an array without nulls, one after another."""
+    if not len(lines):
+        return ""
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64, count=lines.offset + len(lines) + 1)[lines.offset :]
+    data = lines.buffers()[2]
+    return str(memoryview(data)[int(offsets[0]) : int(offsets[-1])], "utf-8")  # no bytes copy between
