@@ -100,12 +100,20 @@ def _root(
 
 def main() -> None:
     from . import signals
+    from .leave import leave_now
     from .messages import guard_standard_streams
 
     guard_standard_streams()
     signals.install()
+    # OpenBLAS starts a spinning thread per core when NumPy loads (below, in the command): about
+    # 50 ms of CPU per run. losscli's BLAS calls are sized to stay on the calling thread (its own
+    # --threads pool spreads the work), so the command line asks for one unless the user chose.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     try:
         app()
+    except SystemExit as exc:
+        leave_now(exc.code)
+        raise
     except (signals.Interrupted, KeyboardInterrupt) as exc:
         signals.stop_listening()
         signals.remove_temporaries()  # one the interruption reached before its writer's cleanup could

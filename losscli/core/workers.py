@@ -31,6 +31,14 @@ def set_threads(count: int | None) -> None:
     _threads = count or 0
 
 
+def shutdown() -> None:
+    """End the pool's threads (idle between runs); the next parallel_map starts them again."""
+    global _pool
+    if _pool is not None:
+        _pool.shutdown(wait=True)
+        _pool = None
+
+
 def thread_count() -> int:
     """The number of threads work is spread over."""
     if _threads:
