@@ -1,5 +1,6 @@
-"""A finished run ends without the interpreter's teardown (cli/leave.py): the exit code and
-every byte of output survive, and nothing that could still be pending is cut short."""
+"""Start-up and exit of the command line: only the invoked subcommand is built, with the same
+output as the whole app; a finished run ends without the interpreter's teardown
+(cli/leave.py), its exit code and every byte of output kept, nothing pending cut short."""
 
 from __future__ import annotations
 
@@ -9,10 +10,47 @@ import threading
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from losscli.cli import _for_arguments, app
 from losscli.cli.leave import leave_now
 
+from .conftest import SAMPLE
 from .test_outputs import losscli
+
+HOUSES = str(SAMPLE / "house_prices.csv")
+
+ARGUMENTS = [
+    ["eval", "--help"],
+    ["eval", "-h"],
+    ["eval"],
+    ["eval", HOUSES, "--bogus"],
+    ["eval", HOUSES, "-l", "nope"],
+    ["eval", HOUSES, "-f", "csv"],
+    ["losses"],
+    ["plot"],
+    ["plot", "--help"],
+    ["advise", "--help"],
+    ["evl"],
+    ["--help"],
+    ["--version"],
+    [],
+]
+
+
+@pytest.mark.parametrize("args", ARGUMENTS, ids=" ".join)
+def test_building_only_the_named_command_changes_no_output(args: list[str]) -> None:
+    whole = CliRunner().invoke(app, args)
+    only = CliRunner().invoke(_for_arguments(args), args)
+    assert (only.exit_code, only.output) == (whole.exit_code, whole.output)
+
+
+def test_only_the_named_command_is_built() -> None:
+    assert [c.name for c in _for_arguments(["eval", "x.csv"]).registered_commands] == ["eval"]
+    assert [g.name for g in _for_arguments(["plot", "calibration"]).registered_groups] == ["plot"]
+    assert _for_arguments(["--help"]) is app
+    assert _for_arguments(["evl"]) is app
+
 
 LEAVE = "import sys; from losscli.cli.leave import leave_now; sys.stdout.write('x' * 200_000); leave_now({code})"
 
