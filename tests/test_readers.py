@@ -247,3 +247,14 @@ def test_a_header_longer_than_the_sniffed_bytes(tmp_path: Path) -> None:
     result = _stdin(text, "-l", "mse", "-t", "y")
     assert result.exit_code == 0, result.output
     assert len(result.stdout.splitlines()) == len(names) + 1
+
+
+@pytest.mark.parametrize(("rows", "columns"), [(0, 3), (1, 1), (5, 10), (70_000, 10), (9_999, 3), (300, 2_000)])
+def test_columns_side_by_side_are_numpy_column_stack(rows: int, columns: int) -> None:
+    from losscli.read.arrow_numpy import side_by_side
+
+    values = [np.random.default_rng(c).random(rows) for c in range(columns)]
+    matrix = side_by_side(values)
+    assert matrix.flags.c_contiguous
+    assert matrix.flags.writeable
+    np.testing.assert_array_equal(matrix, np.column_stack(values))

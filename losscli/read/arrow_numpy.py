@@ -44,6 +44,27 @@ def to_float64(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
     return values
 
 
+# Rows x columns of a transposing block: about 256 KiB, so it stays in a core's cache.
+_TRANSPOSE_ELEMENTS = 1 << 15
+
+
+def side_by_side(columns: list[np.ndarray]) -> np.ndarray:
+    """``np.column_stack(columns)``, about 2x faster: each cache-sized block of rows is stacked
+    as (columns, rows), then transposed into place (column_stack writes with a stride, which
+    was most of a 10-class batch's extraction)."""
+    n, k = len(columns[0]), len(columns)
+    out = np.empty((n, k))
+    step = max(64, _TRANSPOSE_ELEMENTS // max(k, 1))
+    block = np.empty((k, min(n, step)))
+    for lo in range(0, n, step):
+        hi = min(n, lo + step)
+        part = block[:, : hi - lo]
+        for j, column in enumerate(columns):
+            part[j] = column[lo:hi]
+        out[lo:hi] = part.T
+    return out
+
+
 def list_to_matrix(column: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
     """A list<number> column as an (n, k) float64 matrix and a mask of rows that are
     missing or have another length than the first row (those rows are NaN)."""

@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from ..errors import BadValueError
 from ..request import Columns
-from .arrow_numpy import group_codes, list_to_matrix, to_float64
+from .arrow_numpy import group_codes, list_to_matrix, side_by_side, to_float64
 from .layout import Layout, Model
 from .source import first_non_number, is_numeric
 from .targets import TargetReader
@@ -153,7 +153,7 @@ class Extractor:
         pairs = [self.numbers(batch.column(c), c, row_offset) for c in model.columns]
         if len(pairs) == 1 and self.layout.task != "multiclass":
             return pairs[0]
-        matrix = np.column_stack([v for v, _ in pairs])
+        matrix = side_by_side([v for v, _ in pairs])
         ok = np.logical_and.reduce([m for _, m in pairs])
         if model.kind == "gaussian":
             matrix[:, 1] = self._variance(matrix[:, 1], ok, model, row_offset)

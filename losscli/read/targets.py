@@ -15,7 +15,7 @@ import pyarrow as pa
 from ..errors import BadValueError, OptionError
 from ..request import Columns
 from ..spec import format_value
-from .arrow_numpy import combined, dictionary_codes, null_mask, to_float64
+from .arrow_numpy import combined, dictionary_codes, null_mask, side_by_side, to_float64
 from .layout import Layout
 from .source import is_numeric
 
@@ -191,7 +191,7 @@ class TargetReader:
     def _soft_target(self, batch: pa.RecordBatch, row_offset: int) -> tuple[np.ndarray, np.ndarray]:
         """k target columns: a probability distribution per row."""
         pairs = [self._numbers(batch.column(c), c, row_offset) for c in self.layout.target_columns]
-        t = np.column_stack([v for v, _ in pairs])
+        t = side_by_side([v for v, _ in pairs])
         ok = np.logical_and.reduce([m for _, m in pairs])
         bad = np.flatnonzero(ok & (((t < 0) | (t > 1)).any(axis=1) | (np.abs(t.sum(axis=1) - 1.0) > 1e-6)))
         if bad.size:
