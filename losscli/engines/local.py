@@ -155,11 +155,9 @@ def accumulate(
     columns = layout.columns + ([layout.id] if per_row is not None and layout.id else [])
     rows = 0
     infinite: dict[Key, int] = {}
-    batches = source.batches(list(dict.fromkeys(columns)), layout.number_columns)
-    for batch in _sliced(prefetched(batches), request.engine.chunk_rows):
+    batches = _sliced(source.batches(list(dict.fromkeys(columns)), layout.number_columns), request.engine.chunk_rows)
+    for batch, arrays in prefetched(_checked(batches, extractor, specs, row_offset)):
         position = row_offset + rows
-        arrays = extractor.extract(batch, position)
-        check_batch(layout, specs, arrays)
         if observer is not None:
             observer.update(arrays)
         codes = acc.groups.encode(arrays.groups, batch.num_rows)
@@ -392,6 +390,24 @@ def _no_rows_left(plan: Plan, partial: Partial, table: ResultTable, said: list[s
             f"warning: no row is left for {', '.join(empty)} (--nan drop left out every row); "
             "its values are nan and it ranks last"
         )
+
+
+def _checked(
+    batches: Iterator[pa.RecordBatch], extractor: Extractor, specs: list[LossSpec], row_offset: int
+) -> Iterator[tuple[pa.RecordBatch, BatchArrays]]:
+    """Every batch with its arrays, extracted and checked. The reader thread runs this, so the
+    next batch is converted while the current one is computed; an error reaches the pass when it
+    comes to that batch, after every earlier one, as if it were raised there."""
+    try:
+        for batch in batches:
+            arrays = extractor.extract(batch, row_offset)
+            check_batch(extractor.layout, specs, arrays)
+            row_offset += batch.num_rows
+            yield batch, arrays
+    finally:  # stopped early: the source's own clean-up (its parsing threads) runs now, here
+        close = getattr(batches, "close", None)
+        if close is not None:
+            close()
 
 
 def _sliced(batches: Iterator[pa.RecordBatch], chunk_rows: int | None) -> Iterator[pa.RecordBatch]:
