@@ -95,8 +95,11 @@ print(df.select(((pl.col('a') - pl.col('y')) ** 2).mean(), ((pl.col('b') - pl.co
 
 # Columns become NumPy arrays over Arrow's buffers (np.frombuffer), as losscli's
 # read/arrow_numpy.py does: np.asarray(array) and to_numpy() import pandas on their first
-# call (0.2-0.4 s), which no floor should carry. The benchmark files have no nulls.
-FLOOR = """
+# call (0.2-0.4 s), which no floor should carry. The benchmark files have no nulls. Floors
+# ask for one OpenBLAS thread, as losscli does: its spinning threads cost ~50 ms at import.
+ONE_BLAS = "import os; os.environ.setdefault('OPENBLAS_NUM_THREADS', '1')"
+FLOOR = f"""
+{ONE_BLAS}
 import sys, numpy as np, pyarrow as pa, pyarrow.parquet as pq, pyarrow.csv as csv
 def view(c):
     dtype = np.float64 if c.type == pa.float64() else np.int64
@@ -109,7 +112,8 @@ print(sum(len(a) for a in arrays))
 
 # The same read as losscli's, streaming, with nothing computed: what no evaluation on pyarrow
 # can go below (Parquet in 64k-row batches through a 64 KiB buffer; CSV blocks of 1 MiB).
-STREAM_FLOOR = """
+STREAM_FLOOR = f"""
+{ONE_BLAS}
 import sys, numpy as np, pyarrow as pa, pyarrow.parquet as pq, pyarrow.csv as csv
 def view(c):
     dtype = np.float64 if c.type == pa.float64() else np.int64
@@ -221,12 +225,20 @@ def commands(files: dict[str, Path]) -> dict[str, dict[str, list[str]]]:
         }
     tiny = str(files["tiny"])
     groups["start-up"] = {
-        "floor (import numpy, typer)": [PY, "-c", "import numpy, typer"],
-        "import numpy, pyarrow, typer (no eval of a file avoids it)": [PY, "-c", "import numpy, pyarrow, typer"],
+        "floor (import numpy, typer)": [PY, "-c", f"{ONE_BLAS}; import numpy, typer"],
+        "import numpy, pyarrow, typer (no eval of a file avoids it)": [
+            PY,
+            "-c",
+            f"{ONE_BLAS}; import numpy, pyarrow, typer",
+        ],
         "losscli --help": [LOSSCLI, "--help"],
         "losscli losses": [LOSSCLI, "losses"],
         "losscli eval (10 rows)": [LOSSCLI, "eval", tiny, "-q", "-f", "csv"],
-        "import numpy, pyarrow.csv (what a CSV eval cannot avoid)": [PY, "-c", "import numpy, pyarrow.csv"],
+        "import numpy, pyarrow.csv (what a CSV eval cannot avoid)": [
+            PY,
+            "-c",
+            f"{ONE_BLAS}; import numpy, pyarrow.csv",
+        ],
         "duckdb (10 rows)": py(DUCKDB_TINY, files["tiny"]),
         "polars (10 rows)": py(POLARS_TINY, files["tiny"]),
     }
