@@ -37,8 +37,10 @@ def open_jsonl(path: str, data: Any = None) -> Source:
     schema = sample.schema
 
     def open_(columns: list[str], numeric: list[str]) -> Iterator[pa.RecordBatch]:
-        # Pin the types seen in the sample: numbers as float64 (1 then 1.5 is fine).
-        fields = [pa.field(f.name, _pinned(f.type, f.name in numeric)) for f in schema]
+        # Pin the types seen in the sample: numbers as float64 (1 then 1.5 is fine). Only the
+        # columns read: an unused column of objects would be pinned as text and fail the parse.
+        wanted = set(columns)
+        fields = [pa.field(f.name, _pinned(f.type, f.name in numeric)) for f in schema if f.name in wanted]
         parse = pajson.ParseOptions(explicit_schema=pa.schema(fields), unexpected_field_behavior="ignore")
         read = pajson.ReadOptions(block_size=BLOCK_BYTES, use_threads=data is None)
         try:

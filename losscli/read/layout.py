@@ -139,6 +139,7 @@ def resolve_layout(source: Source, specs: Sequence[LossSpec], request: Request) 
         )
     notes: list[str] = []
     pred_cols = _find_predictions(source, request, roles, notes)
+    _one_value_cells(source, request, roles, pred_cols)
     if not roles.soft:
         _refuse_other_notation(source, roles.target)
     dist_models, pred_cols = distribution_models(pred_cols, columns.class_sep)
@@ -728,6 +729,36 @@ def _distinct(column: pa.ChunkedArray) -> list[object]:
     Plain Python on at most SAMPLE_ROWS values: pyarrow.compute costs 25 ms to import.
     """
     return list(dict.fromkeys(v for v in column.to_pylist() if v is not None))
+
+
+def _nested(dtype: pa.DataType) -> str | None:
+    """What a column holds when its cells hold several values each ("lists", "objects"), else None."""
+    if pa.types.is_struct(dtype) or pa.types.is_map(dtype) or pa.types.is_union(dtype):
+        return "objects"
+    kinds = (pa.types.is_list, pa.types.is_large_list, pa.types.is_fixed_size_list)
+    return "lists" if any(kind(dtype) for kind in kinds) else None
+
+
+def _one_value_cells(source: Source, request: Request, roles: _Roles, pred_cols: list[str]) -> None:
+    """A column of lists or objects (JSON Lines, Parquet) in a role that takes one value per row is
+    refused by name; only a prediction may hold a list of numbers (a model's class probabilities)."""
+    for col in roles.by:
+        kind = _nested(source.schema.field(col).type)
+        if kind:
+            raise ColumnError(
+                f"{source.name}: {request.flag('by')} {col}: column {col!r} holds {kind}; {request.flag('by')} "
+                "needs one value per row (a string, number, date or bool)"
+            )
+    numbers = [("target", c) for c in (roles.soft or (roles.target,))] + [("weight", c) for c in [roles.weight] if c]
+    for role, col in numbers + [("preds", c) for c in pred_cols]:
+        dtype = source.schema.field(col).type
+        kind = _nested(dtype)
+        if kind and not (role == "preds" and _is_list(dtype)):
+            wanted = "a number or a list of numbers" if role == "preds" else "a number"
+            raise ColumnError(
+                f"{source.name}: {request.flag(role)} {col}: column {col!r} holds {kind}; "
+                f"{request.flag(role)} needs {wanted} per row"
+            )
 
 
 def _is_list(dtype: pa.DataType) -> bool:

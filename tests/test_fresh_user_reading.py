@@ -1,0 +1,78 @@
+"""Defects a fresh user found in reading, row numbers and per-row output (each failed before its fix)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from losscli.cli import app
+
+runner = CliRunner()
+
+
+def write(tmp_path: Path, name: str, text: str) -> str:
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("cells", "kind"),
+    [('[1,2]", "[3]', "lists"), ('{"k":1}", "{"k":2}', "objects")],
+    ids=["list", "object"],
+)
+def test_by_on_a_json_lines_column_of_lists_or_objects_is_one_sentence(tmp_path: Path, cells: str, kind: str) -> None:
+    first, second = cells.split('", "')
+    path = write(tmp_path, "g.jsonl", f'{{"y":1,"a":2,"g":{first}}}\n{{"y":2,"a":2,"g":{second}}}\n')
+    result = runner.invoke(app, ["eval", path, "-l", "mse", "--by", "g"])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        f"losscli: error: {path}: --by g: column 'g' holds {kind}; --by needs one value per row "
+        "(a string, number, date or bool)."
+    )
+
+
+NESTED = {
+    "l": (pa.array([[1.0, 2.0], [3.0]]), "lists"),
+    "ls": (pa.array([["x"], ["y"]]), "lists"),
+    "s": (pa.array([{"k": 1}, {"k": 2}]), "objects"),
+    "m": (pa.array([[("a", 1)], [("b", 2)]], pa.map_(pa.string(), pa.int64())), "objects"),
+}
+
+
+@pytest.mark.parametrize("col", sorted(NESTED))
+def test_parquet_list_struct_and_map_columns_are_refused_in_one_value_roles(tmp_path: Path, col: str) -> None:
+    path = tmp_path / "n.parquet"
+    pq.write_table(pa.table({"y": [1.0, 2.0], "a": [2.0, 2.0], col: NESTED[col][0]}), path)
+    kind = NESTED[col][1]
+    runs = {
+        "--by": (["-p", "a", "--by", col], "one value per row (a string, number, date or bool)"),
+        "--weight": (["-p", "a", "-w", col], "a number per row"),
+    }
+    if col != "l":  # a list of numbers is a model's class probabilities, or a one-hot target
+        runs["--pred"] = (["-p", col], "a number or a list of numbers per row")
+        runs["--target"] = (["-p", "a", "-t", col], "a number per row")
+    for flag, (args, needs) in runs.items():
+        target = [] if flag == "--target" else ["-t", "y"]
+        result = runner.invoke(app, ["eval", str(path), "-l", "mse", *target, *args])
+        assert result.exit_code == 2, flag
+        assert f"{flag} {col}: column {col!r} holds {kind}; {flag} needs {needs}." in result.stderr, flag
+
+
+def test_json_lines_pred_or_weight_of_objects_is_refused_before_reading(tmp_path: Path) -> None:
+    path = write(tmp_path, "o.jsonl", '{"y":1,"a":2,"g":{"k":1}}\n{"y":2,"a":2,"g":{"k":2}}\n')
+    for args, flag in ((["-p", "g"], "--pred"), (["-p", "a", "-w", "g"], "--weight")):
+        result = runner.invoke(app, ["eval", path, "-l", "mse", "-t", "y", *args])
+        assert result.exit_code == 2
+        assert f"{flag} g: column 'g' holds objects" in result.stderr
+
+
+def test_an_unused_json_lines_column_of_objects_does_not_stop_the_run(tmp_path: Path) -> None:
+    path = write(tmp_path, "meta.jsonl", '{"y":1,"a":2,"meta":{"k":1}}\n{"y":2,"a":2,"meta":{"k":2}}\n')
+    result = runner.invoke(app, ["eval", path, "-l", "mse", "-f", "csv", "-q"])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines()[1] == "a,2,0.5,1"  # ((1-2)^2 + (2-2)^2) / 2
