@@ -76,3 +76,28 @@ def test_an_unused_json_lines_column_of_objects_does_not_stop_the_run(tmp_path: 
     result = runner.invoke(app, ["eval", path, "-l", "mse", "-f", "csv", "-q"])
     assert result.exit_code == 0, result.stderr
     assert result.stdout.splitlines()[1] == "a,2,0.5,1"  # ((1-2)^2 + (2-2)^2) / 2
+
+
+def _jsonl_rows(good: int) -> str:
+    return "".join(f'{{"y":{i},"a":2}}\n' for i in range(1, good + 1)) + '{"y":5,"a":"x"}\n'
+
+
+@pytest.mark.parametrize("good", [4, 400_000], ids=["first-block", "past-a-4-MiB-block"])
+def test_a_json_lines_parse_error_names_the_row_counted_from_1(tmp_path: Path, good: int) -> None:
+    text = _jsonl_rows(good)
+    path = write(tmp_path, "m.jsonl", text)
+    expected = f"changed from number to string in row {good + 1})"  # the bad object is record good + 1
+    for args, stdin in (([path], None), (["-"], text.encode())):
+        result = runner.invoke(app, ["eval", *args, "-l", "mse"], input=stdin)
+        assert result.exit_code == 2
+        assert expected in result.stderr, result.stderr
+
+
+def test_a_csv_line_with_too_many_fields_past_the_first_block_is_numbered_as_on_stdin(tmp_path: Path) -> None:
+    text = "y,a\n" + "".join(f"{i},2\n" for i in range(1, 300_001)) + "5,7,8\n"
+    path = write(tmp_path, "x.csv", text)
+    for args, stdin in (([path], None), (["-"], text.encode())):
+        result = runner.invoke(app, ["eval", *args, "-l", "mse"], input=stdin)
+        assert result.exit_code == 2
+        # 300,000 good data rows, then the bad one: data row 300,001 (the header is not counted).
+        assert "not valid CSV (row 300001: Expected 2 columns, got 3: 5,7,8)" in result.stderr, result.stderr

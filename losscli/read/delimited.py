@@ -156,10 +156,22 @@ def _file_batches(
         yield from pacsv.open_csv(path, read_options=read, parse_options=parse, convert_options=convert)
     except pa.ArrowInvalid as exc:
         _unchanged(path, opened)  # a line cut in two is the file changing, not a bad file
+        if not _CONVERSION.search(str(exc)):
+            _numbered_parse_error(path, parse, convert, schema)
         raise _csv_error(
             path, exc, schema, lambda col: _string_batches_of_file(path, parse, col), delimiter=parse.delimiter
         ) from None
     _unchanged(path, opened)
+
+
+def _numbered_parse_error(
+    path: str, parse: pacsv.ParseOptions, convert: pacsv.ConvertOptions, schema: pa.Schema
+) -> None:
+    """Raise the error of a line that does not parse, with its row: the streaming reader names
+    none past its first block, so the file is parsed again in numbered blocks, as stdin is."""
+    with pa.input_stream(path, compression="detect") as fh:
+        for _ in _parsed_blocks(path, _line_blocks(b"", fh), parse, convert, schema):
+            pass
 
 
 def _unchanged(path: str, opened: int) -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import pyarrow as pa
@@ -33,7 +34,7 @@ def open_jsonl(path: str, data: Any = None) -> Source:
     try:
         sample = pajson.read_json(pa.BufferReader(cut), read_options=pajson.ReadOptions(use_threads=False))
     except pa.ArrowInvalid as exc:
-        raise InputError(f"{name}: not valid JSON Lines ({first_line(exc)})") from None
+        raise InputError(f"{name}: not valid JSON Lines ({_numbered(first_line(exc), 0)})") from None
     schema = sample.schema
 
     def open_(columns: list[str], numeric: list[str]) -> Iterator[pa.RecordBatch]:
@@ -47,7 +48,10 @@ def open_jsonl(path: str, data: Any = None) -> Source:
             for batch in pajson.open_json(stream(), read_options=read, parse_options=parse):
                 yield batch.select(columns)
         except pa.ArrowInvalid as exc:
-            raise InputError(f"{name}: not valid JSON Lines ({first_line(exc)})") from None
+            # Read again on one thread, block after block, to count the rows before the bad one.
+            again = pajson.ReadOptions(block_size=BLOCK_BYTES, use_threads=False)
+            rows = _rows_before_error(lambda: pajson.open_json(stream(), read_options=again, parse_options=parse))
+            raise InputError(f"{name}: not valid JSON Lines ({_numbered(first_line(exc), rows)})") from None
 
     return Source(name, "jsonl", schema, sample, open_)
 
@@ -62,3 +66,22 @@ def _pinned(dtype: pa.DataType, numeric: bool) -> pa.DataType:
     if pa.types.is_list(dtype) or pa.types.is_large_list(dtype):
         return pa.list_(pa.float64()) if is_numeric(dtype.value_type) else pa.list_(pa.string())
     return pa.string()
+
+
+_IN_ROW = re.compile(r" in row (\d+)$")
+
+
+def _numbered(reason: str, rows_before: int) -> str:
+    """pyarrow's "in row N" counts from 0 within its block; messages count rows from 1 over the file."""
+    return _IN_ROW.sub(lambda m: f" in row {rows_before + int(m.group(1)) + 1}", reason)
+
+
+def _rows_before_error(batches: Callable[[], Iterable[pa.RecordBatch]]) -> int:
+    """The rows parsed before the block that fails (one batch per block)."""
+    rows = 0
+    try:
+        for batch in batches():
+            rows += batch.num_rows
+    except pa.ArrowInvalid:
+        pass
+    return rows
