@@ -101,3 +101,38 @@ def test_a_csv_line_with_too_many_fields_past_the_first_block_is_numbered_as_on_
         assert result.exit_code == 2
         # 300,000 good data rows, then the bad one: data row 300,001 (the header is not counted).
         assert "not valid CSV (row 300001: Expected 2 columns, got 3: 5,7,8)" in result.stderr, result.stderr
+
+
+def test_nan_error_names_the_earliest_missing_cell_over_every_column(tmp_path: Path) -> None:
+    path = write(tmp_path, "n3.csv", "y,a,b\n1,1,\n1,,2\n")
+    result = runner.invoke(app, ["eval", path, "-l", "mse"])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        f"losscli: error: {path}: column 'b', row 1 is missing (empty or NaN) (and at least 1 more missing cell, "
+        "in column 'a'); fill it, or pass --nan drop to leave such rows out."
+    )
+
+
+def test_nan_error_counts_the_missing_cells_of_every_column(tmp_path: Path) -> None:
+    # a misses rows 51-150 (100 cells), b rows 101-130 (30 cells): a row 51 first, 129 others.
+    lines = ["y,a,b"] + [f"1,{'' if 50 <= i < 150 else 1},{'' if 100 <= i < 130 else 1}" for i in range(300)]
+    path = write(tmp_path, "n.csv", "\n".join(lines) + "\n")
+    result = runner.invoke(app, ["eval", path, "-l", "mse"])
+    assert result.exit_code == 2
+    assert (
+        "column 'a', row 51 is missing (empty or NaN) (and at least 129 more missing cells, in columns 'a', 'b')"
+        in (result.stderr)
+    )
+
+
+def test_nan_error_at_one_row_names_the_target_then_the_weight_then_the_models(tmp_path: Path) -> None:
+    path = write(tmp_path, "t.csv", "m,w,y\n1,,\n2,1,2\n")
+    result = runner.invoke(app, ["eval", path, "-l", "mse", "-t", "y", "-w", "w"])
+    assert "column 'y', row 1 is missing (empty or NaN) (and at least 1 more missing cell, in column 'w')" in (
+        result.stderr
+    )
+    labels = write(tmp_path, "l.csv", "y,m.a,m.b\na,0.5,0.5\nb,,0.9\n,0.5,0.5\n")
+    result = runner.invoke(app, ["eval", labels, "-l", "cce"])
+    assert "column 'm.a', row 2 is missing (empty or NaN) (and at least 1 more missing cell, in column 'y')" in (
+        result.stderr
+    )

@@ -379,10 +379,15 @@ def test_none_and_na_cells_are_missing(tmp_path: Path) -> None:
     path.write_text("y,a\n1,None\n2,<NA>\n3,2.5\nNA,1\n5,null\n6,\n")
     refused = invoke("eval", str(path), "-l", "mse")
     assert refused.exit_code == 2
-    assert "column 'y', row 4 is missing" in refused.stderr  # the target is checked first
+    # The earliest missing cell over every column (a, row 1), then the other 4 (y: 1, a: 3).
+    assert "column 'a', row 1 is missing (empty or NaN) (and at least 4 more missing cells, in columns 'y', 'a')" in (
+        refused.stderr
+    )
     path.write_text("y,a\n1,None\n2,<NA>\n3,2.5\n4,1\n5,null\n6,\n")
     refused = invoke("eval", str(path), "-l", "mse")
-    assert "column 'a', row 1 is missing (empty or NaN) (and at least 3 more)" in refused.stderr
+    assert "column 'a', row 1 is missing (empty or NaN) (and at least 3 more missing cells, in column 'a')" in (
+        refused.stderr
+    )
     path.write_text("y,a\n1,None\n2,<NA>\n3,2.5\nNA,1\n5,null\n6,\n")
     dropped = invoke("eval", str(path), "-l", "mse", "--nan", "drop", "-f", "csv")
     assert dropped.exit_code == 0, dropped.output

@@ -53,7 +53,10 @@ class Extractor:
         self.drop_any = columns.nan == "drop-any"
         # Whether some rows count for one model and not another (said in the output).
         self.rows_differ = False
-        self.targets = TargetReader(layout, columns, self.numbers, ignore_index)
+        # --nan error: the missing cells of the batch, per column in the order read (target,
+        # weight, predictions), so the error names the first row over all of them.
+        self._missing: list[tuple[str, np.ndarray]] = []
+        self.targets = TargetReader(layout, columns, self.numbers, ignore_index, self._missing_cells)
         # Placeholder for dropped multiclass rows: a uniform distribution (its log for nll).
         k = max(len(layout.classes), 1)
         self._class_fill = math.log(1.0 / k) if log_fill else 1.0 / k
@@ -71,6 +74,7 @@ class Extractor:
     def extract(self, batch: pa.RecordBatch, row_offset: int) -> BatchArrays:
         """Convert one batch; raise BadValueError naming the first bad cell."""
         layout = self.layout
+        self._missing.clear()
         y_true, row_ok = self.targets.read(batch, row_offset)
         weight = None
         if layout.weight:
@@ -79,6 +83,8 @@ class Extractor:
         if not row_ok.all():
             y_true = self._fill_target(y_true, row_ok)
         read = {model.name: self._prediction(batch, model, row_offset) for model in layout.models}
+        if self._missing:
+            self._refuse_missing(row_offset)
         if self.drop_any:
             row_ok = np.logical_and.reduce([row_ok, *(ok for _, ok in read.values())])
         preds: dict[str, np.ndarray] = {}
@@ -129,14 +135,28 @@ class Extractor:
                 "every target, prediction and weight must be finite"
             )
         if not self.drop:
-            missing = np.flatnonzero(~finite)
-            i = int(missing[0])
-            count = f" (and at least {missing.size - 1} more)" if missing.size > 1 else ""
-            raise BadValueError(
-                f"{self.source}: column {name!r}, row {row_offset + i + 1} is missing (empty or NaN){count}; "
-                "fill it, or pass --nan drop to leave such rows out"
-            )
+            self._missing_cells(name, ~finite)
         return values, finite
+
+    def _missing_cells(self, name: str, missing: np.ndarray) -> None:
+        self._missing.append((name, missing))
+
+    def _refuse_missing(self, row_offset: int) -> None:
+        """--nan error: name the earliest missing cell of the batch over every column read (at
+        one row, the first column read), and count the other missing cells of the batch."""
+        first = [(int(np.argmax(m)), k) for k, (_, m) in enumerate(self._missing)]
+        i, k = min(first)
+        left = [int(m.sum()) - (j == k) for j, (_, m) in enumerate(self._missing)]
+        others = sum(left)
+        more = ""
+        if others:
+            names = list(dict.fromkeys(n for (n, _), c in zip(self._missing, left, strict=True) if c))
+            where = f"column {names[0]!r}" if len(names) == 1 else f"columns {', '.join(map(repr, names))}"
+            more = f" (and at least {others} more missing cell{'s' if others > 1 else ''}, in {where})"
+        raise BadValueError(
+            f"{self.source}: column {self._missing[k][0]!r}, row {row_offset + i + 1} is missing (empty or NaN)"
+            f"{more}; fill it, or pass --nan drop to leave such rows out"
+        )
 
     def _prediction(self, batch: pa.RecordBatch, model: Model, row_offset: int) -> tuple[np.ndarray, np.ndarray]:
         if model.list_width:

@@ -21,13 +21,20 @@ from .source import is_numeric
 
 # (column, its name, row offset) -> (float64 values, rows that hold a number)
 ReadNumbers = Callable[[pa.Array | pa.ChunkedArray, str, int], tuple[np.ndarray, np.ndarray]]
+# (column name, its missing cells in this batch): told, so the first one over all columns is named
+Missing = Callable[[str, np.ndarray], None]
 
 
 class TargetReader:
     """Reads the target of every batch of one layout; remembers the binary labels it has seen."""
 
     def __init__(
-        self, layout: Layout, columns: Columns, numbers: ReadNumbers, ignore_index: float | None = None
+        self,
+        layout: Layout,
+        columns: Columns,
+        numbers: ReadNumbers,
+        ignore_index: float | None = None,
+        missing: Missing | None = None,
     ) -> None:
         self.layout = layout
         # ignore_index (multiclass): rows whose target is this label are left out for every
@@ -38,6 +45,7 @@ class TargetReader:
         self.positive = columns.positive
         self.drop = columns.nan in ("drop", "drop-any")
         self._numbers = numbers
+        self._missing = missing
         self._seen_zero = False
         self._seen_minus_one = False
         # --positive: every distinct label seen (as text), and whether it is the positive one;
@@ -85,12 +93,20 @@ class TargetReader:
         if len(self.labels) > 2:
             self._not_binary(row_offset + len(y))
         if missing.any() and not self.drop:
-            i = int(np.flatnonzero(missing)[0])
-            raise BadValueError(
-                f"{self.source}: column {self.layout.target!r}, row {row_offset + i + 1} is missing; "
-                "fill it, or pass --nan drop to leave such rows out"
-            )
+            self._refuse_missing(missing, row_offset)
         return y, ~missing
+
+    def _refuse_missing(self, missing: np.ndarray, row_offset: int) -> None:
+        """Missing labels with --nan error: told to the extractor (which names the first missing
+        cell over every column), else refused here."""
+        if self._missing is not None:
+            self._missing(self.layout.target, missing)
+            return
+        i = int(np.flatnonzero(missing)[0])
+        raise BadValueError(
+            f"{self.source}: column {self.layout.target!r}, row {row_offset + i + 1} is missing; "
+            "fill it, or pass --nan drop to leave such rows out"
+        )
 
     def _remember(self, labels: list[str], positive: list[bool]) -> None:
         for label, is_positive in zip(labels, positive, strict=True):
@@ -177,11 +193,7 @@ class TargetReader:
             )
         missing = idx == -2
         if missing.any() and not self.drop:
-            i = int(np.flatnonzero(missing)[0])
-            raise BadValueError(
-                f"{self.source}: column {self.layout.target!r}, row {row_offset + i + 1} is missing; "
-                "fill it, or pass --nan drop to leave such rows out"
-            )
+            self._refuse_missing(missing, row_offset)
         return np.where(missing, 0, idx).astype(np.intp), ~missing & ~skipped
 
     def _ignore(self, rows: np.ndarray) -> None:
