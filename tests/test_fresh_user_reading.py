@@ -136,3 +136,19 @@ def test_nan_error_at_one_row_names_the_target_then_the_weight_then_the_models(t
     assert "column 'm.a', row 2 is missing (empty or NaN) (and at least 1 more missing cell, in column 'y')" in (
         result.stderr
     )
+
+
+@pytest.mark.parametrize(("fmt", "sep"), [("csv", ","), ("tsv", "\t")])
+def test_per_row_header_is_quoted_only_where_needed_as_the_summary_is(tmp_path: Path, fmt: str, sep: str) -> None:
+    path = tmp_path / "r.parquet"
+    pq.write_table(pa.table({"id": ["r1", "r2"], "y": [1.0, 2.0], "a": [2.0, 2.0], 'b"c': [1.0, 1.0]}), path)
+    plain = runner.invoke(app, ["eval", str(path), "-p", "a", "-l", "mse", "--per-row", "-q", "-f", fmt])
+    assert plain.exit_code == 0, plain.stderr
+    assert plain.stdout.splitlines()[0] == f"id{sep}a:mse"
+    quoted = runner.invoke(app, ["eval", str(path), "-l", "mse", "--per-row", "-q", "-f", fmt])
+    assert quoted.stdout.splitlines()[0] == f'id{sep}a:mse{sep}"b""c:mse"'  # a quote inside: quoted, doubled
+    if fmt == "csv":
+        comma = tmp_path / "c.csv"
+        comma.write_text('y,"a,b"\n1,2\n')
+        result = runner.invoke(app, ["eval", str(comma), "-l", "mse", "--per-row", "-q", "-f", "csv"])
+        assert result.stdout.splitlines()[0] == 'row,"a,b:mse"'

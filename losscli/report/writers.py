@@ -23,8 +23,10 @@ special cases above are the whole of the work, so this stays standard library.
 from __future__ import annotations
 
 import contextlib
+import csv
 import fnmatch
 import glob as globbing
+import io
 import json
 import os
 import stat
@@ -262,13 +264,20 @@ class PerRowWriter:
         import pyarrow as pa
         import pyarrow.csv as pacsv
 
-        options = pacsv.WriteOptions(
-            include_header=self._header, delimiter="\t" if self.fmt == "tsv" else ",", quoting_style="needed"
-        )
+        delimiter = "\t" if self.fmt == "tsv" else ","
+        # Arrow quotes every header name whatever the quoting style: the header is written by the
+        # csv module, as the summary's is (quoted only when a name holds the delimiter, a quote
+        # or a line break).
+        header = b""
+        if self._header:
+            line = io.StringIO()
+            csv.writer(line, delimiter=delimiter, lineterminator="\n").writerow(batch.schema.names)
+            header = line.getvalue().encode()
         self._header = False
+        options = pacsv.WriteOptions(include_header=False, delimiter=delimiter, quoting_style="needed")
         sink = pa.BufferOutputStream()
         pacsv.write_csv(batch, sink, write_options=options)
-        return bytes(sink.getvalue())
+        return header + bytes(sink.getvalue())
 
 
 def _jsonl(batch: Any) -> bytes:
