@@ -9,6 +9,7 @@ import math
 import os
 import subprocess
 import sys
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -626,7 +627,12 @@ def test_running_out_of_memory_is_one_sentence_and_exit_2(monkeypatch: pytest.Mo
 
 
 @pytest.mark.parametrize(
-    ("level", "replicates", "warned"), [(0.999999, 20, True), (0.99, 200, True), (0.95, 1000, False)]
+    ("level", "replicates", "warned"),
+    # 100 (1 - 0.9) / 2 and 50 (1 - 0.8) / 2 are exactly 5 (4.999... in floats): enough.
+    [
+        *[(0.999999, 20, True), (0.99, 200, True), (0.95, 1000, False)],
+        *[(0.9, 100, False), (0.8, 50, False), (0.9, 99, True)],
+    ],
 )
 def test_too_few_replicates_beyond_an_end_of_the_interval_is_a_warning(
     level: float, replicates: int, warned: bool
@@ -638,7 +644,8 @@ def test_too_few_replicates_beyond_an_end_of_the_interval_is_a_warning(
     assert done.exit_code == 0, done.output
     assert ("warning: --bootstrap" in done.stderr) is warned
     if warned:
-        assert f"--bootstrap {math.ceil(10 / (1 - level))} or more" in done.stderr
+        enough = math.ceil(Fraction(10) / (1 - Fraction(str(level))))
+        assert f"--bootstrap {enough} or more" in done.stderr
 
 
 def test_the_columns_note_of_many_models_is_one_readable_line(tmp_path: Path) -> None:

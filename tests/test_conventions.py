@@ -66,6 +66,15 @@ def test_ci_95_is_read_as_95_percent_with_a_note() -> None:
     assert refused.stderr.startswith("losscli: error: --ci is a confidence level")
 
 
+def test_a_percent_ci_is_converted_exactly() -> None:
+    # 99.9 / 100 is 0.9990000000000001 in floats; the percent is the level 0.999 itself.
+    args = ["eval", HOUSES, "-l", "mae", "--bootstrap", "50", "-f", "csv", "-q"]
+    as_percent = runner.invoke(app, [*args, "--ci", "99.9"])
+    as_level = runner.invoke(app, [*args, "--ci", "0.999"])
+    assert as_percent.exit_code == 0, as_percent.output
+    assert as_percent.stdout == as_level.stdout
+
+
 def _help() -> str:
     result = runner.invoke(app, ["eval", "--help"], env={"COLUMNS": "100"})
     assert result.exit_code == 0

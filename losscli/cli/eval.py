@@ -515,8 +515,12 @@ def request_from(v: dict[str, Any]) -> Request:
 def percent(ci: float | None, quiet: bool) -> float | None:
     """``--ci 95`` means 95%: read as 0.95, with a note."""
     if ci is not None and 1 < ci < 100:
-        note(f"--ci {ci:g} read as {ci:g}% ({ci / 100:g})", quiet)
-        return ci / 100
+        from decimal import Decimal
+
+        # Exactly, from the decimal text: 99.9 / 100 is 0.9990000000000001 in floats.
+        level = float(Decimal(repr(ci)) / 100)
+        note(f"--ci {ci:g} read as {ci:g}% ({level:g})", quiet)
+        return level
     return ci
 
 

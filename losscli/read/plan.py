@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from fractions import Fraction
 
 from ..errors import OptionError
 from ..losses import Task
@@ -92,12 +93,15 @@ def _thin_tails(request: Request) -> list[str]:
     stats = request.stats
     if stats.ci is None or not stats.replicates:
         return []
-    tail = stats.replicates * (1.0 - stats.ci) / 2.0
+    # In exact arithmetic on the level as written: 100 * (1 - 0.9) / 2 is 4.999... in floats.
+    level = Fraction(repr(stats.ci))
+    tail = stats.replicates * (1 - level) / 2
     if tail >= 5:
         return []
-    enough = math.ceil(10.0 / (1.0 - stats.ci) - 1e-6)  # 10 / (1 - 0.9) is 100.00000000000001
+    enough = math.ceil(10 / (1 - level))
+    flag = request.flag("bootstrap")
     return [
-        f"warning: {request.flag('bootstrap')} {stats.replicates} leaves {tail:.2g} replicate(s) beyond each end of "
+        f"warning: {flag} {stats.replicates} leaves {float(tail):.2g} replicate(s) beyond each end of "
         f"a {format_value(stats.ci)} interval, so its ends are the few most extreme replicates and it is too narrow; "
         f"use {request.flag('bootstrap')} {enough} or more, or {request.flag('ci_method')} t"
     ]
