@@ -209,7 +209,7 @@ def _find_predictions(source: Source, request: Request, roles: _Roles, notes: li
         return [c for c in json.loads(meta[b"losscli.models"]) if c not in roles.taken]
     context = set(json.loads(meta.get(b"losscli.context", b"[]")))
     if request.columns.preds:
-        pred_cols = _match_patterns(source, request.columns.preds, roles.taken, request.flag("preds"))
+        pred_cols = _match_patterns(source, request.columns.preds, roles.taken, request.flag("preds"), request, roles)
         for name in pred_cols:
             _refuse_other_notation(source, name)
     else:
@@ -711,16 +711,49 @@ def auto_detect(names: Sequence[str], wanted: tuple[str, ...]) -> str | None:
     return next((lowered[w] for w in wanted if w in lowered), None)
 
 
-def _match_patterns(source: Source, patterns: Sequence[str], taken: set[str], flag: str) -> list[str]:
+def _match_patterns(
+    source: Source,
+    patterns: Sequence[str],
+    taken: set[str],
+    flag: str,
+    request: Request | None = None,
+    roles: _Roles | None = None,
+) -> list[str]:
     names = [n for n in source.schema.names if n not in taken]
     chosen: list[str] = []
     for pattern in patterns:
         for part in filter(None, (p.strip() for p in pattern.split(","))):
             hits = [n for n in names if fnmatch.fnmatchcase(n, part)]
+            other = next((n for n in sorted(taken) if fnmatch.fnmatchcase(n, part)), None)
+            if not hits and other is not None and request is not None and roles is not None:
+                raise OptionError(_two_roles(request, roles, other, flag))
             if not hits:
                 raise ColumnError(f"{source.name}: {flag} {part!r} matches no column (columns: {_list(names)})")
             chosen += hits
     return list(dict.fromkeys(chosen))
+
+
+def _two_roles(request: Request, roles: _Roles, name: str, flag: str) -> str:
+    """Why a column named as a prediction is not one: it already has another role."""
+    columns = request.columns
+    given = (
+        ("target", roles.target, columns.target),
+        ("weight", roles.weight, columns.weight),
+        ("id", roles.id, columns.id),
+    )
+    for option, column, text in given:
+        if column == name and text is not None:
+            return f"column {name!r} is given as both {request.flag(option)} and {flag}; give it one role"
+        if column == name:
+            return (
+                f"column {name!r} is the {option} column (found by its name); name another with "
+                f"{request.flag(option)} to score {name!r} as a prediction"
+            )
+    if name in roles.by:
+        return f"column {name!r} is given as both {request.flag('by')} and {flag}; give it one role"
+    if name in roles.soft:
+        return f"column {name!r} is part of the target; it cannot also be {flag}"
+    return f"column {name!r} is the index pandas wrote with the data; it cannot be {flag}"
 
 
 def _distinct(column: pa.ChunkedArray) -> list[object]:
