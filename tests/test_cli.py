@@ -457,6 +457,26 @@ def test_fail_above_per_model_and_by_label(threshold: str, failing: list[str]) -
     assert sorted(failed) == sorted(failing)
 
 
+def test_a_model_loss_gate_is_refused_when_a_models_name_holds_its_colon(tmp_path: Path) -> None:
+    # 'm:mse' is the model m at mse, or the model 'm:mse' itself: refused, never guessed.
+    path = tmp_path / "c.csv"
+    path.write_text("y,m:mse,m\n1,3,5\n2,1,3\n")
+    refused = invoke("eval", str(path), "-l", "mse", "--fail-above", "m:mse=1", "-f", "csv")
+    assert refused.exit_code == 2
+    assert "is ambiguous" in refused.stderr
+    assert "model 'm' at mse or as the model 'm:mse'" in refused.stderr
+    assert "'m:mse:mse=1' for the model 'm:mse'" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+    # m:mse's mse is ((1-3)^2 + (2-1)^2) / 2 = 2.5: spelled whole, it is the only model gated.
+    spelled = invoke("eval", str(path), "-l", "mse", "--fail-above", "m:mse:mse=2.5", "-f", "csv")
+    assert spelled.exit_code == 0, spelled.output
+    failed = invoke("eval", str(path), "-l", "mse", "--fail-above", "m:mse:mse=2", "-f", "csv")
+    assert failed.exit_code == 1
+    assert [line for line in failed.stderr.splitlines() if "FAIL" in line] == [
+        "losscli: FAIL m:mse: mse = 2.5 is above 2.0 (--fail-above m:mse:mse=2)"
+    ]
+
+
 def test_fail_above_names_an_unknown_loss() -> None:
     result = invoke("eval", HOUSE, "-l", "mse", "--fail-above", "mae=1")
     assert result.exit_code == 2

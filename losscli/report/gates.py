@@ -58,6 +58,12 @@ def _resolve(ev: Evaluation, threshold: Threshold, option: str) -> tuple[list[st
     try:
         return ev.models, resolve_label(ev, threshold.target)
     except LossCliError:
+        readings = _model_readings(ev, threshold.target)
+        if len(readings) == 1 and threshold.target not in ev.models:
+            model, label = readings[0]
+            return [model], label
+        if readings:
+            raise OptionError(_ambiguous(ev, threshold, option, readings)) from None
         model, sep, loss = threshold.target.partition(":")
         if sep and model in ev.models:
             return [model], resolve_label(ev, loss)
@@ -66,6 +72,32 @@ def _resolve(ev: Evaluation, threshold: Threshold, option: str) -> tuple[list[st
             f"({', '.join(s.label for s in ev.specs)}), nor MODEL:LOSS with a model of "
             f"{', '.join(ev.models)}"
         ) from None
+
+
+def _model_readings(ev: Evaluation, target: str) -> list[tuple[str, str]]:
+    """Every (model, loss) that MODEL:LOSS can mean: a model's name may hold ':' itself."""
+    readings = []
+    for at, char in enumerate(target):
+        if char == ":" and target[:at] in ev.models:
+            try:
+                readings.append((target[:at], resolve_label(ev, target[at + 1 :])))
+            except LossCliError:
+                continue
+    return readings
+
+
+def _ambiguous(ev: Evaluation, threshold: Threshold, option: str, readings: list[tuple[str, str]]) -> str:
+    """Two readings of MODEL:LOSS (or one, and the whole being a model's name): refused, never guessed."""
+    limit = threshold.text.rpartition("=")[2]
+    said = [f"model {model!r} at {label}" for model, label in readings]
+    spelled = [f"'{model}:{label}={limit}' for the model {model!r}" for model, label in readings]
+    if threshold.target in ev.models:
+        said.append(f"the model {threshold.target!r}")
+        spelled = [f"'{threshold.target}:{ev.specs[0].label}={limit}' for the model {threshold.target!r}"]
+    return (
+        f"{option} {threshold.text!r} is ambiguous, as a model's name holds ':': it reads as {' or as '.join(said)}; "
+        f"write {' or '.join(spelled)}, and rename the model whose name holds ':' to gate the other alone"
+    )
 
 
 def _where(ev: Evaluation, r: Result) -> str:
