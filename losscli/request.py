@@ -509,6 +509,9 @@ def _check_stats(r: Request) -> None:
     if s.seed is not None and s.seed >= 2**64:
         # The generators take 64 bits: a larger seed would wrap onto a smaller one's intervals.
         _refuse(r, "seed", f"must be below 2**64, not {s.seed}")
+    twice = next((name for at, name in enumerate(s.by) if name in s.by[:at]), None)
+    if twice is not None:  # the results have one key per --by given
+        _refuse(r, "by", f"names the column {twice!r} twice; give it once")
     if s.min_group_n is not None and not s.by:
         _refuse(r, "min_group_n", f"hides small groups of {r.flag('by')}, which was not given")
     if s.min_group_n is not None and s.min_group_n < 0:

@@ -99,7 +99,11 @@ def test_an_unknown_key_names_the_key_and_the_file(tree: Path) -> None:
     ("content", "message"),
     [
         ("digits = 40\n", "digits: 40 is not in the range 1<=x<=17"),
-        ('digits = "many"\n', "digits: 'many' is not a valid integer"),
+        ('digits = "many"\n', "digits = 'many' must be a whole number"),
+        ('threads = "two"\n', "threads = 'two' must be a whole number"),
+        ("threads = 2.5\n", "threads = 2.5 must be a whole number"),  # Click would take it as 2
+        ("bootstrap = true\n", "bootstrap = true must be a whole number"),  # Click would take it as 1
+        ('ci = "high"\n', "ci = 'high' must be a number"),
         ('quiet = "yes"\n', "quiet is a flag; write quiet = true or false"),
         ('baseline = ["a", "b"]\n', "baseline takes one value"),
         ("loss = [\n", "not valid TOML"),

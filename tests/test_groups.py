@@ -221,6 +221,17 @@ def test_a_group_column_named_like_a_result_column_is_refused(tmp_path: Path, co
         losscli.evaluate(str(path), by=[column], losses=["mse"])
 
 
+def test_the_same_group_column_twice_is_refused(tmp_path: Path) -> None:
+    # The results would have two keys for one column; said, never merged silently.
+    path = tmp_path / "g.csv"
+    path.write_text("g,y,a\nu,1,2\nx,1,3\n")
+    done = CliRunner().invoke(app, ["eval", str(path), "--by", "g", "--by", "g", "-l", "mse", "-f", "csv"])
+    assert done.exit_code == 2
+    assert done.stderr == "losscli: error: --by names the column 'g' twice; give it once.\n"
+    with pytest.raises(ValueError, match="names the column 'g' twice"):
+        losscli.evaluate(str(path), by=["g", "g"], losses=["mse"])
+
+
 def test_a_group_value_that_names_the_overall_rows_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "g.csv"
     path.write_text("g,y,a\n(all),1,2\nx,1,3\n")

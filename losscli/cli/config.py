@@ -22,6 +22,7 @@ from typing import Any
 # Typer (pinned below 0.27) carries its own copy of Click: its contexts and parameters are these.
 from typer._click.core import Context, Parameter, ParameterSource
 from typer._click.exceptions import BadParameter
+from typer._click.types import FloatParamType, IntParamType
 
 from ..errors import OptionError
 
@@ -106,10 +107,38 @@ def _convert(ctx: Context, param: Parameter, key: str, raw: Any, config: Config)
         raise OptionError(f"{config.path}: {key} takes one value, not {raw!r}")
     if getattr(param, "is_flag", False) and not isinstance(raw, bool):
         raise OptionError(f"{config.path}: {key} is a flag; write {key} = true or false, not {raw!r}")
+    kind = _number_kind(param, raw)
+    if kind is not None:  # Click's words ("is not a valid integer range") name its types, not the rule
+        shown = str(raw).lower() if isinstance(raw, bool) else repr(raw)  # as TOML writes it
+        raise OptionError(f"{config.path}: {key} = {shown} must be {kind}")
     try:
         return param.type_cast_value(ctx, raw)
     except BadParameter as exc:
         raise OptionError(f"{config.path}: {key}: {exc.message}") from None
+
+
+def _number_kind(param: Parameter, raw: Any) -> str | None:
+    """'a whole number' or 'a number' when ``raw`` is not one and the option takes one (Click
+    would take 2.5 and true as the whole numbers 2 and 1)."""
+
+    kind, cast = (
+        ("a whole number", int)
+        if isinstance(param.type, IntParamType)
+        else ("a number", float)
+        if isinstance(param.type, FloatParamType)
+        else (None, float)
+    )
+    if kind is None:
+        return None
+    values = raw if isinstance(raw, list) else [raw]
+    for value in values:
+        if isinstance(value, bool) or (isinstance(value, float) and cast is int):
+            return kind
+        try:
+            cast(value)
+        except (TypeError, ValueError):
+            return kind
+    return None
 
 
 def blame(exc: OptionError, set_here: dict[str, str]) -> OptionError:

@@ -496,7 +496,7 @@ def request_from(v: dict[str, Any]) -> Request:
         split_list(v["classes"]), v["nan"],
     )  # fmt: skip
     stats = Statistics(
-        percent(v["ci"], v["quiet"]), v["bootstrap"], v["seed"], v["baseline"], tuple(dict.fromkeys(v["by"] or ())),
+        percent(v["ci"], v["quiet"]), v["bootstrap"], v["seed"], v["baseline"], tuple(v["by"] or ()),
         v["min_group_n"], v["reduction"], v["ci_method"],
     )  # fmt: skip
     gates = Gates(
