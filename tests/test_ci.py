@@ -202,3 +202,23 @@ def test_a_margin_on_a_skill_score_fails_the_models_that_score_lower() -> None:
     refused = run("-l", "d2_absolute_error", "--fail-above", "d2_absolute_error=0.5")
     assert refused.exit_code == 2
     assert "skill score" in refused.stderr
+
+
+@pytest.mark.parametrize("method", ["bootstrap", "t"])
+def test_an_infinite_loss_is_worse_in_the_verdict_as_in_the_gate(tmp_path: Path, method: str) -> None:
+    # (1 - 1e200)^2 is beyond float64: a's mse is inf, b's ((1-2)^2 + 0 + (3-1)^2 + (4-1)^2) / 4 = 3.5.
+    path = tmp_path / "huge.csv"
+    path.write_text("y,a,b\n1,1e200,2\n2,3,2\n3,3,1\n4,5,1\n")
+    args = ["eval", str(path), "-l", "mse", "--ci", "0.9", "--ci-method", method, "-f", "json"]
+    done = CliRunner().invoke(app, [*args, "--baseline", "b", "--fail-if-worse"])
+    assert done.exit_code == 1, done.output
+    assert "RuntimeWarning" not in done.stderr  # inf * 0 in the bootstrap is expected, not a library's warning
+    assert "its interval and p-value are undefined (nan)" in done.stderr
+    a = next(r for r in json.loads(done.stdout) if r["model"] == "a")
+    assert (a["value"], a["delta"], a["ci_low"], a["p_value"], a["verdict"]) == (None, None, None, None, "worse")
+    # The other way round, the finite model is better than an infinite baseline, and passes the gate.
+    other = CliRunner().invoke(app, [*args, "--baseline", "a", "--fail-if-worse"])
+    assert other.exit_code == 0, other.output
+    assert "RuntimeWarning" not in other.stderr
+    b = next(r for r in json.loads(other.stdout) if r["model"] == "b")
+    assert (b["value"], b["verdict"]) == (3.5, "better")

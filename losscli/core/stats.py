@@ -102,7 +102,15 @@ def _beta_continued_fraction(a: float, b: float, x: float, max_terms: int = 100_
 
 
 def verdict(p_value: float, delta: float, level: float) -> str:
-    """'better', 'worse' or 'n.s.' (not significant at 1 - level); lower loss is better."""
+    """'better', 'worse' or 'n.s.' (not significant at 1 - level); lower loss is better. An
+    infinite delta (a loss beyond float64 on one side only) has no test, but its sign is the
+    answer: as the --fail-if-worse gate reads it.
+
+    >>> verdict(math.nan, math.inf, 0.95), verdict(math.nan, -math.inf, 0.95)
+    ('worse', 'better')
+    """
+    if math.isinf(delta):
+        return "better" if delta < 0 else "worse"
     if not math.isfinite(p_value) or p_value >= 1.0 - level or delta == 0:
         return "n.s."
     return "better" if delta < 0 else "worse"

@@ -261,13 +261,20 @@ def conclude(plan: Plan, partial: Partial, request: Request, notes: list[str] | 
         drop, drop_any = request.given("nan", "drop"), request.given("nan", "drop-any")
         said.append(DIFFERENT_ROWS.format(drop=drop, drop_any=drop_any, baseline=request.flag("baseline")))
     kinds = {s.label: s.loss.pred_kind for s in plan.specs}
+    stats = request.stats
+    undefined = (
+        ", its interval and p-value are undefined (nan), and against the baseline an infinite difference "
+        "is worse or better by its sign"
+        if stats.ci is not None or stats.baseline is not None
+        else ""
+    )
     for (model, label), row in sorted(partial.infinite.items(), key=lambda item: item[1]):
         why = (
             "a probability of exactly 0 or 1 on the wrong side" if kinds.get(label) == "probability" else "a huge error"
         )
         said.append(
             f"warning: model {model}: {label} is not finite from row {row} on (the loss of that row, or the sum "
-            f"so far, is beyond float64, e.g. {why}); it is reported as inf or nan"
+            f"so far, is beyond float64, e.g. {why}); it is reported as inf or nan{undefined}"
         )
     table, hidden = finish_table(partial.acc, plan.specs, request.stats)
     _nominal_verdicts(table, plan, request)
