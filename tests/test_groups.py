@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 import losscli
 from losscli.cli import app
 from losscli.engines.evaluation import Evaluation
+from losscli.errors import LossCliWarning
 from losscli.read.formats import open_source
 from losscli.report.render import TABLE_GROUPS, wide
 
@@ -138,9 +139,12 @@ def test_ranks_and_order_match_pandas_rank(tmp_path: Path) -> None:
     table = table[table.g != "(all)"]
     assert len(table) == 3 * df.g.nunique()  # every group, every model
     for _, group in table.groupby("g", sort=False):
-        expected = group.mae.rank(method="min", na_option="bottom").astype(int)
-        assert group["rank"].tolist() == expected.tolist()
-        assert group["rank"].is_monotonic_increasing
+        # A model without a value (NaN) has no rank (None), and is listed last.
+        expected = group.mae.rank(method="min", na_option="keep")
+        shown = group["rank"].astype(float)
+        assert shown.fillna(-1).tolist() == expected.fillna(-1).tolist()
+        assert shown.dropna().is_monotonic_increasing
+        assert not shown.isna().any() or shown.isna().tolist()[-1]
     first = table[table.g == str(df.g.iloc[0])]
     assert first.model.tolist()[-1] == "b"
     assert math.isnan(first.mae.tolist()[-1])
@@ -283,10 +287,10 @@ def test_a_group_where_the_baseline_has_no_rows_ranks_by_value(tmp_path: Path) -
     args = ["eval", str(path), "-p", "a,b,c", "-l", "mse", "--by", "g", "--nan", "drop", "--baseline", "a"]
     done = CliRunner().invoke(app, [*args, "-f", "csv", "-q"])
     assert done.exit_code == 0, done.output
-    ranks = {r["model"]: int(r["rank"]) for r in csv.DictReader(io.StringIO(done.stdout)) if r["g"] == "G2"}
+    ranks = {r["model"]: r["rank"] for r in csv.DictReader(io.StringIO(done.stdout)) if r["g"] == "G2"}
     mse = {"b": np.mean([(3 - 1) ** 2, (1 - 2) ** 2]), "c": np.mean([(4 - 1) ** 2, (5 - 2) ** 2])}
     assert mse["b"] < mse["c"]
-    assert ranks == {"b": 1, "c": 2, "a": 3}
+    assert ranks == {"b": "1", "c": "2", "a": ""}  # a has no value there: no rank
 
 
 def test_a_margin_gate_where_the_baseline_has_no_rows_fails_and_says_why(tmp_path: Path) -> None:
@@ -337,3 +341,34 @@ def test_nan_signed_zeros_and_missing_are_one_group_each_whatever_the_chunks(
     assert math.isnan(groups[3])
     ns = [r.n for r in ev.results if r.group is not None]
     assert ns == [9, 3, 6, 9, 3]
+
+
+def test_a_baseline_without_rows_in_a_group_has_no_delta_and_no_rank(tmp_path: Path) -> None:
+    # --nan drop leaves model a no row in group z: it has no value, so no difference (not 0)
+    # and no rank, in every output.
+    rng = np.random.default_rng(7)
+    y = rng.normal(size=30)
+    g = np.array(["x", "y", "z"])[np.arange(30) % 3]
+    frame = pd.DataFrame({"y": y, "a": np.where(g == "z", np.nan, y + 1.0), "b": y + 0.5, "g": g})
+    path = tmp_path / "nan.csv"
+    frame.to_csv(path, index=False)
+    args = ["eval", str(path), "-l", "mse", "--baseline", "a", "--by", "g", "--nan", "drop", "-q"]
+    done = CliRunner().invoke(app, [*args, "--ci", "0.9", "--bootstrap", "100", "-f", "csv"])
+    assert done.exit_code == 0, done.output
+    rows = {(r["g"], r["model"]): r for r in csv.DictReader(io.StringIO(done.stdout))}
+    a, b = rows[("z", "a")], rows[("z", "b")]
+    assert (a["n"], a["rank"], a["mse:verdict"]) == ("0", "", "baseline")
+    for field in ("delta", "delta_rel", "delta_ci_low", "delta_ci_high", "p_value"):
+        assert a[f"mse:{field}"] in ("", "nan"), field
+        assert b[f"mse:{field}"] in ("", "nan"), field
+    assert (b["rank"], float(b["mse"])) == ("1", pytest.approx(0.25, rel=1e-12))  # b - y = 0.5
+    assert rows[("x", "a")]["mse:delta"] == "0.0"  # where the baseline has rows, its delta is 0
+    records = json.loads(CliRunner().invoke(app, [*args, "--ci", "0.9", "-f", "json"]).stdout)
+    a_z = next(r for r in records if r["model"] == "a" and r["group"] == {"g": "z"})
+    assert [a_z[f] for f in ("rank", "delta", "delta_ci_low", "delta_ci_high", "p_value")] == [None] * 5
+    table = CliRunner().invoke(app, [*args, "-f", "markdown"]).stdout
+    line = next(line for line in table.splitlines() if "| z " in line and "| a " in line)
+    assert line.strip().strip("|").split("|")[-1].strip() == ""  # the rank cell
+    with pytest.warns(LossCliWarning, match="different rows"):
+        api = losscli.evaluate(str(path), ["mse"], baseline="a", by="g", nan="drop")
+    assert api.loc[(api.g == "z") & (api.model == "a"), ["delta", "p_value"]].isna().all(axis=None)

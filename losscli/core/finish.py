@@ -217,10 +217,12 @@ def _versus_baseline(
     if spec.loss.skill is not None:
         base_value = skill_value(acc, spec, base, select, base_value)
     if model == base:
-        out: dict[str, float | str | None] = {"delta": 0.0, "delta_rel": 0.0 if base_value else math.nan}
+        # Without a value (no rows left in this group) the baseline has no difference to itself either.
+        zero = math.nan if math.isnan(base_value) else 0.0
+        out: dict[str, float | str | None] = {"delta": zero, "delta_rel": zero if base_value else math.nan}
         out |= {"p_value": math.nan, "verdict": "baseline"}
         if acc.replicates or _t_method(stats):
-            out |= {"delta_ci_low": 0.0, "delta_ci_high": 0.0}
+            out |= {"delta_ci_low": zero, "delta_ci_high": zero}
         return out
     paired = acc.paired[(model, label)]
     same = _total(paired.n, select) == _count(acc, model, label, select) and _same_n(acc, model, base, label, select)

@@ -395,7 +395,7 @@ def _no_rows_left(plan: Plan, partial: Partial, table: ResultTable, said: list[s
     if empty:
         said.append(
             f"warning: no row is left for {', '.join(empty)} (--nan drop left out every row); "
-            "its values are nan and it ranks last"
+            "its values are nan and it is listed last, without a rank"
         )
 
 

@@ -63,9 +63,12 @@ def _mask(flags: np.ndarray) -> pa.Array:
     return pa.Array.from_buffers(pa.bool_(), len(flags), [None, pa.py_buffer(np.packbits(flags, bitorder="little"))])
 
 
-def integer_texts(values: np.ndarray) -> pa.Array:
-    """Integers as str() writes them."""
-    return pc.cast(int64_array(values), pa.large_string())
+def integer_texts(values: np.ndarray, blank: np.ndarray | None = None) -> pa.Array:
+    """Integers as str() writes them; '' where ``blank`` is set (a rank without a value)."""
+    text = pc.cast(int64_array(values), pa.large_string())
+    if blank is not None and blank.any():
+        text = pc.if_else(_mask(blank), scalar(""), text)
+    return text
 
 
 def float_texts(values: np.ndarray) -> pa.Array:

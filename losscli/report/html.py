@@ -293,7 +293,7 @@ def results_table(
             if ev.stats.baseline is not None:
                 sorts.append(None if r.delta is None else repr(r.delta))
                 styles.append(f"verdict-{_css_word(r.verdict)}" if r.verdict else "")
-        sorts.append(str(row.rank))
+        sorts.append(None if row.rank is None else str(row.rank))
         styles.append("")
         out.append(
             [

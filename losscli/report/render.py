@@ -23,6 +23,8 @@ from .summary import (
     group_text,
     json_value,
     meta,
+    rank_and_missing,
+    rank_lists,
     rank_matrix,
     signature,
     sort_label,
@@ -174,7 +176,7 @@ def _human_rows(
             cells.append((_value_cell(r, digits), bool(best[spec.label][t, j])))
             if ev.stats.baseline is not None:
                 cells.append((_delta_cell(r, digits), False))
-        cells.append((str(row.rank), False))
+        cells.append(("" if row.rank is None else str(row.rank), False))
         out.append((row, cells))
     return out
 
@@ -281,7 +283,8 @@ def _wide(ev: Evaluation, sort: str | None, machine: bool, header_only: bool = F
     header.append("rank")
     if header_only:
         return header, []
-    rank = rank_matrix(ev, sort_label(ev, sort))
+    label = sort_label(ev, sort)
+    rank, missing = rank_and_missing(ev, label)
     table, first = ev.table, ev.specs[0].label
     targets = len(table.groups)
     keys = group_columns(ev)
@@ -297,8 +300,10 @@ def _wide(ev: Evaluation, sort: str | None, machine: bool, header_only: bool = F
                 for f in extra:
                     field = table.column(key, f)
                     columns.append([_machine(v) for v in field] if machine else field)
-            ranks_ = rank[:, j].tolist()
-            columns.append(list(map(str, ranks_)) if machine else ranks_)
+            ranks_: list[int | None] = rank[:, j].tolist()
+            if missing[:, j].any():  # no value, no rank
+                ranks_ = [None if gone else r for r, gone in zip(ranks_, missing[:, j].tolist(), strict=True)]
+            columns.append(["" if r is None else str(r) for r in ranks_] if machine else ranks_)
             every += zip(*columns, strict=True)
         # Within each target, the models in rank order (stable: ties keep the models' order).
         order = np.argsort(rank, axis=1, kind="stable") * targets + np.arange(targets)[:, None]
@@ -337,7 +342,7 @@ def _joined_rows(ev: Evaluation, keys: list[list[str]], delimiter: str, sort: st
     from . import columns_text as ct
 
     extra = _extra_fields(ev)
-    rank = rank_matrix(ev, sort_label(ev, sort))
+    rank, missing = rank_and_missing(ev, sort_label(ev, sort))
     table, first, models = ev.table, ev.specs[0].label, ev.models
     # Output row k is model model_of[k] at target target_of[k] (stable: ties keep the models' order).
     model_of = np.argsort(rank, axis=1, kind="stable").ravel()
@@ -360,7 +365,7 @@ def _joined_rows(ev: Evaluation, keys: list[list[str]], delimiter: str, sort: st
                 per_model = fields[(spec.label, f)]
                 texts = [str(_machine(per_model[a][b])) for a, b in zip(j.tolist(), t.tolist(), strict=True)]
                 columns.append(ct.strings(texts))
-        columns.append(ct.integer_texts(rank[t, j]))
+        columns.append(ct.integer_texts(rank[t, j], missing[t, j]))
         pieces.append(ct.concatenated(ct.joined_lines(columns, delimiter)))
     return "".join(pieces)
 
@@ -369,7 +374,7 @@ def records(ev: Evaluation, sort: str | None = None) -> list[dict[str, Any]]:
     """One record per (group, model, loss), in ranking order; built column-wise."""
     extra = _extra_fields(ev)
     table = ev.table
-    rank = {s.label: rank_matrix(ev, s.label).tolist() for s in ev.specs}  # each record ranked under its own loss
+    rank = {s.label: rank_lists(ev, s.label) for s in ev.specs}  # each record ranked under its own loss
     order = np.argsort(rank_matrix(ev, sort_label(ev, sort)), axis=1, kind="stable").tolist()
     columns: dict[tuple[str, str], tuple[list[Any], list[int], list[list[Any]]]] = {}
     for key in table.keys:

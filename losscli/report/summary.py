@@ -33,7 +33,7 @@ class Row:
     model: str
     n: int
     results: dict[str, Result]
-    rank: int
+    rank: int | None  # None: no value to rank (no rows left, or undefined); listed last
 
 
 def resolve_label(ev: Evaluation, text: str) -> str:
@@ -55,7 +55,7 @@ def summary(ev: Evaluation, sort: str | None = None, targets: Sequence[int] | No
     group sorted by ``sort`` (default: the first loss), lower first; equal values share a rank
     (1, 1, 3). Ranked column-wise: O(results) array work and one argsort per loss."""
     label = sort_label(ev, sort)
-    rank = rank_matrix(ev, label)
+    rank, missing = rank_and_missing(ev, label)
     order = np.argsort(rank, axis=1, kind="stable")
     every = order.tolist() if targets is None else None  # a few targets of a million: only theirs
     models, table, first = ev.models, ev.table, ev.specs[0].label
@@ -65,7 +65,8 @@ def summary(ev: Evaluation, sort: str | None = None, targets: Sequence[int] | No
         for j in every[t] if every is not None else order[t].tolist():
             model = models[j]
             results = {s.label: table.result(t, (model, s.label)) for s in ev.specs}
-            rows.append(Row(group, model, results[first].n, results, int(rank[t, j])))
+            place = None if missing[t, j] else int(rank[t, j])
+            rows.append(Row(group, model, results[first].n, results, place))
     return rows
 
 
@@ -74,14 +75,14 @@ def sort_label(ev: Evaluation, sort: str | None) -> str:
     return resolve_label(ev, sort) if sort else ev.specs[0].label
 
 
-def ranks(ev: Evaluation) -> dict[tuple[GroupKey | None, str, str], int]:
+def ranks(ev: Evaluation) -> dict[tuple[GroupKey | None, str, str], int | None]:
     """The rank of every model under every loss, per group: lower is better, ties share a rank.
 
     When the models were evaluated on different rows (--nan drop) and a baseline is given,
     models are ranked by their difference to the baseline, which is taken on shared rows."""
-    out: dict[tuple[GroupKey | None, str, str], int] = {}
+    out: dict[tuple[GroupKey | None, str, str], int | None] = {}
     for spec in ev.specs:
-        matrix = rank_matrix(ev, spec.label).tolist()
+        matrix = rank_lists(ev, spec.label)
         for group, row in zip(ev.table.groups, matrix, strict=True):
             for model, rank in zip(ev.models, row, strict=True):
                 out[(group, spec.label, model)] = rank
@@ -89,8 +90,20 @@ def ranks(ev: Evaluation) -> dict[tuple[GroupKey | None, str, str], int]:
 
 
 def rank_matrix(ev: Evaluation, label: str) -> np.ndarray:
-    """ranks() of one loss as an array (targets x models, in ``ev.models`` order): NaN last,
-    and every NaN equal to every other (so they share a rank), as a stable sort gives."""
+    """ranks() of one loss as an array (targets x models, in ``ev.models`` order), for ordering:
+    NaN last, and every NaN equal to every other, as a stable sort gives."""
+    return rank_and_missing(ev, label)[0]
+
+
+def rank_lists(ev: Evaluation, label: str) -> list[list[int | None]]:
+    """rank_matrix() as lists, None where a model has no value to rank (NaN: no rows, or undefined)."""
+    rank, missing = rank_and_missing(ev, label)
+    return [[None if gone else r for r, gone in zip(row, holes, strict=True)] for row, holes in zip(
+        rank.tolist(), missing.tolist(), strict=True)]  # fmt: skip
+
+
+def rank_and_missing(ev: Evaluation, label: str) -> tuple[np.ndarray, np.ndarray]:
+    """(rank_matrix, where the value ranked by is NaN: no rank is shown there)."""
     bad = badness_matrix(ev, label, by_delta=ev.stats.baseline is not None and ev.rows_differ)
     targets, models = bad.shape
     order = np.argsort(bad, axis=1, kind="stable")  # NaN sorts last
@@ -101,7 +114,7 @@ def rank_matrix(ev: Evaluation, label: str) -> np.ndarray:
     first = np.maximum.accumulate(np.where(starts, np.arange(models), 0), axis=1) + 1
     rank = np.empty_like(order)
     np.put_along_axis(rank, order, first, axis=1)
-    return rank
+    return rank, np.isnan(bad)
 
 
 def badness_matrix(ev: Evaluation, label: str, by_delta: bool = False) -> np.ndarray:
