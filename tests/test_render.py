@@ -234,5 +234,5 @@ def test_many_groups_are_written_as_the_csv_module_writes_them(
             for f in fields:
                 v = getattr(r, f)
                 cells.append("" if v is None else repr(v) if isinstance(v, float) else str(v))
-        writer.writerow([group, row.model, str(row.n), *cells, str(row.rank)])
+        writer.writerow([group, row.model, str(row.n), *cells, "" if row.rank is None else str(row.rank)])
     assert done.stdout == want.getvalue()
