@@ -8,6 +8,7 @@ import csv
 import io
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -194,6 +195,24 @@ def test_table_shows_the_largest_groups_and_says_so(tmp_path: Path) -> None:
         few = CliRunner().invoke(app, [*args, "-f", "table", "--min-group-n", str(least)])
         said = f"showing the {TABLE_GROUPS} largest of {kept} groups"
         assert (said in few.stdout) == (kept > TABLE_GROUPS), (kept, few.stdout[-300:])
+
+
+def test_html_shows_the_largest_groups_and_says_so(tmp_path: Path) -> None:
+    """The page is for people, as the table: the overall rows and the 20 largest groups."""
+    rng = np.random.default_rng(4)
+    groups = rng.choice(np.arange(45), size=3000, p=np.arange(1, 46) / np.arange(1, 46).sum())
+    y = rng.normal(size=3000)
+    df = pd.DataFrame({"y": y, "a": y + rng.normal(size=3000), "g": groups})
+    path, page = tmp_path / "p.csv", tmp_path / "r.html"
+    df.to_csv(path, index=False)
+    done = CliRunner().invoke(app, ["eval", str(path), "-t", "y", "-l", "mse", "--by", "g", "-o", str(page), "-q"])
+    assert done.exit_code == 0, done.output
+    html = page.read_text()
+    assert f"showing the {TABLE_GROUPS} largest of {df.g.nunique()} groups" in html
+    counts = df.g.value_counts(sort=False).reindex(df.g.unique())
+    largest = counts.sort_values(ascending=False, kind="stable").index[:TABLE_GROUPS].tolist()
+    titles = [int(t) for t in re.findall(r"<h3>g = (\d+)</h3>", html)]
+    assert titles == largest
 
 
 def test_group_names_that_need_quoting_are_quoted(tmp_path: Path) -> None:

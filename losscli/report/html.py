@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from .. import __version__
 from ..core.accumulate import GroupKey
 from ..plots.collect import Distributions, distributions
-from .render import _human_header, _human_rows, best_matrices, caption
+from .render import _human_header, _human_rows, best_matrices, caption, groups_shown, table_targets
 from .summary import Row, signature, spec_with_all_params, summary
 
 if TYPE_CHECKING:
@@ -192,8 +192,11 @@ def render_eval(ev: Evaluation, command: str | None = None) -> tuple[str, list[s
     notes to print on stderr about what the page could not show."""
     out = ev.request.output
     pictures, picture_notes = eval_pictures(ev)
+    # For people, as the terminal's table: the overall rows and at most TABLE_GROUPS groups,
+    # the largest (a page of every group of a million is neither readable nor quick to make).
+    targets = table_targets(ev)
     by_group: dict[GroupKey | None, list[Row]] = {}
-    for row in summary(ev, out.sort):  # one pass, not one scan of every row per group
+    for row in summary(ev, out.sort, targets):  # one pass, not one scan of every row per group
         by_group.setdefault(row.group, []).append(row)
     best = best_matrices(ev)
     html = render_page(
@@ -206,9 +209,10 @@ def render_eval(ev: Evaluation, command: str | None = None) -> tuple[str, list[s
         overall=results_table(ev, by_group[None], out.digits, best=best),
         groups=[
             results_table(ev, by_group[g], out.digits, title=_group_title(ev, g), best=best)
-            for g in ev.groups
+            for g in by_group
             if g is not None
         ],
+        shown=groups_shown(ev) if targets is not None else "",
         baseline=ev.stats.baseline,
         ci=ev.stats.ci,
         pictures=pictures,
@@ -428,7 +432,7 @@ def _group_pictures(ev: Evaluation, notes: list[str]) -> list[tuple[str, Any, st
     if not groups:
         return []
     if len(groups) > MAX_GROUPS_DRAWN:
-        notes.append(f"no per-group bars: {len(groups)} groups are too many to draw (the tables hold them)")
+        notes.append(f"no per-group bars: {len(groups)} groups are too many to draw (-f csv lists every group)")
         return []
     labels = [" / ".join("" if v is None else str(v) for v in g) for g in groups]
     out = []
