@@ -65,7 +65,8 @@ def evaluate(
     """Evaluate files or data in memory (see the module docstring for ``data``).
 
     Returns a tidy DataFrame: model, loss (the label, e.g. ``huber(delta=5)``), value, n;
-    with ``by`` one column per group column; with ``ci`` ci_low, ci_high; with ``baseline``
+    with ``by`` one column per group column (``"(all)"`` on the overall rows, None where
+    the group value is missing); with ``ci`` ci_low, ci_high; with ``baseline``
     delta, delta_rel, its interval, p_value, verdict. The keywords are the command line's
     options. Errors are ``losscli.errors`` exceptions (each also a ValueError, TypeError or
     KeyError); notes are in ``frame.attrs["notes"]``.
@@ -90,8 +91,10 @@ def evaluate(
 
 def _said(evaluation: Evaluation) -> pd.DataFrame:
     """What the command line says on stderr: every note in attrs, the warnings as Python warnings."""
+    from .report.summary import ambiguous_groups
+
     frame = evaluation.to_pandas()
-    frame.attrs["notes"] = list(evaluation.notes)
+    frame.attrs["notes"] = [*evaluation.notes, *ambiguous_groups(evaluation, "frame")]
     for note in evaluation.notes:
         if note.startswith("warning: "):
             warnings.warn(note.removeprefix("warning: "), LossCliWarning, stacklevel=3)

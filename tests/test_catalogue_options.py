@@ -180,7 +180,7 @@ def test_d2_per_group_and_in_chunks_equals_scikit_learn(spec: str) -> None:
         "d2_tweedie": metrics.d2_tweedie_score,
     }[name]
     for _, row in got.iterrows():
-        rows = df if pd.isna(row["region"]) else df[df["region"] == row["region"]]
+        rows = df if row["region"] == "(all)" else df[df["region"] == row["region"]]
         assert row["value"] == pytest.approx(fn(rows["y"], rows[row["model"]], **kwargs), rel=1e-9)
 
 

@@ -68,7 +68,11 @@ def _reference(df: pd.DataFrame) -> pd.DataFrame:
 
 def _check(ev: Evaluation, ref: pd.DataFrame) -> None:
     got = ev.to_pandas()
-    got = got[got.g.notna()].pivot_table(index=["g", "model"], columns="loss", values="value", dropna=False)
+    got = (
+        got[got.g != "(all)"]
+        .astype({"g": "int64"})
+        .pivot_table(index=["g", "model"], columns="loss", values="value", dropna=False)
+    )
     want = ref.set_index(["g", "model"])
     for loss in LOSSES:
         np.testing.assert_allclose(got[loss].to_numpy(), want.loc[got.index, loss].to_numpy(), rtol=1e-12)
@@ -391,3 +395,102 @@ def test_a_baseline_without_rows_in_a_group_has_no_delta_and_no_rank(tmp_path: P
     with pytest.warns(LossCliWarning, match="different rows"):
         api = losscli.evaluate(str(path), ["mse"], baseline="a", by="g", nan="drop")
     assert api.loc[(api.g == "z") & (api.model == "a"), ["delta", "p_value"]].isna().all(axis=None)
+
+
+def _alike(tmp_path: Path) -> Path:
+    """The fresh user's file: a number group column with 1.5, NaN and missing, a text one
+    with "x", "" and missing, each on every third row; p = y + noise."""
+    rng = np.random.default_rng(3)
+    y = rng.normal(size=300)
+    f = pa.array([[1.5, float("nan"), None][i % 3] for i in range(300)], pa.float64())
+    s = pa.array([["x", "", None][i % 3] for i in range(300)])
+    path = tmp_path / "nn.parquet"
+    pq.write_table(pa.table({"y": y, "p": y + rng.normal(size=300), "f": f, "s": s}), path)
+    return path
+
+
+def _mse_by_third(path: Path) -> list[float]:
+    """The mse of rows 0, 3, 6...; 1, 4, 7...; 2, 5, 8... (the three groups), with NumPy."""
+    t = pq.read_table(path)
+    r = t["p"].to_numpy() - t["y"].to_numpy()
+    return [float(np.mean(r[k::3] ** 2)) for k in range(3)]
+
+
+def test_an_empty_string_and_a_missing_value_read_apart(tmp_path: Path) -> None:
+    path = _alike(tmp_path)
+    x, empty, missing = _mse_by_third(path)
+    args = ["eval", str(path), "-p", "p", "-l", "mse", "--by", "s"]
+    csv_run = CliRunner().invoke(app, [*args, "-f", "csv"])
+    assert csv_run.exit_code == 0, csv_run.output
+    lines = csv_run.stdout.splitlines()
+    cells = [line.split(",") for line in lines[2:]]
+    assert [c[:3] for c in cells] == [["x", "p", "100"], ["", "p", "100"], ["", "p", "100"]]
+    assert [float(c[3]) for c in cells] == pytest.approx([x, empty, missing], rel=1e-12)
+    said = (
+        "--by s: the empty string and missing values are different groups that CSV writes alike: an empty cell; "
+        '-f json tells them apart ("" and null)'
+    )
+    assert said in csv_run.stderr
+    tsv = CliRunner().invoke(app, [*args, "-f", "tsv"])
+    assert said.replace("CSV", "TSV") in tsv.stderr
+    markdown = CliRunner().invoke(app, [*args, "-f", "markdown", "-q"]).stdout.splitlines()
+    assert markdown[3:] == [
+        "| x | p | 100 | 0.8279 | 1 |",
+        '| "" | p | 100 | 0.9910 | 1 |',
+        "| (missing) | p | 100 | 1.043 | 1 |",
+    ]
+    assert [x, empty, missing] == pytest.approx([0.8278635255845592, 0.9910414838245488, 1.0434902449192351], rel=1e-12)
+    table = CliRunner().invoke(app, [*args, "-f", "table", "-q"]).stdout
+    assert [line.split("│")[1].strip() for line in table.splitlines() if "│ p " in line] == [
+        "(all)",
+        "x",
+        '""',
+        "(missing)",
+    ]
+    page = tmp_path / "r.html"
+    assert CliRunner().invoke(app, [*args, "-o", str(page), "-q"]).exit_code == 0
+    assert re.findall(r"<h3>(s = .*?)</h3>", page.read_text()) == ["s = x", "s = &#34;&#34;", "s = (missing)"]
+    for fmt in ("json", "jsonl", "table", "markdown"):  # these tell them apart: no note
+        assert "writes alike" not in CliRunner().invoke(app, [*args, "-f", fmt]).stderr
+
+
+def test_nan_and_a_missing_value_read_apart(tmp_path: Path) -> None:
+    path = _alike(tmp_path)
+    args = ["eval", str(path), "-p", "p", "-l", "mse", "--by", "f"]
+    jsonl = CliRunner().invoke(app, [*args, "-f", "jsonl"])
+    assert jsonl.exit_code == 0, jsonl.output
+    groups = [json.loads(line)["group"] for line in jsonl.stdout.splitlines()]
+    assert groups == [None, {"f": 1.5}, {"f": None}, {"f": None}]
+    said = (
+        "--by f: NaN and missing values are different groups that JSONL writes alike: null; "
+        "-f csv tells them apart (an empty cell for a missing value)"
+    )
+    assert said in jsonl.stderr
+    assert said.replace("JSONL", "JSON") in CliRunner().invoke(app, [*args, "-f", "json"]).stderr
+    csv_run = CliRunner().invoke(app, [*args, "-f", "csv"])
+    assert [line.split(",")[0] for line in csv_run.stdout.splitlines()] == ["f", "(all)", "1.5", "nan", ""]
+    assert "writes alike" not in csv_run.stderr
+    table = CliRunner().invoke(app, [*args, "-f", "table", "-q"]).stdout
+    assert [line.split("│")[1].strip() for line in table.splitlines() if "│ p " in line] == [
+        "(all)",
+        "1.5",
+        "NaN",
+        "(missing)",
+    ]
+
+
+@pytest.mark.parametrize("engine", ["local", "dask"])
+def test_the_frame_tells_the_overall_rows_nan_and_missing_apart(tmp_path: Path, engine: str) -> None:
+    path = _alike(tmp_path)
+    x, nan, missing = _mse_by_third(path)
+    frame = losscli.evaluate(str(path), "mse", preds="p", by="f", engine=engine)
+    assert frame.f.tolist()[0] == "(all)"
+    assert frame.f.tolist()[1] == 1.5
+    assert math.isnan(frame.f.tolist()[2])
+    assert frame.f.tolist()[3] is None
+    assert frame.value.tolist()[1:] == pytest.approx([x, nan, missing], rel=1e-12)
+    assert frame.f.isna().tolist() == [False, False, True, True]
+    assert any("NaN and missing values are different groups" in n for n in frame.attrs["notes"])
+    by_text = losscli.evaluate(str(path), "mse", preds="p", by="s", engine=engine)
+    assert by_text.s.isna().tolist() == [False, False, False, True]  # only the missing group
+    assert by_text.s.tolist()[:3] == ["(all)", "x", ""]

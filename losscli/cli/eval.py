@@ -603,6 +603,7 @@ def _run_eval(request: Request) -> None:
             request, progress=lambda source: progress_bar(source, request), observer=_html_observer(request)
         )
         text = _render(evaluation)
+        evaluation.notes += _ambiguous(evaluation)
     failures = breaches(evaluation)
     for message in evaluation.notes:
         note(message, out.quiet and not message.startswith("warning: "))  # -q keeps warnings
@@ -675,6 +676,14 @@ def _render(evaluation: Evaluation) -> str:
         sort=out.sort,
         with_meta=out.meta,
     )
+
+
+def _ambiguous(evaluation: Evaluation) -> list[str]:
+    """Notes on the groups the chosen format writes alike (an empty string and a missing value in CSV)."""
+    from ..report.summary import ambiguous_groups
+
+    out = evaluation.request.output
+    return ambiguous_groups(evaluation, out.chosen_format(out.path is None and sys.stdout.isatty()))
 
 
 # --- the HTML report (issue 20): its pictures are filled in the run's own pass -----------------

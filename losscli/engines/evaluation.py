@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..core.accumulate import GroupKey
-from ..core.finish import Result, ResultTable
+from ..core.finish import ALL_ROWS, Result, ResultTable
 from ..read.layout import Layout
 from ..request import Request, Statistics
 from ..spec import LossSpec
@@ -68,7 +68,8 @@ class Evaluation:
         return self.result(model, label, group).value
 
     def to_pandas(self) -> pd.DataFrame:
-        """One row per (group, model, loss): model, loss, value, n, and what was asked for."""
+        """One row per (group, model, loss): model, loss, value, n, and what was asked for; a
+        --by column holds each group's value ("(all)" on the overall rows, None when missing)."""
         import pandas as pd
 
         return pd.DataFrame([self._record(r) for r in self.results])
@@ -76,7 +77,8 @@ class Evaluation:
     def _record(self, r: Result) -> dict[str, Any]:
         record: dict[str, Any] = {"model": r.model, "loss": r.loss, "value": r.value, "n": r.n}
         for i, col in enumerate(self.stats.by):
-            record[col] = None if r.group is None else r.group[i]
+            # The overall rows say "(all)", as the CSV does: isna() finds only a missing group.
+            record[col] = ALL_ROWS if r.group is None else r.group[i]
         if self.stats.ci is not None:
             record |= {"ci_low": r.ci_low, "ci_high": r.ci_high}
         if self.stats.baseline is not None:

@@ -30,7 +30,7 @@ from .. import __version__
 from ..core.accumulate import GroupKey
 from ..plots.collect import Distributions, distributions
 from .render import _human_header, _human_rows, best_matrices, caption, groups_shown, table_targets
-from .summary import Row, signature, spec_with_all_params, summary
+from .summary import Row, group_text, signature, spec_with_all_params, summary
 
 if TYPE_CHECKING:
     import numpy as np
@@ -275,7 +275,7 @@ def command_line(argv: Sequence[str]) -> str:
 
 
 def _group_title(ev: Evaluation, group: Any) -> str:
-    return ", ".join(f"{col} = {'' if v is None else v}" for col, v in zip(ev.stats.by, group, strict=True))
+    return ", ".join(f"{col} = {text}" for col, text in zip(ev.stats.by, group_text(ev, group), strict=True))
 
 
 def results_table(
@@ -434,7 +434,7 @@ def _group_pictures(ev: Evaluation, notes: list[str]) -> list[tuple[str, Any, st
     if len(groups) > MAX_GROUPS_DRAWN:
         notes.append(f"no per-group bars: {len(groups)} groups are too many to draw (-f csv lists every group)")
         return []
-    labels = [" / ".join("" if v is None else str(v) for v in g) for g in groups]
+    labels = [" / ".join(group_text(ev, g)) for g in groups]
     out = []
     for spec in ev.specs:
         values = {m: [_finite(ev.value(m, spec.label, g)) for g in groups] for m in ev.models}

@@ -184,15 +184,37 @@ def badness(ev: Evaluation, label: str, model: str, value: float) -> float:
     return value if distance is None else distance
 
 
+# How a missing group value reads for people (the table, Markdown, HTML, gate messages).
+MISSING = "(missing)"
+
+
+def human_value(value: Any) -> str:
+    """A group value as people read it: a missing value ``(missing)``, the empty string
+    ``""``, NaN ``NaN``, so that no two groups read alike (a CSV cell cannot do that).
+
+    >>> [human_value(v) for v in (None, "", float("nan"), "x", 1.5)]
+    ['(missing)', '""', 'NaN', 'x', '1.5']
+    """
+    if value is None:
+        return MISSING
+    if isinstance(value, str):
+        return value or '""'
+    if isinstance(value, float) and math.isnan(value):
+        return "NaN"
+    return str(value)
+
+
 def group_text(ev: Evaluation, group: GroupKey | None) -> list[str]:
-    """The group's value per --by column, '(all)' on the overall rows."""
+    """The group's value per --by column as people read it (human_value), '(all)' on the overall rows."""
     if group is None:
         return [ALL_ROWS] * len(ev.stats.by)
-    return ["" if v is None else str(v) for v in group]
+    return [human_value(v) for v in group]
 
 
 def group_columns(ev: Evaluation) -> list[list[str]]:
-    """group_text() of every target, column by column (one list per --by column)."""
+    """The group values of every target as CSV/TSV cells, column by column (one list per --by
+    column): '(all)' on the overall rows, a missing value an empty cell (as the empty string:
+    ambiguous_groups() says when a run has both)."""
     columns = []
     groups: list[Any] | None = ev.table.groups[1:] if ev.table.groups and ev.table.groups[0] is None else None
     for i in range(len(ev.stats.by)):
@@ -203,6 +225,47 @@ def group_columns(ev: Evaluation) -> list[list[str]]:
         texts = list(map(str, values)) if None not in values else ["" if v is None else str(v) for v in values]
         columns.append([ALL_ROWS, *texts])
     return columns
+
+
+# Per format family, the values of a --by column that it writes alike, how, and a format that does not.
+_WRITTEN_ALIKE = {
+    "csv": ("an empty cell", '-f json tells them apart ("" and null)'),
+    "json": ("null", "-f csv tells them apart (an empty cell for a missing value)"),
+    "frame": ("NaN and None, both of which isna() finds", "the missing group's value is None"),
+}
+
+
+def ambiguous_groups(ev: Evaluation, fmt: str) -> list[str]:
+    """Notes for the --by columns where two distinct groups of the run are written alike in
+    ``fmt``: the empty string and a missing value in CSV/TSV (both an empty cell), NaN,
+    infinities and a missing value in JSON/JSONL (all null). Formats for people say
+    ``(missing)``, ``""`` and ``NaN`` (human_value) and need no note."""
+    family = {"csv": "csv", "tsv": "csv", "json": "json", "jsonl": "json", "frame": "frame"}.get(fmt)
+    groups: list[Any] = ev.table.groups[1:] if ev.table.groups and ev.table.groups[0] is None else []
+    if family is None or not groups:
+        return []
+    written, apart = _WRITTEN_ALIKE[family]
+    notes = []
+    for i, column in enumerate(ev.stats.by):
+        values = list(map(operator.itemgetter(i), groups))  # C-level passes over a million groups
+        if family == "csv":
+            alike = ["the empty string", "missing values"] if None in values and "" in values else []
+        else:
+            alike = _null_in_json(values)
+            if family == "frame":  # the frame keeps infinities as they are
+                alike = [kind for kind in alike if kind in ("NaN", "missing values")]
+        if len(alike) > 1:
+            where = "the DataFrame holds as" if family == "frame" else f"{fmt.upper()} writes alike:"
+            notes.append(f"--by {column}: {' and '.join(alike)} are different groups that {where} {written}; {apart}")
+    return notes
+
+
+def _null_in_json(values: list[Any]) -> list[str]:
+    """The kinds of value among ``values`` that JSON writes as null: NaN, inf, -inf, missing."""
+    kinds: set[str] = set()
+    if float in set(map(type, values)):
+        kinds = {"NaN" if math.isnan(v) else str(v) for v in values if isinstance(v, float) and not math.isfinite(v)}
+    return sorted(kinds, key=["NaN", "inf", "-inf"].index) + (["missing values"] if None in values else [])
 
 
 def signature(ev: Evaluation) -> str:
