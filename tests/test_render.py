@@ -236,3 +236,56 @@ def test_many_groups_are_written_as_the_csv_module_writes_them(
                 cells.append("" if v is None else repr(v) if isinstance(v, float) else str(v))
         writer.writerow([group, row.model, str(row.n), *cells, "" if row.rank is None else str(row.rank)])
     assert done.stdout == want.getvalue()
+
+
+def _hostile_groups() -> pd.DataFrame:
+    """Names that need escaping in JSON, group values of every kind JSON writes alike."""
+    rng = np.random.default_rng(5)
+    y = rng.normal(size=240)
+    return pd.DataFrame(
+        {
+            "y": y,
+            'say "hi"\tend': y + rng.normal(size=240),
+            "ü\\b": y + rng.normal(0, 2, size=240),
+            "g": [["x", "", None, 'q"\t', "ü"][i % 5] for i in range(240)],
+            "f": [[1.5, np.nan, None, np.inf, -0.0, 7.0][i % 6] for i in range(240)],
+        }
+    )
+
+
+@pytest.mark.parametrize("records_at_a_time", [3, 1 << 17])
+@pytest.mark.parametrize(
+    "options",
+    [
+        Options(),
+        Options(by=("g", "f")),
+        Options(ci=0.9, bootstrap=40, seed=1, baseline="ü\\b", by=("f",)),
+        Options(ci=0.9, ci_method="t", baseline='say "hi"\tend'),
+    ],
+    ids=["plain", "by", "ci-baseline-by", "t-baseline"],
+)
+def test_json_text_is_json_dumps_of_the_records(
+    options: Options, records_at_a_time: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """JSON and JSON Lines are written column-wise; the bytes are those of json.dumps of the
+    records (indented by 2; with --meta under "results"), across chunk boundaries."""
+    from losscli.report import json_text
+    from losscli.report.gates import check_gates
+    from losscli.report.render import records
+    from losscli.report.summary import json_value, meta
+
+    monkeypatch.setattr(json_text, "JOIN_RECORDS", records_at_a_time)
+    ev = run(
+        source_from_dataframe(_hostile_groups()),
+        ["mse", "huber:delta=0.5"],
+        target="y",
+        preds=('say "hi"\tend', "ü\\b"),
+        options=options,
+    )
+    body = records(ev, "huber(delta=0.5)")
+    lines = "".join(json.dumps(r, allow_nan=False, default=json_value) + "\n" for r in body)
+    assert render(ev, "jsonl", sort="huber(delta=0.5)") == lines
+    assert render(ev, "json", sort="huber(delta=0.5)") == json.dumps(body, indent=2, allow_nan=False) + "\n"
+    with_meta = {"meta": meta(ev) | {"gates": [g.record() for g in check_gates(ev)]}, "results": body}
+    want = json.dumps(with_meta, indent=2, allow_nan=False, default=json_value) + "\n"
+    assert render(ev, "json", sort="huber(delta=0.5)", with_meta=True) == want

@@ -59,7 +59,7 @@ def scalar(text: str) -> Any:
     return strings([text])[0]
 
 
-def _mask(flags: np.ndarray) -> pa.Array:
+def mask(flags: np.ndarray) -> pa.Array:
     return pa.Array.from_buffers(pa.bool_(), len(flags), [None, pa.py_buffer(np.packbits(flags, bitorder="little"))])
 
 
@@ -80,10 +80,10 @@ def float_texts(values: np.ndarray) -> pa.Array:
         plain = ((size >= _PLAIN_LOW) & (size < _PLAIN_HIGH)) | (data == 0)
         whole = plain & (data == np.trunc(data))
     if whole.any():
-        text = pc.if_else(_mask(whole), pc.binary_join_element_wise(text, scalar(".0"), scalar("")), text)
+        text = pc.if_else(mask(whole), pc.binary_join_element_wise(text, scalar(".0"), scalar("")), text)
     other = ~plain & np.isfinite(data)
     if other.any():
-        text = pc.replace_with_mask(text, _mask(other), strings([repr(v) for v in data[other].tolist()]))
+        text = pc.replace_with_mask(text, mask(other), strings([repr(v) for v in data[other].tolist()]))
     return text
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 from typing import TYPE_CHECKING, Any
 
@@ -409,16 +408,27 @@ def records(ev: Evaluation, sort: str | None = None) -> list[dict[str, Any]]:
 
 
 def render_json(ev: Evaluation, *, with_meta: bool = False, sort: str | None = None) -> str:
-    body: Any = records(ev, sort)
+    """``json.dumps`` of records() (under "results", after "meta", with ``with_meta``), indented
+    by 2; written column-wise (json_text), never as a list of dicts."""
+    from .json_text import json_pieces
+
+    head: dict[str, Any] = {}
     if with_meta:
         from .gates import check_gates
 
-        body = {"meta": meta(ev) | {"gates": [g.record() for g in check_gates(ev)]}, "results": body}
-    return json.dumps(body, indent=2, allow_nan=False, default=json_value) + "\n"
+        head = {"meta": meta(ev) | {"gates": [g.record() for g in check_gates(ev)]}}
+
+    def wrap(body: Any) -> Any:
+        return head | {"results": body} if with_meta else body
+
+    return "".join(json_pieces(ev, _extra_fields(ev), sort, wrap, indent=2)) + "\n"
 
 
 def render_jsonl(ev: Evaluation, sort: str | None = None) -> str:
-    return "".join(json.dumps(rec, allow_nan=False, default=json_value) + "\n" for rec in records(ev, sort))
+    """One line of ``json.dumps`` per record of records(), written column-wise (json_text)."""
+    from .json_text import json_pieces
+
+    return "".join(json_pieces(ev, _extra_fields(ev), sort, lambda body: body, indent=None))
 
 
 def render(
