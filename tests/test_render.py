@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 
@@ -289,3 +290,28 @@ def test_json_text_is_json_dumps_of_the_records(
     with_meta = {"meta": meta(ev) | {"gates": [g.record() for g in check_gates(ev)]}, "results": body}
     want = json.dumps(with_meta, indent=2, allow_nan=False, default=json_value) + "\n"
     assert render(ev, "json", sort="huber(delta=0.5)", with_meta=True) == want
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        Options(by=("g", "f")),
+        Options(ci=0.9, bootstrap=40, seed=1, baseline="ü\\b", by=("f",)),
+        Options(baseline="ü\\b"),
+    ],
+    ids=["by", "ci-baseline-by", "baseline"],
+)
+def test_markdown_rows_are_the_tables_cells(options: Options) -> None:
+    """Markdown is built column-wise; each line holds the terminal table's cells (the
+    row-wise path), escaped for Markdown, in the same order."""
+    from losscli.errors import printable
+    from losscli.report.render import _human_rows
+
+    preds = ('say "hi"\tend', "ü\\b|x")
+    frame = _hostile_groups().rename(columns={"ü\\b": "ü\\b|x"})
+    options = replace(options, baseline=options.baseline and "ü\\b|x")
+    ev = run(source_from_dataframe(frame), ["mse", "mae"], target="y", preds=preds, options=options)
+    rows = _human_rows(ev, summary(ev, "mae"), 4)
+    want = ["| " + " | ".join(printable(t).replace("|", "\\|") for t, _ in cells) + " |" for _, cells in rows]
+    assert render(ev, "markdown", sort="mae").splitlines()[2:] == want
+    assert any("| (missing) |" in line for line in want) == bool(options.by)

@@ -82,9 +82,13 @@ def _extra_fields(ev: Evaluation) -> tuple[str, ...]:
 
 
 def _value_cell(r: Result, digits: int) -> str:
-    text = format_number(r.value, digits)
-    if r.ci_low is not None:
-        text += f" [{format_bound(r.ci_low, text, digits)}, {format_bound(r.ci_high, text, digits)}]"
+    return _value_text(r.value, r.ci_low, r.ci_high, digits)
+
+
+def _value_text(value: float, low: float | None, high: float | None, digits: int) -> str:
+    text = format_number(value, digits)
+    if low is not None:
+        text += f" [{format_bound(low, text, digits)}, {format_bound(high, text, digits)}]"
     return text
 
 
@@ -127,14 +131,18 @@ def format_count(n: int) -> str:
 
 
 def _delta_cell(r: Result, digits: int) -> str:
-    if r.verdict == "baseline":
+    return _delta_text(r.delta, r.verdict, r.p_value, digits)
+
+
+def _delta_text(delta: float | None, verdict: str | None, p_value: float | None, digits: int) -> str:
+    if verdict == "baseline":
         return "baseline"
-    if r.delta is None or math.isnan(r.delta):
+    if delta is None or math.isnan(delta):
         return ""  # nothing to compare (e.g. a group where a skill score is undefined)
-    sign = "+" if r.delta > 0 else ""
-    verdict = f" {r.verdict}" if r.verdict else ""
-    p = "" if r.p_value is None or math.isnan(r.p_value) else f" {format_p(r.p_value)}"
-    return f"{sign}{format_number(r.delta, digits)}{verdict}{p}"
+    sign = "+" if delta > 0 else ""
+    said = f" {verdict}" if verdict else ""
+    p = "" if p_value is None or math.isnan(p_value) else f" {format_p(p_value)}"
+    return f"{sign}{format_number(delta, digits)}{said}{p}"
 
 
 def _human_header(ev: Evaluation) -> list[str]:
@@ -252,14 +260,48 @@ def render_markdown(ev: Evaluation, *, digits: int = 4, sort: str | None = None)
         "| " + " | ".join(printable(h) for h in header) + " |",
         "|" + "|".join("---" if i < first_numeric else "---:" for i in range(len(header))) + "|",
     ]
-    for _, cells in _human_rows(ev, summary(ev, sort), digits):
-        lines.append("| " + " | ".join(printable(text).replace("|", "\\|") for text, _ in cells) + " |")
+    lines += _markdown_rows(ev, digits, sort)
     if ev.rows_differ:  # the table alone would hide it
         lines += [
             "",
             "*The models were evaluated on different rows (--nan drop); --nan drop-any uses the same rows.*",
         ]
     return "\n".join(lines) + "\n"
+
+
+def _markdown_rows(ev: Evaluation, digits: int, sort: str | None) -> list[str]:
+    """The rows of render_markdown, the cells of _human_rows, built column-wise as _wide
+    builds the CSV: each model's lines at every target, then taken in ranking order."""
+    table, first, targets = ev.table, ev.specs[0].label, len(ev.table.groups)
+    rank = rank_matrix(ev, sort_label(ev, sort))
+    keys = [[_markdown_cell(t) for t in column] for column in _human_group_columns(ev)]
+    every: list[str] = []  # model j's line at target t is every[j * targets + t]
+    with paused_gc():
+        for j, m in enumerate(ev.models):
+            columns: list[list[str]] = [*keys, [_markdown_cell(m)] * targets]
+            columns.append([format_count(n) for n in table.n[(m, first)].tolist()])
+            for spec in ev.specs:
+                key = (m, spec.label)
+                low, high = table.column(key, "ci_low"), table.column(key, "ci_high")
+                values = table.value[key].tolist()
+                columns.append([_value_text(*v, digits) for v in zip(values, low, high, strict=True)])
+                if ev.stats.baseline is not None:
+                    delta, verdict, p = (table.column(key, f) for f in ("delta", "verdict", "p_value"))
+                    columns.append([_delta_text(*d, digits) for d in zip(delta, verdict, p, strict=True)])
+            columns.append(list(map(str, rank[:, j].tolist())))
+            every += map(" | ".join, zip(*columns, strict=True))
+        order = np.argsort(rank, axis=1, kind="stable") * targets + np.arange(targets)[:, None]
+        return [f"| {every[k]} |" for k in order.ravel().tolist()]
+
+
+def _markdown_cell(text: str) -> str:
+    return printable(text).replace("|", "\\|")
+
+
+def _human_group_columns(ev: Evaluation) -> list[list[str]]:
+    """group_text() of every target, column by column."""
+    texts = [group_text(ev, g) for g in ev.table.groups]
+    return [list(column) for column in zip(*texts, strict=True)] if texts and ev.stats.by else []
 
 
 # --- machine formats -------------------------------------------------------------------------
