@@ -10,6 +10,7 @@ import json
 import math
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -20,7 +21,7 @@ from typer.testing import CliRunner
 
 import losscli
 from losscli.cli import app
-from losscli.engines.evaluation import Evaluation
+from losscli.engines.evaluation import BASELINE_COLUMNS, Evaluation
 from losscli.errors import LossCliWarning
 from losscli.read.formats import open_source
 from losscli.report.render import TABLE_GROUPS, wide
@@ -494,3 +495,45 @@ def test_the_frame_tells_the_overall_rows_nan_and_missing_apart(tmp_path: Path, 
     by_text = losscli.evaluate(str(path), "mse", preds="p", by="s", engine=engine)
     assert by_text.s.isna().tolist() == [False, False, False, True]  # only the missing group
     assert by_text.s.tolist()[:3] == ["(all)", "x", ""]
+
+
+@pytest.mark.parametrize(
+    "stats",
+    [{}, {"ci": 0.9, "bootstrap": 200, "seed": 2, "baseline": "a"}, {"ci": 0.9, "ci_method": "t", "baseline": "b"}],
+    ids=["plain", "bootstrap-baseline", "t-baseline"],
+)
+def test_the_frame_is_one_row_per_result(tmp_path: Path, stats: dict[str, Any]) -> None:
+    """evaluate()'s frame, built column-wise: the rows are ev.results in order, each field as
+    the Result holds it (the overall rows "(all)")."""
+    df = _frame(rows=900, groups=40)
+    df.loc[df.index % 7 == 0, "g"] = None
+    df["g"] = df.g.astype("Int64")
+    path = tmp_path / "p.parquet"
+    df.to_parquet(path, index=False)
+    frame = losscli.evaluate(str(path), ["mse", "mae"], preds=["a", "b"], weight="w", by="g", nan="drop-any", **stats)
+    ev = run(
+        open_source(str(path)),
+        ["mse", "mae"],
+        target="y",
+        preds=["a", "b"],
+        weight="w",
+        nan="drop-any",
+        options=Options(by=("g",), **stats),
+    )
+    fields = [f for f in ("ci_low", "ci_high", *BASELINE_COLUMNS) if f in frame.columns]
+    want = pd.DataFrame(
+        [
+            {
+                "model": r.model,
+                "loss": r.loss,
+                "value": r.value,
+                "n": r.n,
+                "g": "(all)" if r.group is None else r.group[0],
+            }
+            | {f: getattr(r, f) for f in fields}
+            for r in ev.results
+        ]
+    )
+    assert list(frame.columns) == ["model", "loss", "value", "n", "g", *fields]
+    pd.testing.assert_frame_equal(frame, want)
+    assert frame.g.isna().sum() == 2 * 2  # the missing group: 2 models x 2 losses

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..core.accumulate import GroupKey
+import numpy as np
+
+from ..core.accumulate import GroupKey, Key
 from ..core.finish import ALL_ROWS, Result, ResultTable
 from ..read.layout import Layout
 from ..request import Request, Statistics
@@ -68,19 +71,33 @@ class Evaluation:
         return self.result(model, label, group).value
 
     def to_pandas(self) -> pd.DataFrame:
-        """One row per (group, model, loss): model, loss, value, n, and what was asked for; a
-        --by column holds each group's value ("(all)" on the overall rows, None when missing)."""
+        """One row per (group, model, loss), the overall rows first: model, loss, value, n, and
+        what was asked for; a --by column holds each group's value ("(all)" on the overall
+        rows, None when missing). Built a column at a time from the table (a million groups
+        make no Result)."""
         import pandas as pd
 
-        return pd.DataFrame([self._record(r) for r in self.results])
+        table, keys = self.table, self.table.keys
+        targets, width = len(table.groups), len(keys)
 
-    def _record(self, r: Result) -> dict[str, Any]:
-        record: dict[str, Any] = {"model": r.model, "loss": r.loss, "value": r.value, "n": r.n}
+        def per_row(column: Callable[[Key], Sequence[Any]]) -> list[Any]:
+            # Row r is target r // width, key r % width: the order of ``results``.
+            by_key = [column(key) for key in keys]
+            return [by_key[k][t] for t in range(targets) for k in range(width)]
+
+        frame: dict[str, Any] = {
+            "model": [m for _ in range(targets) for m, _ in keys],
+            "loss": [label for _ in range(targets) for _, label in keys],
+            "value": np.stack([table.value[k] for k in keys], axis=1).ravel() if keys else [],
+            "n": np.stack([table.n[k] for k in keys], axis=1).ravel() if keys else [],
+        }
         for i, col in enumerate(self.stats.by):
             # The overall rows say "(all)", as the CSV does: isna() finds only a missing group.
-            record[col] = ALL_ROWS if r.group is None else r.group[i]
-        if self.stats.ci is not None:
-            record |= {"ci_low": r.ci_low, "ci_high": r.ci_high}
-        if self.stats.baseline is not None:
-            record |= {k: getattr(r, k) for k in BASELINE_COLUMNS}
-        return record
+            values = [ALL_ROWS if g is None else g[i] for g in table.groups]
+            frame[col] = [v for v in values for _ in range(width)]
+        fields = (("ci_low", "ci_high") if self.stats.ci is not None else ()) + (
+            BASELINE_COLUMNS if self.stats.baseline is not None else ()
+        )
+        for f in fields:
+            frame[f] = per_row(functools.partial(table.column, name=f))
+        return pd.DataFrame(frame)
