@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from losscli.cli import app
 from losscli.read.source import source_from_dataframe
-from losscli.report.render import format_number, render
+from losscli.report.render import format_number, render, render_pieces
 from losscli.report.summary import summary
 
 from .build import Options, run
@@ -290,6 +290,10 @@ def test_json_text_is_json_dumps_of_the_records(
     with_meta = {"meta": meta(ev) | {"gates": [g.record() for g in check_gates(ev)]}, "results": body}
     want = json.dumps(with_meta, indent=2, allow_nan=False, default=json_value) + "\n"
     assert render(ev, "json", sort="huber(delta=0.5)", with_meta=True) == want
+    # Written as made: a piece per JOIN_RECORDS records, never the whole text at once.
+    pieces = list(render_pieces(ev, "jsonl", sort="huber(delta=0.5)"))
+    assert "".join(pieces) == lines
+    assert len(pieces) >= len(body) // records_at_a_time
 
 
 @pytest.mark.parametrize(

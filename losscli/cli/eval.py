@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -595,7 +596,7 @@ def _run_eval(request: Request) -> None:
              "(Ctrl-C to stop; losscli eval -h for help)")  # fmt: skip
     if out.per_row:
         evaluation = _per_row(request)
-        text = ""
+        text: Iterable[str] = ()
     else:
         from .progress import progress_bar
 
@@ -659,14 +660,14 @@ def _per_row(request: Request) -> Evaluation:
         raise typer.Exit(0) from None
 
 
-def _render(evaluation: Evaluation) -> str:
-    from ..report.render import render
+def _render(evaluation: Evaluation) -> Iterable[str]:
+    from ..report.render import render_pieces
 
     out = evaluation.request.output
     on_terminal = out.path is None and sys.stdout.isatty()
     if out.chosen_format(on_terminal) == "html":
-        return _html_page(evaluation)
-    return render(
+        return [_html_page(evaluation)]
+    return render_pieces(
         evaluation,
         out.chosen_format(on_terminal),
         digits=out.digits,
@@ -726,7 +727,7 @@ def forced_color() -> bool:
     return bool(os.environ.get("FORCE_COLOR"))
 
 
-def _emit(text: str, output: str | None, quiet: bool) -> None:
+def _emit(text: Iterable[str], output: str | None, quiet: bool) -> None:
     """The rendered results to --output (through the one writer) or stdout."""
     if output is None:
         write_stdout(text)

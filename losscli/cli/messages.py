@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import NoReturn
 
 import typer
@@ -65,11 +65,12 @@ def stdout_is_open() -> None:
         raise OutputError("stdout is closed, so the results would be lost; give --output FILE")
 
 
-def write_stdout(text: str) -> None:
-    """Results to stdout; a reader that went away (head, grep -m1) is not an error, a full
-    disk is."""
+def write_stdout(text: str | Iterable[str]) -> None:
+    """Results (or their pieces, made as they are written) to stdout; a reader that went
+    away (head, grep -m1) is not an error, a full disk is."""
     try:
-        sys.stdout.write(text)
+        for piece in [text] if isinstance(text, str) else text:
+            sys.stdout.write(piece)
         sys.stdout.flush()
     except BrokenPipeError:
         reader_gone()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -452,6 +453,11 @@ def records(ev: Evaluation, sort: str | None = None) -> list[dict[str, Any]]:
 def render_json(ev: Evaluation, *, with_meta: bool = False, sort: str | None = None) -> str:
     """``json.dumps`` of records() (under "results", after "meta", with ``with_meta``), indented
     by 2; written column-wise (json_text), never as a list of dicts."""
+    return "".join(json_document(ev, with_meta=with_meta, sort=sort))
+
+
+def json_document(ev: Evaluation, *, with_meta: bool = False, sort: str | None = None) -> Iterator[str]:
+    """render_json() in pieces of a few megabytes, made as they are written."""
     from .json_text import json_pieces
 
     head: dict[str, Any] = {}
@@ -463,14 +469,30 @@ def render_json(ev: Evaluation, *, with_meta: bool = False, sort: str | None = N
     def wrap(body: Any) -> Any:
         return head | {"results": body} if with_meta else body
 
-    return "".join(json_pieces(ev, _extra_fields(ev), sort, wrap, indent=2)) + "\n"
+    yield from json_pieces(ev, _extra_fields(ev), sort, wrap, indent=2)
+    yield "\n"
 
 
 def render_jsonl(ev: Evaluation, sort: str | None = None) -> str:
     """One line of ``json.dumps`` per record of records(), written column-wise (json_text)."""
+    return "".join(jsonl_lines(ev, sort))
+
+
+def jsonl_lines(ev: Evaluation, sort: str | None = None) -> Iterator[str]:
+    """render_jsonl() in pieces of a few megabytes, made as they are written."""
     from .json_text import json_pieces
 
-    return "".join(json_pieces(ev, _extra_fields(ev), sort, lambda body: body, indent=None))
+    return json_pieces(ev, _extra_fields(ev), sort, lambda body: body, indent=None)
+
+
+def render_pieces(ev: Evaluation, fmt: str, **options: Any) -> Iterable[str]:
+    """render(), as pieces to write one after another: JSON and JSON Lines are made while
+    they are written (their text is the largest of every format), the others whole."""
+    if fmt == "json":
+        return json_document(ev, with_meta=options.get("with_meta", False), sort=options.get("sort"))
+    if fmt == "jsonl":
+        return jsonl_lines(ev, sort=options.get("sort"))
+    return [render(ev, fmt, **options)]
 
 
 def render(

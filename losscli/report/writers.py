@@ -31,7 +31,7 @@ import json
 import os
 import stat
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -168,11 +168,12 @@ def _copy_mode(real: str, tmp: str) -> None:
         os.chown(tmp, st.st_uid, st.st_gid)
 
 
-def write_text(path: str, text: str, flag: str = "--output") -> None:
-    """``text`` to ``path`` through the one writer."""
+def write_text(path: str, text: str | Iterable[str], flag: str = "--output") -> None:
+    """``text`` (or its pieces, made as they are written) to ``path`` through the one writer."""
     try:
         with output_path(path, flag) as target, open(target, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
+            for piece in [text] if isinstance(text, str) else text:
+                fh.write(piece)
             fh.flush()
             with contextlib.suppress(OSError):  # a FIFO or a device cannot be synced
                 os.fsync(fh.fileno())
