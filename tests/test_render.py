@@ -276,14 +276,18 @@ def test_json_text_is_json_dumps_of_the_records(
     from losscli.report.summary import json_value, meta
 
     monkeypatch.setattr(json_text, "JOIN_RECORDS", records_at_a_time)
+    frame = _hostile_groups()
+    frame.loc[frame.g == "x", "ü\\b"] = np.nan  # no rows left in group x: no value, no rank (null)
     ev = run(
-        source_from_dataframe(_hostile_groups()),
+        source_from_dataframe(frame),
         ["mse", "huber:delta=0.5"],
         target="y",
         preds=('say "hi"\tend', "ü\\b"),
+        nan="drop",
         options=options,
     )
     body = records(ev, "huber(delta=0.5)")
+    assert any(r["rank"] is None for r in body) == bool(options.by and "g" in options.by)
     lines = "".join(json.dumps(r, allow_nan=False, default=json_value) + "\n" for r in body)
     assert render(ev, "jsonl", sort="huber(delta=0.5)") == lines
     assert render(ev, "json", sort="huber(delta=0.5)") == json.dumps(body, indent=2, allow_nan=False) + "\n"
@@ -313,9 +317,10 @@ def test_markdown_rows_are_the_tables_cells(options: Options) -> None:
 
     preds = ('say "hi"\tend', "ü\\b|x")
     frame = _hostile_groups().rename(columns={"ü\\b": "ü\\b|x"})
+    frame.loc[frame.g == "x", "ü\\b|x"] = np.nan  # no rows left in group x: no value, no rank
     options = replace(options, baseline=options.baseline and "ü\\b|x")
-    ev = run(source_from_dataframe(frame), ["mse", "mae"], target="y", preds=preds, options=options)
+    ev = run(source_from_dataframe(frame), ["mse", "mae"], target="y", preds=preds, nan="drop", options=options)
     rows = _human_rows(ev, summary(ev, "mae"), 4)
     want = ["| " + " | ".join(printable(t).replace("|", "\\|") for t, _ in cells) + " |" for _, cells in rows]
-    assert render(ev, "markdown", sort="mae").splitlines()[2:] == want
+    assert render(ev, "markdown", sort="mae").splitlines()[2 : 2 + len(want)] == want
     assert any("| (missing) |" in line for line in want) == bool(options.by)

@@ -67,7 +67,7 @@ def integer_texts(values: np.ndarray, blank: np.ndarray | None = None) -> pa.Arr
     """Integers as str() writes them; '' where ``blank`` is set (a rank without a value)."""
     text = pc.cast(int64_array(values), pa.large_string())
     if blank is not None and blank.any():
-        text = pc.if_else(_mask(blank), scalar(""), text)
+        text = pc.if_else(mask(blank), scalar(""), text)
     return text
 
 

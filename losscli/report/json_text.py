@@ -22,7 +22,7 @@ import numpy as np
 import pyarrow.compute as pc
 
 from . import columns_text as ct
-from .summary import json_value, rank_matrix, sort_label
+from .summary import json_value, rank_and_missing, rank_matrix, sort_label
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -85,7 +85,9 @@ class _Plan:
         self.S, self.M, self.T = len(specs), len(models), len(table.groups)
         self.per_target = self.overall = self.S * self.M
         self.order = np.argsort(rank_matrix(ev, sort_label(ev, sort)), axis=1, kind="stable")
-        self.ranks = np.stack([rank_matrix(ev, s.label) for s in specs])  # (S, T, M): each under its own loss
+        # (S, T, M): each record ranked under its own loss; no rank (null) where it has no value.
+        ranked = [rank_and_missing(ev, s.label) for s in specs]
+        self.ranks, self.unranked = np.stack([r for r, _ in ranked]), np.stack([m for _, m in ranked])
         keys = [(m, s.label) for s in specs for m in models]  # index s * M + j
         self.value = np.stack([table.value[k] for k in keys])  # (S M, T)
         self.n = np.stack([table.n[k] for k in keys])
@@ -141,7 +143,7 @@ class _Plan:
         if name == "n":
             return ct.integer_texts(self.n[at, t])
         if name == "rank":
-            return ct.integer_texts(self.ranks[s, t, j])
+            return _or_null(ct.integer_texts(self.ranks[s, t, j]), self.unranked[s, t, j])
         if name == "verdict":
             return ct.strings([json.dumps(self.verdicts[a][b]) for a, b in zip(at.tolist(), t.tolist(), strict=True)])
         if name in self.floats:
@@ -152,7 +154,8 @@ class _Plan:
 def _numbers(values: np.ndarray) -> pa.Array:
     """Floats as JSON text: repr's digits; NaN and infinities null (JSON has neither)."""
     finite = np.isfinite(values)
-    text = ct.float_texts(np.where(finite, values, 0.0))
-    if finite.all():
-        return text
-    return pc.if_else(ct.mask(finite), text, ct.scalar("null"))
+    return _or_null(ct.float_texts(np.where(finite, values, 0.0)), ~finite)
+
+
+def _or_null(text: pa.Array, null: np.ndarray) -> pa.Array:
+    return pc.if_else(ct.mask(null), ct.scalar("null"), text) if null.any() else text

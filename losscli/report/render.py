@@ -274,7 +274,7 @@ def _markdown_rows(ev: Evaluation, digits: int, sort: str | None) -> list[str]:
     """The rows of render_markdown, the cells of _human_rows, built column-wise as _wide
     builds the CSV: each model's lines at every target, then taken in ranking order."""
     table, first, targets = ev.table, ev.specs[0].label, len(ev.table.groups)
-    rank = rank_matrix(ev, sort_label(ev, sort))
+    rank, missing = rank_and_missing(ev, sort_label(ev, sort))
     keys = [[_markdown_cell(t) for t in column] for column in _human_group_columns(ev)]
     every: list[str] = []  # model j's line at target t is every[j * targets + t]
     with paused_gc():
@@ -289,7 +289,10 @@ def _markdown_rows(ev: Evaluation, digits: int, sort: str | None) -> list[str]:
                 if ev.stats.baseline is not None:
                     delta, verdict, p = (table.column(key, f) for f in ("delta", "verdict", "p_value"))
                     columns.append([_delta_text(*d, digits) for d in zip(delta, verdict, p, strict=True)])
-            columns.append(list(map(str, rank[:, j].tolist())))
+            ranks = list(map(str, rank[:, j].tolist()))
+            if missing[:, j].any():  # no value, no rank
+                ranks = ["" if gone else r for r, gone in zip(ranks, missing[:, j].tolist(), strict=True)]
+            columns.append(ranks)
             every += map(" | ".join, zip(*columns, strict=True))
         order = np.argsort(rank, axis=1, kind="stable") * targets + np.arange(targets)[:, None]
         return [f"| {every[k]} |" for k in order.ravel().tolist()]
