@@ -9,6 +9,7 @@ import io
 import json
 import math
 import re
+from html import unescape as html_unescape
 from pathlib import Path
 from typing import Any
 
@@ -537,3 +538,25 @@ def test_the_frame_is_one_row_per_result(tmp_path: Path, stats: dict[str, Any]) 
     assert list(frame.columns) == ["model", "loss", "value", "n", "g", *fields]
     pd.testing.assert_frame_equal(frame, want)
     assert frame.g.isna().sum() == 2 * 2  # the missing group: 2 models x 2 losses
+
+
+def test_a_text_that_reads_as_missing_is_said(tmp_path: Path) -> None:
+    """The text "(missing)" beside a missing value, '""' beside the empty string: the formats
+    for people write each pair alike, and say so (the HTML page too); CSV needs no such note."""
+    y = np.arange(40, dtype=np.float64)
+    values = ["(missing)", None, '""', ""]
+    path = tmp_path / "hm.parquet"
+    pd.DataFrame({"y": y, "p": y + 1, "s": [values[i % 4] for i in range(40)]}).to_parquet(path)
+    args = ["eval", str(path), "-p", "p", "-l", "mse", "--by", "s"]
+    missing = "--by s: missing values and the text (missing) are different groups that {} writes alike: (missing)"
+    empty = '--by s: the empty string and the text "" are different groups that {} writes alike: ""'
+    for fmt, where in (("table", "the table"), ("markdown", "Markdown")):
+        said = CliRunner().invoke(app, [*args, "-f", fmt]).stderr
+        assert missing.format(where) in said
+        assert empty.format(where) in said
+    page = tmp_path / "r.html"
+    assert CliRunner().invoke(app, [*args, "-o", str(page)]).exit_code == 0
+    assert missing.format("the HTML report") in html_unescape(page.read_text())
+    csv_said = CliRunner().invoke(app, [*args, "-f", "csv"]).stderr
+    assert "the text" not in csv_said
+    assert "the empty string and missing values are different groups that CSV writes alike" in csv_said

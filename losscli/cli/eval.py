@@ -603,8 +603,8 @@ def _run_eval(request: Request) -> None:
         evaluation = evaluate_request(
             request, progress=lambda source: progress_bar(source, request), observer=_html_observer(request)
         )
+        evaluation.notes += _ambiguous(evaluation)  # before the HTML page, which lists every note
         text = _render(evaluation)
-        evaluation.notes += _ambiguous(evaluation)
     failures = breaches(evaluation)
     for message in evaluation.notes:
         note(message, out.quiet and not message.startswith("warning: "))  # -q keeps warnings

@@ -232,15 +232,18 @@ _WRITTEN_ALIKE = {
     "csv": ("an empty cell", '-f json tells them apart ("" and null)'),
     "json": ("null", "-f csv tells them apart (an empty cell for a missing value)"),
     "frame": ("NaN and None, both of which isna() finds", "the missing group's value is None"),
+    "human": ("", "-f csv tells them apart"),
 }
+_HUMAN = {"table": "the table", "markdown": "Markdown", "html": "the HTML report"}
 
 
 def ambiguous_groups(ev: Evaluation, fmt: str) -> list[str]:
     """Notes for the --by columns where two distinct groups of the run are written alike in
     ``fmt``: the empty string and a missing value in CSV/TSV (both an empty cell), NaN,
     infinities and a missing value in JSON/JSONL (all null). Formats for people say
-    ``(missing)``, ``""`` and ``NaN`` (human_value) and need no note."""
+    ``(missing)``, ``""`` and ``NaN`` (human_value): only a text that reads the same does."""
     family = {"csv": "csv", "tsv": "csv", "json": "json", "jsonl": "json", "frame": "frame"}.get(fmt)
+    family = "human" if fmt in _HUMAN else family
     groups: list[Any] = ev.table.groups[1:] if ev.table.groups and ev.table.groups[0] is None else []
     if family is None or not groups:
         return []
@@ -248,6 +251,9 @@ def ambiguous_groups(ev: Evaluation, fmt: str) -> list[str]:
     notes = []
     for i, column in enumerate(ev.stats.by):
         values = list(map(operator.itemgetter(i), groups))  # C-level passes over a million groups
+        if family == "human":
+            notes += _human_alike(column, values, _HUMAN[fmt], apart)
+            continue
         if family == "csv":
             alike = ["the empty string", "missing values"] if None in values and "" in values else []
         else:
@@ -257,6 +263,18 @@ def ambiguous_groups(ev: Evaluation, fmt: str) -> list[str]:
         if len(alike) > 1:
             where = "the DataFrame holds as" if family == "frame" else f"{fmt.upper()} writes alike:"
             notes.append(f"--by {column}: {' and '.join(alike)} are different groups that {where} {written}; {apart}")
+    return notes
+
+
+def _human_alike(column: str, values: list[Any], where: str, apart: str) -> list[str]:
+    """Notes for a text that reads as human_value() writes another group: "(missing)" beside a
+    missing value, '""' beside the empty string."""
+    notes = []
+    for other, kind in ((None, "missing values"), ("", "the empty string")):
+        shown = human_value(other)
+        if other in values and shown in values:
+            notes.append(f"--by {column}: {kind} and the text {shown} are different groups that {where} "
+                         f"writes alike: {shown}; {apart}")  # fmt: skip
     return notes
 
 
