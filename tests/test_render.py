@@ -324,3 +324,12 @@ def test_markdown_rows_are_the_tables_cells(options: Options) -> None:
     want = ["| " + " | ".join(printable(t).replace("|", "\\|") for t, _ in cells) + " |" for _, cells in rows]
     assert render(ev, "markdown", sort="mae").splitlines()[2 : 2 + len(want)] == want
     assert any("| (missing) |" in line for line in want) == bool(options.by)
+
+
+@pytest.mark.parametrize("fmt", ["json", "jsonl"])
+def test_an_error_in_a_streamed_format_writes_nothing(fmt: str) -> None:
+    """JSON is written as it is made: an unknown --sort must fail before its first bracket."""
+    result = CliRunner().invoke(app, ["eval", "sample_data/house_prices.csv", "-l", "mse", "--sort", "nope", "-f", fmt])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr == "losscli: error: 'nope' is not one of the losses of this run (mse).\n"

@@ -47,8 +47,9 @@ def json_pieces(
         marker = json.dumps(nonce)
         pre, post = json.dumps(wrap([nonce]), indent=indent, allow_nan=False, default=json_value).split(marker)
         sep = ",\n" + pre.rpartition("\n")[2]  # the records' indentation
-    yield pre
+    # Made before the first piece: an error (an unknown --sort) comes before any text is written.
     plan = _Plan(ev, extra, sort, nonce, lambda r: _dumps(wrap([r]), indent, pre, post))
+    yield pre
     total = plan.overall + (len(ev.table.groups) - 1) * plan.per_target
     last = ""
     for lo, hi in _ranges(plan.overall, total):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import math
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -491,10 +492,17 @@ def jsonl_lines(ev: Evaluation, sort: str | None = None) -> Iterator[str]:
 def render_pieces(ev: Evaluation, fmt: str, **options: Any) -> Iterable[str]:
     """render(), as pieces to write one after another: JSON and JSON Lines are made while
     they are written (their text is the largest of every format), the others whole."""
-    if fmt == "json":
-        return json_document(ev, with_meta=options.get("with_meta", False), sort=options.get("sort"))
-    if fmt == "jsonl":
-        return jsonl_lines(ev, sort=options.get("sort"))
+    if fmt in ("json", "jsonl"):
+        pieces = (
+            json_document(ev, with_meta=options.get("with_meta", False), sort=options.get("sort"))
+            if fmt == "json"
+            else jsonl_lines(ev, sort=options.get("sort"))
+        )
+        # The first piece is made now, as every other format is made whole here: an error in
+        # what the document needs (an unknown --sort, the gates of --meta) comes before any
+        # text reaches the output, and before the notes, as for CSV.
+        first = next(pieces, "")
+        return itertools.chain((first,), pieces)
     return [render(ev, fmt, **options)]
 
 
