@@ -213,3 +213,16 @@ def test_an_output_file_never_takes_the_place_of_a_closed_stderr(tmp_path: Path)
         check=True,
     )
     assert b"losscli:" not in out.read_bytes()
+
+
+@pytest.mark.parametrize("args", [["--help"], ["eval", "--help"], ["advise", "-h"]])
+def test_help_into_a_reader_that_leaves_exits_0(args: list[str]) -> None:
+    """`losscli --help | head -1` under `set -o pipefail`: Rich exits 1 on the broken pipe."""
+    env = {**os.environ, "COLUMNS": "60"}
+    with subprocess.Popen([*COMMAND, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env) as process:
+        assert process.stdout is not None
+        assert process.stderr is not None
+        process.stdout.readline()
+        process.stdout.close()
+        assert process.wait(timeout=60) == 0
+        assert process.stderr.read() == b""

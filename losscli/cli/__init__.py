@@ -128,8 +128,13 @@ def main() -> None:
     try:
         _for_arguments(sys.argv[1:])()
     except SystemExit as exc:
-        leave_now(exc.code)
-        raise
+        code = exc.code
+        if code == 1 and isinstance(exc.__context__, BrokenPipeError):
+            # Rich's answer to a reader that left (help piped into `head -1`): exit 1, which
+            # `set -o pipefail` makes a failure. A reader going away is not an error.
+            code = 0
+        leave_now(code)
+        raise SystemExit(code) from None
     except (signals.Interrupted, KeyboardInterrupt) as exc:
         signals.stop_listening()
         signals.remove_temporaries()  # one the interruption reached before its writer's cleanup could
