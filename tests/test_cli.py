@@ -746,3 +746,9 @@ def test_fail_if_worse_by_reads_the_paired_delta_when_rows_differ(tmp_path: Path
     args = ["eval", str(path), "-l", "mse", "--nan", "drop", "--baseline", "a", "--fail-if-worse-by", f"mse={margin}"]
     done = CliRunner().invoke(app, [*args, "-f", "csv", "-q"])
     assert done.exit_code == (1 if failed else 0), done.output
+
+
+def test_a_mistyped_command_is_one_sentence_with_its_suggestion() -> None:
+    result = CliRunner().invoke(app, ["evl", "x.csv"])
+    assert result.exit_code == 2
+    assert result.stderr == "losscli: error: No such command 'evl'. Did you mean 'eval'? See 'losscli -h'.\n"

@@ -36,6 +36,8 @@ def _usage_error(exc: UsageError) -> NoReturn:
     message = " ".join(exc.format_message().split()).rstrip(".")
     # Click names an option's environment variable even when the value came from the command line.
     message = re.sub(r" \(env var: '(\w+)'\)", lambda m: m.group(0) if os.environ.get(m.group(1)) else "", message)
+    if message.endswith("?") and exc.ctx is not None:  # "Did you mean 'eval'?": a sentence of its own
+        where = f" See '{exc.ctx.command_path} -h'"
     sys.stderr.write(f"losscli: error: {message}{where}.\n")
     raise Exit(2)
 
