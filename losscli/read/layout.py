@@ -768,8 +768,7 @@ def _nested(dtype: pa.DataType) -> str | None:
     """What a column holds when its cells hold several values each ("lists", "objects"), else None."""
     if pa.types.is_struct(dtype) or pa.types.is_map(dtype) or pa.types.is_union(dtype):
         return "objects"
-    kinds = (pa.types.is_list, pa.types.is_large_list, pa.types.is_fixed_size_list)
-    return "lists" if any(kind(dtype) for kind in kinds) else None
+    return "lists" if _holds_lists(dtype) else None
 
 
 def _one_value_cells(source: Source, request: Request, roles: _Roles, pred_cols: list[str]) -> None:
@@ -794,10 +793,14 @@ def _one_value_cells(source: Source, request: Request, roles: _Roles, pred_cols:
             )
 
 
+def _holds_lists(dtype: pa.DataType) -> bool:
+    kinds = (pa.types.is_list, pa.types.is_large_list, pa.types.is_fixed_size_list)
+    return any(kind(dtype) for kind in kinds)
+
+
 def _is_list(dtype: pa.DataType) -> bool:
     """A list of numbers per row: a model's k class probabilities in one column."""
-    kinds = (pa.types.is_list, pa.types.is_large_list, pa.types.is_fixed_size_list)
-    return any(kind(dtype) for kind in kinds) and is_numeric(dtype.value_type)
+    return _holds_lists(dtype) and is_numeric(dtype.value_type)
 
 
 # Numbers written with a decimal comma (1,5 or 1.234,5): another notation, not text.

@@ -4,8 +4,8 @@ Decoding (pyarrow) and the loss kernels (NumPy) both release the GIL, so a
 reader thread one or two batches ahead lets the cores work at once; blocks of
 a text file can also be parsed several at a time (``ahead``). Every thread
 ends before the iterator returns, even on an error or Ctrl-C, so no reader is
-left running when the interpreter exits; only one blocked in a read of a pipe
-that stays silent is left behind after READER_GRACE_S.
+left running when the interpreter exits; only one still busy after
+READER_GRACE_S (blocked on a silent pipe) is left behind.
 """
 
 from __future__ import annotations
@@ -26,8 +26,9 @@ R = TypeVar("R")
 _DONE = object()
 # How long an early stop (an error, a signal) waits for the reader to end. A reader blocked on
 # a slow pipe (stdin with upstream still running) ends only when data or EOF arrives: waiting
-# for it made SIGTERM wait for the upstream. Past this, the reader is left blocked in its read
-# (a daemon thread, with its stop flag set: it yields nothing more) and the process goes on.
+# for it made SIGTERM wait for the upstream. Past this, any reader still busy (that one, or a
+# slow read of a file) is left to itself: a daemon thread with its stop flag set, so it yields
+# nothing more; parsing threads it started are joined by the interpreter's normal exit.
 READER_GRACE_S = 1.0
 
 
