@@ -12,7 +12,7 @@ import json
 import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import pyarrow as pa
@@ -24,10 +24,15 @@ from ..spec import LossSpec, format_value
 from .arrow_numpy import row_numbers
 from .source import Source, is_number, is_numeric
 
-_PANDAS_INDEX = re.compile(r"^(\s*|Unnamed: 0)$")
+PANDAS_INDEX = re.compile(r"^(\s*|Unnamed: 0)$")
 TARGET_NAMES = ("y_true", "y_test", "y", "target", "label", "actual", "truth")
 ID_NAMES = ("id", "row_id", "index")
 WEIGHT_NAMES = ("weight", "sample_weight", "weights")
+# Schema metadata a reshaping (read/reshape.py) leaves: the models' columns, the columns that came
+# along as context, and {column: model name} where a model's column could not bear its name.
+MODELS_KEY = b"losscli.models"
+CONTEXT_KEY = b"losscli.context"
+NAMES_KEY = b"losscli.names"
 
 
 @dataclass(frozen=True)
@@ -155,6 +160,8 @@ def resolve_layout(source: Source, specs: Sequence[LossSpec], request: Request) 
         _group_models(source, task, pred_cols, columns.class_sep, columns.classes) if pred_cols else ([], ())
     )
     models = _with_distributions(source, task, models, dist_models, notes)
+    renamed = json.loads((source.schema.metadata or {}).get(NAMES_KEY, b"{}"))
+    models = [replace(m, name=renamed.get(m.name, m.name)) if m.columns == (m.name,) else m for m in models]
     soft = roles.soft
     if soft:
         soft = _align_soft_target(source, roles.target, soft, class_names, columns.class_sep)
@@ -198,16 +205,16 @@ def _find_roles(source: Source, request: Request) -> _Roles:
                 f"{request.flag('by')} {col!r} is also the target, the weight or a prediction; group by another column"
             )
     first = source.schema.names[0]
-    index = first if _PANDAS_INDEX.match(first) and first not in (target, weight, id_col, *by) else None
+    index = first if PANDAS_INDEX.match(first) and first not in (target, weight, id_col, *by) else None
     return _Roles(target, soft, weight, id_col, by, index)
 
 
 def _find_predictions(source: Source, request: Request, roles: _Roles, notes: list[str]) -> list[str]:
     """The prediction columns: as given by --pred, else every other column holding numbers."""
     meta = source.schema.metadata or {}
-    if b"losscli.models" in meta:  # a reshaping (long, one file per model) made these the models
-        return [c for c in json.loads(meta[b"losscli.models"]) if c not in roles.taken]
-    context = set(json.loads(meta.get(b"losscli.context", b"[]")))
+    if MODELS_KEY in meta:  # a reshaping (long, one file per model) made these the models
+        return [c for c in json.loads(meta[MODELS_KEY]) if c not in roles.taken]
+    context = set(json.loads(meta.get(CONTEXT_KEY, b"[]")))
     if request.columns.preds:
         pred_cols = _match_patterns(source, request.columns.preds, roles.taken, request.flag("preds"), request, roles)
         for name in pred_cols:

@@ -1,0 +1,152 @@
+"""Column roles a fresh user broke: a model named like the target or the id column, text
+columns of Parquet/JSON Lines/Arrow, and pandas' stored index (each failed before its fix).
+
+Reference numbers come from scikit-learn on the arrays written to the files."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import mean_squared_error
+from typer.testing import CliRunner
+
+import losscli
+from losscli.cli import app
+from losscli.errors import OptionError
+
+runner = CliRunner()
+RNG = np.random.default_rng(7)
+N = 50
+Y = RNG.normal(size=N)
+GOOD = Y + RNG.normal(size=N)
+BAD = Y + 3 * RNG.normal(size=N)
+
+
+def mse_by_model(stdout: str) -> dict[str, float]:
+    table = pd.read_csv(io.StringIO(stdout))
+    return dict(zip(table["model"].astype(str), table["mse"], strict=True))
+
+
+def api_mse(*args: object, **kwargs: object) -> dict[str, float]:
+    table = losscli.evaluate(*args, **kwargs)  # type: ignore[arg-type]
+    return dict(zip(table["model"].astype(str), table["value"], strict=True))
+
+
+def two_files(tmp_path: Path, second: str, extra: dict[str, object] | None = None) -> list[str]:
+    """m.csv (BAD) and SECOND.csv (GOOD), both with the target y and a column pred."""
+    paths = []
+    for stem, pred in (("m", BAD), (second, GOOD)):
+        path = tmp_path / f"{stem}.csv"
+        pd.DataFrame({"y": Y, "pred": pred, **(extra or {})}).to_csv(path, index=False)
+        paths.append(str(path))
+    return paths
+
+
+# --- 1. a model named like the target or the id column ------------------------------------------
+
+
+@pytest.mark.parametrize("second", ["y", "Y", "id", "index", "weight", "label"])
+def test_a_model_file_named_like_a_role_is_a_model_and_the_target_stays(tmp_path: Path, second: str) -> None:
+    paths = two_files(tmp_path, second)
+    want = {"m": mean_squared_error(Y, BAD), second: mean_squared_error(Y, GOOD)}
+    result = runner.invoke(app, ["eval", *paths, "-l", "mse", "-f", "csv"])
+    assert result.exit_code == 0, result.output
+    got = mse_by_model(result.stdout)
+    assert got.keys() == want.keys()
+    for name, value in want.items():
+        assert got[name] == pytest.approx(value, rel=1e-12)
+    assert f"model {second!r} is named like" in result.stderr
+    assert f"models=m,{second}" in result.stderr
+    api = api_mse(paths, "mse")
+    assert api == pytest.approx(want, rel=1e-12)
+
+
+def test_name_option_giving_the_target_name_keeps_model_and_target_apart(tmp_path: Path) -> None:
+    paths = two_files(tmp_path, "good")
+    want = {"m": mean_squared_error(Y, BAD), "y": mean_squared_error(Y, GOOD)}
+    result = runner.invoke(app, ["eval", *paths, "--name", "m", "--name", "y", "-l", "mse", "-f", "csv"])
+    assert result.exit_code == 0, result.output
+    assert mse_by_model(result.stdout) == pytest.approx(want, rel=1e-12)
+    assert api_mse(paths, "mse", names=["m", "y"]) == pytest.approx(want, rel=1e-12)
+
+
+def test_a_model_named_like_the_id_column_it_is_joined_on(tmp_path: Path) -> None:
+    ids = np.arange(N)
+    paths = two_files(tmp_path, "id", {"id": ids})
+    # The second file in another row order: the join, not the position, must match rows.
+    shuffled = pd.read_csv(paths[1]).sample(frac=1.0, random_state=0)
+    shuffled.to_csv(paths[1], index=False)
+    want = {"m": mean_squared_error(Y, BAD), "id": mean_squared_error(Y, GOOD)}
+    result = runner.invoke(app, ["eval", *paths, "-l", "mse", "-f", "csv"])
+    assert result.exit_code == 0, result.output
+    assert mse_by_model(result.stdout) == pytest.approx(want, rel=1e-12)
+    assert "id=id (auto)" in result.stderr
+    assert api_mse(paths, "mse") == pytest.approx(want, rel=1e-12)
+
+
+def test_a_model_named_like_a_group_column_keeps_the_groups(tmp_path: Path) -> None:
+    groups = np.where(np.arange(N) % 2 == 0, "a", "b")
+    paths = two_files(tmp_path, "g", {"g": groups})
+    result = runner.invoke(app, ["eval", *paths, "-l", "mse", "--by", "g", "-f", "csv"])
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(io.StringIO(result.stdout))
+    for (group, model), value in table.set_index(["g", "model"])["mse"].items():
+        rows = np.full(N, True) if group == "(all)" else groups == group
+        pred = BAD if model == "m" else GOOD
+        assert value == pytest.approx(mean_squared_error(Y[rows], pred[rows]), rel=1e-12)
+    assert sorted(table["model"].unique()) == ["g", "m"]
+
+
+def test_a_model_file_named_y_with_separate_truth(tmp_path: Path) -> None:
+    ids = np.arange(N)
+    for stem, pred in (("m", BAD), ("y", GOOD)):
+        pd.DataFrame({"id": ids, "pred": pred}).to_csv(tmp_path / f"{stem}.csv", index=False)
+    pd.DataFrame({"id": ids[::-1], "y": Y[::-1]}).to_csv(tmp_path / "truth.csv", index=False)
+    paths = [str(tmp_path / "m.csv"), str(tmp_path / "y.csv")]
+    want = {"m": mean_squared_error(Y, BAD), "y": mean_squared_error(Y, GOOD)}
+    result = runner.invoke(app, ["eval", *paths, "--truth", str(tmp_path / "truth.csv"), "-l", "mse", "-f", "csv"])
+    assert result.exit_code == 0, result.output
+    assert mse_by_model(result.stdout) == pytest.approx(want, rel=1e-12)
+    assert api_mse(paths, "mse", truth=str(tmp_path / "truth.csv")) == pytest.approx(want, rel=1e-12)
+
+
+@pytest.mark.parametrize("name", ["y", "id"])
+def test_long_layout_model_named_like_the_target_or_id(tmp_path: Path, name: str) -> None:
+    ids = np.arange(N)
+    long = pd.concat(
+        [
+            pd.DataFrame({"id": ids, "model": "a", "pred": BAD, "y": Y}),
+            pd.DataFrame({"id": ids[::-1], "model": name, "pred": GOOD[::-1], "y": Y[::-1]}),
+        ]
+    )
+    path = tmp_path / "long.csv"
+    long.to_csv(path, index=False)
+    want = {"a": mean_squared_error(Y, BAD), name: mean_squared_error(Y, GOOD)}
+    result = runner.invoke(app, ["eval", str(path), "--model-col", "model", "--id", "id", "-l", "mse", "-f", "csv"])
+    assert result.exit_code == 0, result.output
+    assert mse_by_model(result.stdout) == pytest.approx(want, rel=1e-12)
+    assert f"model {name!r} is named like the {'target' if name == 'y' else 'id'} column" in result.stderr
+    assert api_mse(str(path), "mse", model_col="model", id_column="id") == pytest.approx(want, rel=1e-12)
+
+
+def test_a_class_column_that_cannot_move_is_refused_naming_the_rename(tmp_path: Path) -> None:
+    """One file per model, multiclass: model m's class column m.a is also a group column of the
+    first file; renaming it would lose its class, so it is refused."""
+    labels = np.array(["a", "b"] * 5)
+    probs = RNG.uniform(0.1, 0.9, size=10)
+    first = pd.DataFrame({"y": labels, "a": probs, "b": 1 - probs, "m.a": labels})
+    first.to_csv(tmp_path / "p.csv", index=False)
+    first.drop(columns="m.a").to_csv(tmp_path / "m.csv", index=False)
+    paths = [str(tmp_path / "p.csv"), str(tmp_path / "m.csv")]
+    result = runner.invoke(app, ["eval", *paths, "-l", "cce", "--by", "m.a"])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        "losscli: error: model 'm' has the column 'm.a', which is also the column 'm.a'; "
+        "rename the model with --name (one per file)."
+    )
+    with pytest.raises(OptionError, match="rename the model with names="):
+        losscli.evaluate(paths, "cce", by="m.a")
