@@ -6,17 +6,21 @@ Reference numbers come from scikit-learn on the arrays written to the files."""
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.feather as feather
+import pyarrow.parquet as pq
 import pytest
 from sklearn.metrics import mean_squared_error
 from typer.testing import CliRunner
 
 import losscli
 from losscli.cli import app
-from losscli.errors import OptionError
+from losscli.errors import BadValueError, OptionError
 
 runner = CliRunner()
 RNG = np.random.default_rng(7)
@@ -150,3 +154,105 @@ def test_a_class_column_that_cannot_move_is_refused_naming_the_rename(tmp_path: 
     )
     with pytest.raises(OptionError, match="rename the model with names="):
         losscli.evaluate(paths, "cce", by="m.a")
+
+
+# --- 2. text columns of Parquet, JSON Lines and Arrow -------------------------------------------
+
+TEXTS = {
+    "nan_first": ["NaN", "b", "a", "b"],
+    "number_first": ["1.5", "b", "a", "b"],
+    "all_numbers": ["10", "20", "30", "10"],
+}
+TY = np.array([1.0, 2.0, 3.0, 4.0])
+TM = np.array([1.5, 2.0, 3.0, 5.0])
+
+
+def text_file(tmp_path: Path, fmt: str, text: list[str]) -> str:
+    table = pa.table({"y": TY, "m": TM, "region": pa.array(text, pa.string())})
+    path = tmp_path / f"t.{fmt}"
+    if fmt == "parquet":
+        pq.write_table(table, path)
+    elif fmt == "arrow":
+        feather.write_feather(table, path)
+    else:
+        path.write_text("".join(json.dumps(row) + "\n" for row in table.to_pylist()))
+    return str(path)
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "jsonl", "arrow"])
+@pytest.mark.parametrize("kind", sorted(TEXTS))
+def test_a_declared_text_column_is_skipped_as_text(tmp_path: Path, fmt: str, kind: str) -> None:
+    path = text_file(tmp_path, fmt, TEXTS[kind])
+    result = runner.invoke(app, ["eval", path, "-l", "mse", "-f", "csv"])
+    assert result.exit_code == 0, result.output
+    assert mse_by_model(result.stdout) == pytest.approx({"m": mean_squared_error(TY, TM)}, rel=1e-12)
+    assert "losscli: skipped non-numeric columns region" in result.stderr.splitlines()
+    assert api_mse(path, "mse") == pytest.approx({"m": mean_squared_error(TY, TM)}, rel=1e-12)
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "jsonl", "arrow"])
+@pytest.mark.parametrize("kind", sorted(TEXTS))
+def test_a_declared_text_column_groups_and_identifies_rows(tmp_path: Path, fmt: str, kind: str) -> None:
+    path = text_file(tmp_path, fmt, TEXTS[kind])
+    result = runner.invoke(app, ["eval", path, "-l", "mse", "--by", "region", "-f", "csv"])
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(io.StringIO(result.stdout), dtype={"region": str}, keep_default_na=False)
+    regions = np.array(TEXTS[kind])
+    for group, value in zip(table["region"], table["mse"], strict=True):
+        rows = np.full(len(TY), True) if group == "(all)" else regions == group
+        assert value == pytest.approx(mean_squared_error(TY[rows], TM[rows]), rel=1e-12)
+    assert set(table["region"]) == {"(all)", *TEXTS[kind]}
+    per_row = runner.invoke(app, ["eval", path, "-l", "mse", "--id", "region", "--per-row", "-f", "csv"])
+    assert per_row.exit_code == 0, per_row.output
+    rows = pd.read_csv(io.StringIO(per_row.stdout), dtype={"region": str}, keep_default_na=False)
+    assert list(rows["region"]) == TEXTS[kind]
+    assert rows["m:mse"].to_numpy() == pytest.approx((TY - TM) ** 2, rel=1e-12)
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "jsonl", "arrow"])
+@pytest.mark.parametrize(
+    ("kind", "why"),
+    [
+        ("all_numbers", "holds numbers stored as text (type string); store them as numbers"),
+        ("number_first", "row 2 holds 'b', which is not a number"),
+    ],
+)
+def test_a_declared_text_column_named_as_a_prediction_is_refused(tmp_path: Path, fmt: str, kind: str, why: str) -> None:
+    path = text_file(tmp_path, fmt, TEXTS[kind])
+    result = runner.invoke(app, ["eval", path, "-l", "mse", "-p", "region"])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"losscli: error: {path}: column 'region'")
+    assert why in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    with pytest.raises(BadValueError, match="column 'region'"):
+        losscli.evaluate(path, "mse", preds="region")
+
+
+def test_only_declared_text_columns_say_so_when_no_model_is_left(tmp_path: Path) -> None:
+    path = tmp_path / "t.parquet"
+    pq.write_table(pa.table({"y": [1.0, 2.0], "code": pa.array(["1", "2"])}), path)
+    result = runner.invoke(app, ["eval", str(path), "-l", "mse"])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        f"losscli: error: {path}: no prediction columns besides the target 'y' (code is text); name them with --pred."
+    )
+
+
+def test_a_declared_text_target_of_numbers_is_refused_in_one_sentence(tmp_path: Path) -> None:
+    path = tmp_path / "t.parquet"
+    pq.write_table(pa.table({"y": pa.array(["1.5", "2", "3"]), "m": [1.5, 2.0, 3.0]}), path)
+    result = runner.invoke(app, ["eval", str(path), "-l", "mse"])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        f"losscli: error: {path}: column 'y' holds numbers stored as text (type string); "
+        "store them as numbers, or choose other columns."
+    )
+
+
+def test_a_csv_text_column_with_some_numbers_is_still_a_bad_cell(tmp_path: Path) -> None:
+    """CSV has no types: a column of numbers with one bad cell is a model with a bad cell."""
+    path = tmp_path / "t.csv"
+    path.write_text("y,m,region\n1,1.5,1.5\n2,2,b\n")
+    result = runner.invoke(app, ["eval", str(path), "-l", "mse"])
+    assert result.exit_code == 2
+    assert "column 'region', row 2 holds 'b', which is not a number" in result.stderr

@@ -248,7 +248,9 @@ def _find_predictions(source: Source, request: Request, roles: _Roles, notes: li
             )
     if not pred_cols:
         text = [n for n in source.schema.names if n not in roles.taken and not _looks_numeric(source, n)]
-        why = f" ({', '.join(text[:5])} {'holds' if len(text) == 1 else 'hold'} no numbers)" if text else ""
+        one = len(text) == 1
+        what = f"{'holds' if one else 'hold'} no numbers" if source.guessed_types else f"{'is' if one else 'are'} text"
+        why = f" ({', '.join(text[:5])} {what})" if text else ""
         raise ColumnError(
             f"{source.name}: no prediction columns besides the target {roles.target!r}{why}; "
             f"name them with {request.flag('preds')}"
@@ -833,11 +835,13 @@ def _refuse_other_notation(source: Source, name: str) -> None:
 
 
 def _looks_numeric(source: Source, name: str) -> bool:
-    """Numeric, or text in which some cells are numbers: a prediction column with a
-    bad cell, which must be reported rather than skipped."""
+    """Numeric, or (where the reader guessed the types, as in a CSV) text in which some cells
+    are numbers: a prediction column with a bad cell, which must be reported rather than skipped."""
     dtype = source.schema.field(name).type
     if is_numeric(dtype) or _is_list(dtype):
         return True
+    if not source.guessed_types:  # a declared text column is text, whatever its cells look like
+        return False
     column = source.sample.column(name)
     if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
         return False

@@ -373,7 +373,7 @@ def _join_truth(source: Source, request: Request, notes: list[str]) -> Source:
     if len(missing) or len(extra):
         note += f"; left out {len(missing)} prediction and {len(extra)} target id(s) (--join inner)"
     notes.append(note)
-    return source_from_table(joined, f"{source.name} + {request.inputs.truth}")
+    return source_from_table(joined, f"{source.name} + {request.inputs.truth}", guessed_types=source.guessed_types)
 
 
 def _no_duplicate_ids(table: pa.Table, id_col: str, name: str) -> None:
