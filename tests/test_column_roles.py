@@ -256,3 +256,75 @@ def test_a_csv_text_column_with_some_numbers_is_still_a_bad_cell(tmp_path: Path)
     result = runner.invoke(app, ["eval", str(path), "-l", "mse"])
     assert result.exit_code == 2
     assert "column 'region', row 2 holds 'b', which is not a number" in result.stderr
+
+
+# --- 3. the index pandas stores with a DataFrame ------------------------------------------------
+
+FRAME = pd.DataFrame({"y": Y, "a": GOOD, "b": BAD, "month": np.arange(N) % 3 + 1})
+INDEX_NOTE = "looks like the index pandas writes and is not a model (--pred picks the models)"
+
+
+def reference(frame: pd.DataFrame) -> dict[str, float]:
+    return {m: mean_squared_error(frame["y"], frame[m]) for m in ("a", "b")}
+
+
+@pytest.mark.parametrize(
+    ("index", "stored"),
+    [
+        (lambda f: f.sample(frac=1.0, random_state=0), ["__index_level_0__"]),
+        (lambda f: f.set_axis(pd.Index(np.arange(N) * 10, name="step")), ["step"]),
+        (
+            lambda f: f.set_index([pd.Index(np.arange(N) % 5), pd.Index(np.arange(N))]),
+            ["__index_level_0__", "__index_level_1__"],
+        ),
+    ],
+    ids=["shuffled", "named", "multi"],
+)
+def test_the_index_pandas_stores_in_parquet_is_not_a_model(tmp_path: Path, index, stored: list[str]) -> None:
+    frame = index(FRAME.drop(columns="month"))
+    path = tmp_path / "p.parquet"
+    frame.to_parquet(path)
+    assert set(stored) <= set(pq.read_schema(path).names)  # pandas did store it
+    result = runner.invoke(app, ["eval", str(path), "-l", "mse", "-f", "csv"])
+    assert result.exit_code == 0, result.output
+    assert mse_by_model(result.stdout) == pytest.approx(reference(frame), rel=1e-12)
+    assert "like the index pandas writes and" in result.stderr
+    for column in stored:
+        assert repr(column) in result.stderr
+    assert api_mse(str(path), "mse") == pytest.approx(reference(frame), rel=1e-12)
+    table = pa.Table.from_pandas(frame)  # the API given the Arrow table pandas made, index and all
+    assert api_mse(table, "mse") == pytest.approx(reference(frame), rel=1e-12)
+
+
+def test_the_index_of_a_hive_dataset_from_a_pandas_groupby_is_not_a_model(tmp_path: Path) -> None:
+    for month, part in FRAME.groupby("month"):
+        folder = tmp_path / "ds" / f"month={month}"
+        folder.mkdir(parents=True)
+        part.drop(columns="month").to_parquet(folder / "part-0.parquet")  # a group keeps its rows' index
+    result = runner.invoke(app, ["eval", str(tmp_path / "ds"), "-l", "mse", "--by", "month", "-f", "csv"])
+    assert result.exit_code == 0, result.output
+    assert f"column '__index_level_0__' {INDEX_NOTE}" in result.stderr
+    table = pd.read_csv(io.StringIO(result.stdout))
+    assert sorted(table["model"].unique()) == ["a", "b"]
+    for (month, model), value in table.set_index(["month", "model"])["mse"].items():
+        rows = FRAME if month == "(all)" else FRAME[FRAME["month"] == int(month)]
+        assert value == pytest.approx(mean_squared_error(rows["y"], rows[model]), rel=1e-12)
+
+
+def test_the_pandas_index_is_left_out_of_one_file_per_model_and_the_long_layout(tmp_path: Path) -> None:
+    shuffled = FRAME.sample(frac=1.0, random_state=1)
+    for model in ("a", "b"):
+        shuffled[["y", model]].rename(columns={model: "pred"}).to_parquet(tmp_path / f"{model}.parquet")
+    paths = [str(tmp_path / "a.parquet"), str(tmp_path / "b.parquet")]
+    result = runner.invoke(app, ["eval", *paths, "-l", "mse", "-f", "csv"])
+    assert result.exit_code == 0, result.output
+    assert mse_by_model(result.stdout) == pytest.approx(reference(FRAME), rel=1e-12)
+    assert "column '__index_level_0__' looks like the index pandas writes; left out" in result.stderr
+    long = pd.concat(
+        [FRAME.assign(model=m, pred=FRAME[m], id=np.arange(N))[["id", "model", "y", "pred"]] for m in ("a", "b")]
+    ).sample(frac=1.0, random_state=2)
+    long.to_parquet(tmp_path / "long.parquet")
+    args = [str(tmp_path / "long.parquet"), "--model-col", "model", "--id", "id", "-l", "mse", "-f", "csv"]
+    result = runner.invoke(app, ["eval", *args])
+    assert result.exit_code == 0, result.output
+    assert mse_by_model(result.stdout) == pytest.approx(reference(FRAME), rel=1e-12)

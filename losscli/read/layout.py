@@ -111,13 +111,13 @@ class _Roles:
     weight: str | None
     id: str | None
     by: tuple[str, ...]
-    # The index pandas writes with a DataFrame (a nameless first column, or "Unnamed: 0").
-    index: str | None = None
+    # The index pandas writes with a DataFrame (see pandas_index).
+    index: tuple[str, ...] = ()
 
     @property
     def taken(self) -> set[str]:
         taken = {c for c in (self.target, self.weight, self.id, *self.soft, *self.by) if c}
-        return taken | ({self.index} if self.index is not None else set())
+        return taken | set(self.index)
 
 
 def off_nominal(layout: Layout, spec: LossSpec, model: str, value: float) -> float | None:
@@ -167,9 +167,14 @@ def resolve_layout(source: Source, specs: Sequence[LossSpec], request: Request) 
         soft = _align_soft_target(source, roles.target, soft, class_names, columns.class_sep)
     notes.insert(0, _detected(request, roles, task, models))
     notes += _task_notes(source, request, roles, task, class_names)
-    if roles.index is not None:
-        shown = f"column {roles.index!r}" if roles.index.strip() else "the first column (no name)"
-        notes.insert(1, f"{shown} looks like the index pandas writes and is not a model (--pred picks the models)")
+    if roles.index:
+        shown = [f"column {c!r}" if c.strip() else "the first column (no name)" for c in roles.index]
+        notes.insert(
+            1,
+            f"{' and '.join(shown)} {'looks' if len(shown) == 1 else 'look'} like the index pandas writes and "
+            f"{'is' if len(shown) == 1 else 'are'} not {'a model' if len(shown) == 1 else 'models'} "
+            "(--pred picks the models)",
+        )
     return Layout(
         source=source.name,
         task=task,
@@ -204,9 +209,26 @@ def _find_roles(source: Source, request: Request) -> _Roles:
             raise OptionError(
                 f"{request.flag('by')} {col!r} is also the target, the weight or a prediction; group by another column"
             )
-    first = source.schema.names[0]
-    index = first if PANDAS_INDEX.match(first) and first not in (target, weight, id_col, *by) else None
+    index = tuple(c for c in pandas_index(source.schema) if c not in (target, weight, id_col, *by))
     return _Roles(target, soft, weight, id_col, by, index)
+
+
+_STORED_INDEX = re.compile(r"^__index_level_\d+__$")
+
+
+def pandas_index(schema: pa.Schema) -> list[str]:
+    """The columns that hold the index pandas wrote with a DataFrame: a nameless first column or
+    'Unnamed: 0' (``to_csv``), ``__index_level_N__`` (``to_parquet``, ``pa.Table.from_pandas``),
+    and any column the schema's pandas metadata lists among its ``index_columns`` (a named index)."""
+    names = schema.names
+    found = [names[0]] if names and PANDAS_INDEX.match(names[0]) else []
+    found += [n for n in names if _STORED_INDEX.match(n)]
+    try:
+        listed = json.loads((schema.metadata or {}).get(b"pandas", b"{}")).get("index_columns", [])
+    except (ValueError, AttributeError):  # metadata another writer spelled otherwise: names only
+        listed = []
+    found += [n for n in listed if isinstance(n, str) and n in names]  # a RangeIndex is a dict: no column
+    return list(dict.fromkeys(found))
 
 
 def _find_predictions(source: Source, request: Request, roles: _Roles, notes: list[str]) -> list[str]:

@@ -24,7 +24,17 @@ from ..errors import BadValueError, ColumnError, OptionError
 from ..request import Request
 from .arrow_numpy import row_numbers
 from .formats import detect_format, dialect_of, open_source
-from .layout import CONTEXT_KEY, ID_NAMES, MODELS_KEY, NAMES_KEY, PANDAS_INDEX, TARGET_NAMES, WEIGHT_NAMES, auto_detect
+from .layout import (
+    CONTEXT_KEY,
+    ID_NAMES,
+    MODELS_KEY,
+    NAMES_KEY,
+    PANDAS_INDEX,
+    TARGET_NAMES,
+    WEIGHT_NAMES,
+    auto_detect,
+    pandas_index,
+)
 from .source import Source, is_numeric, source_from_table
 
 ROW = "__losscli_row__"  # a temporary column that remembers the input order through a join
@@ -58,10 +68,19 @@ def open_input(request: Request, path: str, notes: list[str], input_format: str 
     return source
 
 
-def _table(source: Source, id_col: str | None = None) -> pa.Table:
+def _table(source: Source, request: Request, notes: list[str], id_col: str | None = None) -> pa.Table:
     """Every row of a source: numbers as float64, text as text, and the id (if any) as
-    text, so ids match across files whatever their format (1, 1.0 and "1" are one id)."""
-    batches = list(source.batches(source.schema.names))
+    text, so ids match across files whatever their format (1, 1.0 and "1" are one id).
+    The index pandas wrote with the data is left out, as in the wide layout (said in a note)."""
+    columns = request.columns
+    named = {id_col, columns.target, columns.weight, *request.stats.by}
+    index = [c for c in pandas_index(source.schema) if c not in named]
+    if index:
+        shown = " and ".join(f"column {c!r}" if c.strip() else "the first column (no name)" for c in index)
+        notes.append(
+            f"{source.name}: {shown} {'looks' if len(index) == 1 else 'look'} like the index pandas writes; left out"
+        )
+    batches = list(source.batches([c for c in source.schema.names if c not in index]))
     if not batches:
         raise BadValueError(f"{source.name}: has a header but no data rows")
     table = pa.Table.from_batches(batches, schema=batches[0].schema)
@@ -167,7 +186,7 @@ def _model_files(request: Request, notes: list[str]) -> list[tuple[str, str, pa.
         source = open_input(request, path, notes, request.inputs.input_format)
         name = request.inputs.names[i] if request.inputs.names else source.stem
         id_col = _find(source.schema.names, request.columns.id, ID_NAMES)
-        tables.append((name, source.name, _table(source, id_col)))
+        tables.append((name, source.name, _table(source, request, notes, id_col)))
     names = [n for n, _, _ in tables]
     if len(set(names)) != len(names):
         dupe = next(n for n in names if names.count(n) > 1)
@@ -324,8 +343,8 @@ def _stem(path: str) -> str:
 def _join_truth(source: Source, request: Request, notes: list[str]) -> Source:
     truth_source = open_input(request, request.inputs.truth, notes)  # type: ignore[arg-type]
     id_col = _find(source.schema.names, request.columns.id, ID_NAMES)
-    truth = _table(truth_source, id_col)
-    preds = _table(source, id_col)
+    truth = _table(truth_source, request, notes, id_col)
+    preds = _table(source, request, notes, id_col)
     if id_col is None or id_col not in truth.schema.names:
         raise ColumnError(
             f"--truth {request.inputs.truth}: joining needs an id column in both files; name it with --id "
@@ -398,9 +417,9 @@ def _long_to_wide(source: Source, request: Request, notes: list[str]) -> Source:
     model_col = _find(source.schema.names, request.inputs.model_col, ())
     if model_col is not None and model_col in source.schema.names:
         # The model column names models: text, even if the names look like numbers.
-        table = _string_id(_table(source, id_col), model_col)
+        table = _string_id(_table(source, request, notes, id_col), model_col)
     else:
-        table = _table(source, id_col)
+        table = _table(source, request, notes, id_col)
     if model_col is None:
         raise ColumnError(
             f"{source.name}: --model-col names the column {request.inputs.model_col!r}, which is not there"
