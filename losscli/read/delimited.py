@@ -86,7 +86,7 @@ def open_delimited(
         else:
             yield from _parsed_blocks("<stdin>", _line_blocks(head, stream), parse, convert, schema)
 
-    return Source(name, fmt, schema, sample, open_, notes=notes)
+    return Source(name, fmt, schema, sample, open_, notes=notes, guessed_types=True)
 
 
 def _check_header(name: str, schema: pa.Schema, fmt: str, delimiter: str) -> None:

@@ -119,10 +119,7 @@ class Extractor:
     def numbers(self, column: pa.Array | pa.ChunkedArray, name: str, row_offset: int) -> tuple[np.ndarray, np.ndarray]:
         """(float64 values, rows that hold a number); infinities and, unless dropping, NaN are errors."""
         if not is_numeric(column.type):
-            raise BadValueError(
-                f"{self.source}: column {name!r}{_first_non_number(column, row_offset)} "
-                "is not a number; fix the cell or choose other columns"
-            )
+            raise BadValueError(f"{self.source}: column {name!r}{_first_non_number(column, row_offset)}")
         values = to_float64(column)
         finite = np.isfinite(values)
         if finite.all():
@@ -211,6 +208,6 @@ class Extractor:
 def _first_non_number(column: pa.Array | pa.ChunkedArray, row_offset: int) -> str:
     cells = column.to_pylist()
     i = first_non_number(cells)
-    if i is None:
-        return f" (type {column.type})"
-    return f", row {row_offset + i + 1} holds {cells[i]!r}, which"
+    if i is None:  # every cell reads as a number, but the file stores them as text
+        return f" holds numbers stored as text (type {column.type}); store them as numbers, or choose other columns"
+    return f", row {row_offset + i + 1} holds {cells[i]!r}, which is not a number; fix the cell or choose other columns"

@@ -12,7 +12,7 @@ import json
 import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import pyarrow as pa
@@ -24,10 +24,15 @@ from ..spec import LossSpec, format_value
 from .arrow_numpy import row_numbers
 from .source import Source, is_number, is_numeric
 
-_PANDAS_INDEX = re.compile(r"^(\s*|Unnamed: 0)$")
+PANDAS_INDEX = re.compile(r"^(\s*|Unnamed: 0)$")
 TARGET_NAMES = ("y_true", "y_test", "y", "target", "label", "actual", "truth")
 ID_NAMES = ("id", "row_id", "index")
 WEIGHT_NAMES = ("weight", "sample_weight", "weights")
+# Schema metadata a reshaping (read/reshape.py) leaves: the models' columns, the columns that came
+# along as context, and {column: model name} where a model's column could not bear its name.
+MODELS_KEY = b"losscli.models"
+CONTEXT_KEY = b"losscli.context"
+NAMES_KEY = b"losscli.names"
 
 
 @dataclass(frozen=True)
@@ -106,13 +111,13 @@ class _Roles:
     weight: str | None
     id: str | None
     by: tuple[str, ...]
-    # The index pandas writes with a DataFrame (a nameless first column, or "Unnamed: 0").
-    index: str | None = None
+    # The index pandas writes with a DataFrame (see pandas_index).
+    index: tuple[str, ...] = ()
 
     @property
     def taken(self) -> set[str]:
         taken = {c for c in (self.target, self.weight, self.id, *self.soft, *self.by) if c}
-        return taken | ({self.index} if self.index is not None else set())
+        return taken | set(self.index)
 
 
 def off_nominal(layout: Layout, spec: LossSpec, model: str, value: float) -> float | None:
@@ -155,14 +160,21 @@ def resolve_layout(source: Source, specs: Sequence[LossSpec], request: Request) 
         _group_models(source, task, pred_cols, columns.class_sep, columns.classes) if pred_cols else ([], ())
     )
     models = _with_distributions(source, task, models, dist_models, notes)
+    renamed = json.loads((source.schema.metadata or {}).get(NAMES_KEY, b"{}"))
+    models = [replace(m, name=renamed.get(m.name, m.name)) if m.columns == (m.name,) else m for m in models]
     soft = roles.soft
     if soft:
         soft = _align_soft_target(source, roles.target, soft, class_names, columns.class_sep)
     notes.insert(0, _detected(request, roles, task, models))
     notes += _task_notes(source, request, roles, task, class_names)
-    if roles.index is not None:
-        shown = f"column {roles.index!r}" if roles.index.strip() else "the first column (no name)"
-        notes.insert(1, f"{shown} looks like the index pandas writes and is not a model (--pred picks the models)")
+    if roles.index:
+        shown = [f"column {c!r}" if c.strip() else "the first column (no name)" for c in roles.index]
+        notes.insert(
+            1,
+            f"{' and '.join(shown)} {'looks' if len(shown) == 1 else 'look'} like the index pandas writes and "
+            f"{'is' if len(shown) == 1 else 'are'} not {'a model' if len(shown) == 1 else 'models'} "
+            "(--pred picks the models)",
+        )
     return Layout(
         source=source.name,
         task=task,
@@ -197,17 +209,34 @@ def _find_roles(source: Source, request: Request) -> _Roles:
             raise OptionError(
                 f"{request.flag('by')} {col!r} is also the target, the weight or a prediction; group by another column"
             )
-    first = source.schema.names[0]
-    index = first if _PANDAS_INDEX.match(first) and first not in (target, weight, id_col, *by) else None
+    index = tuple(c for c in pandas_index(source.schema) if c not in (target, weight, id_col, *by))
     return _Roles(target, soft, weight, id_col, by, index)
+
+
+_STORED_INDEX = re.compile(r"^__index_level_\d+__$")
+
+
+def pandas_index(schema: pa.Schema) -> list[str]:
+    """The columns that hold the index pandas wrote with a DataFrame: a nameless first column or
+    'Unnamed: 0' (``to_csv``), ``__index_level_N__`` (``to_parquet``, ``pa.Table.from_pandas``),
+    and any column the schema's pandas metadata lists among its ``index_columns`` (a named index)."""
+    names = schema.names
+    found = [names[0]] if names and PANDAS_INDEX.match(names[0]) else []
+    found += [n for n in names if _STORED_INDEX.match(n)]
+    try:
+        listed = json.loads((schema.metadata or {}).get(b"pandas", b"{}")).get("index_columns", [])
+    except (ValueError, AttributeError):  # metadata another writer spelled otherwise: names only
+        listed = []
+    found += [n for n in listed if isinstance(n, str) and n in names]  # a RangeIndex is a dict: no column
+    return list(dict.fromkeys(found))
 
 
 def _find_predictions(source: Source, request: Request, roles: _Roles, notes: list[str]) -> list[str]:
     """The prediction columns: as given by --pred, else every other column holding numbers."""
     meta = source.schema.metadata or {}
-    if b"losscli.models" in meta:  # a reshaping (long, one file per model) made these the models
-        return [c for c in json.loads(meta[b"losscli.models"]) if c not in roles.taken]
-    context = set(json.loads(meta.get(b"losscli.context", b"[]")))
+    if MODELS_KEY in meta:  # a reshaping (long, one file per model) made these the models
+        return [c for c in json.loads(meta[MODELS_KEY]) if c not in roles.taken]
+    context = set(json.loads(meta.get(CONTEXT_KEY, b"[]")))
     if request.columns.preds:
         pred_cols = _match_patterns(source, request.columns.preds, roles.taken, request.flag("preds"), request, roles)
         for name in pred_cols:
@@ -241,7 +270,9 @@ def _find_predictions(source: Source, request: Request, roles: _Roles, notes: li
             )
     if not pred_cols:
         text = [n for n in source.schema.names if n not in roles.taken and not _looks_numeric(source, n)]
-        why = f" ({', '.join(text[:5])} {'holds' if len(text) == 1 else 'hold'} no numbers)" if text else ""
+        one = len(text) == 1
+        what = f"{'holds' if one else 'hold'} no numbers" if source.guessed_types else f"{'is' if one else 'are'} text"
+        why = f" ({', '.join(text[:5])} {what})" if text else ""
         raise ColumnError(
             f"{source.name}: no prediction columns besides the target {roles.target!r}{why}; "
             f"name them with {request.flag('preds')}"
@@ -826,11 +857,13 @@ def _refuse_other_notation(source: Source, name: str) -> None:
 
 
 def _looks_numeric(source: Source, name: str) -> bool:
-    """Numeric, or text in which some cells are numbers: a prediction column with a
-    bad cell, which must be reported rather than skipped."""
+    """Numeric, or (where the reader guessed the types, as in a CSV) text in which some cells
+    are numbers: a prediction column with a bad cell, which must be reported rather than skipped."""
     dtype = source.schema.field(name).type
     if is_numeric(dtype) or _is_list(dtype):
         return True
+    if not source.guessed_types:  # a declared text column is text, whatever its cells look like
+        return False
     column = source.sample.column(name)
     if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
         return False

@@ -13,7 +13,7 @@ All joins are pyarrow joins on the id column, not Python loops.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +24,17 @@ from ..errors import BadValueError, ColumnError, OptionError
 from ..request import Request
 from .arrow_numpy import row_numbers
 from .formats import detect_format, dialect_of, open_source
-from .layout import ID_NAMES, TARGET_NAMES, WEIGHT_NAMES, auto_detect
+from .layout import (
+    CONTEXT_KEY,
+    ID_NAMES,
+    MODELS_KEY,
+    NAMES_KEY,
+    PANDAS_INDEX,
+    TARGET_NAMES,
+    WEIGHT_NAMES,
+    auto_detect,
+    pandas_index,
+)
 from .source import Source, is_numeric, source_from_table
 
 ROW = "__losscli_row__"  # a temporary column that remembers the input order through a join
@@ -58,10 +68,19 @@ def open_input(request: Request, path: str, notes: list[str], input_format: str 
     return source
 
 
-def _table(source: Source, id_col: str | None = None) -> pa.Table:
+def _table(source: Source, request: Request, notes: list[str], id_col: str | None = None) -> pa.Table:
     """Every row of a source: numbers as float64, text as text, and the id (if any) as
-    text, so ids match across files whatever their format (1, 1.0 and "1" are one id)."""
-    batches = list(source.batches(source.schema.names))
+    text, so ids match across files whatever their format (1, 1.0 and "1" are one id).
+    The index pandas wrote with the data is left out, as in the wide layout (said in a note)."""
+    columns = request.columns
+    named = {id_col, columns.target, columns.weight, *request.stats.by}
+    index = [c for c in pandas_index(source.schema) if c not in named]
+    if index:
+        shown = " and ".join(f"column {c!r}" if c.strip() else "the first column (no name)" for c in index)
+        notes.append(
+            f"{source.name}: {shown} {'looks' if len(index) == 1 else 'look'} like the index pandas writes; left out"
+        )
+    batches = list(source.batches([c for c in source.schema.names if c not in index]))
     if not batches:
         raise BadValueError(f"{source.name}: has a header but no data rows")
     table = pa.Table.from_batches(batches, schema=batches[0].schema)
@@ -102,13 +121,62 @@ def _one_file_per_model(request: Request, notes: list[str]) -> Source:
     first = _reference(request, tables[0][1], tables[0][2])
     columns: dict[str, pa.Array] = {c: first.table.column(c) for c in (first.id, first.target) if c}
     columns |= {c: first.table.column(c) for c in first.shared}
+    placed: dict[str, str] = {}  # model column -> model name, where the two differ
+    apart: list[str] = []
+    roles = {first.target: "target column", first.id: "id column"}
     for name, path, table in tables:
-        columns |= _model_columns(request, name, path, table, first)
+        for key, values in _model_columns(request, name, path, table, first).items():
+            column = _place(columns, key, name, roles, placed, apart, "with --name (one per file)")
+            columns[column] = values
     joined = f"; joined on {first.id}" if first.id else "; rows matched by position (--id COL joins on an id)"
     notes.append(f"{len(tables)} files, one model each: {', '.join(names)}{joined}")
+    notes += apart
     model_columns = [c for c in columns if c not in (first.id, first.target, *first.shared)]
-    table = with_roles(pa.table(columns), model_columns, first.shared)
+    table = with_roles(pa.table(columns), model_columns, first.shared, placed)
     return source_from_table(table, " + ".join(p for _, p, _ in tables))
+
+
+ROLE_NAMES = frozenset((*TARGET_NAMES, *ID_NAMES, *WEIGHT_NAMES))
+
+
+def _place(
+    columns: dict[str, pa.ChunkedArray],
+    key: str,
+    model: str,
+    roles: Mapping[str | None, str],
+    placed: dict[str, str],
+    notes: list[str],
+    rename: str,
+) -> str:
+    """The column a reshaped model's predictions go in: ``key``, unless a column already there (the
+    target, the id, a weight or group) has that name in any case, or the layout would read it as a
+    role (y, id, weight, a pandas index). Then a column of its own, which ``placed`` maps back to
+    the model's name: a model file named y.csv is a model, and the target stays the target."""
+    taken = {c.lower(): c for c in columns}
+    clash = _clash(key, taken, roles)
+    if clash is None:
+        return key
+    if key != model:  # a model's class column (MODEL.CLASS): moving it would lose its class
+        raise OptionError(f"model {model!r} has the column {key!r}, which is also {clash}; rename the model {rename}")
+    column = f"{key} (model)"
+    while column.lower() in taken:
+        column += " (model)"
+    placed[column] = model
+    notes.append(f"model {model!r} is named like {clash}; its predictions are kept apart from it")
+    return column
+
+
+def _clash(key: str, taken: Mapping[str, str], roles: Mapping[str | None, str]) -> str | None:
+    """What else a model's column name names, if anything."""
+    lowered = key.lower()
+    if lowered in taken:
+        return f"the {roles.get(taken[lowered], 'column')} {taken[lowered]!r}"
+    for names, role in ((TARGET_NAMES, "target"), (ID_NAMES, "id"), (WEIGHT_NAMES, "weight")):
+        if lowered in names:
+            return f"{'an' if role == 'id' else 'a'} {role} column (losscli reads a column {key!r} as the {role})"
+    if PANDAS_INDEX.match(key):
+        return "the index pandas writes (a nameless column or 'Unnamed: 0')"
+    return None
 
 
 def _model_files(request: Request, notes: list[str]) -> list[tuple[str, str, pa.Table]]:
@@ -118,7 +186,7 @@ def _model_files(request: Request, notes: list[str]) -> list[tuple[str, str, pa.
         source = open_input(request, path, notes, request.inputs.input_format)
         name = request.inputs.names[i] if request.inputs.names else source.stem
         id_col = _find(source.schema.names, request.columns.id, ID_NAMES)
-        tables.append((name, source.name, _table(source, id_col)))
+        tables.append((name, source.name, _table(source, request, notes, id_col)))
     names = [n for n, _, _ in tables]
     if len(set(names)) != len(names):
         dupe = next(n for n in names if names.count(n) > 1)
@@ -275,8 +343,8 @@ def _stem(path: str) -> str:
 def _join_truth(source: Source, request: Request, notes: list[str]) -> Source:
     truth_source = open_input(request, request.inputs.truth, notes)  # type: ignore[arg-type]
     id_col = _find(source.schema.names, request.columns.id, ID_NAMES)
-    truth = _table(truth_source, id_col)
-    preds = _table(source, id_col)
+    truth = _table(truth_source, request, notes, id_col)
+    preds = _table(source, request, notes, id_col)
     if id_col is None or id_col not in truth.schema.names:
         raise ColumnError(
             f"--truth {request.inputs.truth}: joining needs an id column in both files; name it with --id "
@@ -317,14 +385,14 @@ def _join_truth(source: Source, request: Request, notes: list[str]) -> Source:
     meta = source.schema.metadata or {}
     models = json.loads(meta[MODELS_KEY]) if MODELS_KEY in meta else []
     context = [*json.loads(meta.get(CONTEXT_KEY, b"[]")), *(c for c in keep if c not in (id_col, target))]
-    joined = with_roles(joined, models, context)
+    joined = with_roles(joined, models, context, json.loads(meta.get(NAMES_KEY, b"{}")))
     if joined.num_rows == 0:
         raise BadValueError(f"{source.name} and {request.inputs.truth} share no id in column {id_col!r}")
     note = f"joined {source.name} with {request.inputs.truth} on {id_col}: {joined.num_rows} rows"
     if len(missing) or len(extra):
         note += f"; left out {len(missing)} prediction and {len(extra)} target id(s) (--join inner)"
     notes.append(note)
-    return source_from_table(joined, f"{source.name} + {request.inputs.truth}")
+    return source_from_table(joined, f"{source.name} + {request.inputs.truth}", guessed_types=source.guessed_types)
 
 
 def _no_duplicate_ids(table: pa.Table, id_col: str, name: str) -> None:
@@ -349,9 +417,9 @@ def _long_to_wide(source: Source, request: Request, notes: list[str]) -> Source:
     model_col = _find(source.schema.names, request.inputs.model_col, ())
     if model_col is not None and model_col in source.schema.names:
         # The model column names models: text, even if the names look like numbers.
-        table = _string_id(_table(source, id_col), model_col)
+        table = _string_id(_table(source, request, notes, id_col), model_col)
     else:
-        table = _table(source, id_col)
+        table = _table(source, request, notes, id_col)
     if model_col is None:
         raise ColumnError(
             f"{source.name}: --model-col names the column {request.inputs.model_col!r}, which is not there"
@@ -365,6 +433,10 @@ def _long_to_wide(source: Source, request: Request, notes: list[str]) -> Source:
         raise BadValueError(f"{source.name}: column {model_col!r} has rows with no model name")
     first: pa.Table | None = None
     columns: dict[str, pa.ChunkedArray] = {}
+    placed: dict[str, str] = {}  # model column -> model name, where the two differ
+    apart: list[str] = []
+    rename = f"in column {model_col!r}"
+    roles = {target: "target column", id_col: "id column"}
     for model in models:
         part = table.filter(pc.equal(table.column(model_col), model))
         if first is None:
@@ -384,14 +456,16 @@ def _long_to_wide(source: Source, request: Request, notes: list[str]) -> Source:
             where = (f"{source.name} (model {model})", f"{source.name} (model {models[0]})")
             _same_rows(part, first, id_col, [target] if target else [], shared, where)
         for col in value_cols:
-            columns[str(model) if len(value_cols) == 1 else f"{model}.{col}"] = part.column(col)
+            key = str(model) if len(value_cols) == 1 else f"{model}.{col}"
+            columns[_place(columns, key, str(model), roles, placed, apart, rename)] = part.column(col)
     kept = f"; {', '.join(shared)} kept as they are" if shared else ""
     kept += f"; rows matched on {id_col}" if id_col else "; rows matched by their order within each model (--id COL)"
     notes.append(
         f"long layout: {len(models)} models from column {model_col!r}, predictions in {', '.join(value_cols)}{kept}"
     )
+    notes += apart
     model_names = [c for c in columns if c not in (id_col, target, *shared)]
-    return source_from_table(with_roles(pa.table(columns), model_names, shared), source.name)
+    return source_from_table(with_roles(pa.table(columns), model_names, shared, placed), source.name)
 
 
 def _same_rows(
@@ -424,16 +498,17 @@ def _long_values(name: str, table: pa.Table, fixed: list[str], request: Request)
     return values
 
 
-MODELS_KEY = b"losscli.models"
-CONTEXT_KEY = b"losscli.context"
-
-
-def with_roles(table: pa.Table, models: Sequence[str], context: Sequence[str] = ()) -> pa.Table:
-    """Mark which columns a reshaping made models, and which came along as context (weights,
-    groups, features): the layout takes the models as they are and never makes context a model."""
+def with_roles(
+    table: pa.Table, models: Sequence[str], context: Sequence[str] = (), names: Mapping[str, str] | None = None
+) -> pa.Table:
+    """Mark which columns a reshaping made models, which came along as context (weights,
+    groups, features), and the model named by a column of another name (``names``, see _place):
+    the layout takes the models as they are and never makes context a model."""
     meta = dict(table.schema.metadata or {})
     if models:
         meta[MODELS_KEY] = json.dumps(list(models)).encode()
     if context:
         meta[CONTEXT_KEY] = json.dumps(list(context)).encode()
+    if names:
+        meta[NAMES_KEY] = json.dumps(dict(names)).encode()
     return table.replace_schema_metadata(meta)

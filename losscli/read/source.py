@@ -34,6 +34,10 @@ class Source:
     notes: list[str] = field(default_factory=list)
     # Columns that come from the file's place, not its content (hive partition keys).
     partitions: tuple[str, ...] = ()
+    # Whether the reader guessed the column types from the cells (CSV, TSV, Python objects): then
+    # a text column holding some numbers is numbers with a bad cell. Parquet, Arrow, JSON and
+    # DataFrames declare their types, so a text column there is text whatever its cells look like.
+    guessed_types: bool = False
 
     def __post_init__(self) -> None:
         # Dictionary (categorical) columns are read by their values, never their codes:
@@ -102,14 +106,14 @@ def cast_batch(batch: pa.RecordBatch, numeric: list[str]) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(arrays, names=names)
 
 
-def source_from_table(table: pa.Table, name: str, fmt: str = "arrow") -> Source:
+def source_from_table(table: pa.Table, name: str, fmt: str = "arrow", guessed_types: bool = False) -> Source:
     """An in-memory table as a Source (DataFrames, joined or reshaped inputs)."""
 
     def open_(columns: list[str], numeric: list[str]) -> Iterator[pa.RecordBatch]:
         for batch in table.select(columns).to_batches(max_chunksize=BATCH_ROWS):
             yield cast_batch(batch, numeric)
 
-    return Source(name, fmt, table.schema, table.slice(0, SAMPLE_ROWS), open_)
+    return Source(name, fmt, table.schema, table.slice(0, SAMPLE_ROWS), open_, guessed_types=guessed_types)
 
 
 def source_from_dataframe(df: pd.DataFrame | object) -> Source:

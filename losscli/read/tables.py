@@ -36,7 +36,8 @@ def source_from_data(data: Any) -> Source:
     if isinstance(data, pa.RecordBatch):
         return source_from_table(_plain_types(pa.Table.from_batches([data])), "<record batch>")
     if isinstance(data, Mapping):
-        return source_from_table(table_from_arrays(data, "data"), "<arrays>")
+        # Python lists and object arrays carry no column types: pyarrow guessed them, as in a CSV.
+        return source_from_table(table_from_arrays(data, "data"), "<arrays>", guessed_types=True)
     if hasattr(data, "__arrow_c_stream__"):
         name = f"<{module} {type(data).__name__}>"
         try:
