@@ -22,6 +22,7 @@ from ..losses import TASKS, Task
 from ..request import Request
 from ..spec import LossSpec, format_value
 from .arrow_numpy import row_numbers
+from .dialect import comma_fix
 from .source import Source, is_number, is_numeric
 
 _PANDAS_INDEX = re.compile(r"^(\s*|Unnamed: 0)$")
@@ -141,7 +142,7 @@ def resolve_layout(source: Source, specs: Sequence[LossSpec], request: Request) 
     pred_cols = _find_predictions(source, request, roles, notes)
     _one_value_cells(source, request, roles, pred_cols)
     if not roles.soft:
-        _refuse_other_notation(source, roles.target)
+        _refuse_other_notation(source, roles.target, request.inputs.decimal)
     dist_models, pred_cols = distribution_models(pred_cols, columns.class_sep)
     if dist_models and not pred_cols:
         task: Task = "regression"
@@ -211,7 +212,7 @@ def _find_predictions(source: Source, request: Request, roles: _Roles, notes: li
     if request.columns.preds:
         pred_cols = _match_patterns(source, request.columns.preds, roles.taken, request.flag("preds"), request, roles)
         for name in pred_cols:
-            _refuse_other_notation(source, name)
+            _refuse_other_notation(source, name, request.inputs.decimal)
     else:
         # A hive partition key (month=1) is a group, never a model; --truth columns are context.
         candidates = [
@@ -221,7 +222,7 @@ def _find_predictions(source: Source, request: Request, roles: _Roles, notes: li
         if left:
             notes.append(f"columns {_list(left)} of --truth are not models (--weight and --by can use them)")
         for name in candidates:
-            _refuse_other_notation(source, name)
+            _refuse_other_notation(source, name, request.inputs.decimal)
         pred_cols = [n for n in candidates if _looks_numeric(source, n)]
         numeric = set(pred_cols)  # a set: membership per candidate is O(1), not O(models)
         skipped = [n for n in candidates if n not in numeric]
@@ -803,11 +804,11 @@ def _is_list(dtype: pa.DataType) -> bool:
     return _holds_lists(dtype) and is_numeric(dtype.value_type)
 
 
-# Numbers written with a decimal comma (1,5 or 1.234,5): another notation, not text.
-_DECIMAL_COMMA = re.compile(r"^\s*[+-]?(\d{1,3}(\.\d{3})+|\d+),\d+\s*$")
+# Numbers written with a decimal comma (1,5 or 1.234,5) or thousands commas (1,000,000): another notation.
+_DECIMAL_COMMA = re.compile(r"^\s*[+-]?(\d{1,3}(\.\d{3})+|\d+),\d+\s*$|^\s*[+-]?\d{1,3}(,\d{3})+\s*$")
 
 
-def _refuse_other_notation(source: Source, name: str) -> None:
+def _refuse_other_notation(source: Source, name: str, decimal: str | None) -> None:
     """A text column whose cells are numbers with a decimal comma is an error naming the fix,
     never a column skipped as text (a model would vanish from the comparison)."""
     column = source.sample.column(name)
@@ -819,9 +820,14 @@ def _refuse_other_notation(source: Source, name: str) -> None:
         commas = [(i, c) for i, c in filled if _DECIMAL_COMMA.match(c)]
         if commas:
             row, cell = commas[0]
-            fix = "pass --decimal , to read them" if source.format in ("csv", "tsv") else "store them as numbers"
+            if source.format in ("csv", "tsv"):
+                raise ColumnError(
+                    f"{source.name}: column {name!r} holds {cell!r} in row {row + 1}"
+                    f"{comma_fix(cell, [c for _, c in filled], decimal)}"
+                )
             raise ColumnError(
-                f"{source.name}: column {name!r} holds numbers with a decimal comma ({cell!r} in row {row + 1}); {fix}"
+                f"{source.name}: column {name!r} holds numbers with a decimal comma ({cell!r} in row {row + 1}); "
+                "store them as numbers"
             )
 
 
