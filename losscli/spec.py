@@ -9,6 +9,7 @@ that holds ``=`` but no ``:`` continues the previous loss's parameters, so
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -162,7 +163,10 @@ def _parse_param(loss: Loss, key: str, raw: str) -> ParamValue:
         words = {"float_or_auto": " or auto", "float_or_none": " or none"}.get(param.kind, "")
         raise LossParameterError(f"{loss.name}: {key} must be a number{words}, got {raw!r}") from None
     if not param.accepts(value):
-        raise LossParameterError(f"{loss.name}: {key} must be {param.rule()}, got {raw}")
+        rule = param.rule()
+        if not math.isfinite(value) and not rule.startswith("a finite number"):
+            rule = f"a finite number {rule}"  # inf is > 0, yet no parameter takes it
+        raise LossParameterError(f"{loss.name}: {key} must be {rule}, got {raw}")
     return value
 
 

@@ -19,10 +19,10 @@ runner = CliRunner()
         ("y;a\n1;2\n2;1.000,5\n", ["--decimal", ","], "'.' in '1.000,5' separates thousands", "pass --decimal"),
         ("y;a\n1;2\n2;1.000,5\n", [], "remove the separators and pass --decimal ,", "to read them"),
         # '1,000' is 1000 or 1.0: --decimal , would read 1.0, so it is offered only as the other reading
-        ("y,a\n1,2\n2,\"1,000\"\n", [], "separates thousands (1000) or marks the decimal (1.0)", "to read them"),
-        ("y,a\n1,2\n2,\"1,000,000\"\n", [], "',' in '1,000,000' separates thousands", "--decimal"),
+        ('y,a\n1,2\n2,"1,000"\n', [], "separates thousands (1000) or marks the decimal (1.0)", "to read them"),
+        ('y,a\n1,2\n2,"1,000,000"\n', [], "',' in '1,000,000' separates thousands", "--decimal"),
         # another cell shows the decimal comma: then --decimal , reads the right numbers
-        ("y,a\n1,\"2,5\"\n2,\"1,000\"\n", [], "pass --decimal , to read them", "thousands"),
+        ('y,a\n1,"2,5"\n2,"1,000"\n', [], "pass --decimal , to read them", "thousands"),
     ],
 )
 def test_the_hint_fits_the_notation(tmp_path: Path, text: str, args: list[str], said: str, not_said: str) -> None:

@@ -114,7 +114,10 @@ def comma_fix(cell: str, cells: list[object], decimal: str | None) -> str:
     """
     if _DOT_GROUPS_THEN_COMMA.match(cell):
         also = "" if decimal == "," else " and pass --decimal ,"
-        return f"; '.' in {cell!r} separates thousands, which losscli does not read: remove the separators{also}"
+        return (
+            f"; '.' in {cell!r} separates thousands, which losscli does not read, and ',' is its decimal comma: "
+            f"remove the separators{also}"
+        )
     texts = [c for c in cells if isinstance(c, str) and "," in c]
     if _COMMA_GROUPS.match(cell) and not any(_DECIMAL_COMMA.match(c) and not _COMMA_GROUPS.match(c) for c in texts):
         if any(c.count(",") > 1 for c in texts if _COMMA_GROUPS.match(c)) or decimal == ",":

@@ -575,7 +575,34 @@ def _decide_task(
         # A loss that serves several tasks: let the data decide among them.
         guess = _guess_task(source, target, grouped, positive, pred_cols)
         return guess if guess in allowed else allowed[0]
+    if by_name:
+        _not_class_indices(source, target, by_name[0], sep)
     return _guess_task(source, target, grouped, positive, pred_cols)
+
+
+def _not_class_indices(source: Source, target: str, group: list[str], sep: str) -> None:
+    """``lgbm.v1, lgbm.v2`` read as one model's classes need a target of class indices (or of the
+    class names); a target of 1.5 or 7 says the dots only name models: say so, never read it wrong."""
+    dtype = source.schema.field(target).type
+    if not is_numeric(dtype) or pa.types.is_boolean(dtype):
+        return
+    names = [c.rsplit(sep, 1)[1] for c in group]
+    named = all(_is_int_name(n) for n in names)
+    cells = source.sample.column(target).to_pylist()
+    for row, v in enumerate(cells):
+        if v is None or v != v:
+            continue
+        fits = float(v) in {float(n) for n in names} if named else float(v).is_integer() and 0 <= v < len(names)
+        if not fits:
+            raise ColumnError(
+                f"{source.name}: the columns {', '.join(group[:3])} look like one model's classes, but the target "
+                f"{target!r} holds {v!r} in row {row + 1}, not a class index; this looks like regression: "
+                "pass -l mse (or another regression loss) to read each column as a model"
+            )
+
+
+def _is_int_name(name: str) -> bool:
+    return name.lstrip("-").isdigit()
 
 
 def _not_binary_columns(source: Source, target: str, group: list[str], sep: str) -> None:
