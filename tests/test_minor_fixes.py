@@ -49,7 +49,7 @@ def test_column_vectors_are_read_as_scikit_learn_reads_them() -> None:
 
 
 def test_a_multiclass_loss_still_needs_rows_by_classes() -> None:
-    with pytest.raises(ValueError, match="not a class index 0..0"):  # one column is one class, not a vector
+    with pytest.raises(ValueError, match=r"not a class index 0\.\.0"):  # one column is one class, not a vector
         losscli.score("cce", np.array([1, 0]), np.array([[0.8], [0.3]]))
 
 
