@@ -82,3 +82,14 @@ def test_equal_losses_on_few_rows_are_not_concentrated(tmp_path: Path) -> None:
     result = runner.invoke(app, ["advise", path])
     no_warning(result)
     assert "hold 33%" not in result.stdout
+
+
+def test_advise_when_a_squared_error_alone_overflows(tmp_path: Path) -> None:
+    # b's residual -1e308 is finite, its square is not: no 'inf against 1.25', no 'nan% of its MSE'
+    path = write(tmp_path, "ovf3.csv", "y,a,b\n1e308,-1e308,1\n1,2,1\n3,4,3\n")
+    result = runner.invoke(app, ["advise", path])
+    assert result.exit_code == 0, result.output
+    assert "Warning" not in result.stderr
+    assert "models a, b: errors beyond float64 (inf)" in result.stderr
+    assert "nan" not in result.stdout
+    assert "RMSE/MAE = inf" not in result.stdout

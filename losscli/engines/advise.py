@@ -163,7 +163,7 @@ def advise_request(request: Request, *, progress: ProgressFactory | None = None)
     if unbounded:
         said.append(
             f"{'model' if len(unbounded) == 1 else 'models'} {', '.join(unbounded)}: errors beyond float64 (inf), "
-            "so no error statistic of it is finite (- in a table, null in JSON)"
+            f"so no error statistic of {'it' if len(unbounded) == 1 else 'them'} is finite (- in a table, null in JSON)"
         )
     if diagnosis.dropped:
         first = next(iter(diagnosis.dropped.values())).removeprefix(f"{plan.source}: ")

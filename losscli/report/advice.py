@@ -117,7 +117,7 @@ def _heavy_tails(d: Diagnosis, threshold: float, chosen: str = "") -> list[str]:
     out = []
     for m, r in d.models.items():
         ratio = r.metrics.get("rmse_over_mae", math.nan)
-        if ratio >= threshold:
+        if ratio >= threshold and math.isfinite(ratio) and math.isfinite(r.metrics.get("rmse", math.nan)):
             out.append(
                 f"{m}: RMSE/MAE = {_num(ratio)} against {_num(GAUSSIAN_RMSE_OVER_MAE)} for Gaussian errors "
                 f"(excess kurtosis {_num(r.metrics['excess_kurtosis'])}): its errors have heavy tails."
@@ -164,7 +164,7 @@ def _biased(d: Diagnosis, threshold: float, chosen: str = "") -> list[str]:
     out = []
     for m, r in d.models.items():
         bias, rmse = r.metrics.get("bias", math.nan), r.metrics.get("rmse", math.nan)
-        if rmse > 0 and bias * bias >= threshold * rmse * rmse:
+        if 0 < rmse < math.inf and bias * bias >= threshold * rmse * rmse:  # inf: no share to speak of
             way = "too high" if bias > 0 else "too low"
             out.append(
                 f"{m}: predictions are {way} by {_num(abs(bias))} on average, "
