@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from .api_errors import speaking_of_parameters
-from .errors import BadValueError, OptionError
+from .errors import BadValueError, DataTypeError, OptionError
 from .request import Columns, Inputs, Request, losses_from, positive_label
 
 
@@ -53,9 +53,13 @@ def score(
             raise OptionError(f"score takes one loss, got {len(specs)} ({loss!r}); call it once per loss")
         spec = specs[0]
         truth, pred = np.asarray(y_true), np.asarray(y_pred)
+        _real(truth, pred, sample_weight)
         shape = _distribution_shape(spec.label, spec.loss.pred_shape, pred, levels)
         if shape is None:
+            truth, pred = _columns_as_vectors(spec.loss.tasks, truth, pred)
             _check_shapes(spec.label, spec.loss.tasks, truth, pred, sample_weight)
+        elif truth.ndim == 2 and truth.shape[1] == 1:
+            truth = truth.ravel()
         names = _distribution_names(shape, levels)
         columns: dict[str, Any] = {**_columns("y_true", truth), **_columns("y_pred", pred, names)}
         if sample_weight is not None:
@@ -72,6 +76,27 @@ def score(
         request = Request(Inputs((), table), chosen, specs, caller="api")
         evaluation = run(source_from_table(table, "<arrays>"), request)
     return float(evaluation.results[0].value)
+
+
+def _real(y_true: np.ndarray, y_pred: np.ndarray, sample_weight: Any) -> None:
+    """Complex numbers have no order and no loss here: one sentence, a TypeError as NumPy's would be."""
+    arrays = [("y_true", y_true), ("y_pred", y_pred)]
+    if sample_weight is not None:
+        arrays.append(("sample_weight", np.asarray(sample_weight)))
+    for name, array in arrays:
+        if np.iscomplexobj(array):
+            raise DataTypeError(f"{name} holds complex numbers; losses take real numbers (give its .real part)")
+
+
+def _columns_as_vectors(tasks: Sequence[str], y_true: np.ndarray, y_pred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """An (n, 1) column is the vector it holds, as scikit-learn's regression metrics read it:
+    y_pred for losses of one prediction a row (a multiclass-only loss needs rows x classes,
+    and one class is no classes), y_true whenever y_pred is not itself one column."""
+    if y_pred.ndim == 2 and y_pred.shape[1] == 1 and tuple(tasks) != ("multiclass",):
+        y_pred = y_pred.ravel()
+    if y_true.ndim == 2 and y_true.shape[1] == 1 and not (y_pred.ndim == 2 and y_pred.shape[1] == 1):
+        y_true = y_true.ravel()
+    return y_true, y_pred
 
 
 def _columns(name: str, values: np.ndarray, suffixes: Sequence[str] = ()) -> dict[str, Any]:

@@ -9,6 +9,7 @@ that holds ``=`` but no ``:`` continues the previous loss's parameters, so
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -56,6 +57,12 @@ class LossSpec:
         return self.loss.kernel_params(self.params)
 
     @property
+    def identity(self) -> tuple[str, tuple[tuple[str, ParamValue], ...]]:
+        """The loss and every parameter, defaults filled in: ``huber`` and ``huber:delta=1`` are one
+        loss however spelled, so gates, --sort and duplicates compare this, never the text."""
+        return self.loss.name, tuple(sorted(self._params.items(), key=lambda kv: kv[0]))
+
+    @property
     def label(self) -> str:
         """The column header: ``huber`` or, with parameters given, ``huber(delta=2)``."""
         if not self.given:
@@ -81,6 +88,11 @@ def split_loss_args(args: Iterable[str]) -> list[str]:
     """Flatten repeated ``-l`` values and comma lists into one text per loss."""
     pieces: list[str] = []
     for arg in args:
+        if arg.rstrip().endswith(","):
+            # 'huber:delta=2,' may have lost the parameter or loss that was to follow: never guess.
+            raise LossParameterError(
+                f"loss list {arg.strip()!r} ends with a comma; remove it, or add the loss or parameter that follows"
+            )
         for piece in arg.split(","):
             piece = piece.strip()
             if not piece:
@@ -95,6 +107,10 @@ def split_loss_args(args: Iterable[str]) -> list[str]:
 def parse_spec(text: str) -> LossSpec:
     """One loss specification: ``name`` or ``name:param=value[:param=value]``."""
     name, _, rest = text.partition(":")
+    if not rest and "(" in name and name.rstrip().endswith(")"):
+        # A label pasted back (``huber(delta=2)``, ``bce(eps=auto,label_smoothing=0)``): the same spec.
+        name, _, inner = name.rstrip()[:-1].partition("(")
+        rest = inner.replace(",", ":")
     try:
         loss = losses.get(name)
     except UnknownLossError as exc:
@@ -121,7 +137,7 @@ def parse_specs(args: Iterable[str]) -> list[LossSpec]:
     # huber and huber:delta=1 are the same loss: computed and shown once, as first written.
     unique: dict[tuple[object, ...], LossSpec] = {}
     for spec in specs:
-        unique.setdefault((spec.loss.name, tuple(sorted(spec.params.items(), key=lambda kv: kv[0]))), spec)
+        unique.setdefault(spec.identity, spec)
     return list(unique.values())
 
 
@@ -147,7 +163,10 @@ def _parse_param(loss: Loss, key: str, raw: str) -> ParamValue:
         words = {"float_or_auto": " or auto", "float_or_none": " or none"}.get(param.kind, "")
         raise LossParameterError(f"{loss.name}: {key} must be a number{words}, got {raw!r}") from None
     if not param.accepts(value):
-        raise LossParameterError(f"{loss.name}: {key} must be {param.rule()}, got {raw}")
+        rule = param.rule()
+        if not math.isfinite(value) and not rule.startswith("a finite number"):
+            rule = f"a finite number {rule}"  # inf is > 0, yet no parameter takes it
+        raise LossParameterError(f"{loss.name}: {key} must be {rule}, got {raw}")
     return value
 
 

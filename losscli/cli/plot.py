@@ -167,6 +167,9 @@ def residuals_command(
         request = Request(Inputs((file,), input_format=input_format, delimiter=delimiter, decimal=decimal), columns)
         source, plan = _plan(request, output)
         hists = _shown(collect.residual_histograms(source, plan, columns, bins=bins))
+        for name, hist in hists.items():
+            if hist.infinite:
+                note(f"model {name}: {hist.infinite} residual(s) beyond float64 (inf), counted below or above the bins")
         _show(
             output,
             size,

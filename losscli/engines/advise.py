@@ -9,6 +9,7 @@ falls outside of, and fills the diagnostics state of ``core.diagnose``.
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -158,6 +159,12 @@ def advise_request(request: Request, *, progress: ProgressFactory | None = None)
         diagnosis = diagnose(source, advise_plan, request, progress=advance)
     diagnosis.baseline = request.stats.baseline
     said = [*notes, *advise_plan.notes]
+    unbounded = [m for m, r in diagnosis.models.items() if not math.isfinite(r.metrics.get("rmse", 0.0))]
+    if unbounded:
+        said.append(
+            f"{'model' if len(unbounded) == 1 else 'models'} {', '.join(unbounded)}: errors beyond float64 (inf), "
+            f"so no error statistic of {'it' if len(unbounded) == 1 else 'them'} is finite (- in a table, null in JSON)"
+        )
     if diagnosis.dropped:
         first = next(iter(diagnosis.dropped.values())).removeprefix(f"{plan.source}: ")
         said.append(f"not ranked under {', '.join(diagnosis.dropped)}: the data lies outside them ({first})")
@@ -205,7 +212,10 @@ def diagnose(
         raise BadValueError(
             f"{advise_plan.plan.source}: the weights sum to zero; at least one row needs a positive weight"
         )
-    return finish(state, {s.label: s.loss.finish for s in specs})
+    # A residual beyond float64 (1e308 - -1e308) makes that model's statistics inf or nan:
+    # expected, and said in a note by ``advise_request``, not as NumPy's warning.
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        return finish(state, {s.label: s.loss.finish for s in specs})
 
 
 def _applicable(layout: Layout, specs: list[LossSpec], arrays: BatchArrays, state: DiagnosticsState) -> list[LossSpec]:

@@ -32,9 +32,9 @@ def sample_residual_edges(source: Source, plan: Plan, columns: Columns, bins: in
     points = {m.name: _point_column(m) for m in plan.layout.models}
     sample = np.concatenate(
         [
-            (_point(arr.preds[m.name], points[m.name]) - arr.y_true)[arr.valid[m.name]]
+            residual(arr.preds[m.name], points[m.name], arr.y_true)[arr.valid[m.name]]
             if m.name in arr.valid
-            else _point(arr.preds[m.name], points[m.name]) - arr.y_true
+            else residual(arr.preds[m.name], points[m.name], arr.y_true)
             for arr in _batches(source_from_table(source.sample, source.name), plan, columns)
             for m in plan.layout.models
         ]
@@ -54,7 +54,7 @@ def residual_histograms(
     histograms = {m.name: Histogram(edges) for m in plan.layout.models}
     for arrays in _batches(source, plan, columns):
         for name, hist in histograms.items():
-            r = _point(arrays.preds[name], points[name]) - arrays.y_true
+            r = residual(arrays.preds[name], points[name], arrays.y_true)
             hist.update(r if name not in arrays.valid else r[arrays.valid[name]])
     return histograms
 
@@ -70,6 +70,14 @@ def _point_column(model: Model) -> int | None:
 
 def _point(values: np.ndarray, column: int | None) -> np.ndarray:
     return values if column is None else values[:, column]
+
+
+def residual(values: np.ndarray, column: int | None, y_true: np.ndarray) -> np.ndarray:
+    """y_pred - y_true; a difference beyond float64 (1e308 - -1e308) is a true infinity, counted
+    above or below the bins and said by ``Histogram.infinite``, not a warning."""
+    with np.errstate(over="ignore"):
+        r: np.ndarray = _point(values, column) - y_true
+    return r
 
 
 def calibration_tables(
@@ -143,7 +151,7 @@ class Distributions:
 
     def update(self, arrays: BatchArrays) -> None:
         for name, hist in self.histograms.items():
-            r = _point(arrays.preds[name], self.points.get(name)) - arrays.y_true
+            r = residual(arrays.preds[name], self.points.get(name), arrays.y_true)
             hist.update(r if name not in arrays.valid else r[arrays.valid[name]])
         for name, table in list(self.calibrations.items()):
             keep = arrays.valid.get(name)

@@ -120,19 +120,27 @@ class Histogram:
     counts: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     below: int = 0
     above: int = 0
+    infinite: int = 0  # of those below or above: residuals beyond float64
 
     def __post_init__(self) -> None:
         if self.counts.size == 0:
             self.counts = np.zeros(len(self.edges) - 1, dtype=np.int64)
 
     def update(self, values: np.ndarray) -> None:
+        self.infinite += int(np.isinf(values).sum())
         self.below += int((values < self.edges[0]).sum())
         self.above += int((values > self.edges[-1]).sum())
         inside = values[(values >= self.edges[0]) & (values <= self.edges[-1])]
         self.counts += np.histogram(inside, bins=self.edges)[0]
 
     def merge(self, other: Histogram) -> Histogram:
-        return Histogram(self.edges, self.counts + other.counts, self.below + other.below, self.above + other.above)
+        return Histogram(
+            self.edges,
+            self.counts + other.counts,
+            self.below + other.below,
+            self.above + other.above,
+            self.infinite + other.infinite,
+        )
 
     @property
     def centres(self) -> np.ndarray:

@@ -17,7 +17,16 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from ..errors import BadValueError, EmptyInputError, InputError, LossCliError
-from .dialect import CANDIDATES, EXTRA_NULLS, NAMES, describe, looks_like_decimal_comma, sniff_delimiter, typed
+from .dialect import (
+    CANDIDATES,
+    EXTRA_NULLS,
+    NAMES,
+    comma_fix,
+    describe,
+    looks_like_decimal_comma,
+    sniff_delimiter,
+    typed,
+)
 from .prefetch import ahead, reader_threads
 from .source import Source, first_line, first_non_number
 
@@ -117,11 +126,10 @@ def _refuse_decimal_commas(name: str, sample: pa.Table) -> None:
     """A text column of numbers written with decimal commas would be skipped as text: say the fix."""
     for i, column in enumerate(sample.schema.names):
         if pa.types.is_string(sample.schema.field(i).type):
-            cell = looks_like_decimal_comma(sample.column(i).to_pylist()[:1000])
+            cells = sample.column(i).to_pylist()[:1000]
+            cell = looks_like_decimal_comma(cells)
             if cell is not None:
-                raise InputError(
-                    f"{name}: column {column!r} holds {cell!r}, a number with a decimal comma; pass --decimal ,"
-                )
+                raise InputError(f"{name}: column {column!r} holds {cell!r}{comma_fix(cell, cells, None)}")
 
 
 def _column_types(schema: pa.Schema, columns: list[str], numeric: list[str]) -> dict[str, pa.DataType]:

@@ -96,11 +96,46 @@ def _consistent(sample: str, delimiter: str) -> bool:
     return all(len(r) == len(rows[0]) for r in rows[1:])
 
 
+# Digits grouped by threes: '.' then a decimal comma (1.000,5), or ',' (1,000 or 1,000,000).
+_DOT_GROUPS_THEN_COMMA = re.compile(r"^\s*[+-]?\d{1,3}(\.\d{3})+,\d+\s*$")
+_COMMA_GROUPS = re.compile(r"^\s*[+-]?\d{1,3}(,\d{3})+\s*$")
+
+
+def comma_fix(cell: str, cells: list[object], decimal: str | None) -> str:
+    """What follows "holds CELL" for a cell with a comma: never an option that reads wrong numbers.
+
+    '1,000' is 1000 with a thousands separator or 1.0 with a decimal comma; only another cell
+    (2,5 or 1,000,000) tells which, so the sentence names both readings otherwise.
+
+    >>> comma_fix("1,000", ["1,000", "2"], None)[:50]
+    "; ',' in '1,000' separates thousands (1000) or mar"
+    >>> comma_fix("1,000", ["1,000", "2,5"], None)
+    ', a number with a decimal comma; pass --decimal , to read them'
+    """
+    if _DOT_GROUPS_THEN_COMMA.match(cell):
+        also = "" if decimal == "," else " and pass --decimal ,"
+        return (
+            f"; '.' in {cell!r} separates thousands, which losscli does not read, and ',' is its decimal comma: "
+            f"remove the separators{also}"
+        )
+    texts = [c for c in cells if isinstance(c, str) and "," in c]
+    if _COMMA_GROUPS.match(cell) and not any(_DECIMAL_COMMA.match(c) and not _COMMA_GROUPS.match(c) for c in texts):
+        if any(c.count(",") > 1 for c in texts if _COMMA_GROUPS.match(c)) or decimal == ",":
+            return f"; ',' in {cell!r} separates thousands, which losscli does not read: remove the separators"
+        return (
+            f"; ',' in {cell!r} separates thousands (1000) or marks the decimal (1.0): remove thousands separators "
+            "from the file, or pass --decimal , only if ',' is its decimal mark"
+        )
+    return ", a number with a decimal comma; " + (
+        "pass --decimal , to read them" if decimal != "," else "fix the cells"
+    )
+
+
 def looks_like_decimal_comma(cells: list[object]) -> str | None:
     """The first number with a decimal comma, when every non-missing cell of a text column is
     one (or an integer)."""
     texts = [c for c in cells if isinstance(c, str) and c.strip() and c not in EXTRA_NULLS]
-    commas = [c for c in texts if _DECIMAL_COMMA.match(c)]
-    if commas and all(_DECIMAL_COMMA.match(c) or _INTEGER.match(c) for c in texts):
+    commas = [c for c in texts if _DECIMAL_COMMA.match(c) or _COMMA_GROUPS.match(c)]
+    if commas and all(_DECIMAL_COMMA.match(c) or _COMMA_GROUPS.match(c) or _INTEGER.match(c) for c in texts):
         return commas[0]
     return None

@@ -22,6 +22,7 @@ from ..losses import TASKS, Task
 from ..request import Request
 from ..spec import LossSpec, format_value
 from .arrow_numpy import row_numbers
+from .dialect import comma_fix
 from .source import Source, is_number, is_numeric
 
 PANDAS_INDEX = re.compile(r"^(\s*|Unnamed: 0)$")
@@ -146,7 +147,7 @@ def resolve_layout(source: Source, specs: Sequence[LossSpec], request: Request) 
     pred_cols = _find_predictions(source, request, roles, notes)
     _one_value_cells(source, request, roles, pred_cols)
     if not roles.soft:
-        _refuse_other_notation(source, roles.target)
+        _refuse_other_notation(source, roles.target, request.inputs.decimal)
     dist_models, pred_cols = distribution_models(pred_cols, columns.class_sep)
     if dist_models and not pred_cols:
         task: Task = "regression"
@@ -240,7 +241,7 @@ def _find_predictions(source: Source, request: Request, roles: _Roles, notes: li
     if request.columns.preds:
         pred_cols = _match_patterns(source, request.columns.preds, roles.taken, request.flag("preds"), request, roles)
         for name in pred_cols:
-            _refuse_other_notation(source, name)
+            _refuse_other_notation(source, name, request.inputs.decimal)
     else:
         # A hive partition key (month=1) is a group, never a model; --truth columns are context.
         candidates = [
@@ -250,7 +251,7 @@ def _find_predictions(source: Source, request: Request, roles: _Roles, notes: li
         if left:
             notes.append(f"columns {_list(left)} of --truth are not models (--weight and --by can use them)")
         for name in candidates:
-            _refuse_other_notation(source, name)
+            _refuse_other_notation(source, name, request.inputs.decimal)
         pred_cols = [n for n in candidates if _looks_numeric(source, n)]
         numeric = set(pred_cols)  # a set: membership per candidate is O(1), not O(models)
         skipped = [n for n in candidates if n not in numeric]
@@ -605,7 +606,34 @@ def _decide_task(
         # A loss that serves several tasks: let the data decide among them.
         guess = _guess_task(source, target, grouped, positive, pred_cols)
         return guess if guess in allowed else allowed[0]
+    if by_name:
+        _not_class_indices(source, target, by_name[0], sep)
     return _guess_task(source, target, grouped, positive, pred_cols)
+
+
+def _not_class_indices(source: Source, target: str, group: list[str], sep: str) -> None:
+    """``lgbm.v1, lgbm.v2`` read as one model's classes need a target of class indices (or of the
+    class names); a target of 1.5 or 7 says the dots only name models: say so, never read it wrong."""
+    dtype = source.schema.field(target).type
+    if not is_numeric(dtype) or pa.types.is_boolean(dtype):
+        return
+    names = [c.rsplit(sep, 1)[1] for c in group]
+    named = all(_is_int_name(n) for n in names)
+    cells = source.sample.column(target).to_pylist()
+    for row, v in enumerate(cells):
+        if v is None or v != v:
+            continue
+        fits = float(v) in {float(n) for n in names} if named else float(v).is_integer() and 0 <= v < len(names)
+        if not fits:
+            raise ColumnError(
+                f"{source.name}: the columns {', '.join(group[:3])} look like one model's classes, but the target "
+                f"{target!r} holds {v!r} in row {row + 1}, not a class index; this looks like regression: "
+                "pass -l mse (or another regression loss) to read each column as a model"
+            )
+
+
+def _is_int_name(name: str) -> bool:
+    return name.lstrip("-").isdigit()
 
 
 def _not_binary_columns(source: Source, target: str, group: list[str], sep: str) -> None:
@@ -834,11 +862,11 @@ def _is_list(dtype: pa.DataType) -> bool:
     return _holds_lists(dtype) and is_numeric(dtype.value_type)
 
 
-# Numbers written with a decimal comma (1,5 or 1.234,5): another notation, not text.
-_DECIMAL_COMMA = re.compile(r"^\s*[+-]?(\d{1,3}(\.\d{3})+|\d+),\d+\s*$")
+# Numbers written with a decimal comma (1,5 or 1.234,5) or thousands commas (1,000,000): another notation.
+_DECIMAL_COMMA = re.compile(r"^\s*[+-]?(\d{1,3}(\.\d{3})+|\d+),\d+\s*$|^\s*[+-]?\d{1,3}(,\d{3})+\s*$")
 
 
-def _refuse_other_notation(source: Source, name: str) -> None:
+def _refuse_other_notation(source: Source, name: str, decimal: str | None) -> None:
     """A text column whose cells are numbers with a decimal comma is an error naming the fix,
     never a column skipped as text (a model would vanish from the comparison)."""
     column = source.sample.column(name)
@@ -850,9 +878,14 @@ def _refuse_other_notation(source: Source, name: str) -> None:
         commas = [(i, c) for i, c in filled if _DECIMAL_COMMA.match(c)]
         if commas:
             row, cell = commas[0]
-            fix = "pass --decimal , to read them" if source.format in ("csv", "tsv") else "store them as numbers"
+            if source.format in ("csv", "tsv"):
+                raise ColumnError(
+                    f"{source.name}: column {name!r} holds {cell!r} in row {row + 1}"
+                    f"{comma_fix(cell, [c for _, c in filled], decimal)}"
+                )
             raise ColumnError(
-                f"{source.name}: column {name!r} holds numbers with a decimal comma ({cell!r} in row {row + 1}); {fix}"
+                f"{source.name}: column {name!r} holds numbers with a decimal comma ({cell!r} in row {row + 1}); "
+                "store them as numbers"
             )
 
 

@@ -122,10 +122,7 @@ def source_from_dataframe(df: pd.DataFrame | object) -> Source:
 
     if not isinstance(df, pd.DataFrame):
         raise InputError(f"data= takes a file path, a list of paths or a pandas DataFrame, not {type(df).__name__}")
-    try:
-        table = pa.Table.from_pandas(df, preserve_index=False)
-    except (pa.ArrowException, ValueError, TypeError) as exc:
-        raise InputError(f"the DataFrame cannot be converted to Arrow: {exc}") from None
+    table = table_from_pandas(df)
     return source_from_table(table, "<dataframe>")
 
 
@@ -148,3 +145,18 @@ def is_number(cell: object) -> bool:
 def first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+def table_from_pandas(df: Any) -> pa.Table:
+    """A DataFrame as an Arrow table; a column Arrow cannot type is named in one sentence."""
+    try:
+        return pa.Table.from_pandas(df, preserve_index=False)
+    except (pa.ArrowException, ValueError, TypeError) as exc:
+        for name in df.columns:
+            kinds = sorted({type(v).__name__ for v in df[name].dropna().tolist()})
+            if len(kinds) > 1:
+                raise InputError(
+                    f"column {str(name)!r} of the DataFrame mixes {' and '.join(kinds)} values; give it one type, "
+                    f"as df[{str(name)!r}].astype(str) does"
+                ) from None
+        raise InputError(f"the DataFrame cannot be converted to Arrow: {first_line(exc)}") from None

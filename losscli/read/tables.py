@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..errors import BadValueError, DataTypeError, InputError
-from .source import Source, first_line, source_from_table
+from .source import Source, first_line, source_from_table, table_from_pandas
 
 ACCEPTED = (
     "a path or a list of paths, a pandas or polars DataFrame, a pyarrow Table or RecordBatch, "
@@ -26,10 +26,7 @@ def source_from_data(data: Any) -> Source:
     """An in-memory table of any accepted kind as a Source; a TypeError names the kinds for anything else."""
     module = type(data).__module__.split(".")[0]
     if module == "pandas" and hasattr(data, "columns"):
-        try:
-            table = pa.Table.from_pandas(data, preserve_index=False)
-        except (pa.ArrowException, ValueError, TypeError) as exc:
-            raise InputError(f"the DataFrame cannot be converted to Arrow: {first_line(exc)}") from None
+        table = table_from_pandas(data)
         return source_from_table(_plain_types(table), "<dataframe>")
     if isinstance(data, pa.Table):
         return source_from_table(_plain_types(data), "<table>")

@@ -66,9 +66,19 @@ def _place(d: Diagnosis, label: str, model: str) -> str:
 
 
 def _worst_share(d: Diagnosis) -> tuple[str, float]:
-    shares = {m: r.metrics.get("top1_share", math.nan) for m, r in d.models.items()}
+    """The model whose worst 1% of rows hold the most of its loss. A share no larger than equal
+    rows give (1 row of 3 holds 33% of a constant loss) says nothing, and counts as none."""
+    shares = {
+        m: share if (share := r.metrics.get("top1_share", math.nan)) > _even_share(r.n) * (1 + 1e-9) else math.nan
+        for m, r in d.models.items()
+    }
     model = max(shares, key=lambda m: shares[m] if math.isfinite(shares[m]) else -1.0)
     return model, shares[model]
+
+
+def _even_share(n: int) -> float:
+    """The share of the worst 1% of ``n`` rows when every row's loss is the same."""
+    return min(1.0, math.ceil(n / 100) / n) if n > 0 else 1.0
 
 
 def _concentrated(d: Diagnosis, threshold: float, chosen: str = "") -> list[str]:
@@ -107,7 +117,7 @@ def _heavy_tails(d: Diagnosis, threshold: float, chosen: str = "") -> list[str]:
     out = []
     for m, r in d.models.items():
         ratio = r.metrics.get("rmse_over_mae", math.nan)
-        if ratio >= threshold:
+        if ratio >= threshold and math.isfinite(ratio) and math.isfinite(r.metrics.get("rmse", math.nan)):
             out.append(
                 f"{m}: RMSE/MAE = {_num(ratio)} against {_num(GAUSSIAN_RMSE_OVER_MAE)} for Gaussian errors "
                 f"(excess kurtosis {_num(r.metrics['excess_kurtosis'])}): its errors have heavy tails."
@@ -118,12 +128,25 @@ def _heavy_tails(d: Diagnosis, threshold: float, chosen: str = "") -> list[str]:
 def _gaussian(d: Diagnosis, threshold: float, chosen: str = "") -> list[str]:
     if chosen:  # a rule above has fired
         return []
-    ratios = [r.metrics.get("rmse_over_mae", math.nan) for r in d.models.values()]
-    shares = [r.metrics.get("top1_share", math.nan) for r in d.models.values()]
+    rmse = {m: r.metrics.get("rmse", math.nan) for m, r in d.models.items()}
+    exact = [m for m, v in rmse.items() if v == 0]
+    unbounded = [m for m, v in rmse.items() if not math.isfinite(v)]
+    rest = [r for m, r in d.models.items() if m not in exact and m not in unbounded]
+    ratios = [v for r in rest if math.isfinite(v := r.metrics.get("rmse_over_mae", math.nan))]
+    shares = [v for r in rest if math.isfinite(v := r.metrics.get("top1_share", math.nan))]
+    said = []
+    if exact:
+        said.append(f"{', '.join(exact)} {'predicts' if len(exact) == 1 else 'predict'} every row exactly (no error).")
+    if unbounded:
+        said.append(f"{', '.join(unbounded)}: errors beyond float64, so no error statistic is finite.")
+    if not ratios or not shares:
+        return [*said, "No error shape to weigh: mse (rmse in the target's units) is the conventional choice."]
+    every = "Every other" if exact or unbounded else "Every"
     return [
-        f"Every model's RMSE/MAE is at most {_num(max(ratios))} (Gaussian: {_num(GAUSSIAN_RMSE_OVER_MAE)}) and "
+        *said,
+        f"{every} model's RMSE/MAE is at most {_num(max(ratios))} (Gaussian: {_num(GAUSSIAN_RMSE_OVER_MAE)}) and "
         f"the worst 1% of rows hold at most {_pct(max(shares))} of the squared error: "
-        "no outliers to guard against, so mse (rmse in the target's units) is the efficient choice."
+        "no outliers to guard against, so mse (rmse in the target's units) is the efficient choice.",
     ]
 
 
@@ -141,7 +164,7 @@ def _biased(d: Diagnosis, threshold: float, chosen: str = "") -> list[str]:
     out = []
     for m, r in d.models.items():
         bias, rmse = r.metrics.get("bias", math.nan), r.metrics.get("rmse", math.nan)
-        if rmse > 0 and bias * bias >= threshold * rmse * rmse:
+        if 0 < rmse < math.inf and bias * bias >= threshold * rmse * rmse:  # inf: no share to speak of
             way = "too high" if bias > 0 else "too low"
             out.append(
                 f"{m}: predictions are {way} by {_num(abs(bias))} on average, "
@@ -170,8 +193,8 @@ def _log_loss(d: Diagnosis, threshold: float, chosen: str = "") -> list[str]:
 
 def _confident_mistakes(d: Diagnosis, threshold: float, chosen: str = "") -> list[str]:
     model, share = _worst_share(d)
-    if not share >= threshold:
-        return []
+    if not share >= threshold or d.models[model].metrics.get("accuracy") == 1.0:
+        return []  # a model right on every row makes no mistakes, confident or not
     return [
         f"{model}: the worst 1% of rows hold {_pct(share)} of its log loss (confident mistakes); "
         "add brier, which is bounded, to see the model without them."

@@ -407,6 +407,9 @@ def _distribution_pictures(ev: Evaluation, observed: Distributions, notes: list[
         notes.append(f"no calibration for {names}: predictions outside [0, 1] are not probabilities")
     out = []
     unweighted = f" Rows count 1 each, whatever their {ev.layout.weight}." if ev.layout.weight else ""
+    infinite = [f"{m} ({h.infinite})" for m, h in observed.histograms.items() if h.infinite]
+    if infinite:
+        notes.append(f"residuals beyond float64 (inf), counted outside the bins: {', '.join(infinite)}")
     if observed.histograms:
         text = (
             "Rows per residual bin, per model; the bins span the first rows' 0.5% to 99.5% range, widened by 5%, "

@@ -42,11 +42,13 @@ def resolve_label(ev: Evaluation, text: str) -> str:
     if text in labels:
         return text
     try:
-        label = parse_spec(text).label
+        wanted = parse_spec(text).identity
     except LossCliError:  # not a spec either: fall through to the error below
-        label = None
-    if label in labels:
-        return label
+        wanted = None
+    # huber, huber:delta=1 and huber(delta=1) are one loss: the resolved specs are compared, not the text.
+    for spec in ev.specs:
+        if spec.identity == wanted:
+            return spec.label
     raise OptionError(f"{text!r} is not one of the losses of this run ({', '.join(labels)})")
 
 

@@ -1,0 +1,75 @@
+"""Small refusals a fresh user met: each one sentence, of a LossCliError that is also the built-in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import log_loss, mean_absolute_error, mean_squared_error
+from typer.testing import CliRunner
+
+import losscli
+from losscli.cli import app
+from losscli.errors import InputError, LossCliError
+
+runner = CliRunner()
+
+
+@pytest.mark.parametrize(
+    ("y_true", "y_pred", "weight", "name"),
+    [
+        (np.array([1 + 1j, 2]), np.array([1.0, 2.0]), None, "y_true"),
+        (np.array([1.0, 2.0]), np.array([1.0, 2 + 0j]), None, "y_pred"),
+        (np.array([1.0, 2.0]), np.array([1.0, 2.0]), np.array([1j, 1]), "sample_weight"),
+    ],
+)
+def test_complex_input_is_a_type_error_in_one_sentence(y_true, y_pred, weight, name) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(TypeError, match=f"^{name} holds complex numbers; losses take real numbers") as info:
+        losscli.score("mse", y_true, y_pred, sample_weight=weight)
+    assert isinstance(info.value, LossCliError)
+
+
+def test_a_dataframe_column_of_mixed_types_is_named() -> None:
+    frame = pd.DataFrame({"y": [1.0, 2, 3, 4], "a": [1.0, 2, 3, 5], "g": ["x", 1, "x", 2]})
+    with pytest.raises(InputError, match=r"^column 'g' of the DataFrame mixes int and str values; give it one type"):
+        losscli.evaluate(frame, "mse", by="g")
+
+
+def test_column_vectors_are_read_as_scikit_learn_reads_them() -> None:
+    y, p = np.array([[1.0], [2.0], [4.0]]), np.array([[1.5], [2.0], [3.0]])
+    assert losscli.score("mse", y, p) == pytest.approx(mean_squared_error(y, p), rel=1e-12)
+    assert losscli.score("mae", y.ravel(), p) == pytest.approx(mean_absolute_error(y, p), rel=1e-12)
+    assert losscli.score("mse", y, p.ravel()) == pytest.approx(mean_squared_error(y, p), rel=1e-12)
+    labels, probs = np.array([[1], [0], [1]]), np.array([[0.8], [0.3], [0.6]])
+    assert losscli.score("bce", labels, probs) == pytest.approx(log_loss(labels.ravel(), probs.ravel()), rel=1e-12)
+    rows = np.array([[0.2, 0.8], [0.7, 0.3], [0.4, 0.6]])
+    assert losscli.score("cce", labels, rows) == pytest.approx(log_loss(labels.ravel(), rows), rel=1e-12)
+
+
+def test_a_multiclass_loss_still_needs_rows_by_classes() -> None:
+    with pytest.raises(ValueError, match=r"not a class index 0\.\.0"):  # one column is one class, not a vector
+        losscli.score("cce", np.array([1, 0]), np.array([[0.8], [0.3]]))
+
+
+def test_regression_values_beside_dotted_model_names_say_pass_a_regression_loss(tmp_path: Path) -> None:
+    path = tmp_path / "r.csv"
+    path.write_text("y,lgbm.v1,lgbm.v2\n1.5,1.4,1.7\n2.5,2.6,2.2\n0.5,0.4,0.9\n")
+    result = runner.invoke(app, ["eval", str(path)])
+    assert result.exit_code == 2
+    assert "holds 1.5 in row 1, not a class index; this looks like regression: pass -l mse" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    ok = runner.invoke(app, ["eval", str(path), "-l", "mse", "-f", "csv", "-q"])
+    assert ok.exit_code == 0, ok.output
+    expected = mean_squared_error([1.5, 2.5, 0.5], [1.4, 2.6, 0.4])
+    assert float(ok.stdout.splitlines()[1].split(",")[2]) == pytest.approx(expected, rel=1e-12)
+
+
+def test_class_index_targets_beside_dotted_columns_stay_multiclass(tmp_path: Path) -> None:
+    path = tmp_path / "m.csv"
+    path.write_text("y,m.a,m.b,m.c\n0,0.5,0.3,0.2\n2,0.1,0.6,0.3\n1,0.2,0.2,0.6\n")
+    result = runner.invoke(app, ["eval", str(path), "-f", "csv", "-q"])
+    assert result.exit_code == 0, result.output
+    probs = [[0.5, 0.3, 0.2], [0.1, 0.6, 0.3], [0.2, 0.2, 0.6]]
+    assert float(result.stdout.splitlines()[1].split(",")[2]) == pytest.approx(log_loss([0, 2, 1], probs), rel=1e-12)
