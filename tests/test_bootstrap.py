@@ -67,6 +67,23 @@ def test_replicate_sums_are_the_weighted_sums(groups: int) -> None:
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-9)
 
 
+@pytest.mark.parametrize("groups", [1, 5, 300])
+@pytest.mark.parametrize("blas_threads", ["1", "2"])
+def test_sums_over_several_spans_whatever_the_piece_size(
+    groups: int, blas_threads: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows across spans, cut into pieces of 512/2048 rows (one BLAS thread) or of a size that
+    does not divide a span (BLAS may thread): the same weighted sums."""
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", blas_threads)
+    rng = np.random.default_rng(groups)
+    rows, start, b = 2 * SPAN_ROWS + 999, 12_345, REPLICATE_BLOCK + 7
+    columns = rng.normal(size=(rows, 3))
+    codes = rng.integers(0, groups, rows)
+    got = replicate_sums(4, start, columns, codes, groups, b)
+    want = np.einsum("ib,ic,ig->cbg", replicate_weights(4, start, rows, b), columns, np.eye(groups)[codes])
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-9)
+
+
 @pytest.mark.parametrize("groups", [1, 3])
 def test_equal_columns_are_reduced_once_and_give_the_weighted_sums(groups: int) -> None:
     """A --baseline pair repeats its model's and the baseline's columns, and without --weight every

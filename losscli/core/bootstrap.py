@@ -37,7 +37,7 @@ import functools
 import math
 import os
 import threading
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -51,6 +51,7 @@ _WORDS_PER_ROW = REPLICATE_BLOCK // 16  # four 16-bit uniforms per 64-bit word, 
 _ONEHOT_LIMIT = 64
 # Rows whose counts become float64 at once: 512 x 128 x 8 bytes stays in the core's cache.
 _PIECE_ROWS = 512
+_GROUP_PIECE_ROWS = 2048
 _LOOKUP_PIECE = 32768  # uniforms looked up at once (their intp copy: 256 KiB)
 # OpenBLAS wakes its own threads for a product above rows x replicates x columns = 65536 x 4,
 # which with losscli's threads costs many times the arithmetic. The command line starts
@@ -185,19 +186,25 @@ def _distinct_columns(columns: np.ndarray) -> tuple[list[int], list[int]]:
     return distinct, source
 
 
-Piece = tuple[int, int, "np.ndarray | None", "np.ndarray | None"]
+class _Local(NamedTuple):
+    """A piece's groups: those present, each row's index among them, and (for the sorted
+    sums) the rows in group order and where each group's run starts."""
+
+    present: np.ndarray
+    inverse: np.ndarray
+    order: np.ndarray | None
+    starts: np.ndarray | None
+
+
+Piece = tuple[int, int, "_Local | None"]
 
 
 def _reduce(seed: int, start: int, columns: np.ndarray, codes: np.ndarray, groups: int, replicates: int) -> np.ndarray:
     """The replicate sums of ``columns``: (c, B, groups)."""
     rows, width = columns.shape
     out = np.zeros((width, replicates, groups))
-    step = _piece_rows(width)
-    spans = [
-        [(lo, min(hi, lo + step), *_local_groups(codes[lo : min(hi, lo + step)], groups)) for lo in range(s, hi, step)]
-        for s in range(0, rows, SPAN_ROWS)
-        for hi in (min(rows, s + SPAN_ROWS),)
-    ]
+    step = _piece_rows(width, groups)
+    spans = [_pieces(codes, lo, min(rows, lo + SPAN_ROWS), step, groups, width) for lo in range(0, rows, SPAN_ROWS)]
     blocks = range(0, replicates, REPLICATE_BLOCK)
 
     def one_task(task: tuple[int, list[list[Piece]]]) -> np.ndarray:
@@ -211,8 +218,8 @@ def _reduce(seed: int, start: int, columns: np.ndarray, codes: np.ndarray, group
             counts = draws(seed, q0 // REPLICATE_BLOCK, start + lo, hi - lo)[:, : q1 - q0]
             # An infinite loss times a count of 0 is nan: expected, and said in a note (engines/local).
             with np.errstate(invalid="ignore", over="ignore"):
-                for p_lo, p_hi, present, inverse in pieces:
-                    _add_piece(target, counts[p_lo - lo : p_hi - lo], columns[p_lo:p_hi], present, inverse)
+                for p_lo, p_hi, local in pieces:
+                    _add_piece(target, counts[p_lo - lo : p_hi - lo], columns[p_lo:p_hi], local)
         return target
 
     if groups > 1:
@@ -225,11 +232,19 @@ def _reduce(seed: int, start: int, columns: np.ndarray, codes: np.ndarray, group
     return out
 
 
-def _piece_rows(width: int) -> int:
-    """Rows per product: a cache-sized piece, or below OpenBLAS's threading size where it may thread."""
+def _pieces(codes: np.ndarray, lo: int, hi: int, step: int, groups: int, width: int) -> list[Piece]:
+    """The pieces of rows lo..hi: (start, end, their groups)."""
+    ends = [min(hi, a + step) for a in range(lo, hi, step)]
+    return [(a, b, _local_groups(codes[a:b], groups, width)) for a, b in zip(range(lo, hi, step), ends, strict=True)]
+
+
+def _piece_rows(width: int, groups: int) -> int:
+    """Rows per product: a cache-sized piece (larger with groups, whose sums per group cost NumPy
+    calls per column), or below OpenBLAS's threading size where BLAS may start threads."""
     if os.environ.get("OPENBLAS_NUM_THREADS", os.environ.get("OMP_NUM_THREADS")) == "1":
-        return _PIECE_ROWS
-    return max(16, min(_PIECE_ROWS, _BLAS_SINGLE_THREAD // (REPLICATE_BLOCK * max(width, 1))))
+        return _PIECE_ROWS if groups == 1 else _GROUP_PIECE_ROWS
+    widest = width if groups == 1 else _ONEHOT_LIMIT  # a one-hot product's columns: at most the limit
+    return max(16, min(_PIECE_ROWS, _BLAS_SINGLE_THREAD // (REPLICATE_BLOCK * max(widest, 1))))
 
 
 def _counts_buffer(size: int) -> np.ndarray:
@@ -248,37 +263,40 @@ def _floats_buffer(rows: int, replicates: int) -> np.ndarray:
     return floats[: rows * replicates].reshape(rows, replicates)
 
 
-def _local_groups(codes: np.ndarray, groups: int) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """The groups present in a piece and each row's index among them (None: one group)."""
+def _local_groups(codes: np.ndarray, groups: int, width: int) -> _Local | None:
+    """The groups of a piece (None: one group); computed once, used by every replicate block."""
     if groups == 1:
-        return None, None
+        return None
     present, inverse = np.unique(codes, return_inverse=True)
-    return present, inverse.reshape(-1)
+    inverse = inverse.reshape(-1)
+    if len(present) * width <= _ONEHOT_LIMIT:
+        return _Local(present, inverse, None, None)
+    order = np.argsort(inverse, kind="stable")
+    return _Local(present, inverse, order, np.flatnonzero(np.diff(inverse[order], prepend=-1)))
 
 
-def _add_piece(
-    target: np.ndarray, counts: np.ndarray, columns: np.ndarray, present: np.ndarray | None, inverse: np.ndarray | None
-) -> None:
+def _add_piece(target: np.ndarray, counts: np.ndarray, columns: np.ndarray, local: _Local | None) -> None:
     """target[c, :, g] += sum over rows i of group g of counts[i, :] * columns[i, c] (counts: uint8, rows x B)."""
     rows, width = columns.shape
     floats = _floats_buffer(*counts.shape)
     np.copyto(floats, counts)
-    if present is None or inverse is None:
+    if local is None:
         target[:, :, 0] += columns.T @ floats
         return
-    count = len(present)
-    if count * width <= _ONEHOT_LIMIT:
+    if local.order is None or local.starts is None:  # few groups: one product with a one-hot spread
+        count = len(local.present)
         spread = np.zeros((rows, count, width))
-        spread[np.arange(rows), inverse] = columns
+        spread[np.arange(rows), local.inverse] = columns
         sums = (spread.reshape(rows, count * width).T @ floats).reshape(count, width, -1)
-        target[:, :, present] += sums.transpose(1, 2, 0)
+        target[:, :, local.present] += sums.transpose(1, 2, 0)
         return
-    order = np.argsort(inverse, kind="stable")
-    starts = np.flatnonzero(np.diff(inverse[order], prepend=-1))
-    sorted_counts = floats[order]
-    sorted_columns = columns[order]
+    # Many groups: rows in group order, each group's run of products summed, a column at a time
+    # (all columns at once makes a rows x columns x B temporary: slower).
+    sorted_counts = floats[local.order]
+    sorted_columns = columns[local.order]
     for c in range(width):
-        target[c][:, present] += np.add.reduceat(sorted_counts * sorted_columns[:, c, None], starts, axis=0).T
+        sums = np.add.reduceat(sorted_counts * sorted_columns[:, c, None], local.starts, axis=0)
+        target[c][:, local.present] += sums.T
 
 
 def state_bytes(replicates: int, groups: int, keys: int) -> int:
