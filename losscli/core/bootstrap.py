@@ -53,10 +53,9 @@ _ONEHOT_LIMIT = 64
 _PIECE_ROWS = 512
 _GROUP_PIECE_ROWS = 2048
 _LOOKUP_PIECE = 32768  # uniforms looked up at once (their intp copy: 256 KiB)
-# OpenBLAS wakes its own threads for a product above rows x replicates x columns = 65536 x 4,
-# which with losscli's threads costs many times the arithmetic. The command line starts
-# NumPy with one BLAS thread (cli/__init__.py); elsewhere products are cut below that size.
-_BLAS_SINGLE_THREAD = 65536 * 4
+# A product of a piece (512 x 128 x columns) is above OpenBLAS's size for threading it
+# (65536 x 4): the command line starts NumPy with one BLAS thread (cli/__init__.py), as
+# its own threads use the cores; in a program that left BLAS threaded, BLAS splits it too.
 # Counts above 9 have probability below 1e-7, far below the table's resolution.
 _MAX_COUNT = 10
 
@@ -203,7 +202,7 @@ def _reduce(seed: int, start: int, columns: np.ndarray, codes: np.ndarray, group
     """The replicate sums of ``columns``: (c, B, groups)."""
     rows, width = columns.shape
     out = np.zeros((width, replicates, groups))
-    step = _piece_rows(width, groups)
+    step = _piece_rows(groups)
     spans = [_pieces(codes, lo, min(rows, lo + SPAN_ROWS), step, groups, width) for lo in range(0, rows, SPAN_ROWS)]
     blocks = range(0, replicates, REPLICATE_BLOCK)
 
@@ -238,13 +237,10 @@ def _pieces(codes: np.ndarray, lo: int, hi: int, step: int, groups: int, width: 
     return [(a, b, _local_groups(codes[a:b], groups, width)) for a, b in zip(range(lo, hi, step), ends, strict=True)]
 
 
-def _piece_rows(width: int, groups: int) -> int:
+def _piece_rows(groups: int) -> int:
     """Rows per product: a cache-sized piece (larger with groups, whose sums per group cost NumPy
-    calls per column), or below OpenBLAS's threading size where BLAS may start threads."""
-    if os.environ.get("OPENBLAS_NUM_THREADS", os.environ.get("OMP_NUM_THREADS")) == "1":
-        return _PIECE_ROWS if groups == 1 else _GROUP_PIECE_ROWS
-    widest = width if groups == 1 else _ONEHOT_LIMIT  # a one-hot product's columns: at most the limit
-    return max(16, min(_PIECE_ROWS, _BLAS_SINGLE_THREAD // (REPLICATE_BLOCK * max(widest, 1))))
+    calls per column). Fixed, so the sums' order, and so every digit, is the same everywhere."""
+    return _PIECE_ROWS if groups == 1 else _GROUP_PIECE_ROWS
 
 
 def _counts_buffer(size: int) -> np.ndarray:
