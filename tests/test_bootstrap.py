@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from losscli.cli import app
 from losscli.core import bootstrap, workers
 from losscli.core.accumulate import Accumulator
-from losscli.core.bootstrap import REPLICATE_BLOCK, ROW_BLOCK, pair_table, replicate_sums, replicate_weights
+from losscli.core.bootstrap import REPLICATE_BLOCK, SPAN_ROWS, count_table, replicate_sums, replicate_weights
 from losscli.errors import OptionError
 from losscli.read.source import source_from_dataframe
 
@@ -21,19 +21,22 @@ from .build import Options, run
 from .conftest import SAMPLE
 
 
-def test_the_table_is_pairs_of_poisson_one_to_two_to_the_minus_16() -> None:
-    pairs = pair_table().view(np.uint8).reshape(65536, 2).astype(int)
-    pmf = stats.poisson.pmf(np.arange(12), 1.0)
-    joint = np.zeros((12, 12))
-    np.add.at(joint, (pairs[:, 0], pairs[:, 1]), 2**-16)
-    np.testing.assert_allclose(joint, np.outer(pmf, pmf), atol=2**-16)  # every pair's probability
-    first, second = np.bincount(pairs[:, 0], minlength=12), np.bincount(pairs[:, 1], minlength=12)
-    np.testing.assert_allclose(first / 65536, pmf, atol=2**-16)
-    np.testing.assert_allclose(second / 65536, pmf, atol=4e-5)
-    for counts in (pairs[:, 0], pairs[:, 1]):  # weights of mean 1 and variance 1, nearly
-        assert counts.mean() == pytest.approx(1.0, abs=1e-4)
+def test_the_table_is_quadruples_of_poisson_one_to_two_to_the_minus_16() -> None:
+    quads = count_table().view(np.uint8).reshape(65536, 4).astype(int)
+    pmf = stats.poisson.pmf(np.arange(10), 1.0)
+    joint = np.zeros((10,) * 4)
+    np.add.at(joint, tuple(quads.T), 2**-16)
+    want = np.multiply.outer(np.multiply.outer(pmf, pmf), np.multiply.outer(pmf, pmf))
+    np.testing.assert_allclose(joint, want, atol=2**-16)  # every quadruple's probability
+    for k in range(4):
+        counts = quads[:, k]
+        observed = np.bincount(counts, minlength=10)[:10] / 65536
+        np.testing.assert_allclose(observed, pmf, atol=2**-16 if k == 0 else 2e-4)
+        # weights of mean 1 and variance 1, nearly (Poisson(1)'s are 1 and 1)
+        assert counts.mean() == pytest.approx(1.0, abs=5e-4)
         assert counts.var() == pytest.approx(1.0, abs=5e-4)
-    assert abs(np.corrcoef(pairs.T)[0, 1]) < 2e-4
+    correlation = np.corrcoef(quads.T) - np.eye(4)
+    assert np.abs(correlation).max() < 1.2e-3
 
 
 def test_draws_look_like_poisson_one() -> None:
@@ -61,6 +64,18 @@ def test_replicate_sums_are_the_weighted_sums(groups: int) -> None:
     r = replicate_weights(9, start, rows, b)  # (rows, B)
     onehot = np.eye(groups)[codes]  # (rows, groups)
     want = np.einsum("ib,ic,ig->cbg", r, columns, onehot)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-9)
+
+
+@pytest.mark.parametrize("groups", [1, 5, 300])
+def test_sums_over_several_spans_are_the_weighted_sums(groups: int) -> None:
+    """Rows across spans, cut into pieces (512 rows, 2048 with groups) and a part span at the end."""
+    rng = np.random.default_rng(groups)
+    rows, start, b = 2 * SPAN_ROWS + 999, 12_345, REPLICATE_BLOCK + 7
+    columns = rng.normal(size=(rows, 3))
+    codes = rng.integers(0, groups, rows)
+    got = replicate_sums(4, start, columns, codes, groups, b)
+    want = np.einsum("ib,ic,ig->cbg", replicate_weights(4, start, rows, b), columns, np.eye(groups)[codes])
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-9)
 
 
@@ -156,7 +171,7 @@ def test_the_command_line_refuses_a_state_too_big_in_one_sentence(monkeypatch: p
 def _intervals(chunk_rows: int | None = None, threads: int | None = None, seed: int = 11) -> np.ndarray:
     """Every interval bound of a run on one group, unweighted (the path reducing inside blocks)."""
     rng = np.random.default_rng(5)
-    n = 3 * ROW_BLOCK * 7 + 123
+    n = 3 * SPAN_ROWS + 123
     y = rng.normal(size=n)
     frame = pd.DataFrame({"y": y, "a": y + rng.normal(size=n), "b": y + rng.standard_t(3, size=n)})
     options = Options(ci=0.9, bootstrap=2 * REPLICATE_BLOCK + 17, seed=seed, baseline="a")
@@ -173,7 +188,7 @@ def test_intervals_are_the_same_for_any_chunk_size_and_thread_count() -> None:
     """Batches cut anywhere (inside a tile, across tiles), one thread or three: rtol 1e-12."""
     whole = _intervals()
     assert np.isfinite(whole).all()
-    for chunk_rows, threads in ((1000, 1), (ROW_BLOCK, 3), (5 * ROW_BLOCK + 1, 2), (None, 1)):
+    for chunk_rows, threads in ((1000, 1), (SPAN_ROWS, 3), (SPAN_ROWS // 3 + 1, 2), (None, 1)):
         np.testing.assert_allclose(_intervals(chunk_rows, threads), whole, rtol=1e-12, atol=0)
 
 

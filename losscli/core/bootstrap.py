@@ -1,27 +1,34 @@
-"""Poisson bootstrap replicate sums: fast keyed draws, reduced by matrix products.
+"""Poisson bootstrap replicate sums: keyed draws, reduced by matrix products.
 
 Every row gets B weights r ~ Poisson(1), the same for every model and loss
-(the pairing of a difference is kept by construction). The draws are cut into
-tiles of ROW_BLOCK rows (aligned to the row's position in the whole input) by
-REPLICATE_BLOCK replicates; each tile comes from its own generator keyed by
-(seed, row block, replicate block), so a row's weights depend only on the
-seed and its position: the same for any chunk size, engine or thread count.
+(the pairing of a difference is kept by construction). Replicates come in
+blocks of REPLICATE_BLOCK; each block has one PCG64 stream keyed by (seed,
+block), in which row i's draws are the 64-bit words 8 i .. 8 i + 7: a batch
+starting at row i jumps there (PCG64's ``advance``), so a row's weights
+depend only on the seed and its position in the whole input, the same for any
+chunk size, engine or thread count.
 
-A tile is 16-bit uniforms, each mapped through a table to the Poisson(1)
-counts of two neighbouring rows (one lookup, one byte of randomness per
-draw): every pair's joint probability is the product of Poisson(1)
-probabilities to within 2^-16, so each count's probability is within 4e-5 of
-Poisson(1) (the first of a pair to 2^-16). The means reported are ratios of
-replicate sums, in which such an offset of the weights' mean or variance
-cancels to first order, and a width changes by at most about 2.5e-4 of
+Each 16-bit uniform is mapped through a table to the Poisson(1) counts of four
+replicates of the row (one lookup, half a byte of randomness per draw): every
+quadruple's joint probability is the product of Poisson(1) probabilities to
+within 2^-16, so each count's probability is within 2e-4 of Poisson(1), its
+mean and variance within 5e-4 of 1, and the four counts' correlation below
+1.2e-3. Rows stay independent (each has lookups of its own). The means
+reported are ratios of replicate sums, in which an offset of the weights'
+mean cancels to first order, and a width changes by at most about 2.5e-4 of
 itself: the Monte Carlo error of B = 1000 replicates (a few percent of the
-width) is a hundred times larger. The replicate sums of a tile are matrix products of
-the counts (converted to float64 a cache-sized piece at a time) with the
-batch's columns (w, w * loss per model and loss; equal columns once), in float64:
-O(rows x B x columns) flops with memory bounded by the tile, not by B x rows. Threads take
-disjoint replicate blocks, and each replicate block adds its row blocks in
-order (with one group, in spans of rows whose sums are added in order): identical
-numbers for any thread count.
+width) is a hundred times larger.
+
+The replicate sums are float64 matrix products of the counts (converted to
+float64 a cache-sized piece of rows at a time) with the batch's columns (w,
+w * loss per model and loss; equal columns once): O(rows x B x columns) flops
+with memory bounded by a span of rows, not by B x rows. The work is cut into
+tasks of one replicate block x one span of SPAN_ROWS rows whose NumPy calls
+are long (hundreds of microseconds): threads hand Python's lock over at each
+call, which costs tens of microseconds here, so short calls left the second
+core idle. With one group each task returns partial sums, added in task
+order; with groups each replicate block is a task writing its own slice:
+identical numbers for any thread count.
 """
 
 from __future__ import annotations
@@ -30,46 +37,45 @@ import functools
 import math
 import os
 import threading
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from ..errors import OptionError
-from .workers import parallel_map
+from .workers import parallel_iter
 
-ROW_BLOCK = 1024
 REPLICATE_BLOCK = 128
-# With one group, a replicate block's rows are also cut into spans of this many row
-# blocks, each a task with partial sums of its own, added in span order: every core
-# works even when B is below 128 x cores, and the numbers still do not depend on the
-# thread count. Only while the partials are small (columns x B <= the limit).
-_SPAN_BLOCKS = 16
-_SPLIT_LIMIT = 1 << 16
+SPAN_ROWS = 8192
+_WORDS_PER_ROW = REPLICATE_BLOCK // 16  # four 16-bit uniforms per 64-bit word, four counts each
 # Above this many (local groups x columns) a one-hot product costs more than sorting.
 _ONEHOT_LIMIT = 64
-# Matrix products are cut so rows x replicates x columns stays at OpenBLAS's
-# single-thread threshold (65536 x 4): above it, every small product wakes BLAS's
-# own threads, which costs 40 times the arithmetic here. Our threads use the cores.
-_BLAS_SINGLE_THREAD = 65536 * 4
-_PIECE_COLUMNS = 16
-# Counts above 11 have probability below 1e-8: the table has no room for them.
-_MAX_COUNT = 12
+# Rows whose counts become float64 at once: 512 x 128 x 8 bytes stays in the core's cache.
+_PIECE_ROWS = 512
+_GROUP_PIECE_ROWS = 2048
+_LOOKUP_PIECE = 32768  # uniforms looked up at once (their intp copy: 256 KiB)
+# A product of a piece (512 x 128 x columns) is above OpenBLAS's size for threading it
+# (65536 x 4): the command line starts NumPy with one BLAS thread (cli/__init__.py), as
+# its own threads use the cores; in a program that left BLAS threaded, BLAS splits it too.
+# Counts above 9 have probability below 1e-7, far below the table's resolution.
+_MAX_COUNT = 10
 
 
 @functools.cache
-def pair_table() -> np.ndarray:
-    """For each 16-bit uniform, the Poisson(1) counts of two rows, as a uint16 holding two bytes.
+def count_table() -> np.ndarray:
+    """For each 16-bit uniform, the Poisson(1) counts of four replicates, as a uint32 holding four bytes.
 
-    The pairs (a, b), ordered by a then b, take runs of the 65536 values as long as their
-    probability (thresholds are the cumulative probabilities rounded to 2^-16).
+    The quadruples (a, b, c, d), in lexicographic order, take runs of the 65536 values as
+    long as their probability (thresholds are the cumulative probabilities rounded to 2^-16).
     """
     p = np.array([math.exp(-1.0) / math.factorial(k) for k in range(_MAX_COUNT)])
-    cdf = np.cumsum(np.outer(p, p).ravel())
+    joint = np.multiply.outer(np.multiply.outer(p, p), np.multiply.outer(p, p))
+    cdf = np.cumsum(joint.ravel())
     thresholds = np.round(cdf * 65536.0)
     cell = np.minimum(np.searchsorted(thresholds, np.arange(65536), side="right"), cdf.size - 1)
-    pairs = np.empty((65536, 2), dtype=np.uint8)
-    pairs[:, 0], pairs[:, 1] = np.divmod(cell, _MAX_COUNT)
-    table: np.ndarray = pairs.view(np.uint16).reshape(65536)
+    quads = np.empty((65536, 4), dtype=np.uint8)
+    for k, index in enumerate(np.unravel_index(cell, joint.shape)):
+        quads[:, k] = index
+    table: np.ndarray = quads.view(np.uint32).reshape(65536)
     return table
 
 
@@ -85,41 +91,47 @@ def _mix(z: int) -> int:
     return z ^ (z >> 31)
 
 
-def _generator(seed: int, row_block: int, replicate_block: int) -> np.random.SFC64:
-    """An SFC64 stream keyed by (seed, row block, replicate block).
+def _stream(seed: int, replicate_block: int, row: int) -> np.random.PCG64:
+    """The PCG64 stream of (seed, replicate block), moved to ``row``'s first word.
 
-    Its state words are SplitMix64 hashes of the key, then 12 outputs are discarded
-    (as numpy seeds SFC64): a third of the cost of a SeedSequence per tile. One
+    State and increment (which selects one of 2^127 streams) are SplitMix64 hashes of
+    the key: setting them costs a few microseconds, a SeedSequence five times more. One
     generator per thread is re-keyed, so threads never share a state.
     """
-    bits: np.random.SFC64 | None = getattr(_local, "bits", None)
+    bits: np.random.PCG64 | None = getattr(_local, "bits", None)
     if bits is None:
-        bits = _local.bits = np.random.SFC64(0)
-    key = _mix(_mix(_mix(seed & _MASK) ^ row_block) ^ replicate_block)
+        bits = _local.bits = np.random.PCG64(0)
+    key = _mix(_mix(seed & _MASK) ^ replicate_block)
     a = _mix(key)
     b = _mix(a)
     c = _mix(b)
-    state: Any = {"bit_generator": "SFC64", "has_uint32": 0, "uinteger": 0}
-    state["state"] = {"state": np.array([a, b, c, 1], dtype=np.uint64)}
+    d = _mix(c)
+    state: Any = {"bit_generator": "PCG64", "has_uint32": 0, "uinteger": 0}
+    state["state"] = {"state": (a << 64) | b, "inc": (c << 64) | d | 1}
     bits.state = state
-    bits.random_raw(12)
+    bits.advance(row * _WORDS_PER_ROW)
     return bits
 
 
-def tile(seed: int, row_block: int, replicate_block: int, replicates: int, out: np.ndarray | None = None) -> np.ndarray:
-    """The counts of one tile: uint8, shape (replicates, ROW_BLOCK), replicates <= REPLICATE_BLOCK.
+def draws(seed: int, replicate_block: int, start: int, rows: int) -> np.ndarray:
+    """The counts of rows start..start+rows in one replicate block: uint8, shape (rows, REPLICATE_BLOCK).
 
-    Fewer replicates take a prefix of the same stream, so the first replicates of
-    a run with B = 2000 are those of the same run with B = 1000. ``out``: a uint16
-    buffer of at least replicates x ROW_BLOCK / 2 to write the counts into.
+    A run with B replicates uses the first B - 128 k columns of its last block, so the
+    first replicates of a run with B = 2000 are those of the same run with B = 1000.
+    The result is a view of this thread's buffer when ``rows`` <= SPAN_ROWS: valid until
+    the thread's next call.
     """
-    words = replicates * ROW_BLOCK // 8  # four 16-bit uniforms per 64-bit word, two counts each
-    bits = _generator(seed, row_block, replicate_block).random_raw(words)
-    # A 128 KiB table of byte pairs stays in cache (a float table does not): floats come per piece.
-    # "wrap" never wraps (a uint16 is always inside the table) and skips "clip"'s compares.
-    target = None if out is None else out[: 4 * words]
-    counts = np.take(pair_table(), bits.view(np.uint16), mode="wrap", out=target).view(np.uint8)
-    return counts.reshape(replicates, ROW_BLOCK)
+    bits = _stream(seed, replicate_block, start).random_raw(rows * _WORDS_PER_ROW)
+    out = _counts_buffer(rows * REPLICATE_BLOCK // 4)
+    # A 256 KiB table of four counts stays in the core's cache (a float table would not): the
+    # counts become floats a piece at a time. "wrap" never wraps (a uint16 is always inside
+    # the table) and skips "clip"'s compares.
+    uniforms = bits.view(np.uint16)
+    # NumPy widens the indices to intp first: in pieces, that copy stays in cache too.
+    for lo in range(0, uniforms.size, _LOOKUP_PIECE):
+        hi = lo + _LOOKUP_PIECE
+        np.take(count_table(), uniforms[lo:hi], mode="wrap", out=out[lo:hi])
+    return out.view(np.uint8).reshape(rows, REPLICATE_BLOCK)
 
 
 def replicate_weights(seed: int, start: int, rows: int, replicates: int) -> np.ndarray:
@@ -127,20 +139,7 @@ def replicate_weights(seed: int, start: int, rows: int, replicates: int) -> np.n
     out = np.empty((rows, replicates))
     for q0 in range(0, replicates, REPLICATE_BLOCK):
         q1 = min(replicates, q0 + REPLICATE_BLOCK)
-        for b, lo, hi, off in _row_blocks(start, rows):
-            out[lo:hi, q0:q1] = tile(seed, b, q0 // REPLICATE_BLOCK, q1 - q0)[:, off : off + hi - lo].T
-    return out
-
-
-def _row_blocks(start: int, rows: int) -> list[tuple[int, int, int, int]]:
-    """(row block, batch lo, batch hi, offset in the block) for rows start..start+rows."""
-    out = []
-    lo = 0
-    while lo < rows:
-        b, off = divmod(start + lo, ROW_BLOCK)
-        hi = min(rows, lo + ROW_BLOCK - off)
-        out.append((b, lo, hi, off))
-        lo = hi
+        out[:, q0:q1] = draws(seed, q0 // REPLICATE_BLOCK, start, rows)[:, : q1 - q0]
     return out
 
 
@@ -186,95 +185,114 @@ def _distinct_columns(columns: np.ndarray) -> tuple[list[int], list[int]]:
     return distinct, source
 
 
+class _Local(NamedTuple):
+    """A piece's groups: those present, each row's index among them, and (for the sorted
+    sums) the rows in group order and where each group's run starts."""
+
+    present: np.ndarray
+    inverse: np.ndarray
+    order: np.ndarray | None
+    starts: np.ndarray | None
+
+
+Piece = tuple[int, int, "_Local | None"]
+
+
 def _reduce(seed: int, start: int, columns: np.ndarray, codes: np.ndarray, groups: int, replicates: int) -> np.ndarray:
     """The replicate sums of ``columns``: (c, B, groups)."""
     rows, width = columns.shape
     out = np.zeros((width, replicates, groups))
-    blocks = _row_blocks(start, rows)
-    local = [_local_groups(codes[lo:hi], groups) for _, lo, hi, _ in blocks]
-    split = groups == 1 and width * replicates <= _SPLIT_LIMIT
-    step = _SPAN_BLOCKS if split else max(len(blocks), 1)
-    spans = [range(k, min(len(blocks), k + step)) for k in range(0, len(blocks), step)]
-    tasks = [(q0, span) for q0 in range(0, replicates, REPLICATE_BLOCK) for span in spans]
+    step = _piece_rows(groups)
+    spans = [_pieces(codes, lo, min(rows, lo + SPAN_ROWS), step, groups, width) for lo in range(0, rows, SPAN_ROWS)]
+    blocks = range(0, replicates, REPLICATE_BLOCK)
 
-    def one_task(task: tuple[int, range]) -> np.ndarray:
-        q0, span = task
+    def one_task(task: tuple[int, list[list[Piece]]]) -> np.ndarray:
+        q0, task_spans = task
         q1 = min(replicates, q0 + REPLICATE_BLOCK)
-        # One span: the replicate block's own slice of out (disjoint, no locks); several:
-        # a partial of its own, added below in span order.
-        target = np.zeros((width, q1 - q0, groups)) if len(spans) > 1 else out[:, q0:q1, :]
-        pairs = _pairs_buffer()
-        for k in span:
-            b, lo, hi, off = blocks[k]
-            draws = tile(seed, b, q0 // REPLICATE_BLOCK, q1 - q0, pairs)[:, off : off + hi - lo]
+        # With groups, the replicate block's own slice of out (disjoint, no locks); with one
+        # group, a partial of its own, added below in task order.
+        target = out[:, q0:q1, :] if groups > 1 else np.zeros((width, q1 - q0, 1))
+        for pieces in task_spans:
+            lo, hi = pieces[0][0], pieces[-1][1]
+            counts = draws(seed, q0 // REPLICATE_BLOCK, start + lo, hi - lo)[:, : q1 - q0]
             # An infinite loss times a count of 0 is nan: expected, and said in a note (engines/local).
             with np.errstate(invalid="ignore", over="ignore"):
-                _add_tile(target, draws, columns[lo:hi], *local[k])
+                for p_lo, p_hi, local in pieces:
+                    _add_piece(target, counts[p_lo - lo : p_hi - lo], columns[p_lo:p_hi], local)
         return target
 
-    partials = parallel_map(one_task, tasks)
-    if len(spans) > 1:
-        for (q0, _), part in zip(tasks, partials, strict=True):
-            out[:, q0 : q0 + part.shape[1], :] += part
+    if groups > 1:
+        for _ in parallel_iter(one_task, [(q0, spans) for q0 in blocks]):
+            pass
+        return out
+    tasks = [(q0, [pieces]) for q0 in blocks for pieces in spans]
+    for (q0, _), part in zip(tasks, parallel_iter(one_task, tasks), strict=True):
+        out[:, q0 : q0 + part.shape[1], :] += part
     return out
 
 
-def _pairs_buffer() -> np.ndarray:
-    """This thread's buffer for a tile's counts, kept from tile to tile (not a fresh 128 KiB each)."""
-    pairs: np.ndarray | None = getattr(_local, "pairs", None)
-    if pairs is None:
-        pairs = _local.pairs = np.empty(REPLICATE_BLOCK * ROW_BLOCK // 2, dtype=np.uint16)
-    return pairs
+def _pieces(codes: np.ndarray, lo: int, hi: int, step: int, groups: int, width: int) -> list[Piece]:
+    """The pieces of rows lo..hi: (start, end, their groups)."""
+    ends = [min(hi, a + step) for a in range(lo, hi, step)]
+    return [(a, b, _local_groups(codes[a:b], groups, width)) for a, b in zip(range(lo, hi, step), ends, strict=True)]
 
 
-def _local_groups(codes: np.ndarray, groups: int) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """The groups present in a block and each row's index among them (None: one group)."""
+def _piece_rows(groups: int) -> int:
+    """Rows per product: a cache-sized piece (larger with groups, whose sums per group cost NumPy
+    calls per column). Fixed, so the sums' order, and so every digit, is the same everywhere."""
+    return _PIECE_ROWS if groups == 1 else _GROUP_PIECE_ROWS
+
+
+def _counts_buffer(size: int) -> np.ndarray:
+    """This thread's buffer for a span's counts, kept from span to span (not a fresh 1 MiB each)."""
+    counts: np.ndarray | None = getattr(_local, "counts", None)
+    if counts is None or counts.size < size:
+        counts = _local.counts = np.empty(max(size, SPAN_ROWS * REPLICATE_BLOCK // 4), dtype=np.uint32)
+    return counts[:size]
+
+
+def _floats_buffer(rows: int, replicates: int) -> np.ndarray:
+    """This thread's float64 buffer for a piece's counts, contiguous (rows, replicates)."""
+    floats: np.ndarray | None = getattr(_local, "floats", None)
+    if floats is None or floats.size < rows * replicates:
+        floats = _local.floats = np.empty(max(rows, _PIECE_ROWS) * REPLICATE_BLOCK)
+    return floats[: rows * replicates].reshape(rows, replicates)
+
+
+def _local_groups(codes: np.ndarray, groups: int, width: int) -> _Local | None:
+    """The groups of a piece (None: one group); computed once, used by every replicate block."""
     if groups == 1:
-        return None, None
+        return None
     present, inverse = np.unique(codes, return_inverse=True)
-    return present, inverse.reshape(-1)
-
-
-def _add_tile(
-    target: np.ndarray, draws: np.ndarray, columns: np.ndarray, present: np.ndarray | None, inverse: np.ndarray | None
-) -> None:
-    """target[c, :, g] += sum over rows of group g of draws[:, i] * columns[i, c] (draws: uint8 counts)."""
-    if present is None or inverse is None:
-        target[:, :, 0] += _product(draws, columns).T
-        return
-    rows, width = columns.shape
-    count = len(present)
-    if count * width <= _ONEHOT_LIMIT:
-        spread = np.zeros((rows, count, width))
-        spread[np.arange(rows), inverse] = columns
-        sums = _product(draws, spread.reshape(rows, count * width)).reshape(-1, count, width)
-        target[:, :, present] += sums.transpose(2, 0, 1)
-        return
+    inverse = inverse.reshape(-1)
+    if len(present) * width <= _ONEHOT_LIMIT:
+        return _Local(present, inverse, None, None)
     order = np.argsort(inverse, kind="stable")
-    starts = np.flatnonzero(np.diff(inverse[order], prepend=-1))
-    sorted_draws = draws[:, order]
-    sorted_columns = columns[order]
-    for c in range(width):
-        target[c][:, present] += np.add.reduceat(sorted_draws * sorted_columns[:, c], starts, axis=1)
+    return _Local(present, inverse, order, np.flatnonzero(np.diff(inverse[order], prepend=-1)))
 
 
-def _product(counts: np.ndarray, columns: np.ndarray) -> np.ndarray:
-    """counts @ columns in float64, in pieces small enough for BLAS to stay on the calling
-    thread; the counts become floats one piece at a time (a contiguous array: rows of a
-    wider buffer, 8 KiB apart, would share cache sets), so the piece stays in cache."""
+def _add_piece(target: np.ndarray, counts: np.ndarray, columns: np.ndarray, local: _Local | None) -> None:
+    """target[c, :, g] += sum over rows i of group g of counts[i, :] * columns[i, c] (counts: uint8, rows x B)."""
     rows, width = columns.shape
-    replicates = counts.shape[0]
-    out = np.zeros((replicates, width))
-    step = max(16, _BLAS_SINGLE_THREAD // (replicates * min(width, _PIECE_COLUMNS)))
-    piece = np.empty((replicates, min(step, rows)))
-    for r0 in range(0, rows, step):
-        r1 = min(rows, r0 + step)
-        draws = piece[:, : r1 - r0]
-        np.copyto(draws, counts[:, r0:r1])
-        for c0 in range(0, width, _PIECE_COLUMNS):
-            c1 = min(width, c0 + _PIECE_COLUMNS)
-            out[:, c0:c1] += draws @ columns[r0:r1, c0:c1]
-    return out
+    floats = _floats_buffer(*counts.shape)
+    np.copyto(floats, counts)
+    if local is None:
+        target[:, :, 0] += columns.T @ floats
+        return
+    if local.order is None or local.starts is None:  # few groups: one product with a one-hot spread
+        count = len(local.present)
+        spread = np.zeros((rows, count, width))
+        spread[np.arange(rows), local.inverse] = columns
+        sums = (spread.reshape(rows, count * width).T @ floats).reshape(count, width, -1)
+        target[:, :, local.present] += sums.transpose(1, 2, 0)
+        return
+    # Many groups: rows in group order, each group's run of products summed, a column at a time
+    # (all columns at once makes a rows x columns x B temporary: slower).
+    sorted_counts = floats[local.order]
+    sorted_columns = columns[local.order]
+    for c in range(width):
+        sums = np.add.reduceat(sorted_counts * sorted_columns[:, c, None], local.starts, axis=0)
+        target[c][:, local.present] += sums.T
 
 
 def state_bytes(replicates: int, groups: int, keys: int) -> int:

@@ -9,7 +9,7 @@ numbers are identical for any thread count.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
@@ -58,3 +58,19 @@ def parallel_map(fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
     if _pool is None:
         _pool = ThreadPoolExecutor(max_workers=count, thread_name_prefix="losscli-worker")
     return list(_pool.map(fn, todo))
+
+
+def parallel_iter(fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+    """``fn(x) for x in items``, in order, on the pool when there is more than one thread and item.
+
+    Results are yielded as they come, so a caller adding them up holds about one per
+    thread at a time rather than all of them.
+    """
+    todo = list(items)
+    count = thread_count()
+    if count <= 1 or len(todo) <= 1:
+        return (fn(x) for x in todo)
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=count, thread_name_prefix="losscli-worker")
+    return _pool.map(fn, todo)
