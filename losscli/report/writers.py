@@ -29,6 +29,7 @@ import glob as globbing
 import io
 import json
 import os
+import re
 import stat
 import sys
 from collections.abc import Iterable, Iterator, Sequence
@@ -263,7 +264,7 @@ class PerRowWriter:
 
     def _delimited(self, batch: Any) -> bytes:
         import pyarrow as pa
-        import pyarrow.csv as pacsv
+        import pyarrow.compute as pc
 
         delimiter = "\t" if self.fmt == "tsv" else ","
         # Arrow quotes every header name whatever the quoting style: the header is written by the
@@ -275,10 +276,41 @@ class PerRowWriter:
             csv.writer(line, delimiter=delimiter, lineterminator="\n").writerow(batch.schema.names)
             header = line.getvalue().encode()
         self._header = False
-        options = pacsv.WriteOptions(include_header=False, delimiter=delimiter, quoting_style="needed")
-        sink = pa.BufferOutputStream()
-        pacsv.write_csv(batch, sink, write_options=options)
-        return header + bytes(sink.getvalue())
+        if not batch.num_rows:
+            return header
+        # Arrow's writer quotes every string cell ("a1" for a1): the lines are joined here from
+        # each column's text, Arrow's own cast for numbers (what its writer writes), an id
+        # quoted only where CSV needs it.
+        pieces: list[Any] = []
+        for i in range(batch.num_columns):
+            pieces += [pa.scalar(delimiter)] if i else []
+            pieces.append(_delimited_cells(batch.column(i), delimiter))
+        return header + bytes(_joined(pc.binary_join_element_wise(*pieces, pa.scalar("\n"), "")))
+
+
+def _delimited_cells(column: Any, delimiter: str) -> Any:
+    """A column's CSV/TSV text: a missing cell empty, a text cell quoted only when it holds the
+    delimiter, a quote or a line break, begins or ends with white space, or is empty (so an
+    empty text reads apart from a missing one)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pa.types.is_dictionary(column.type):
+        column = column.dictionary_decode()
+    text = pc.cast(column, pa.string())
+    if _is_text(column.type):
+        needs = pc.match_substring_regex(text, f'[{re.escape(delimiter)}"\\r\\n]|^\\s|\\s$|^$')
+        if pc.any(needs).as_py():  # most ids need no quotes: no copy made for them
+            quoted = pc.binary_join_element_wise('"', pc.replace_substring(text, '"', '""'), '"', "")
+            text = pc.if_else(needs, quoted, text)
+    return pc.fill_null(text, "") if text.null_count else text
+
+
+def _is_text(kind: Any) -> bool:
+    import pyarrow as pa
+
+    # By name for the view types: pyarrow 15 (the oldest supported) has no is_string_view.
+    return kind in (pa.string(), pa.large_string(), pa.binary(), pa.large_binary()) or str(kind).endswith("_view")
 
 
 def _jsonl(batch: Any) -> bytes:
