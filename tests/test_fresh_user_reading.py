@@ -203,3 +203,16 @@ def test_per_row_tsv_quotes_a_tab_not_a_comma_and_keeps_a_missing_id_apart_from_
         pq.write_table(pa.table({"id": pa.array(ids).cast(kind), "y": [1.0] * 6, "m": [3.0] * 6}), path)
         again = runner.invoke(app, ["eval", str(path), "-l", "mae", "--per-row", "-q", "-f", "tsv"])
         assert again.stdout == tsv.stdout, kind
+
+
+def test_per_row_batches_with_and_without_a_cell_to_quote_are_written_alike(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import losscli.read.parquet
+
+    monkeypatch.setattr(losscli.read.parquet, "PARQUET_BATCH_ROWS", 2)  # [a1, b2] [x,y, c3] [d4, e5]
+    path = tmp_path / "r.parquet"
+    ids = ["a1", "b2", "x,y", "c3", "d4", "e5"]
+    pq.write_table(pa.table({"id": ids, "y": [1.0] * 6, "m": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]}), path)
+    result = runner.invoke(app, ["eval", str(path), "-l", "mse", "--per-row", "-q"])
+    assert result.stdout == 'id,m:mse\na1,0\nb2,1\n"x,y",4\nc3,9\nd4,16\ne5,25\n'  # (m - 1)^2

@@ -264,7 +264,7 @@ class PerRowWriter:
 
     def _delimited(self, batch: Any) -> bytes:
         import pyarrow as pa
-        import pyarrow.compute as pc
+        import pyarrow.csv as pacsv
 
         delimiter = "\t" if self.fmt == "tsv" else ","
         # Arrow quotes every header name whatever the quoting style: the header is written by the
@@ -276,40 +276,91 @@ class PerRowWriter:
             csv.writer(line, delimiter=delimiter, lineterminator="\n").writerow(batch.schema.names)
             header = line.getvalue().encode()
         self._header = False
-        if not batch.num_rows:
-            return header
-        # Arrow's writer quotes every string cell ("a1" for a1): the lines are joined here from
-        # each column's text, Arrow's own cast for numbers (what its writer writes), an id
-        # quoted only where CSV needs it.
-        pieces: list[Any] = []
-        for i in range(batch.num_columns):
-            pieces += [pa.scalar(delimiter)] if i else []
-            pieces.append(_delimited_cells(batch.column(i), delimiter))
-        return header + bytes(_joined(pc.binary_join_element_wise(*pieces, pa.scalar("\n"), "")))
+        # Arrow's writer quotes every text cell ("a1" for a1) or none: text columns (the id) are
+        # looked at first; with no cell to quote Arrow writes them bare, else the lines are
+        # joined here (1.2x the writer's time, on those batches only).
+        texts = {i: _text(batch.column(i)) for i in range(batch.num_columns) if _is_text(batch.column(i).type)}
+        quote = {i: _to_quote(text, delimiter) for i, text in texts.items()}
+        if any(q is not None for q in quote.values()):
+            return header + _quoted_lines(batch, delimiter, texts, quote)
+        plain = pa.RecordBatch.from_arrays(
+            [texts.get(i, batch.column(i)) for i in range(batch.num_columns)], names=batch.schema.names
+        )
+        style = "none" if texts else "needed"  # numbers are never quoted either way
+        options = pacsv.WriteOptions(include_header=False, delimiter=delimiter, quoting_style=style)
+        sink = pa.BufferOutputStream()
+        pacsv.write_csv(plain, sink, write_options=options)
+        return header + bytes(sink.getvalue())
 
 
-def _delimited_cells(column: Any, delimiter: str) -> Any:
-    """A column's CSV/TSV text: a missing cell empty, a text cell quoted only when it holds the
-    delimiter, a quote or a line break, begins or ends with white space, or is empty (so an
-    empty text reads apart from a missing one)."""
+def _text(column: Any) -> Any:
+    """A text column as plain strings (a dictionary decoded, bytes read as UTF-8, a view copied),
+    as Arrow's writer and string kernels take them."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     if pa.types.is_dictionary(column.type):
         column = column.dictionary_decode()
-    text = pc.cast(column, pa.string())
-    if _is_text(column.type):
-        needs = pc.match_substring_regex(text, f'[{re.escape(delimiter)}"\\r\\n]|^\\s|\\s$|^$')
-        if pc.any(needs).as_py():  # most ids need no quotes: no copy made for them
-            quoted = pc.binary_join_element_wise('"', pc.replace_substring(text, '"', '""'), '"', "")
-            text = pc.if_else(needs, quoted, text)
-    return pc.fill_null(text, "") if text.null_count else text
+    # Array.cast imports pyarrow.compute (25-80 ms): a CSV's ids are strings already.
+    return column if column.type == pa.string() else column.cast(pa.string())
+
+
+def _to_quote(text: Any, delimiter: str) -> Any:
+    """Where a text cell must be quoted (None: nowhere): it holds the delimiter, a quote or a
+    line break, begins or ends with white space, or is empty (so it reads apart from a missing
+    one, which is written empty)."""
+    if not _may_need_quotes(text, delimiter):
+        return None
+    import pyarrow.compute as pc
+
+    needs = pc.match_substring_regex(text, f'[{re.escape(delimiter)}"\\r\\n]|^\\s|\\s$|^$')
+    return needs if pc.any(needs).as_py() else None
+
+
+_WHITE_SPACE = np.frombuffer(b" \t\n\v\f\r", dtype=np.uint8)
+
+
+def _may_need_quotes(text: Any, delimiter: str) -> bool:
+    """A quick look at a string array's bytes (a third of the regex's time, which then says
+    which cells): a structural character anywhere, an empty or missing cell, or white space
+    at a cell's edge."""
+    offsets = np.frombuffer(text.buffers()[1], dtype=np.int32)[text.offset : text.offset + len(text) + 1]
+    if not len(text) or offsets[-1] == offsets[0]:
+        return bool(len(text))
+    body = bytes(memoryview(text.buffers()[2])[int(offsets[0]) : int(offsets[-1])])
+    if any(ch in body for ch in (delimiter.encode(), b'"', b"\r", b"\n")):
+        return True
+    lengths = np.diff(offsets)
+    if not lengths.all():
+        return True
+    cells = np.frombuffer(body, dtype=np.uint8)
+    starts = offsets[:-1] - offsets[0]
+    edges = np.concatenate([cells[starts], cells[starts + lengths - 1]])
+    return bool(np.isin(edges, _WHITE_SPACE).any())
+
+
+def _quoted_lines(batch: Any, delimiter: str, texts: dict[int, Any], quote: dict[int, Any]) -> bytes:
+    """The batch's lines joined from each column's text: Arrow's own cast for numbers (what its
+    writer writes), a text cell quoted where ``quote`` says, a missing cell empty."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    pieces: list[Any] = []
+    for i in range(batch.num_columns):
+        pieces += [pa.scalar(delimiter)] if i else []
+        cells = texts[i] if i in texts else pc.cast(batch.column(i), pa.string())
+        if quote.get(i) is not None:
+            quoted = pc.binary_join_element_wise('"', pc.replace_substring(cells, '"', '""'), '"', "")
+            cells = pc.if_else(quote[i], quoted, cells)
+        pieces.append(pc.fill_null(cells, "") if cells.null_count else cells)
+    return bytes(_joined(pc.binary_join_element_wise(*pieces, pa.scalar("\n"), ""))) if batch.num_rows else b""
 
 
 def _is_text(kind: Any) -> bool:
     import pyarrow as pa
 
     # By name for the view types: pyarrow 15 (the oldest supported) has no is_string_view.
+    if pa.types.is_dictionary(kind):
+        return _is_text(kind.value_type)
     return kind in (pa.string(), pa.large_string(), pa.binary(), pa.large_binary()) or str(kind).endswith("_view")
 
 
