@@ -210,9 +210,42 @@ def test_per_row_batches_with_and_without_a_cell_to_quote_are_written_alike(
 ) -> None:
     import losscli.read.parquet
 
-    monkeypatch.setattr(losscli.read.parquet, "PARQUET_BATCH_ROWS", 2)  # [a1, b2] [x,y, c3] [d4, e5]
+    # Batches of three: no id to quote, some (and one missing), all but the missing one.
+    monkeypatch.setattr(losscli.read.parquet, "PARQUET_BATCH_ROWS", 3)
     path = tmp_path / "r.parquet"
-    ids = ["a1", "b2", "x,y", "c3", "d4", "e5"]
-    pq.write_table(pa.table({"id": ids, "y": [1.0] * 6, "m": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]}), path)
+    ids = ["a1", "b2", "c3", "x,y", "d4", None, "e,5", " f6", None]
+    pq.write_table(pa.table({"id": ids, "y": [1.0] * 9, "m": [float(v) for v in range(1, 10)]}), path)
     result = runner.invoke(app, ["eval", str(path), "-l", "mse", "--per-row", "-q"])
-    assert result.stdout == 'id,m:mse\na1,0\nb2,1\n"x,y",4\nc3,9\nd4,16\ne5,25\n'  # (m - 1)^2
+    squares = [f"{(m - 1) ** 2:g}" for m in range(1, 10)]
+    written = ["a1", "b2", "c3", '"x,y"', "d4", "", '"e,5"', '" f6"', ""]
+    assert result.stdout == "id,m:mse\n" + "".join(f"{i},{s}\n" for i, s in zip(written, squares, strict=True))
+
+
+@pytest.mark.parametrize(("fmt", "sep"), [("csv", ","), ("tsv", "\t")])
+def test_per_row_ids_of_every_kind_read_back_as_written(tmp_path: Path, fmt: str, sep: str) -> None:
+    """Ids drawn from characters CSV cares about, many quoted in one batch (more runs than Arrow's
+    writer is called for): each quoted exactly when the rule says, and read back by csv."""
+    import csv
+    import io
+    import random
+
+    draw = random.Random(7)
+    alphabet = ["a", "7", " ", ",", '"', "\n", "\t", "é", "\r"]
+    ids = [None if draw.random() < 0.05 else "".join(draw.choices(alphabet, k=draw.randint(0, 4))) for _ in range(400)]
+    path = tmp_path / "r.parquet"
+    pq.write_table(pa.table({"id": ids, "y": [0.0] * 400, "m": [float(i % 9) for i in range(400)]}), path)
+    result = runner.invoke(app, ["eval", str(path), "-l", "mae", "--per-row", "-q", "-f", fmt])
+    assert result.exit_code == 0, result.stderr
+
+    def cell(text: str | None) -> str:
+        if text is None:
+            return ""
+        edge = text[:1].isspace() or text[-1:].isspace()
+        needs = text == "" or edge or any(c in text for c in (sep, '"', "\r", "\n"))
+        return '"' + text.replace('"', '""') + '"' if needs else text
+
+    expected = f"id{sep}m:mae\n" + "".join(f"{cell(v)}{sep}{i % 9}\n" for i, v in enumerate(ids))
+    written = result.stdout_bytes.decode()  # .stdout reads "\r\n" as "\n"
+    assert written == expected
+    back = list(csv.reader(io.StringIO(written, newline=""), delimiter=sep))
+    assert [row[0] for row in back[1:]] == [v or "" for v in ids]
