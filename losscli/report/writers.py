@@ -294,7 +294,7 @@ class PerRowWriter:
         )
 
 
-# Runs of rows Arrow's writer is called for, at most, in a batch: each call costs about 20 us.
+# Runs of rows Arrow's writer is called for, at most, in a batch: each call costs about 30 us.
 _MOST_RUNS = 64
 
 
@@ -338,8 +338,8 @@ def _to_quote(text: Any, delimiter: str) -> np.ndarray | None:
     """Which cells of a string array must be quoted (None: none): those holding the delimiter, a
     quote or a line break, beginning or ending with white space, or empty (so an empty text reads
     apart from a missing one, which is written empty). Read from the array's bytes and offsets:
-    most batches of ids hold none of those bytes and no empty cell, seen by memchr alone (3% of
-    Arrow's writer's time, a tenth of its regex kernel's, and no pyarrow.compute to import)."""
+    most batches of ids hold none of those bytes and no empty cell, seen by memchr alone (under 1%
+    of Arrow's writer's time on a CSV's ids; no regex kernel, no pyarrow.compute to import)."""
     n = len(text)
     offsets = np.frombuffer(text.buffers()[1], dtype=np.int32)[text.offset : text.offset + n + 1]
     data = text.buffers()[2]
