@@ -48,6 +48,59 @@ def test_usage_errors_are_one_line_in_losscli_style(args: list[str], message: st
     assert result.stderr.rstrip().endswith("-h'.")
 
 
+# A mistyped option, and what it is close to (Click's own list named --loss and --verbose for
+# --bogus, --class-sep beside --loss for --loss-typo, --meta and --timeout beside --ci-method).
+MISTYPED = [
+    ("--bogus", None),
+    ("--loss-typo", "--loss"),
+    ("--ci-methd", "--ci-method"),
+    ("--ci-methd=bca", "--ci-method"),
+    ("--basline", "--baseline"),
+    ("--per_row", "--per-row"),
+    ("--LOSS", "--loss"),
+    ("--no-colour", "--no-color"),
+    ("--nan-drop", "--nan"),
+    ("--fail", "--fail-above, --fail-if-worse or --fail-if-worse-by"),
+    ("--json", "--format json"),
+    ("--metrics", None),
+    ("-Z", None),
+]
+
+
+@pytest.mark.parametrize(("typed", "meant"), MISTYPED)
+def test_a_mistyped_option_suggests_only_close_names(typed: str, meant: str | None) -> None:
+    result = runner.invoke(app, ["eval", HOUSES, typed, "-l", "mse"])
+    assert result.exit_code == 2
+    shown = typed.split("=")[0]
+    if meant is None:
+        expected = f"losscli: error: No such option: {shown}; see 'losscli eval -h'.\n"
+    else:
+        expected = f"losscli: error: No such option: {shown}. Did you mean {meant}? See 'losscli eval -h'.\n"
+    assert result.stderr == expected
+    assert result.stdout == ""
+
+
+def test_a_mistyped_option_of_another_command_names_that_command() -> None:
+    result = runner.invoke(app, ["losses", "--explan", "mse"])
+    assert (
+        result.stderr == "losscli: error: No such option: --explan. Did you mean --explain? See 'losscli losses -h'.\n"
+    )
+    result = runner.invoke(app, ["plot", "losses", HOUSES, "--bogus"])
+    assert result.stderr == "losscli: error: No such option: --bogus; see 'losscli plot losses -h'.\n"
+    result = runner.invoke(app, ["eval", HOUSES, "--x\x1b[2J"])
+    assert result.stderr == "losscli: error: No such option: --x\\x1b[2J; see 'losscli eval -h'.\n"
+
+
+def test_a_mistyped_option_through_the_console_script() -> None:
+    done = subprocess.run([LOSSCLI, "eval", "x.csv", "--ci-methd", "bca"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert (
+        done.stderr == "losscli: error: No such option: --ci-methd. Did you mean --ci-method? See 'losscli eval -h'.\n"
+    )
+    assert "Traceback" not in done.stderr
+    assert done.stdout == ""
+
+
 def test_losscli_alone_still_shows_the_help() -> None:
     result = runner.invoke(app, [])
     assert "Usage: losscli" in result.output

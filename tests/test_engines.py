@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from losscli.read.formats import open_source
+from losscli.read.rows import RowCount
 from losscli.request import Inputs, Output, Request, Statistics
 from losscli.spec import parse_specs
 
@@ -173,7 +174,7 @@ def test_progress_bar_on_a_terminal(monkeypatch: pytest.MonkeyPatch, capsys: pyt
     monkeypatch.setattr(progress, "PROGRESS_MIN_SECONDS", 0.0)
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
     source = open_source(path)
-    assert progress.estimated_rows(source, [path]) == 200
+    assert progress.estimated_rows(source, [path]) == RowCount(200, exact=True)  # the Parquet footer's count
     with progress.progress_bar(source, _request(path, quiet=False)) as advance:
         assert advance is not None
         advance(50)  # before any speed is known: must render
@@ -188,7 +189,7 @@ def test_progress_bar_by_estimated_time(monkeypatch: pytest.MonkeyPatch) -> None
 
     path = str(Path(__file__).parent.parent / "sample_data" / "house_prices.parquet")
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
-    monkeypatch.setattr(progress, "estimated_rows", lambda source, files: 1_000_000)
+    monkeypatch.setattr(progress, "estimated_rows", lambda source, files: RowCount(1_000_000, exact=False))
     source = open_source(path)
     quick = progress.estimated_seconds(1_000_000, source, models=3, losses=2)
     slow = progress.estimated_seconds(1_000_000, source, models=3, losses=2, replicates=1000)
@@ -209,7 +210,7 @@ def test_progress_bar_when_the_rows_read_project_a_long_run(monkeypatch: pytest.
 
     path = str(Path(__file__).parent.parent / "sample_data" / "house_prices.parquet")
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
-    monkeypatch.setattr(progress, "estimated_rows", lambda source, files: 1_000_000)
+    monkeypatch.setattr(progress, "estimated_rows", lambda source, files: RowCount(1_000_000, exact=False))
     now = [100.0]
     monkeypatch.setattr(progress.time, "monotonic", lambda: now[0])
     source = open_source(path)
@@ -247,8 +248,8 @@ def test_no_progress_bar_in_a_pipeline() -> None:
 
     path = str(Path(__file__).parent.parent / "sample_data" / "house_prices.csv")
     source = open_source(path)
-    # CSV: estimated from the file size and the sample's bytes per row
-    assert 150 <= progress.estimated_rows(source, [path]) <= 250
+    # A CSV under a megabyte is read whole by its sample: counted
+    assert progress.estimated_rows(source, [path]) == RowCount(200, exact=True)
     with progress.progress_bar(source, _request(path, quiet=False)) as advance:
         assert advance is None  # stderr is not a terminal under pytest
 

@@ -152,3 +152,100 @@ def test_per_row_header_is_quoted_only_where_needed_as_the_summary_is(tmp_path: 
         comma.write_text('y,"a,b"\n1,2\n')
         result = runner.invoke(app, ["eval", str(comma), "-l", "mse", "--per-row", "-q", "-f", "csv"])
         assert result.stdout.splitlines()[0] == 'row,"a,b:mse"'
+
+
+# Each id as the file holds it, then the text CSV writes for it: quoted only where CSV needs it.
+IDS = {
+    "a1": "a1",
+    "007": "007",
+    "x,y": '"x,y"',
+    'q"t': '"q""t"',
+    "two\nlines": '"two\nlines"',
+    " lead": '" lead"',
+    "trail ": '"trail "',
+    "in side": "in side",
+    "é": "é",
+}
+
+
+def test_per_row_ids_are_quoted_only_where_csv_needs_it(tmp_path: Path) -> None:
+    import csv
+    import io
+
+    ids = list(IDS)
+    y = [float(i) for i in range(len(ids))]
+    m = [v + 0.5 * (i % 3) for i, v in enumerate(y)]
+    with (tmp_path / "r.csv").open("w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh, lineterminator="\n").writerows([["id", "y", "m"], *zip(ids, y, m, strict=True)])
+    result = runner.invoke(app, ["eval", str(tmp_path / "r.csv"), "-l", "mse", "--per-row", "-q"])
+    assert result.exit_code == 0, result.stderr
+    squared = [(a - b) ** 2 for a, b in zip(y, m, strict=True)]
+    expected = "id,m:mse\n" + "".join(f"{IDS[i]},{s:g}\n" for i, s in zip(ids, squared, strict=True))
+    assert result.stdout == expected
+    back = list(csv.reader(io.StringIO(result.stdout, newline="")))
+    assert [row[0] for row in back[1:]] == ids
+    assert [float(row[1]) for row in back[1:]] == squared
+
+
+def test_per_row_tsv_quotes_a_tab_not_a_comma_and_keeps_a_missing_id_apart_from_an_empty_one(tmp_path: Path) -> None:
+    import csv
+    import io
+
+    ids = ["a1", "x,y", "t\tab", "", None, "007"]
+    path = tmp_path / "r.parquet"
+    pq.write_table(pa.table({"id": ids, "y": [1.0] * 6, "m": [3.0] * 6}), path)
+    tsv = runner.invoke(app, ["eval", str(path), "-l", "mae", "--per-row", "-q", "-f", "tsv"])
+    assert tsv.exit_code == 0, tsv.stderr
+    assert tsv.stdout == 'id\tm:mae\na1\t2\nx,y\t2\n"t\tab"\t2\n""\t2\n\t2\n007\t2\n'
+    back = list(csv.reader(io.StringIO(tsv.stdout, newline=""), delimiter="\t"))
+    assert [row[0] for row in back[1:]] == ["a1", "x,y", "t\tab", "", "", "007"]
+    for kind in (pa.large_string(), pa.dictionary(pa.int32(), pa.string())):
+        pq.write_table(pa.table({"id": pa.array(ids).cast(kind), "y": [1.0] * 6, "m": [3.0] * 6}), path)
+        again = runner.invoke(app, ["eval", str(path), "-l", "mae", "--per-row", "-q", "-f", "tsv"])
+        assert again.stdout == tsv.stdout, kind
+
+
+def test_per_row_batches_with_and_without_a_cell_to_quote_are_written_alike(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import losscli.read.parquet
+
+    # Batches of three: no id to quote, some (and one missing), all but the missing one.
+    monkeypatch.setattr(losscli.read.parquet, "PARQUET_BATCH_ROWS", 3)
+    path = tmp_path / "r.parquet"
+    ids = ["a1", "b2", "c3", "x,y", "d4", None, "e,5", " f6", None]
+    pq.write_table(pa.table({"id": ids, "y": [1.0] * 9, "m": [float(v) for v in range(1, 10)]}), path)
+    result = runner.invoke(app, ["eval", str(path), "-l", "mse", "--per-row", "-q"])
+    squares = [f"{(m - 1) ** 2:g}" for m in range(1, 10)]
+    written = ["a1", "b2", "c3", '"x,y"', "d4", "", '"e,5"', '" f6"', ""]
+    assert result.stdout == "id,m:mse\n" + "".join(f"{i},{s}\n" for i, s in zip(written, squares, strict=True))
+
+
+@pytest.mark.parametrize(("fmt", "sep"), [("csv", ","), ("tsv", "\t")])
+def test_per_row_ids_of_every_kind_read_back_as_written(tmp_path: Path, fmt: str, sep: str) -> None:
+    """Ids drawn from characters CSV cares about, many quoted in one batch (more runs than Arrow's
+    writer is called for): each quoted exactly when the rule says, and read back by csv."""
+    import csv
+    import io
+    import random
+
+    draw = random.Random(7)
+    alphabet = ["a", "7", " ", ",", '"', "\n", "\t", "é", "\r"]
+    ids = [None if draw.random() < 0.05 else "".join(draw.choices(alphabet, k=draw.randint(0, 4))) for _ in range(400)]
+    path = tmp_path / "r.parquet"
+    pq.write_table(pa.table({"id": ids, "y": [0.0] * 400, "m": [float(i % 9) for i in range(400)]}), path)
+    result = runner.invoke(app, ["eval", str(path), "-l", "mae", "--per-row", "-q", "-f", fmt])
+    assert result.exit_code == 0, result.stderr
+
+    def cell(text: str | None) -> str:
+        if text is None:
+            return ""
+        edge = text[:1].isspace() or text[-1:].isspace()
+        needs = text == "" or edge or any(c in text for c in (sep, '"', "\r", "\n"))
+        return '"' + text.replace('"', '""') + '"' if needs else text
+
+    expected = f"id{sep}m:mae\n" + "".join(f"{cell(v)}{sep}{i % 9}\n" for i, v in enumerate(ids))
+    written = result.stdout_bytes.decode()  # .stdout reads "\r\n" as "\n"
+    assert written == expected
+    back = list(csv.reader(io.StringIO(written, newline=""), delimiter=sep))
+    assert [row[0] for row in back[1:]] == [v or "" for v in ids]

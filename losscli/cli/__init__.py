@@ -18,7 +18,7 @@ import typer
 
 # Typer (pinned below 0.27) carries its own copy of Click: its exceptions and contexts are these.
 from typer._click.core import Context
-from typer._click.exceptions import Exit, NoArgsIsHelpError, UsageError
+from typer._click.exceptions import Exit, NoArgsIsHelpError, NoSuchOption, UsageError
 from typer.core import TyperGroup
 
 from .. import __version__
@@ -32,6 +32,9 @@ def _usage_error(exc: UsageError) -> NoReturn:
     one-line style, exit 2, instead of Click's boxed panel."""
     if isinstance(exc, NoArgsIsHelpError):
         raise exc  # `losscli` alone prints the help
+    if isinstance(exc, NoSuchOption) and exc.ctx is not None:
+        sys.stderr.write(f"losscli: error: {_no_such_option(exc.option_name, exc.ctx)}\n")
+        raise Exit(2)
     where = f"; see '{exc.ctx.command_path} -h'" if exc.ctx is not None else ""
     message = " ".join(exc.format_message().split()).rstrip(".")
     # Click names an option's environment variable even when the value came from the command line.
@@ -40,6 +43,54 @@ def _usage_error(exc: UsageError) -> NoReturn:
         where = f" See '{exc.ctx.command_path} -h'"
     sys.stderr.write(f"losscli: error: {message}{where}.\n")
     raise Exit(2)
+
+
+# As close as a name must be to be suggested (difflib's ratio; Click's 0.6 over the whole
+# "--name" let the shared dashes suggest --loss and --verbose for --bogus).
+OPTION_CUTOFF = 0.7
+
+
+def _no_such_option(typed: str, ctx: Context) -> str:
+    """A mistyped option's sentence, naming the close options only, or none: ``No such option:
+    --ci-methd. Did you mean --ci-method? See 'losscli eval -h'.``"""
+    from ..errors import printable
+
+    known = sorted({o for p in ctx.command.get_params(ctx) for o in [*p.opts, *p.secondary_opts]})
+    close = close_options(typed, known)
+    if "--format" in known and typed.startswith("--"):
+        from ..request import PER_ROW_FORMATS, SUMMARY_FORMATS
+
+        # --json as other tools spell it (sqlite-utils' --csv, --json): the format, not --join.
+        if typed[2:].lower() in {*SUMMARY_FORMATS, *PER_ROW_FORMATS} - {"auto"}:
+            close = [f"--format {typed[2:].lower()}"]
+    told = f"No such option: {printable(typed)}"
+    see = f"'{ctx.command_path} -h'"
+    if not close:
+        return f"{told}; see {see}."
+    listed = close[0] if len(close) == 1 else f"{', '.join(close[:-1])} or {close[-1]}"
+    return f"{told}. Did you mean {listed}? See {see}."
+
+
+def close_options(typed: str, known: list[str]) -> list[str]:
+    """The options of ``known`` a mistyped ``typed`` may have meant, closest first (three at most).
+
+    Compared without their dashes, case or ``_`` for ``-``: the names at difflib ratio
+    OPTION_CUTOFF or more and those that begin with the typed name (``--fail``: ``--fail-above``
+    ...), else one the typed name begins with as a word (``--nan-drop``: ``--nan``).
+    """
+    import difflib  # only a mistyped option pays for it
+
+    def bare(name: str) -> str:
+        return name.lstrip("-").lower().replace("_", "-")
+
+    word = bare(typed)
+    if not word:
+        return []
+    longs = {bare(o): o for o in known if o.startswith("--")}
+    similar = difflib.get_close_matches(word, list(longs), n=3, cutoff=OPTION_CUTOFF)
+    longer = sorted((n for n in longs if len(word) >= 3 and n.startswith(word)), key=len)
+    found = list(dict.fromkeys([*similar, *longer])) or [n for n in longs if word.startswith(n + "-")]
+    return [longs[n] for n in found[:3]] if typed.startswith("--") else []
 
 
 class LossCliGroup(TyperGroup):

@@ -10,13 +10,13 @@ output, a slow disk: costs no estimate knows).
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
 import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ..read.rows import RowCount
     from ..read.source import Source
     from ..request import Request
 
@@ -46,16 +46,20 @@ def progress_bar(source: Source, request: Request) -> Iterator[Callable[[int], N
     the bootstrap's replicates) passes PROGRESS_MIN_SECONDS, else when the rows read
     so far project a run that long.
     """
-    total = estimated_rows(source, list(request.inputs.paths))
     out = request.output
     # Per-row losses written to this terminal would be torn by the bar's redraws.
     rows_to_terminal = out.per_row and out.path is None and sys.stdout.isatty()
-    if out.quiet or not sys.stderr.isatty() or total is None or rows_to_terminal:
+    if out.quiet or not sys.stderr.isatty() or rows_to_terminal:
+        yield None
+        return
+    # Counted or estimated only here: reading a text file's windows is for a person's bar.
+    total = estimated_rows(source, list(request.inputs.paths))
+    if total is None:
         yield None
         return
     models = len(request.columns.preds) or None  # None: every column but the target
     losses = len(request.losses) or 4  # the task's defaults are four losses at most
-    seconds = estimated_seconds(total, source, models=models, losses=losses, replicates=request.stats.replicates)
+    seconds = estimated_seconds(total.rows, source, models=models, losses=losses, replicates=request.stats.replicates)
     bar = _LazyBar(total, show_now=seconds >= PROGRESS_MIN_SECONDS)
     try:
         yield bar
@@ -65,12 +69,16 @@ def progress_bar(source: Source, request: Request) -> Iterator[Callable[[int], N
 
 class _LazyBar:
     """Counts rows; draws the bar from the start, or once the rows read so far project a run
-    longer than PROGRESS_MIN_SECONDS (judged after a quarter of that, so the rate means something)."""
+    longer than PROGRESS_MIN_SECONDS (judged after a quarter of that, so the rate means something).
 
-    def __init__(self, total: int, show_now: bool) -> None:
-        self.total, self.done, self.started = total, 0, time.monotonic()
+    An estimated total is shown as "about N rows"; once the rows read pass it, it follows them
+    (1% ahead), so the bar never runs past its end.
+    """
+
+    def __init__(self, total: RowCount, show_now: bool) -> None:
+        self.total, self.exact, self.done, self.started = total.rows, total.exact, 0, time.monotonic()
         self._bar: Any = None
-        self._advance: Callable[[int], None] | None = None
+        self._advance: Callable[[int, int], None] | None = None
         if show_now:
             self._show()
 
@@ -80,23 +88,26 @@ class _LazyBar:
 
     def __call__(self, rows: int) -> None:
         self.done += rows
+        if self.done > self.total:
+            self.total = self.done + self.done // 100
         if self._advance is not None:
-            self._advance(rows)
+            self._advance(rows, self.total)
             return
         elapsed = time.monotonic() - self.started
         if elapsed >= PROGRESS_MIN_SECONDS / 4 and elapsed * self.total / max(self.done, 1) >= PROGRESS_MIN_SECONDS:
             self._show()
 
     def _show(self) -> None:
-        self._bar, self._advance = _rich_bar(self.total, self.done)
+        self._bar, self._advance = _rich_bar(self.total, self.done, self.exact)
 
     def close(self) -> None:
         if self._bar is not None:
             self._bar.stop()
 
 
-def _rich_bar(total: int, done: int) -> tuple[Any, Callable[[int], None]]:
-    """A started Rich progress bar on stderr at ``done`` of ``total`` rows, and its advance."""
+def _rich_bar(total: int, done: int, exact: bool) -> tuple[Any, Callable[[int, int], None]]:
+    """A started Rich progress bar on stderr at ``done`` of ``total`` rows ("about" when not
+    ``exact``), and its advance (rows read, the total now)."""
     from rich.console import Console
     from rich.progress import BarColumn, Progress, ProgressColumn, TextColumn, TimeRemainingColumn
     from rich.text import Text
@@ -108,7 +119,7 @@ def _rich_bar(total: int, done: int) -> tuple[Any, Callable[[int], None]]:
     columns = (
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
-        TextColumn("{task.completed:,.0f}/~{task.total:,.0f} rows"),
+        TextColumn("{task.completed:,.0f}/" + ("" if exact else "about ") + "{task.total:,.0f} rows"),
         RowsPerSecond(),
         TimeRemainingColumn(),
     )
@@ -116,7 +127,7 @@ def _rich_bar(total: int, done: int) -> tuple[Any, Callable[[int], None]]:
     bar = Progress(*columns, console=Console(stderr=True), transient=True, redirect_stdout=False)
     task = bar.add_task("reading", total=total, completed=done)
     bar.start()
-    return bar, lambda rows: bar.advance(task, rows)
+    return bar, lambda rows, now: bar.update(task, advance=rows, total=now)
 
 
 def estimated_seconds(
@@ -132,19 +143,14 @@ def estimated_seconds(
     return (rows * per_row + columns * _COLUMN_NS) * 1e-9
 
 
-def estimated_rows(source: Source, files: list[str]) -> int | None:
-    """Rows in the input: exact for Parquet (footers), estimated from the file size for text."""
+def estimated_rows(source: Source, files: list[str]) -> RowCount | None:
+    """Rows in the input: counted where the file says (Parquet footers), else estimated
+    (text from its bytes); None when unknown (stdin) or the file cannot be read again."""
+    import pyarrow as pa
+
+    from ..read.rows import count_rows
+
     try:
-        if source.format == "parquet":
-            import pyarrow.parquet as pq
-
-            from ..read.parquet import parquet_files
-
-            return int(sum(pq.read_metadata(f).num_rows for f in parquet_files(files[0])))
-        if len(files) == 1 and files[0] != "-" and source.sample.num_rows:
-            # The sample is the first megabyte of text: its bytes per row scale to the file.
-            size = os.path.getsize(files[0])
-            return int(size / (min(size, 1 << 20) / source.sample.num_rows))
-    except (OSError, ValueError):
+        return count_rows(source, files)
+    except (OSError, ValueError, pa.ArrowException):  # the run itself says what is wrong with a file
         return None
-    return None

@@ -101,7 +101,7 @@ def arrays_source(name: str, columns: list[ArrayColumn], files: dict[str, str] |
         for start in range(0, first.rows, BATCH_ROWS):
             yield cast_batch(batch(names, start, min(first.rows, start + BATCH_ROWS)), numeric)
 
-    return Source(name, "numpy", schema, sample, open_)
+    return Source(name, "numpy", schema, sample, open_, rows=first.rows)
 
 
 def _npy_column(path: str, name: str) -> ArrayColumn:

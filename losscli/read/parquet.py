@@ -43,7 +43,7 @@ def open_parquet(path: str, data: Any = None) -> Source:
         for batch in reader.iter_batches(batch_size=PARQUET_BATCH_ROWS, columns=columns):
             yield cast_batch(batch, numeric)
 
-    return Source(name, "parquet", schema, sample, open_file)
+    return Source(name, "parquet", schema, sample, open_file, rows=pf.metadata.num_rows)
 
 
 def _readable(path: str, data: Any) -> Any:

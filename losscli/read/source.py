@@ -38,6 +38,8 @@ class Source:
     # a text column holding some numbers is numbers with a bad cell. Parquet, Arrow, JSON and
     # DataFrames declare their types, so a text column there is text whatever its cells look like.
     guessed_types: bool = False
+    # The rows it holds, where known without reading them (a Parquet footer, NumPy headers, a table).
+    rows: int | None = None
 
     def __post_init__(self) -> None:
         # Dictionary (categorical) columns are read by their values, never their codes:
@@ -113,7 +115,9 @@ def source_from_table(table: pa.Table, name: str, fmt: str = "arrow", guessed_ty
         for batch in table.select(columns).to_batches(max_chunksize=BATCH_ROWS):
             yield cast_batch(batch, numeric)
 
-    return Source(name, fmt, table.schema, table.slice(0, SAMPLE_ROWS), open_, guessed_types=guessed_types)
+    return Source(
+        name, fmt, table.schema, table.slice(0, SAMPLE_ROWS), open_, guessed_types=guessed_types, rows=table.num_rows
+    )
 
 
 def source_from_dataframe(df: pd.DataFrame | object) -> Source:
