@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..errors import InputError
-from .source import SAMPLE_ROWS, Source, cast_batch, first_line, table_opener as _opener
+from .source import SAMPLE_ROWS, Source, cast_batch, first_line, table_opener
 
 # Row groups are decoded in batches this big: few Python round trips per file (the
 # kernels cut them into cache-sized blocks anyway), small enough that the batches in
@@ -41,7 +41,7 @@ def open_parquet(path: str, data: Any = None) -> Source:
     if sample.num_rows == rows:
         # The sample is the whole file (a wide file of few rows: 20,000 columns of 2,000 rows
         # decode in seconds, one column chunk per row group at a time): read it once, not twice.
-        return Source(name, "parquet", schema, sample, _opener(sample), rows=rows)
+        return Source(name, "parquet", schema, sample, table_opener(sample), rows=rows)
 
     def open_file(columns: list[str], numeric: list[str]) -> Iterator[pa.RecordBatch]:
         # The file opened above, its footer parsed once (20,000 columns: 0.2 s a parse).
