@@ -122,6 +122,29 @@ def test_parquet_read_through_a_buffer_gives_every_row(tmp_path: Path) -> None:
     _check(losscli.evaluate(str(path), ["mse", "mae"], target="y", chunk_rows=4_096))
 
 
+def test_a_parquet_file_within_the_sample_is_decoded_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file no longer than the sample (a wide file of few rows) is evaluated from the sample:
+    every row of every row group, once, with the values NumPy gives; its row count is the footer's."""
+    from losscli.read.formats import open_source
+    from losscli.read.source import SAMPLE_ROWS
+
+    y, a, b = (v[: SAMPLE_ROWS // 2] for v in _data())
+    path = tmp_path / "few.parquet"
+    # int64 predictions too: they are cast to float64 as the stream casts them.
+    pq.write_table(pa.table({"y": y, "a": a, "b": b, "k": np.rint(b).astype(np.int64)}), path, row_group_size=700)
+    decoded = []
+    iter_batches = pq.ParquetFile.iter_batches
+    monkeypatch.setattr(pq.ParquetFile, "iter_batches", lambda *a, **k: decoded.append(1) or iter_batches(*a, **k))
+    assert open_source(str(path)).rows == len(y)
+    frame = losscli.evaluate(str(path), ["mse", "mae"], target="y")
+    assert len(decoded) == 2  # once for open_source above, once for the evaluation: never again for the rows
+    values = {(r.model, r.loss): r.value for r in frame.itertuples()}
+    for name, p in (("a", a), ("b", b), ("k", np.rint(b))):
+        assert values[(name, "mse")] == pytest.approx(np.mean((p - y) ** 2), rel=1e-12)
+        assert values[(name, "mae")] == pytest.approx(np.mean(np.abs(p - y)), rel=1e-12)
+    assert set(frame["n"]) == {len(y)}
+
+
 def test_a_parquet_dataset_read_through_a_buffer_gives_every_row(tmp_path: Path) -> None:
     y, a, b = _data()
     half = ROWS // 2

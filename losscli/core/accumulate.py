@@ -344,11 +344,13 @@ def weighted_mean(sum_wl: np.ndarray, sum_w: np.ndarray) -> np.ndarray:
 
 def _grow(array: np.ndarray, size: int) -> np.ndarray:
     """Pad the last axis with zeros up to ``size`` groups."""
-    missing = size - array.shape[-1]
-    if missing <= 0:
+    have = array.shape[-1]
+    if size <= have:
         return array
-    pad = [(0, 0)] * (array.ndim - 1) + [(0, missing)]
-    return np.pad(array, pad)
+    # Not np.pad: its generality costs 20 us a call, once per (model, loss) state (20,000 models: 0.4 s).
+    grown = np.zeros((*array.shape[:-1], size), dtype=array.dtype)
+    grown[..., :have] = array
+    return grown
 
 
 def _plus(state: np.ndarray, batch: np.ndarray) -> np.ndarray:

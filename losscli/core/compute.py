@@ -385,13 +385,14 @@ class _Batch:
         """Add a batch's summed block vector to the accumulator."""
         means, weights, paired = self._views(total)
         job = {spec.label: j for spec, j in zip(self.specs, self.order, strict=True)}
+        # As Python floats once (the same values float() gives): no NumPy indexing per model.
+        sums, (ws, w2s, counts) = means.tolist(), weights.tolist()
         for m, model in enumerate(self.names):
             if model not in self.members:
                 continue
-            w, w2, count = weights[:, m]
             for spec in self.specs:
-                wl, wl2 = means[job[spec.label], :, m]
-                acc.means[(model, spec.label)].add_sums(float(wl), float(w), int(count), float(wl2), float(w2))
+                (wls, wl2s) = sums[job[spec.label]]
+                acc.means[(model, spec.label)].add_sums(wls[m], ws[m], int(counts[m]), wl2s[m], w2s[m])
         for key, state in acc.paired.items():
             if key[0] not in self.members:
                 continue

@@ -142,9 +142,13 @@ def finish_table(acc: Accumulator, specs: Sequence[LossSpec], stats: Statistics)
     skills = any(by_label[label].loss.skill is not None for _, label in acc.keys)
     # One Python object per group: only for what is finished group by group.
     selects: list[Select] = [slice(None), *codes.tolist()] if per_group or skills else []
-    for key in acc.keys:
+    overall = None if stats.by else _overall_columns(acc, by_label, stats.reduction)
+    for i, key in enumerate(acc.keys):
         model, spec = key[0], by_label[key[1]]
-        value, table.weight_sum[key], table.n[key] = _columns(acc.means[key], codes, spec, stats.reduction)
+        if overall is None:
+            value, table.weight_sum[key], table.n[key] = _columns(acc.means[key], codes, spec, stats.reduction)
+        else:  # views of one array per field: no NumPy call per (model, loss)
+            value, table.weight_sum[key], table.n[key] = (column[i : i + 1] for column in overall)
         if spec.loss.skill is not None:
             skill = [skill_value(acc, spec, model, s, v) for s, v in zip(selects, value.tolist(), strict=True)]
             value = np.array(skill, dtype=np.float64)
@@ -181,6 +185,24 @@ def _columns(state: MeanState, codes: np.ndarray, spec: LossSpec, reduction: str
     if finisher is not None:
         means, weights = value.tolist(), sum_w.tolist()
         value = np.array([finisher(m) if w > 0 else math.nan for m, w in zip(means, weights, strict=True)])
+    return value, sum_w, n
+
+
+def _overall_columns(acc: Accumulator, by_label: dict[str, LossSpec], reduction: str) -> tuple[np.ndarray, ...]:
+    """_columns() of every key at once, without --by (the overall rows are the one target):
+    (value, sum of weights, n), one entry per key in acc.keys. The same arithmetic elementwise;
+    20,000 models x one loss took 0.25 s one key at a time."""
+    states = [acc.means[key] for key in acc.keys]
+    sum_wl = np.array([s.total_wl for s in states], dtype=np.float64)
+    sum_w = np.array([s.total_w for s in states], dtype=np.float64)
+    n = np.array([sum(s.n.tolist()) for s in states], dtype=np.int64)
+    if reduction == "sum":
+        return sum_wl, sum_w, n
+    value = weighted_mean(sum_wl, sum_w)
+    for i, (_, label) in enumerate(acc.keys):
+        finisher = by_label[label].loss.finisher
+        if finisher is not None:
+            value[i] = finisher(float(value[i])) if sum_w[i] > 0 else math.nan
     return value, sum_w, n
 
 

@@ -380,9 +380,11 @@ def _t_intervals_at_zero(table: ResultTable, request: Request) -> list[str]:
 
 def _no_rows_left(plan: Plan, partial: Partial, table: ResultTable, said: list[str]) -> None:
     """Say the true reason when nothing (or nothing for a model) is left to evaluate."""
-    overall = [table.result(0, key) for key in table.keys]  # the first target is all rows
-    if not any(r.weight_sum > 0 for r in overall):
-        if not any(r.n > 0 for r in overall):
+    # The first target is all rows; its fields read as arrays, no Result per (model, loss).
+    weights = np.array([table.weight_sum[key][0] for key in table.keys], dtype=np.float64)
+    counts = np.array([table.n[key][0] for key in table.keys], dtype=np.int64)
+    if not (weights > 0).any():
+        if not (counts > 0).any():
             raise BadValueError(
                 f"{plan.source}: no row is left to evaluate: --nan drop left out all {partial.rows} rows "
                 "(each misses the target, the weight or every prediction)"
@@ -391,7 +393,7 @@ def _no_rows_left(plan: Plan, partial: Partial, table: ResultTable, said: list[s
             f"{plan.source}: the weights in column {plan.layout.weight!r} sum to zero; "
             "at least one row needs a positive weight"
         )
-    empty = list(dict.fromkeys(r.model for r in overall if r.n == 0))
+    empty = list(dict.fromkeys(table.keys[i][0] for i in np.flatnonzero(counts == 0).tolist()))
     if empty:
         said.append(
             f"warning: no row is left for {', '.join(empty)} (--nan drop left out every row); "

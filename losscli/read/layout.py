@@ -8,6 +8,7 @@ per-model NumPy arrays, whatever the file looked like.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import json
 import re
 from collections import Counter
@@ -244,10 +245,11 @@ def _find_predictions(source: Source, request: Request, roles: _Roles, notes: li
             _refuse_other_notation(source, name, request.inputs.decimal)
     else:
         # A hive partition key (month=1) is a group, never a model; --truth columns are context.
+        taken = roles.taken  # a property: built once here, not once per column
         candidates = [
-            n for n in source.schema.names if n not in roles.taken and n not in context and n not in source.partitions
+            n for n in source.schema.names if n not in taken and n not in context and n not in source.partitions
         ]
-        left = [n for n in source.schema.names if n in context and n not in roles.taken]
+        left = [n for n in source.schema.names if n in context and n not in taken]
         if left:
             notes.append(f"columns {_list(left)} of --truth are not models (--weight and --by can use them)")
         for name in candidates:
@@ -823,6 +825,8 @@ def _distinct(column: pa.ChunkedArray) -> list[object]:
     return list(dict.fromkeys(v for v in column.to_pylist() if v is not None))
 
 
+# The type checks below run once per column and type: 20,000 model columns share one type.
+@functools.cache
 def _nested(dtype: pa.DataType) -> str | None:
     """What a column holds when its cells hold several values each ("lists", "objects"), else None."""
     if pa.types.is_struct(dtype) or pa.types.is_map(dtype) or pa.types.is_union(dtype):
@@ -857,6 +861,7 @@ def _holds_lists(dtype: pa.DataType) -> bool:
     return any(kind(dtype) for kind in kinds)
 
 
+@functools.cache
 def _is_list(dtype: pa.DataType) -> bool:
     """A list of numbers per row: a model's k class probabilities in one column."""
     return _holds_lists(dtype) and is_numeric(dtype.value_type)
@@ -869,10 +874,9 @@ _DECIMAL_COMMA = re.compile(r"^\s*[+-]?(\d{1,3}(\.\d{3})+|\d+),\d+\s*$|^\s*[+-]?
 def _refuse_other_notation(source: Source, name: str, decimal: str | None) -> None:
     """A text column whose cells are numbers with a decimal comma is an error naming the fix,
     never a column skipped as text (a model would vanish from the comparison)."""
-    column = source.sample.column(name)
-    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+    if not _is_text(source.sample.schema.field(name).type):
         return
-    cells = column.to_pylist()[:1000]
+    cells = source.sample.column(name).to_pylist()[:1000]
     filled = [(i, c) for i, c in enumerate(cells) if c is not None and c.strip()]
     if filled and all(_DECIMAL_COMMA.match(c) or is_number(c) for _, c in filled):
         commas = [(i, c) for i, c in filled if _DECIMAL_COMMA.match(c)]
@@ -893,14 +897,24 @@ def _looks_numeric(source: Source, name: str) -> bool:
     """Numeric, or (where the reader guessed the types, as in a CSV) text in which some cells
     are numbers: a prediction column with a bad cell, which must be reported rather than skipped."""
     dtype = source.schema.field(name).type
-    if is_numeric(dtype) or _is_list(dtype):
+    if _is_number_or_list(dtype):
         return True
     if not source.guessed_types:  # a declared text column is text, whatever its cells look like
         return False
     column = source.sample.column(name)
-    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+    if not _is_text(column.type):
         return False
     return any(is_number(cell) for cell in column.drop_null().to_pylist()[:1000])
+
+
+@functools.cache
+def _is_text(dtype: pa.DataType) -> bool:
+    return bool(pa.types.is_string(dtype) or pa.types.is_large_string(dtype))
+
+
+@functools.cache
+def _is_number_or_list(dtype: pa.DataType) -> bool:
+    return is_numeric(dtype) or _is_list(dtype)
 
 
 def _list(names: Sequence[str], limit: int = 12) -> str:

@@ -108,16 +108,20 @@ def cast_batch(batch: pa.RecordBatch, numeric: list[str]) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(arrays, names=names)
 
 
-def source_from_table(table: pa.Table, name: str, fmt: str = "arrow", guessed_types: bool = False) -> Source:
-    """An in-memory table as a Source (DataFrames, joined or reshaped inputs)."""
+def table_opener(table: pa.Table) -> Opener:
+    """Batches of an in-memory table, as a Source opens them."""
 
     def open_(columns: list[str], numeric: list[str]) -> Iterator[pa.RecordBatch]:
         for batch in table.select(columns).to_batches(max_chunksize=BATCH_ROWS):
             yield cast_batch(batch, numeric)
 
-    return Source(
-        name, fmt, table.schema, table.slice(0, SAMPLE_ROWS), open_, guessed_types=guessed_types, rows=table.num_rows
-    )
+    return open_
+
+
+def source_from_table(table: pa.Table, name: str, fmt: str = "arrow", guessed_types: bool = False) -> Source:
+    """An in-memory table as a Source (DataFrames, joined or reshaped inputs)."""
+    sample, opener = table.slice(0, SAMPLE_ROWS), table_opener(table)
+    return Source(name, fmt, table.schema, sample, opener, guessed_types=guessed_types, rows=table.num_rows)
 
 
 def source_from_dataframe(df: pd.DataFrame | object) -> Source:
