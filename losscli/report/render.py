@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..arrow_buffers import int64_array
 from ..core.finish import paused_gc
 from ..errors import printable
 from .summary import (
@@ -401,7 +402,7 @@ def _joined_rows(ev: Evaluation, keys: list[list[str]], delimiter: str, sort: st
     pieces = []
     for lo in range(0, len(model_of), JOIN_ROWS):
         j, t = model_of[lo : lo + JOIN_ROWS], target_of[lo : lo + JOIN_ROWS]
-        at_t, at_j = ct.int64_array(t), ct.int64_array(j)
+        at_t, at_j = int64_array(t), int64_array(j)
         columns: list[Any] = [ct.header_first(header if lo == 0 else "", len(j))]
         columns += [texts.take(at_t) for texts in group_texts]
         columns += [names.take(at_j), ct.integer_texts(counts[j, t])]
