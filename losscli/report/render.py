@@ -28,6 +28,7 @@ from .summary import (
     rank_and_missing,
     rank_lists,
     rank_matrix,
+    ranks_shown,
     signature,
     sort_label,
     summary,
@@ -35,7 +36,6 @@ from .summary import (
 from .table import Cell, Grid, layouts, rich_table
 
 if TYPE_CHECKING:
-    from ..core.finish import Result
     from ..engines.evaluation import Evaluation
 
 FORMATS = ("auto", "table", "csv", "tsv", "json", "jsonl", "markdown")
@@ -84,10 +84,6 @@ def _extra_fields(ev: Evaluation) -> tuple[str, ...]:
 # --- human formats ---------------------------------------------------------------------------
 
 
-def _value_cell(r: Result, digits: int) -> str:
-    return _value_text(r.value, r.ci_low, r.ci_high, digits)
-
-
 def _value_text(value: float, low: float | None, high: float | None, digits: int) -> str:
     text = format_number(value, digits)
     if low is not None:
@@ -133,10 +129,6 @@ def format_count(n: int) -> str:
     return f"{n:,}"
 
 
-def _delta_cell(r: Result, digits: int) -> str:
-    return _delta_text(r.delta, r.verdict, r.p_value, digits)
-
-
 def _delta_text(delta: float | None, verdict: str | None, p_value: float | None, digits: int) -> str:
     if verdict == "baseline":
         return "baseline"
@@ -174,21 +166,51 @@ def _human_rows(
     positions of the rows' groups, when they are not every group."""
     best = best_matrices(ev) if best is None else best
     groups = ev.table.groups
-    target = {g: t for t, g in enumerate(groups)} if targets is None else {groups[t]: t for t in targets}
+    if targets is None:  # only the rows' own targets are formatted (the HTML report: one group a call)
+        position = {g: t for t, g in enumerate(groups)}
+        targets = list(dict.fromkeys(position[row.group] for row in rows))
+    shown = targets
+    at = {groups[t]: i for i, t in enumerate(shown)}
     column = {m: j for j, m in enumerate(ev.models)}
+    cells_of = {j: _human_cells(ev, j, shown, digits) for j in {column[row.model] for row in rows}}
     out = []
     for row in rows:
-        t, j = target[row.group], column[row.model]
+        i, j = at[row.group], column[row.model]
+        t = shown[i]
         cells = [(t_, False) for t_ in group_text(ev, row.group)]
-        cells += [(row.model, False), (format_count(row.n), False)]
-        for spec in ev.specs:
-            r = row.results[spec.label]
-            cells.append((_value_cell(r, digits), bool(best[spec.label][t, j])))
-            if ev.stats.baseline is not None:
-                cells.append((_delta_cell(r, digits), False))
-        cells.append(("" if row.rank is None else str(row.rank), False))
+        cells += [(row.model, False)]
+        cells += [(texts[i], label is not None and bool(best[label][t, j])) for label, texts in cells_of[j]]
+        cells.append((_rank_text(row.rank), False))
         out.append((row, cells))
     return out
+
+
+def _human_cells(ev: Evaluation, j: int, at: list[int] | slice, digits: int) -> list[tuple[str | None, list[str]]]:
+    """Model j's cells at the targets ``at`` as people read them, column by column, after the
+    group and model names and before the rank: n, then per loss its value (with its interval)
+    and, with a baseline, its delta. Each column with the loss label of a value, None else."""
+    table, model = ev.table, ev.models[j]
+    columns: list[tuple[str | None, list[str]]] = [
+        (None, [format_count(n) for n in table.n[(model, ev.specs[0].label)][at].tolist()])
+    ]
+    for spec in ev.specs:
+        key = (model, spec.label)
+        low, high = _take(table.column(key, "ci_low"), at), _take(table.column(key, "ci_high"), at)
+        values = table.value[key][at].tolist()
+        columns.append((spec.label, [_value_text(*v, digits) for v in zip(values, low, high, strict=True)]))
+        if ev.stats.baseline is not None:
+            delta, verdict, p = (_take(table.column(key, f), at) for f in ("delta", "verdict", "p_value"))
+            columns.append((None, [_delta_text(*d, digits) for d in zip(delta, verdict, p, strict=True)]))
+    return columns
+
+
+def _take(values: list[Any], at: list[int] | slice) -> list[Any]:
+    return values[at] if isinstance(at, slice) else list(map(values.__getitem__, at))
+
+
+def _rank_text(rank: int | None) -> str:
+    """A rank as a cell: empty where there is none (no value, no rank: ranks_shown)."""
+    return "" if rank is None else str(rank)
 
 
 # The terminal table shows at most this many groups (the largest); machine formats show all.
@@ -275,26 +297,15 @@ def render_markdown(ev: Evaluation, *, digits: int = 4, sort: str | None = None)
 def _markdown_rows(ev: Evaluation, digits: int, sort: str | None) -> list[str]:
     """The rows of render_markdown, the cells of _human_rows, built column-wise as _wide
     builds the CSV: each model's lines at every target, then taken in ranking order."""
-    table, first, targets = ev.table, ev.specs[0].label, len(ev.table.groups)
+    targets = len(ev.table.groups)
     rank, missing = rank_and_missing(ev, sort_label(ev, sort))
     keys = [[_markdown_cell(t) for t in column] for column in _human_group_columns(ev)]
     every: list[str] = []  # model j's line at target t is every[j * targets + t]
     with paused_gc():
         for j, m in enumerate(ev.models):
             columns: list[list[str]] = [*keys, [_markdown_cell(m)] * targets]
-            columns.append([format_count(n) for n in table.n[(m, first)].tolist()])
-            for spec in ev.specs:
-                key = (m, spec.label)
-                low, high = table.column(key, "ci_low"), table.column(key, "ci_high")
-                values = table.value[key].tolist()
-                columns.append([_value_text(*v, digits) for v in zip(values, low, high, strict=True)])
-                if ev.stats.baseline is not None:
-                    delta, verdict, p = (table.column(key, f) for f in ("delta", "verdict", "p_value"))
-                    columns.append([_delta_text(*d, digits) for d in zip(delta, verdict, p, strict=True)])
-            ranks = list(map(str, rank[:, j].tolist()))
-            if missing[:, j].any():  # no value, no rank
-                ranks = ["" if gone else r for r, gone in zip(ranks, missing[:, j].tolist(), strict=True)]
-            columns.append(ranks)
+            columns += [texts for _, texts in _human_cells(ev, j, slice(None), digits)]
+            columns.append(list(map(_rank_text, ranks_shown(rank[:, j], missing[:, j]))))
             every += map(" | ".join, zip(*columns, strict=True))
         order = np.argsort(rank, axis=1, kind="stable") * targets + np.arange(targets)[:, None]
         return [f"| {every[k]} |" for k in order.ravel().tolist()]
@@ -347,10 +358,8 @@ def _wide(ev: Evaluation, sort: str | None, machine: bool, header_only: bool = F
                 for f in extra:
                     field = table.column(key, f)
                     columns.append([_machine(v) for v in field] if machine else field)
-            ranks_: list[int | None] = rank[:, j].tolist()
-            if missing[:, j].any():  # no value, no rank
-                ranks_ = [None if gone else r for r, gone in zip(ranks_, missing[:, j].tolist(), strict=True)]
-            columns.append(["" if r is None else str(r) for r in ranks_] if machine else ranks_)
+            ranks_: list[int | None] = ranks_shown(rank[:, j], missing[:, j])
+            columns.append(list(map(_rank_text, ranks_)) if machine else ranks_)
             every += zip(*columns, strict=True)
         # Within each target, the models in rank order (stable: ties keep the models' order).
         order = np.argsort(rank, axis=1, kind="stable") * targets + np.arange(targets)[:, None]
