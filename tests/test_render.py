@@ -192,6 +192,19 @@ def test_float_texts_are_reprs() -> None:
         assert strings(texts).to_pylist() == texts
 
 
+def test_optional_float_texts_are_the_csv_cells() -> None:
+    """The CSV's extra fields (None where not computed) are formatted column-wise: each cell as
+    the csv module is given it (repr of a float, '' for None); other types are left to str()."""
+    from losscli.report.columns_text import float_texts, optional_floats
+
+    cells = [0.5, None, float("nan"), -0.0, 1e-05, None, 3.0, float("inf"), 1e22]
+    found = optional_floats(cells)
+    assert found is not None
+    assert float_texts(*found).to_pylist() == ["" if v is None else repr(v) for v in cells]
+    assert optional_floats([0.5, 1]) is None  # repr(1) is '1', not '1.0'
+    assert optional_floats([None, "better"]) is None
+
+
 @pytest.mark.parametrize(
     ("fmt", "extra"), [("csv", []), ("tsv", []), ("csv", ["--baseline", "a", "--ci", "0.9", "--ci-method", "t"])]
 )

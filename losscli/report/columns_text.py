@@ -58,14 +58,16 @@ def scalar(text: str) -> Any:
 
 def integer_texts(values: np.ndarray, blank: np.ndarray | None = None) -> pa.Array:
     """Integers as str() writes them; '' where ``blank`` is set (a rank without a value)."""
-    text = pc.cast(int64_array(values), pa.large_string())
-    if blank is not None and blank.any():
-        text = pc.if_else(bool_array(blank), scalar(""), text)
-    return text
+    return _blanked(pc.cast(int64_array(values), pa.large_string()), blank)
 
 
-def float_texts(values: np.ndarray) -> pa.Array:
-    """Floats as repr() writes them ('1.0', '1e-05', 'nan', '-inf')."""
+def _blanked(text: pa.Array, blank: np.ndarray | None) -> pa.Array:
+    return pc.if_else(bool_array(blank), scalar(""), text) if blank is not None and blank.any() else text
+
+
+def float_texts(values: np.ndarray, blank: np.ndarray | None = None) -> pa.Array:
+    """Floats as repr() writes them ('1.0', '1e-05', 'nan', '-inf'); '' where ``blank`` is set
+    (a field not computed there)."""
     data = np.ascontiguousarray(values, dtype=np.float64)
     text = pc.cast(float64_array(data), pa.large_string())
     size = np.abs(data)
@@ -77,7 +79,20 @@ def float_texts(values: np.ndarray) -> pa.Array:
     other = ~plain & np.isfinite(data)
     if other.any():
         text = pc.replace_with_mask(text, bool_array(other), strings([repr(v) for v in data[other].tolist()]))
-    return text
+    return _blanked(text, blank)
+
+
+def optional_floats(values: Sequence[Any]) -> tuple[np.ndarray, np.ndarray] | None:
+    """Python floats or None as (float64 values, where None), for float_texts; None when some
+    value is of another type (a str, or an int, which repr writes without '.0')."""
+    if not set(map(type, values)) <= {float, type(None)}:
+        return None
+    if None not in values:
+        return np.array(values, dtype=np.float64), np.zeros(len(values), dtype=bool)
+    cells = np.array(values, dtype=object)
+    missing: np.ndarray = cells == None  # noqa: E711 (element-wise, as `is None`: None equals only None)
+    cells[missing] = 0.0
+    return cells.astype(np.float64), missing
 
 
 def joined_lines(columns: Sequence[Any], delimiter: str) -> pa.Array:

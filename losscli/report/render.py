@@ -405,7 +405,9 @@ def _joined_rows(ev: Evaluation, keys: list[list[str]], delimiter: str, sort: st
     target_of = np.repeat(np.arange(len(table.groups)), len(models))
     counts = np.stack([table.n[(m, first)] for m in models])
     values = {s.label: np.stack([table.value[(m, s.label)] for m in models]) for s in ev.specs}
-    fields = {(s.label, f): [table.column((m, s.label), f) for m in models] for s in ev.specs for f in extra}
+    fields = {
+        (s.label, f): _field_cells([table.column((m, s.label), f) for m in models]) for s in ev.specs for f in extra
+    }
     group_texts = [ct.strings(column) for column in keys]
     names = ct.strings(models)
     pieces = []
@@ -418,12 +420,27 @@ def _joined_rows(ev: Evaluation, keys: list[list[str]], delimiter: str, sort: st
         for spec in ev.specs:
             columns.append(ct.float_texts(values[spec.label][j, t]))
             for f in extra:
-                per_model = fields[(spec.label, f)]
-                texts = [str(_machine(per_model[a][b])) for a, b in zip(j.tolist(), t.tolist(), strict=True)]
-                columns.append(ct.strings(texts))
+                floats, cells = fields[(spec.label, f)]
+                if floats is not None:
+                    columns.append(ct.float_texts(floats[0][j, t], blank=floats[1][j, t]))
+                else:
+                    columns.append(cells.take(int64_array(j * len(table.groups) + t)))
         columns.append(ct.integer_texts(rank[t, j], missing[t, j]))
         pieces.append(ct.concatenated(ct.joined_lines(columns, delimiter)))
     return "".join(pieces)
+
+
+def _field_cells(per_model: list[list[Any]]) -> tuple[tuple[np.ndarray, np.ndarray] | None, Any]:
+    """One extra field of every model at every target, for _joined_rows: (values, where None)
+    as (models, targets) matrices when every value is a float or None (formatted a block at a
+    time), else every cell's text, models after models (the verdict: a word or nothing)."""
+    from . import columns_text as ct
+
+    floats = ct.optional_floats([v for column in per_model for v in column])
+    if floats is not None:
+        shape = (len(per_model), len(per_model[0]) if per_model else 0)
+        return (floats[0].reshape(shape), floats[1].reshape(shape)), None
+    return None, ct.strings([str(_machine(v)) for column in per_model for v in column])
 
 
 def records(ev: Evaluation, sort: str | None = None) -> list[dict[str, Any]]:
