@@ -279,45 +279,53 @@ def render_table(
 
 
 def render_markdown(ev: Evaluation, *, digits: int = 4, sort: str | None = None) -> str:
+    return "".join(markdown_pieces(ev, digits=digits, sort=sort))
+
+
+# Markdown lines made at a time (each target's models together): a few megabytes of text.
+MARKDOWN_ROWS = 1 << 15
+
+
+def markdown_pieces(ev: Evaluation, *, digits: int = 4, sort: str | None = None) -> Iterator[str]:
+    """render_markdown() in pieces, made as they are written: the header, then the rows of
+    about MARKDOWN_ROWS lines at a time, then the note on rows that differ."""
+    rank, missing = rank_and_missing(ev, sort_label(ev, sort))  # an unknown --sort fails before any text
     header = _human_header(ev)
     first_numeric = len(ev.stats.by) + 1
-    lines = [
-        "| " + " | ".join(printable(h) for h in header) + " |",
-        "|" + "|".join("---" if i < first_numeric else "---:" for i in range(len(header))) + "|",
-    ]
-    lines += _markdown_rows(ev, digits, sort)
+    yield "| " + " | ".join(printable(h) for h in header) + " |\n"
+    yield "|" + "|".join("---" if i < first_numeric else "---:" for i in range(len(header))) + "|\n"
+    targets, step = len(ev.table.groups), max(1, MARKDOWN_ROWS // len(ev.models))
+    for lo in range(0, targets, step):
+        at = slice(lo, min(lo + step, targets))
+        yield "".join(_markdown_rows(ev, digits, at, rank[at], missing[at]))
     if ev.rows_differ:  # the table alone would hide it
-        lines += [
-            "",
-            "*The models were evaluated on different rows (--nan drop); --nan drop-any uses the same rows.*",
-        ]
-    return "\n".join(lines) + "\n"
+        yield "\n*The models were evaluated on different rows (--nan drop); --nan drop-any uses the same rows.*\n"
 
 
-def _markdown_rows(ev: Evaluation, digits: int, sort: str | None) -> list[str]:
-    """The rows of render_markdown, the cells of _human_rows, built column-wise as _wide
-    builds the CSV: each model's lines at every target, then taken in ranking order."""
-    targets = len(ev.table.groups)
-    rank, missing = rank_and_missing(ev, sort_label(ev, sort))
-    keys = [[_markdown_cell(t) for t in column] for column in _human_group_columns(ev)]
+def _markdown_rows(ev: Evaluation, digits: int, at: slice, rank: np.ndarray, missing: np.ndarray) -> list[str]:
+    """The lines of render_markdown at the targets ``at`` (``rank`` and ``missing`` theirs): the
+    cells of _human_rows, built column-wise as _wide builds the CSV: each model's lines at
+    every target, then taken in ranking order."""
+    targets = len(rank)
+    keys = [[_markdown_cell(t) for t in column] for column in _human_group_columns(ev, at)]
     every: list[str] = []  # model j's line at target t is every[j * targets + t]
     with paused_gc():
         for j, m in enumerate(ev.models):
             columns: list[list[str]] = [*keys, [_markdown_cell(m)] * targets]
-            columns += [texts for _, texts in _human_cells(ev, j, slice(None), digits)]
+            columns += [texts for _, texts in _human_cells(ev, j, at, digits)]
             columns.append(list(map(_rank_text, ranks_shown(rank[:, j], missing[:, j]))))
             every += map(" | ".join, zip(*columns, strict=True))
         order = np.argsort(rank, axis=1, kind="stable") * targets + np.arange(targets)[:, None]
-        return [f"| {every[k]} |" for k in order.ravel().tolist()]
+        return [f"| {every[k]} |\n" for k in order.ravel().tolist()]
 
 
 def _markdown_cell(text: str) -> str:
     return printable(text).replace("|", "\\|")
 
 
-def _human_group_columns(ev: Evaluation) -> list[list[str]]:
-    """group_text() of every target, column by column."""
-    texts = [group_text(ev, g) for g in ev.table.groups]
+def _human_group_columns(ev: Evaluation, at: slice) -> list[list[str]]:
+    """group_text() of the targets ``at``, column by column."""
+    texts = [group_text(ev, g) for g in ev.table.groups[at]]
     return [list(column) for column in zip(*texts, strict=True)] if texts and ev.stats.by else []
 
 
@@ -517,13 +525,16 @@ def jsonl_lines(ev: Evaluation, sort: str | None = None) -> Iterator[str]:
 
 
 def render_pieces(ev: Evaluation, fmt: str, **options: Any) -> Iterable[str]:
-    """render(), as pieces to write one after another: JSON and JSON Lines are made while
-    they are written (their text is the largest of every format), the others whole."""
-    if fmt in ("json", "jsonl"):
+    """render(), as pieces to write one after another: JSON, JSON Lines and Markdown are made
+    while they are written (their texts are the largest of every format), the others whole."""
+    if fmt in ("json", "jsonl", "markdown"):
+        sort = options.get("sort")
         pieces = (
-            json_document(ev, with_meta=options.get("with_meta", False), sort=options.get("sort"))
+            json_document(ev, with_meta=options.get("with_meta", False), sort=sort)
             if fmt == "json"
-            else jsonl_lines(ev, sort=options.get("sort"))
+            else jsonl_lines(ev, sort=sort)
+            if fmt == "jsonl"
+            else markdown_pieces(ev, digits=options.get("digits", 4), sort=sort)
         )
         # The first piece is made now, as every other format is made whole here: an error in
         # what the document needs (an unknown --sort, the gates of --meta) comes before any
