@@ -192,6 +192,19 @@ def test_float_texts_are_reprs() -> None:
         assert strings(texts).to_pylist() == texts
 
 
+def test_optional_float_texts_are_the_csv_cells() -> None:
+    """The CSV's extra fields (None where not computed) are formatted column-wise: each cell as
+    the csv module is given it (repr of a float, '' for None); other types are left to str()."""
+    from losscli.report.columns_text import float_texts, optional_floats
+
+    cells = [0.5, None, float("nan"), -0.0, 1e-05, None, 3.0, float("inf"), 1e22]
+    found = optional_floats(cells)
+    assert found is not None
+    assert float_texts(*found).to_pylist() == ["" if v is None else repr(v) for v in cells]
+    assert optional_floats([0.5, 1]) is None  # repr(1) is '1', not '1.0'
+    assert optional_floats([None, "better"]) is None
+
+
 @pytest.mark.parametrize(
     ("fmt", "extra"), [("csv", []), ("tsv", []), ("csv", ["--baseline", "a", "--ci", "0.9", "--ci-method", "t"])]
 )
@@ -309,11 +322,16 @@ def test_json_text_is_json_dumps_of_the_records(
     ],
     ids=["by", "ci-baseline-by", "baseline"],
 )
-def test_markdown_rows_are_the_tables_cells(options: Options) -> None:
-    """Markdown is built column-wise; each line holds the terminal table's cells (the
-    row-wise path), escaped for Markdown, in the same order."""
+@pytest.mark.parametrize("rows_at_a_time", [5, 1 << 15])
+def test_markdown_rows_are_the_tables_cells(
+    options: Options, rows_at_a_time: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Markdown is built column-wise, some rows at a time; each line holds the terminal
+    table's cells (the row-wise path), escaped for Markdown, in the same order."""
     from losscli.errors import printable
     from losscli.report.render import _human_rows
+
+    monkeypatch.setattr("losscli.report.render.MARKDOWN_ROWS", rows_at_a_time)
 
     preds = ('say "hi"\tend', "ü\\b|x")
     frame = _hostile_groups().rename(columns={"ü\\b": "ü\\b|x"})
@@ -324,11 +342,16 @@ def test_markdown_rows_are_the_tables_cells(options: Options) -> None:
     want = ["| " + " | ".join(printable(t).replace("|", "\\|") for t, _ in cells) + " |" for _, cells in rows]
     assert render(ev, "markdown", sort="mae").splitlines()[2 : 2 + len(want)] == want
     assert any("| (missing) |" in line for line in want) == bool(options.by)
+    # Written as made: a piece per MARKDOWN_ROWS lines (each group's models together).
+    pieces = list(render_pieces(ev, "markdown", sort="mae"))
+    assert "".join(pieces) == render(ev, "markdown", sort="mae")
+    assert len(pieces) >= 2 + len(want) // max(rows_at_a_time, len(ev.models))
 
 
-@pytest.mark.parametrize("fmt", ["json", "jsonl"])
+@pytest.mark.parametrize("fmt", ["json", "jsonl", "markdown"])
 def test_an_error_in_a_streamed_format_writes_nothing(fmt: str) -> None:
-    """JSON is written as it is made: an unknown --sort must fail before its first bracket."""
+    """JSON and Markdown are written as they are made: an unknown --sort must fail before
+    their first bracket or line."""
     result = CliRunner().invoke(app, ["eval", "sample_data/house_prices.csv", "-l", "mse", "--sort", "nope", "-f", fmt])
     assert result.exit_code == 2
     assert result.stdout == ""

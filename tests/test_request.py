@@ -183,6 +183,7 @@ def test_the_request_is_frozen() -> None:
 LEVELS = {
     "errors": 0,
     "losses": 0,
+    "arrow_buffers": 1,
     "spec": 1,
     "request": 1,
     "read": 2,

@@ -1,9 +1,6 @@
-"""Arrow arrays to NumPy and back, built from the buffers.
-
-``Array.to_numpy``, ``pa.array`` and compute calls given Python scalars all
-import pandas; the CLI must not pay its start-up on every call, so the few
-conversions losscli needs are done here by hand.
-"""
+"""Arrow columns to NumPy as the readers need them: float64 with NaN for null, matrices
+of list columns, dictionary and group codes. Built from the buffers (see
+losscli.arrow_buffers: the usual conversions import pandas)."""
 
 from __future__ import annotations
 
@@ -12,24 +9,11 @@ from collections.abc import Hashable
 import numpy as np
 import pyarrow as pa
 
+from ..arrow_buffers import bool_array, int64_array, null_mask, numpy_view
+
 
 def combined(column: pa.Array | pa.ChunkedArray) -> pa.Array:
     return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-
-
-def numpy_view(array: pa.Array, dtype: type[np.generic]) -> np.ndarray:
-    """A read-only NumPy view of the values buffer of a fixed-width Arrow array."""
-    width = np.dtype(dtype).itemsize
-    return np.frombuffer(array.buffers()[1], dtype=dtype, count=len(array), offset=array.offset * width)
-
-
-def null_mask(array: pa.Array) -> np.ndarray:
-    """True where ``array`` is null, unpacked from Arrow's validity bitmap."""
-    validity = array.buffers()[0]
-    if validity is None:
-        return np.zeros(len(array), dtype=bool)
-    bits = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), bitorder="little")
-    return ~bits[array.offset : array.offset + len(array)].astype(bool)
 
 
 def to_float64(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
@@ -78,13 +62,7 @@ def list_to_matrix(column: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.n
     out = np.full((n, k), np.nan)
     good = np.flatnonzero(~bad)
     if good.size:
-        flat = to_float64(
-            pc.list_flatten(
-                array.filter(
-                    pa.Array.from_buffers(pa.bool_(), n, [None, pa.py_buffer(np.packbits(~bad, bitorder="little"))])
-                )
-            )
-        )
+        flat = to_float64(pc.list_flatten(array.filter(bool_array(~bad))))
         out[good] = flat.reshape(good.size, k)
     return out, bad
 
@@ -122,18 +100,10 @@ def group_codes(column: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, pa.Arra
         renumber = np.empty(len(distinct), dtype=np.int64)
         renumber[order] = np.arange(len(distinct))
         codes = renumber[inverse.reshape(-1)]
-        taken = np.ascontiguousarray(distinct[order], dtype=np.int64)
-        values = values.take(pa.Array.from_buffers(pa.int64(), len(taken), [None, pa.py_buffer(taken)]))
+        values = values.take(int64_array(distinct[order]))
     return codes, values
 
 
 def row_numbers(n: int, start: int = 0) -> pa.Array:
     """start, start+1, ... as an int64 Arrow array."""
-    numbers = np.arange(start, start + n, dtype=np.int64)
-    return pa.Array.from_buffers(pa.int64(), n, [None, pa.py_buffer(numbers)])
-
-
-def float64_array(values: np.ndarray) -> pa.Array:
-    """A NumPy float64 vector as an Arrow array."""
-    data = np.ascontiguousarray(values, dtype=np.float64)
-    return pa.Array.from_buffers(pa.float64(), len(data), [None, pa.py_buffer(data)])
+    return int64_array(np.arange(start, start + n, dtype=np.int64))

@@ -12,10 +12,11 @@ from collections.abc import Callable, Hashable
 import numpy as np
 import pyarrow as pa
 
+from ..arrow_buffers import null_mask
 from ..errors import BadValueError, OptionError
 from ..request import Columns
 from ..spec import format_value
-from .arrow_numpy import combined, dictionary_codes, null_mask, side_by_side, to_float64
+from .arrow_numpy import combined, dictionary_codes, side_by_side, to_float64
 from .layout import Layout
 from .source import is_numeric
 

@@ -20,6 +20,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..arrow_buffers import bool_array, float64_array, int64_array, string_bytes
+
 # Arrow writes a double in its shortest round-trip digits, as repr does, but in fixed
 # notation over another range: both use it between 1e-4 and 1e10, where only a whole
 # number differs ("1" against "1.0"). Outside, repr writes the value (few, in practice).
@@ -40,11 +42,6 @@ def strings(texts: Sequence[str]) -> pa.Array:
     return pa.Array.from_buffers(pa.large_string(), len(texts), [None, pa.py_buffer(offsets), pa.py_buffer(data)])
 
 
-def int64_array(values: np.ndarray) -> pa.Array:
-    data = np.ascontiguousarray(values, dtype=np.int64)
-    return pa.Array.from_buffers(pa.int64(), len(data), [None, pa.py_buffer(data)])
-
-
 def header_first(header: str, rows: int) -> pa.Array:
     """A column of ``rows`` empty strings but the first, ``header``: put before the first
     column with nothing between, the header becomes the text's first line (no copy of the text)."""
@@ -59,32 +56,43 @@ def scalar(text: str) -> Any:
     return strings([text])[0]
 
 
-def mask(flags: np.ndarray) -> pa.Array:
-    return pa.Array.from_buffers(pa.bool_(), len(flags), [None, pa.py_buffer(np.packbits(flags, bitorder="little"))])
-
-
 def integer_texts(values: np.ndarray, blank: np.ndarray | None = None) -> pa.Array:
     """Integers as str() writes them; '' where ``blank`` is set (a rank without a value)."""
-    text = pc.cast(int64_array(values), pa.large_string())
-    if blank is not None and blank.any():
-        text = pc.if_else(mask(blank), scalar(""), text)
-    return text
+    return _blanked(pc.cast(int64_array(values), pa.large_string()), blank)
 
 
-def float_texts(values: np.ndarray) -> pa.Array:
-    """Floats as repr() writes them ('1.0', '1e-05', 'nan', '-inf')."""
+def _blanked(text: pa.Array, blank: np.ndarray | None) -> pa.Array:
+    return pc.if_else(bool_array(blank), scalar(""), text) if blank is not None and blank.any() else text
+
+
+def float_texts(values: np.ndarray, blank: np.ndarray | None = None) -> pa.Array:
+    """Floats as repr() writes them ('1.0', '1e-05', 'nan', '-inf'); '' where ``blank`` is set
+    (a field not computed there)."""
     data = np.ascontiguousarray(values, dtype=np.float64)
-    text = pc.cast(pa.Array.from_buffers(pa.float64(), len(data), [None, pa.py_buffer(data)]), pa.large_string())
+    text = pc.cast(float64_array(data), pa.large_string())
     size = np.abs(data)
     with np.errstate(invalid="ignore"):
         plain = ((size >= _PLAIN_LOW) & (size < _PLAIN_HIGH)) | (data == 0)
         whole = plain & (data == np.trunc(data))
     if whole.any():
-        text = pc.if_else(mask(whole), pc.binary_join_element_wise(text, scalar(".0"), scalar("")), text)
+        text = pc.if_else(bool_array(whole), pc.binary_join_element_wise(text, scalar(".0"), scalar("")), text)
     other = ~plain & np.isfinite(data)
     if other.any():
-        text = pc.replace_with_mask(text, mask(other), strings([repr(v) for v in data[other].tolist()]))
-    return text
+        text = pc.replace_with_mask(text, bool_array(other), strings([repr(v) for v in data[other].tolist()]))
+    return _blanked(text, blank)
+
+
+def optional_floats(values: Sequence[Any]) -> tuple[np.ndarray, np.ndarray] | None:
+    """Python floats or None as (float64 values, where None), for float_texts; None when some
+    value is of another type (a str, or an int, which repr writes without '.0')."""
+    if not set(map(type, values)) <= {float, type(None)}:
+        return None
+    if None not in values:
+        return np.array(values, dtype=np.float64), np.zeros(len(values), dtype=bool)
+    cells = np.array(values, dtype=object)
+    missing: np.ndarray = cells == None  # noqa: E711 (element-wise, as `is None`: None equals only None)
+    cells[missing] = 0.0
+    return cells.astype(np.float64), missing
 
 
 def joined_lines(columns: Sequence[Any], delimiter: str) -> pa.Array:
@@ -98,8 +106,4 @@ def joined_lines(columns: Sequence[Any], delimiter: str) -> pa.Array:
 
 def concatenated(lines: pa.Array) -> str:
     """The strings of an array without nulls, one after another."""
-    if not len(lines):
-        return ""
-    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64, count=lines.offset + len(lines) + 1)[lines.offset :]
-    data = lines.buffers()[2]
-    return str(memoryview(data)[int(offsets[0]) : int(offsets[-1])], "utf-8")  # no bytes copy between
+    return str(string_bytes(lines), "utf-8")  # no bytes copy between

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow.compute as pc
 
+from ..arrow_buffers import bool_array, int64_array
 from . import columns_text as ct
 from .summary import json_value, rank_and_missing, rank_matrix, sort_label
 
@@ -131,7 +132,7 @@ class _Plan:
         j = self.order[t, p]
         at = s * self.M + j  # the (model, loss) of each record
         names, pieces = self.templates[0 if lo < self.overall else 1]
-        index = ct.int64_array(at)
+        index = int64_array(at)
         columns: list[Any] = []
         for i, name in enumerate(names):
             columns += [pieces[i].take(index), self._field(name, at, s, t, j)]
@@ -149,7 +150,7 @@ class _Plan:
             return ct.strings([json.dumps(self.verdicts[a][b]) for a, b in zip(at.tolist(), t.tolist(), strict=True)])
         if name in self.floats:
             return _numbers(self.floats[name][at, t])
-        return self.group_texts[int(name[1:])].take(ct.int64_array(t))  # "g0", "g1": a --by column
+        return self.group_texts[int(name[1:])].take(int64_array(t))  # "g0", "g1": a --by column
 
 
 def _numbers(values: np.ndarray) -> pa.Array:
@@ -159,4 +160,4 @@ def _numbers(values: np.ndarray) -> pa.Array:
 
 
 def _or_null(text: pa.Array, null: np.ndarray) -> pa.Array:
-    return pc.if_else(ct.mask(null), ct.scalar("null"), text) if null.any() else text
+    return pc.if_else(bool_array(null), ct.scalar("null"), text) if null.any() else text

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..arrow_buffers import int64_array
 from ..core.finish import paused_gc
 from ..errors import printable
 from .summary import (
@@ -27,6 +28,7 @@ from .summary import (
     rank_and_missing,
     rank_lists,
     rank_matrix,
+    ranks_shown,
     signature,
     sort_label,
     summary,
@@ -34,7 +36,6 @@ from .summary import (
 from .table import Cell, Grid, layouts, rich_table
 
 if TYPE_CHECKING:
-    from ..core.finish import Result
     from ..engines.evaluation import Evaluation
 
 FORMATS = ("auto", "table", "csv", "tsv", "json", "jsonl", "markdown")
@@ -83,10 +84,6 @@ def _extra_fields(ev: Evaluation) -> tuple[str, ...]:
 # --- human formats ---------------------------------------------------------------------------
 
 
-def _value_cell(r: Result, digits: int) -> str:
-    return _value_text(r.value, r.ci_low, r.ci_high, digits)
-
-
 def _value_text(value: float, low: float | None, high: float | None, digits: int) -> str:
     text = format_number(value, digits)
     if low is not None:
@@ -132,10 +129,6 @@ def format_count(n: int) -> str:
     return f"{n:,}"
 
 
-def _delta_cell(r: Result, digits: int) -> str:
-    return _delta_text(r.delta, r.verdict, r.p_value, digits)
-
-
 def _delta_text(delta: float | None, verdict: str | None, p_value: float | None, digits: int) -> str:
     if verdict == "baseline":
         return "baseline"
@@ -173,21 +166,51 @@ def _human_rows(
     positions of the rows' groups, when they are not every group."""
     best = best_matrices(ev) if best is None else best
     groups = ev.table.groups
-    target = {g: t for t, g in enumerate(groups)} if targets is None else {groups[t]: t for t in targets}
+    if targets is None:  # only the rows' own targets are formatted (the HTML report: one group a call)
+        position = {g: t for t, g in enumerate(groups)}
+        targets = list(dict.fromkeys(position[row.group] for row in rows))
+    shown = targets
+    at = {groups[t]: i for i, t in enumerate(shown)}
     column = {m: j for j, m in enumerate(ev.models)}
+    cells_of = {j: _human_cells(ev, j, shown, digits) for j in {column[row.model] for row in rows}}
     out = []
     for row in rows:
-        t, j = target[row.group], column[row.model]
+        i, j = at[row.group], column[row.model]
+        t = shown[i]
         cells = [(t_, False) for t_ in group_text(ev, row.group)]
-        cells += [(row.model, False), (format_count(row.n), False)]
-        for spec in ev.specs:
-            r = row.results[spec.label]
-            cells.append((_value_cell(r, digits), bool(best[spec.label][t, j])))
-            if ev.stats.baseline is not None:
-                cells.append((_delta_cell(r, digits), False))
-        cells.append(("" if row.rank is None else str(row.rank), False))
+        cells += [(row.model, False)]
+        cells += [(texts[i], label is not None and bool(best[label][t, j])) for label, texts in cells_of[j]]
+        cells.append((_rank_text(row.rank), False))
         out.append((row, cells))
     return out
+
+
+def _human_cells(ev: Evaluation, j: int, at: list[int] | slice, digits: int) -> list[tuple[str | None, list[str]]]:
+    """Model j's cells at the targets ``at`` as people read them, column by column, after the
+    group and model names and before the rank: n, then per loss its value (with its interval)
+    and, with a baseline, its delta. Each column with the loss label of a value, None else."""
+    table, model = ev.table, ev.models[j]
+    columns: list[tuple[str | None, list[str]]] = [
+        (None, [format_count(n) for n in table.n[(model, ev.specs[0].label)][at].tolist()])
+    ]
+    for spec in ev.specs:
+        key = (model, spec.label)
+        low, high = _take(table.column(key, "ci_low"), at), _take(table.column(key, "ci_high"), at)
+        values = table.value[key][at].tolist()
+        columns.append((spec.label, [_value_text(*v, digits) for v in zip(values, low, high, strict=True)]))
+        if ev.stats.baseline is not None:
+            delta, verdict, p = (_take(table.column(key, f), at) for f in ("delta", "verdict", "p_value"))
+            columns.append((None, [_delta_text(*d, digits) for d in zip(delta, verdict, p, strict=True)]))
+    return columns
+
+
+def _take(values: list[Any], at: list[int] | slice) -> list[Any]:
+    return values[at] if isinstance(at, slice) else list(map(values.__getitem__, at))
+
+
+def _rank_text(rank: int | None) -> str:
+    """A rank as a cell: empty where there is none (no value, no rank: ranks_shown)."""
+    return "" if rank is None else str(rank)
 
 
 # The terminal table shows at most this many groups (the largest); machine formats show all.
@@ -256,56 +279,53 @@ def render_table(
 
 
 def render_markdown(ev: Evaluation, *, digits: int = 4, sort: str | None = None) -> str:
+    return "".join(markdown_pieces(ev, digits=digits, sort=sort))
+
+
+# Markdown lines made at a time (each target's models together): a few megabytes of text.
+MARKDOWN_ROWS = 1 << 15
+
+
+def markdown_pieces(ev: Evaluation, *, digits: int = 4, sort: str | None = None) -> Iterator[str]:
+    """render_markdown() in pieces, made as they are written: the header, then the rows of
+    about MARKDOWN_ROWS lines at a time, then the note on rows that differ."""
+    rank, missing = rank_and_missing(ev, sort_label(ev, sort))  # an unknown --sort fails before any text
     header = _human_header(ev)
     first_numeric = len(ev.stats.by) + 1
-    lines = [
-        "| " + " | ".join(printable(h) for h in header) + " |",
-        "|" + "|".join("---" if i < first_numeric else "---:" for i in range(len(header))) + "|",
-    ]
-    lines += _markdown_rows(ev, digits, sort)
+    yield "| " + " | ".join(printable(h) for h in header) + " |\n"
+    yield "|" + "|".join("---" if i < first_numeric else "---:" for i in range(len(header))) + "|\n"
+    targets, step = len(ev.table.groups), max(1, MARKDOWN_ROWS // len(ev.models))
+    for lo in range(0, targets, step):
+        at = slice(lo, min(lo + step, targets))
+        yield "".join(_markdown_rows(ev, digits, at, rank[at], missing[at]))
     if ev.rows_differ:  # the table alone would hide it
-        lines += [
-            "",
-            "*The models were evaluated on different rows (--nan drop); --nan drop-any uses the same rows.*",
-        ]
-    return "\n".join(lines) + "\n"
+        yield "\n*The models were evaluated on different rows (--nan drop); --nan drop-any uses the same rows.*\n"
 
 
-def _markdown_rows(ev: Evaluation, digits: int, sort: str | None) -> list[str]:
-    """The rows of render_markdown, the cells of _human_rows, built column-wise as _wide
-    builds the CSV: each model's lines at every target, then taken in ranking order."""
-    table, first, targets = ev.table, ev.specs[0].label, len(ev.table.groups)
-    rank, missing = rank_and_missing(ev, sort_label(ev, sort))
-    keys = [[_markdown_cell(t) for t in column] for column in _human_group_columns(ev)]
+def _markdown_rows(ev: Evaluation, digits: int, at: slice, rank: np.ndarray, missing: np.ndarray) -> list[str]:
+    """The lines of render_markdown at the targets ``at`` (``rank`` and ``missing`` theirs): the
+    cells of _human_rows, built column-wise as _wide builds the CSV: each model's lines at
+    every target, then taken in ranking order."""
+    targets = len(rank)
+    keys = [[_markdown_cell(t) for t in column] for column in _human_group_columns(ev, at)]
     every: list[str] = []  # model j's line at target t is every[j * targets + t]
     with paused_gc():
         for j, m in enumerate(ev.models):
             columns: list[list[str]] = [*keys, [_markdown_cell(m)] * targets]
-            columns.append([format_count(n) for n in table.n[(m, first)].tolist()])
-            for spec in ev.specs:
-                key = (m, spec.label)
-                low, high = table.column(key, "ci_low"), table.column(key, "ci_high")
-                values = table.value[key].tolist()
-                columns.append([_value_text(*v, digits) for v in zip(values, low, high, strict=True)])
-                if ev.stats.baseline is not None:
-                    delta, verdict, p = (table.column(key, f) for f in ("delta", "verdict", "p_value"))
-                    columns.append([_delta_text(*d, digits) for d in zip(delta, verdict, p, strict=True)])
-            ranks = list(map(str, rank[:, j].tolist()))
-            if missing[:, j].any():  # no value, no rank
-                ranks = ["" if gone else r for r, gone in zip(ranks, missing[:, j].tolist(), strict=True)]
-            columns.append(ranks)
+            columns += [texts for _, texts in _human_cells(ev, j, at, digits)]
+            columns.append(list(map(_rank_text, ranks_shown(rank[:, j], missing[:, j]))))
             every += map(" | ".join, zip(*columns, strict=True))
         order = np.argsort(rank, axis=1, kind="stable") * targets + np.arange(targets)[:, None]
-        return [f"| {every[k]} |" for k in order.ravel().tolist()]
+        return [f"| {every[k]} |\n" for k in order.ravel().tolist()]
 
 
 def _markdown_cell(text: str) -> str:
     return printable(text).replace("|", "\\|")
 
 
-def _human_group_columns(ev: Evaluation) -> list[list[str]]:
-    """group_text() of every target, column by column."""
-    texts = [group_text(ev, g) for g in ev.table.groups]
+def _human_group_columns(ev: Evaluation, at: slice) -> list[list[str]]:
+    """group_text() of the targets ``at``, column by column."""
+    texts = [group_text(ev, g) for g in ev.table.groups[at]]
     return [list(column) for column in zip(*texts, strict=True)] if texts and ev.stats.by else []
 
 
@@ -346,10 +366,8 @@ def _wide(ev: Evaluation, sort: str | None, machine: bool, header_only: bool = F
                 for f in extra:
                     field = table.column(key, f)
                     columns.append([_machine(v) for v in field] if machine else field)
-            ranks_: list[int | None] = rank[:, j].tolist()
-            if missing[:, j].any():  # no value, no rank
-                ranks_ = [None if gone else r for r, gone in zip(ranks_, missing[:, j].tolist(), strict=True)]
-            columns.append(["" if r is None else str(r) for r in ranks_] if machine else ranks_)
+            ranks_: list[int | None] = ranks_shown(rank[:, j], missing[:, j])
+            columns.append(list(map(_rank_text, ranks_)) if machine else ranks_)
             every += zip(*columns, strict=True)
         # Within each target, the models in rank order (stable: ties keep the models' order).
         order = np.argsort(rank, axis=1, kind="stable") * targets + np.arange(targets)[:, None]
@@ -395,25 +413,42 @@ def _joined_rows(ev: Evaluation, keys: list[list[str]], delimiter: str, sort: st
     target_of = np.repeat(np.arange(len(table.groups)), len(models))
     counts = np.stack([table.n[(m, first)] for m in models])
     values = {s.label: np.stack([table.value[(m, s.label)] for m in models]) for s in ev.specs}
-    fields = {(s.label, f): [table.column((m, s.label), f) for m in models] for s in ev.specs for f in extra}
+    fields = {
+        (s.label, f): _field_cells([table.column((m, s.label), f) for m in models]) for s in ev.specs for f in extra
+    }
     group_texts = [ct.strings(column) for column in keys]
     names = ct.strings(models)
     pieces = []
     for lo in range(0, len(model_of), JOIN_ROWS):
         j, t = model_of[lo : lo + JOIN_ROWS], target_of[lo : lo + JOIN_ROWS]
-        at_t, at_j = ct.int64_array(t), ct.int64_array(j)
+        at_t, at_j = int64_array(t), int64_array(j)
         columns: list[Any] = [ct.header_first(header if lo == 0 else "", len(j))]
         columns += [texts.take(at_t) for texts in group_texts]
         columns += [names.take(at_j), ct.integer_texts(counts[j, t])]
         for spec in ev.specs:
             columns.append(ct.float_texts(values[spec.label][j, t]))
             for f in extra:
-                per_model = fields[(spec.label, f)]
-                texts = [str(_machine(per_model[a][b])) for a, b in zip(j.tolist(), t.tolist(), strict=True)]
-                columns.append(ct.strings(texts))
+                floats, cells = fields[(spec.label, f)]
+                if floats is not None:
+                    columns.append(ct.float_texts(floats[0][j, t], blank=floats[1][j, t]))
+                else:
+                    columns.append(cells.take(int64_array(j * len(table.groups) + t)))
         columns.append(ct.integer_texts(rank[t, j], missing[t, j]))
         pieces.append(ct.concatenated(ct.joined_lines(columns, delimiter)))
     return "".join(pieces)
+
+
+def _field_cells(per_model: list[list[Any]]) -> tuple[tuple[np.ndarray, np.ndarray] | None, Any]:
+    """One extra field of every model at every target, for _joined_rows: (values, where None)
+    as (models, targets) matrices when every value is a float or None (formatted a block at a
+    time), else every cell's text, models after models (the verdict: a word or nothing)."""
+    from . import columns_text as ct
+
+    floats = ct.optional_floats([v for column in per_model for v in column])
+    if floats is not None:
+        shape = (len(per_model), len(per_model[0]) if per_model else 0)
+        return (floats[0].reshape(shape), floats[1].reshape(shape)), None
+    return None, ct.strings([str(_machine(v)) for column in per_model for v in column])
 
 
 def records(ev: Evaluation, sort: str | None = None) -> list[dict[str, Any]]:
@@ -490,13 +525,16 @@ def jsonl_lines(ev: Evaluation, sort: str | None = None) -> Iterator[str]:
 
 
 def render_pieces(ev: Evaluation, fmt: str, **options: Any) -> Iterable[str]:
-    """render(), as pieces to write one after another: JSON and JSON Lines are made while
-    they are written (their text is the largest of every format), the others whole."""
-    if fmt in ("json", "jsonl"):
+    """render(), as pieces to write one after another: JSON, JSON Lines and Markdown are made
+    while they are written (their texts are the largest of every format), the others whole."""
+    if fmt in ("json", "jsonl", "markdown"):
+        sort = options.get("sort")
         pieces = (
-            json_document(ev, with_meta=options.get("with_meta", False), sort=options.get("sort"))
+            json_document(ev, with_meta=options.get("with_meta", False), sort=sort)
             if fmt == "json"
-            else jsonl_lines(ev, sort=options.get("sort"))
+            else jsonl_lines(ev, sort=sort)
+            if fmt == "jsonl"
+            else markdown_pieces(ev, digits=options.get("digits", 4), sort=sort)
         )
         # The first piece is made now, as every other format is made whole here: an error in
         # what the document needs (an unknown --sort, the gates of --meta) comes before any

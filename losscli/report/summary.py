@@ -58,17 +58,18 @@ def summary(ev: Evaluation, sort: str | None = None, targets: Sequence[int] | No
     (1, 1, 3). Ranked column-wise: O(results) array work and one argsort per loss."""
     label = sort_label(ev, sort)
     rank, missing = rank_and_missing(ev, label)
-    order = np.argsort(rank, axis=1, kind="stable")
-    every = order.tolist() if targets is None else None  # a few targets of a million: only theirs
+    shown = list(range(len(ev.table.groups))) if targets is None else list(targets)
+    # A few targets of a million: only theirs are made lists.
+    order = np.argsort(rank[shown], axis=1, kind="stable").tolist()
+    places = ranks_shown(rank[shown], missing[shown])
     models, table, first = ev.models, ev.table, ev.specs[0].label
     rows: list[Row] = []
-    for t in range(len(table.groups)) if targets is None else targets:
+    for i, t in enumerate(shown):
         group = table.groups[t]
-        for j in every[t] if every is not None else order[t].tolist():
+        for j in order[i]:
             model = models[j]
             results = {s.label: table.result(t, (model, s.label)) for s in ev.specs}
-            place = None if missing[t, j] else int(rank[t, j])
-            rows.append(Row(group, model, results[first].n, results, place))
+            rows.append(Row(group, model, results[first].n, results, places[i][j]))
     return rows
 
 
@@ -99,9 +100,15 @@ def rank_matrix(ev: Evaluation, label: str) -> np.ndarray:
 
 def rank_lists(ev: Evaluation, label: str) -> list[list[int | None]]:
     """rank_matrix() as lists, None where a model has no value to rank (NaN: no rows, or undefined)."""
-    rank, missing = rank_and_missing(ev, label)
-    return [[None if gone else r for r, gone in zip(row, holes, strict=True)] for row, holes in zip(
-        rank.tolist(), missing.tolist(), strict=True)]  # fmt: skip
+    shown: list[list[int | None]] = ranks_shown(*rank_and_missing(ev, label))
+    return shown
+
+
+def ranks_shown(rank: np.ndarray, missing: np.ndarray) -> Any:
+    """Ranks (any shape) as (nested) lists of ints, None where ``missing``: no value, no rank."""
+    shown = rank.astype(object)
+    shown[missing] = None
+    return shown.tolist()
 
 
 def rank_and_missing(ev: Evaluation, label: str) -> tuple[np.ndarray, np.ndarray]:

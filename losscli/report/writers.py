@@ -37,8 +37,8 @@ from typing import IO, Any
 
 import numpy as np
 
+from ..arrow_buffers import float64_array, null_mask, string_bytes
 from ..errors import OptionError, OutputError, ReaderGone
-from ..read.arrow_numpy import float64_array
 from ..request import PER_ROW_FORMATS
 
 # Temporaries being written: removed by the signal watcher if the process must end abruptly.
@@ -351,9 +351,8 @@ def _to_quote(text: Any, delimiter: str) -> np.ndarray | None:
         return None
     local = offsets - offsets[0]
     needs = lengths == 0
-    if needs.any() and text.buffers()[0] is not None:  # a missing cell is written empty, unquoted
-        bits = np.unpackbits(np.frombuffer(text.buffers()[0], dtype=np.uint8), bitorder="little")
-        needs &= bits[text.offset : text.offset + n].astype(bool)
+    if needs.any():  # a missing cell is written empty, unquoted
+        needs &= ~null_mask(text)
     if structural:
         inside = np.flatnonzero(_STRUCTURAL[delimiter][cells])
         needs[np.searchsorted(local, inside, side="right") - 1] = True
@@ -375,7 +374,7 @@ def _beside_quoted_ids(ids: Any, quote: Any, batch: Any, delimiter: str) -> byte
     ends = np.flatnonzero(np.frombuffer(written, dtype=np.uint8) == ord("\n"))
     offsets = np.concatenate([[0], ends + 1]).astype(np.int32)
     losses = pa.StringArray.from_buffers(len(ends), pa.py_buffer(offsets), written)
-    return bytes(_joined(pc.binary_join_element_wise(cells, losses, delimiter)))
+    return bytes(string_bytes(pc.binary_join_element_wise(cells, losses, delimiter)))
 
 
 def _is_text(kind: Any) -> bool:
@@ -397,13 +396,7 @@ def _jsonl(batch: Any) -> bytes:
     for i, name in enumerate(batch.schema.names):
         pieces += [pa.scalar(("{" if i == 0 else ", ") + json.dumps(name) + ": "), _json_cells(batch.column(i))]
     lines = pc.binary_join_element_wise(*pieces, pa.scalar("}\n"), "")
-    return bytes(_joined(lines)) if len(lines) else b""
-
-
-def _joined(lines: Any) -> memoryview:
-    """The concatenation of a string array without nulls: its data buffer between the first and last offsets."""
-    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)[lines.offset : lines.offset + len(lines) + 1]
-    return memoryview(lines.buffers()[2])[int(offsets[0]) : int(offsets[-1])]
+    return bytes(string_bytes(lines))
 
 
 def _json_cells(column: Any) -> Any:
