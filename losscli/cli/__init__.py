@@ -175,8 +175,9 @@ def main() -> None:
     guard_standard_streams()
     signals.install()
     # OpenBLAS starts a spinning thread per core when NumPy loads (below, in the command): about
-    # 50 ms of CPU per run. losscli's BLAS calls are sized to stay on the calling thread (its own
-    # --threads pool spreads the work), so the command line asks for one unless the user chose.
+    # 50 ms of CPU per run, and the bootstrap's products (sized for the cache, above BLAS's size
+    # for threading) would split again over cores the --threads pool already uses. So the
+    # command line asks for one BLAS thread unless the user chose.
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     try:
         _for_arguments(sys.argv[1:])()

@@ -10,14 +10,12 @@ chunk size, engine or thread count.
 
 Each 16-bit uniform is mapped through a table to the Poisson(1) counts of four
 replicates of the row (one lookup, half a byte of randomness per draw): every
-quadruple's joint probability is the product of Poisson(1) probabilities to
-within 2^-16, so each count's probability is within 2e-4 of Poisson(1), its
-mean and variance within 5e-4 of 1, and the four counts' correlation below
-1.2e-3. Rows stay independent (each has lookups of its own). The means
-reported are ratios of replicate sums, in which an offset of the weights'
-mean cancels to first order, and a width changes by at most about 2.5e-4 of
-itself: the Monte Carlo error of B = 1000 replicates (a few percent of the
-width) is a hundred times larger.
+quadruple's probability is the product of Poisson(1) probabilities to within
+2.4 x 2^-16, each count's probability within 2e-4 of Poisson(1), its mean and
+variance exactly 1 (so replicate sums are unbiased and their spread right),
+and the four counts' correlation below 1.5e-3. Rows stay independent (each
+has lookups of its own). The Monte Carlo error of B = 1000 replicates (a few
+percent of an interval's width) is far larger than what the table changes.
 
 The replicate sums are float64 matrix products of the counts (converted to
 float64 a cache-sized piece of rows at a time) with the batch's columns (w,
@@ -56,7 +54,7 @@ _LOOKUP_PIECE = 32768  # uniforms looked up at once (their intp copy: 256 KiB)
 # A product of a piece (512 x 128 x columns) is above OpenBLAS's size for threading it
 # (65536 x 4): the command line starts NumPy with one BLAS thread (cli/__init__.py), as
 # its own threads use the cores; in a program that left BLAS threaded, BLAS splits it too.
-# Counts above 9 have probability below 1e-7, far below the table's resolution.
+# A count of 10 or more has probability 1.1e-7, far below the table's resolution (2^-16).
 _MAX_COUNT = 10
 
 
@@ -64,19 +62,59 @@ _MAX_COUNT = 10
 def count_table() -> np.ndarray:
     """For each 16-bit uniform, the Poisson(1) counts of four replicates, as a uint32 holding four bytes.
 
-    The quadruples (a, b, c, d), in lexicographic order, take runs of the 65536 values as
-    long as their probability (thresholds are the cumulative probabilities rounded to 2^-16).
+    The quadruples (a, b, c, d) take as many of the 65536 values as their probability
+    (cumulative probabilities rounded to 2^-16, in lexicographic order); then, for each of
+    the four positions, a few values move between neighbouring counts (0 and 1, 1 and 2,
+    2 and 3, keeping the other positions' counts) so that every position's mean and
+    variance are exactly 1, as Poisson(1)'s: a replicate's sum is unbiased, and its spread
+    right, not only in ratios. The moves are chosen to keep each count's probability
+    closest to Poisson(1)'s (within 2e-4).
     """
     p = np.array([math.exp(-1.0) / math.factorial(k) for k in range(_MAX_COUNT)])
     joint = np.multiply.outer(np.multiply.outer(p, p), np.multiply.outer(p, p))
-    cdf = np.cumsum(joint.ravel())
-    thresholds = np.round(cdf * 65536.0)
-    cell = np.minimum(np.searchsorted(thresholds, np.arange(65536), side="right"), cdf.size - 1)
+    thresholds = np.round(np.cumsum(joint.ravel()) * 65536.0)
+    slots = np.diff(thresholds, prepend=0.0).astype(np.int64).reshape(joint.shape)
+    for position in range(4):
+        _exact_moments(slots, position, p)
+    cells = np.repeat(np.arange(slots.size), slots.ravel())
     quads = np.empty((65536, 4), dtype=np.uint8)
-    for k, index in enumerate(np.unravel_index(cell, joint.shape)):
+    for k, index in enumerate(np.unravel_index(cells, joint.shape)):
         quads[:, k] = index
     table: np.ndarray = quads.view(np.uint32).reshape(65536)
     return table
+
+
+def _exact_moments(slots: np.ndarray, position: int, p: np.ndarray) -> None:
+    """Move slots between counts 0-1, 1-2 and 2-3 at ``position`` so its sum of counts is 65536
+    and of squares 2 x 65536 (mean 1, variance 1), changing the counts' probabilities least.
+
+    A move of one slot from k to k + 1 adds 1 to the sum and 2k + 1 to the sum of squares, so
+    x, y, z moves (0->1, 1->2, 2->3) need x + y + z = a and x + 3y + 5z = b (b - a is even:
+    every sum of k(k - 1) is); the one free integer is searched."""
+    counts = np.moveaxis(slots, position, 0)  # a view: counts[k] are the slots with k here
+    per_count = counts.reshape(len(p), -1).sum(axis=1)
+    values = np.arange(len(p))
+    a = 65536 - int(per_count @ values)
+    b = 2 * 65536 - int(per_count @ (values * values))
+    error = per_count - 65536.0 * p
+    best: tuple[float, int, int, int] | None = None
+    for z in range(-64, 65):
+        y = (b - a - 4 * z) // 2
+        x = a - y - z
+        change = np.zeros(len(p))
+        change[:4] += (-x, x - y, y - z, z)
+        worst = float(np.abs(error + change).max())
+        if best is None or worst < best[0]:
+            best = (worst, x, y, z)
+    assert best is not None
+    for low, moves in enumerate(best[1:]):
+        source, target = (low, low + 1) if moves > 0 else (low + 1, low)
+        contexts = counts[source].ravel()
+        # From the most probable contexts (the other three counts): a slot or two off there is least.
+        for index in np.argsort(-contexts, kind="stable")[: abs(moves)]:
+            where = np.unravel_index(index, counts[source].shape)
+            counts[(source, *where)] -= 1
+            counts[(target, *where)] += 1
 
 
 _MASK = (1 << 64) - 1
@@ -118,7 +156,7 @@ def draws(seed: int, replicate_block: int, start: int, rows: int) -> np.ndarray:
 
     A run with B replicates uses the first B - 128 k columns of its last block, so the
     first replicates of a run with B = 2000 are those of the same run with B = 1000.
-    The result is a view of this thread's buffer when ``rows`` <= SPAN_ROWS: valid until
+    The result is a view of this thread's buffer (grown to the largest call): valid until
     the thread's next call.
     """
     bits = _stream(seed, replicate_block, start).random_raw(rows * _WORDS_PER_ROW)
@@ -185,7 +223,7 @@ def _distinct_columns(columns: np.ndarray) -> tuple[list[int], list[int]]:
     return distinct, source
 
 
-class _Local(NamedTuple):
+class _PieceGroups(NamedTuple):
     """A piece's groups: those present, each row's index among them, and (for the sorted
     sums) the rows in group order and where each group's run starts."""
 
@@ -195,7 +233,7 @@ class _Local(NamedTuple):
     starts: np.ndarray | None
 
 
-Piece = tuple[int, int, "_Local | None"]
+Piece = tuple[int, int, "_PieceGroups | None"]
 
 
 def _reduce(seed: int, start: int, columns: np.ndarray, codes: np.ndarray, groups: int, replicates: int) -> np.ndarray:
@@ -259,19 +297,19 @@ def _floats_buffer(rows: int, replicates: int) -> np.ndarray:
     return floats[: rows * replicates].reshape(rows, replicates)
 
 
-def _local_groups(codes: np.ndarray, groups: int, width: int) -> _Local | None:
+def _local_groups(codes: np.ndarray, groups: int, width: int) -> _PieceGroups | None:
     """The groups of a piece (None: one group); computed once, used by every replicate block."""
     if groups == 1:
         return None
     present, inverse = np.unique(codes, return_inverse=True)
     inverse = inverse.reshape(-1)
     if len(present) * width <= _ONEHOT_LIMIT:
-        return _Local(present, inverse, None, None)
+        return _PieceGroups(present, inverse, None, None)
     order = np.argsort(inverse, kind="stable")
-    return _Local(present, inverse, order, np.flatnonzero(np.diff(inverse[order], prepend=-1)))
+    return _PieceGroups(present, inverse, order, np.flatnonzero(np.diff(inverse[order], prepend=-1)))
 
 
-def _add_piece(target: np.ndarray, counts: np.ndarray, columns: np.ndarray, local: _Local | None) -> None:
+def _add_piece(target: np.ndarray, counts: np.ndarray, columns: np.ndarray, local: _PieceGroups | None) -> None:
     """target[c, :, g] += sum over rows i of group g of counts[i, :] * columns[i, c] (counts: uint8, rows x B)."""
     rows, width = columns.shape
     floats = _floats_buffer(*counts.shape)

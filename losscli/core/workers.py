@@ -50,21 +50,15 @@ def thread_count() -> int:
 
 def parallel_map(fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
     """``[fn(x) for x in items]``, on the pool when there is more than one thread and item."""
-    todo = list(items)
-    count = thread_count()
-    if count <= 1 or len(todo) <= 1:
-        return [fn(x) for x in todo]
-    global _pool
-    if _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=count, thread_name_prefix="losscli-worker")
-    return list(_pool.map(fn, todo))
+    return list(parallel_iter(fn, items))
 
 
 def parallel_iter(fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
     """``fn(x) for x in items``, in order, on the pool when there is more than one thread and item.
 
-    Results are yielded as they come, so a caller adding them up holds about one per
-    thread at a time rather than all of them.
+    Every item is submitted at once and results are yielded in order as they finish: a
+    caller adding them up holds only those finished ahead of the one it waits for (with
+    tasks of like size, about one per thread), not a list of all of them.
     """
     todo = list(items)
     count = thread_count()
