@@ -189,10 +189,10 @@ def test_progress_bar_by_estimated_time(monkeypatch: pytest.MonkeyPatch) -> None
 
     path = str(Path(__file__).parent.parent / "sample_data" / "house_prices.parquet")
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
-    monkeypatch.setattr(progress, "estimated_rows", lambda source, files: RowCount(1_000_000, exact=False))
+    monkeypatch.setattr(progress, "estimated_rows", lambda source, files: RowCount(5_000_000, exact=False))
     source = open_source(path)
-    quick = progress.estimated_seconds(1_000_000, source, models=3, losses=2)
-    slow = progress.estimated_seconds(1_000_000, source, models=3, losses=2, replicates=1000)
+    quick = progress.estimated_seconds(5_000_000, source, models=3, losses=2)
+    slow = progress.estimated_seconds(5_000_000, source, models=3, losses=2, replicates=1000)
     assert quick < progress.PROGRESS_MIN_SECONDS < slow
     losses = tuple(parse_specs(["mse", "mae"]))
     plain = Request(Inputs((path,)), losses=losses)

@@ -25,13 +25,14 @@ PROGRESS_MIN_SECONDS = 2.0
 # Rough costs in nanoseconds, measured by bench/ on a busy 2-core machine: reading a
 # cell by format, one loss of one row, and a bootstrap replicate of one row (the
 # draw, then one multiply-add per replicated column: per model its weight and its
-# losses; bench/scale.py's replicates rows give about 1.5 + 0.15 x 9 ns with both
-# threads). Only to decide whether to show a bar.
+# losses; the four-count draws, their float copy and the products give about 0.35 +
+# 0.03 x 9 ns with both threads on 1M rows x 4 models x 2 losses). Only to decide whether
+# to show a bar.
 _READ_NS = {"parquet": 30.0, "arrow": 10.0, "jsonl": 400.0}
 _TEXT_READ_NS = 80.0
 _LOSS_NS = 5.0
-_DRAW_NS = 1.5
-_REPLICATE_COLUMN_NS = 0.15
+_DRAW_NS = 0.35
+_REPLICATE_COLUMN_NS = 0.03
 # Once per column, whatever the rows: opening it, its first batch (about 0.25 ms for Parquet),
 # its model's checks. 20,000 model columns take seconds on a file of a few rows.
 _COLUMN_NS = 250_000.0
