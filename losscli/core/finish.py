@@ -257,7 +257,7 @@ def _versus_baseline(
     out = {"delta": delta, "delta_rel": delta / abs(base_value) if base_value else math.nan}
     if math.isnan(delta):  # a skill score's reference is not kept per pair of rows
         return out | {"p_value": math.nan, "verdict": None}
-    test = paired_t_test(*(_total(a, select) for a in paired.fields()[:4]))
+    test = paired_t_test(*paired.moments(select))
     # A skill score is better when higher: the verdict reads the loss's direction.
     direction = -delta if spec.loss.higher_is_better else delta
     out |= {"p_value": test.p_value, "verdict": verdict(test.p_value, direction, stats.level)}
@@ -265,7 +265,7 @@ def _versus_baseline(
         out["delta_ci_low"], out["delta_ci_high"] = t_delta_interval(
             acc.means[(model, label)].moments(select),
             acc.means[(base, label)].moments(select),
-            (_total(paired.sum_wd, select), _total(paired.sum_wd2, select), *_paired_weights(paired, select)),
+            paired.moments(select),
             stats.level,
             spec.loss.finisher,
         )
@@ -282,10 +282,6 @@ def _versus_baseline(
 def _t_method(stats: Statistics) -> bool:
     """Intervals from running sums (--ci-method t) rather than the bootstrap."""
     return stats.ci is not None and stats.ci_method == "t"
-
-
-def _paired_weights(paired: PairedState, select: Select) -> tuple[float, float]:
-    return (_total(paired.sum_w, select), _total(paired.sum_w2, select))
 
 
 def _shared_values(paired: PairedState, select: Select, spec: LossSpec, stats: Statistics) -> tuple[float, float]:

@@ -15,6 +15,8 @@ from statistics import NormalDist
 
 import numpy as np
 
+from . import spread
+
 
 def percentile_interval(replicates: np.ndarray, level: float) -> tuple[float, float]:
     """The percentile bootstrap interval of ``replicates`` at ``level`` (e.g. 0.95)."""
@@ -36,8 +38,9 @@ class PairedTest:
     p_value: float
 
 
-def paired_t_test(sum_wd: float, sum_wd2: float, sum_w: float, sum_w2: float) -> PairedTest:
-    """The two-sided paired t-test from mergeable moments.
+def paired_t_test(sum_wd: float, m2_d: float, sum_w: float, sum_w2: float) -> PairedTest:
+    """The two-sided paired t-test from mergeable moments: sum w d, the centred
+    M2 = sum w (d - mean)^2 (spread.py), sum w and sum w^2.
 
     With weights, the mean and variance are weighted and the sample size is
     Kish's effective n = (sum w)^2 / sum w^2; without weights this is exactly
@@ -46,10 +49,9 @@ def paired_t_test(sum_wd: float, sum_wd2: float, sum_w: float, sum_w2: float) ->
     if sum_w <= 0:
         return PairedTest(math.nan, math.nan, math.nan, math.nan)
     mean = sum_wd / sum_w
-    n_eff = sum_w * sum_w / sum_w2
+    variance, n_eff = spread.variance(m2_d, sum_w, sum_w2)
     if n_eff <= 1:
         return PairedTest(mean, math.nan, math.nan, math.nan)
-    variance = max(sum_wd2 / sum_w - mean * mean, 0.0) * n_eff / (n_eff - 1.0)
     df = n_eff - 1.0
     if variance == 0.0:
         # Every row differs by the same amount: no doubt at all (or no difference).
@@ -151,27 +153,27 @@ def _t_quantile_exact(level: float, df: float) -> float:
     return (low + high) / 2.0
 
 
-def _mean_and_se(sum_x: float, sum_x2: float, sum_w: float, sum_w2: float) -> tuple[float, float, float]:
+def _mean_and_se(sum_x: float, m2: float, sum_w: float, sum_w2: float) -> tuple[float, float, float]:
     """Weighted mean, its standard error and the degrees of freedom (Kish's n_eff - 1)."""
     if sum_w <= 0 or sum_w2 <= 0:
         return (math.nan, math.nan, math.nan)
     mean = sum_x / sum_w
-    n_eff = sum_w * sum_w / sum_w2
-    if n_eff <= 1:
+    if sum_w * sum_w / sum_w2 <= 1:
         return (mean, math.nan, math.nan)
-    variance = max(sum_x2 / sum_w - mean * mean, 0.0) * n_eff / (n_eff - 1.0)
+    variance, n_eff = spread.variance(m2, sum_w, sum_w2)
     return (mean, math.sqrt(variance / n_eff), n_eff - 1.0)
 
 
 def t_interval(
     sum_wl: float,
-    sum_wl2: float,
+    m2: float,
     sum_w: float,
     sum_w2: float,
     level: float,
     finish: Callable[[float], float] | None = None,
 ) -> tuple[float, float]:
-    """The Student t interval of a weighted mean loss, from mergeable moments.
+    """The Student t interval of a weighted mean loss, from mergeable moments (sum w l,
+    the centred M2 = sum w (l - mean)^2, sum w, sum w^2).
 
     mean +- t(level, n_eff - 1) * s / sqrt(n_eff), with the weighted variance s^2
     and Kish's effective size n_eff = (sum w)^2 / sum w^2 (n without weights:
@@ -179,7 +181,7 @@ def t_interval(
     finisher (RMSE's root) is monotone: it is applied to both ends, the low one
     clipped at 0 where the finisher is undefined below it.
     """
-    mean, se, df = _mean_and_se(sum_wl, sum_wl2, sum_w, sum_w2)
+    mean, se, df = _mean_and_se(sum_wl, m2, sum_w, sum_w2)
     if not math.isfinite(se):
         return (math.nan, math.nan)
     half = student_t_quantile(level, df) * se
@@ -198,7 +200,7 @@ def t_delta_interval(
 ) -> tuple[float, float]:
     """The t interval of finish(mean loss of model) - finish(mean loss of baseline).
 
-    ``model`` and ``base`` are (sum w*l, sum w*l^2, sum w, sum w^2) of each
+    ``model`` and ``base`` are (sum w*l, M2 of l, sum w, sum w^2) of each
     model, ``paired`` the same for d = l_model - l_base. Without a finisher it is
     the paired t interval of the mean of d; with one (RMSE), the delta method:
     Var(f(a) - f(b)) = f'(a)^2 Va + f'(b)^2 Vb - 2 f'(a) f'(b) Cov(a, b), with
@@ -213,15 +215,20 @@ def t_delta_interval(
     a, a_se, _ = _mean_and_se(*model)
     b, b_se, _ = _mean_and_se(*base)
     slope_a, slope_b = _slope(finish, a), _slope(finish, b)
-    covariance = (a_se**2 + b_se**2 - d_se**2) / 2.0
-    variance = slope_a**2 * a_se**2 + slope_b**2 * b_se**2 - 2.0 * slope_a * slope_b * covariance
+    # f'a^2 Va + f'b^2 Vb - 2 f'a f'b Cov with Cov = (Va + Vb - Vd) / 2, written so that
+    # nothing cancels when the slopes are close (two models of about the same loss).
+    a_var, b_var = a_se**2, b_se**2
+    variance = (slope_a - slope_b) * (slope_a * a_var - slope_b * b_var) + slope_a * slope_b * d_se**2
     delta = finish(a) - finish(b)
     half = q * math.sqrt(max(variance, 0.0))
     return (delta - half, delta + half)
 
 
 def _slope(finish: Callable[[float], float], x: float) -> float:
-    """The finisher's derivative at x (central difference; finishers are smooth where used)."""
+    """The finisher's derivative at x: exact for the root (RMSE's), else a central difference
+    (finishers are smooth where used)."""
+    if finish is math.sqrt:
+        return 0.5 / math.sqrt(x) if x > 0 else math.inf
     h = 1e-6 * max(abs(x), 1e-12)
     return (finish(x + h) - finish(x - h)) / (2.0 * h)
 
