@@ -389,9 +389,7 @@ class Grouping:
         grown = _grow(array, self.groups)[: self.groups]
         return grown if self.present is None else grown[self.present]
 
-    def merge_spread(
-        self, state: Any, before: np.ndarray, batch_w: np.ndarray, part: tuple[np.ndarray, ...]
-    ) -> None:
+    def merge_spread(self, state: Any, before: np.ndarray, batch_w: np.ndarray, part: tuple[np.ndarray, ...]) -> None:
         """Merge a batch's spread per group (pivot, shift, M2; weights ``batch_w``) into
         ``state``'s, whose weights were ``before``: spread.combine over the batch's groups."""
         names = ("pivot", "shift", "m2")
@@ -518,7 +516,12 @@ class MeanState:
         totals) or one group's code: the input of stats.t_interval."""
         if select is None or isinstance(select, slice):
             return (self.total_wl, self.total[2], self.total_w, self.total_w2)
-        return (float(self.sum_wl[select]), float(self.m2[select]), float(self.sum_w[select]), float(self.sum_w2[select]))
+        return (
+            float(self.sum_wl[select]),
+            float(self.m2[select]),
+            float(self.sum_w[select]),
+            float(self.sum_w2[select]),
+        )
 
     def mean(self) -> np.ndarray:
         """The weighted mean per group; NaN where a group has no weight."""
@@ -529,7 +532,7 @@ def _merged_total(
     w: float, total: tuple[float, float, float], part: tuple[float, float, float, float]
 ) -> tuple[float, float, float]:
     """The spread over all rows, ``total`` (of weight w), with a part's (weight, pivot, shift, M2) added."""
-    return spread.pair_scalar(w, total, part[0], part[1:])
+    return spread.pair_scalar(w, total, part[0], (part[1], part[2], part[3]))
 
 
 @dataclass
@@ -673,8 +676,8 @@ class PairedState:
         """Add one block's (sum w d, pivot, shift, M2, sum w, sum w^2, n, sum w m, sum w b) when
         there is one group."""
         wd, pivot, shift, m2, w, w2, n, wm, wb = sums
-        mine = tuple(float(_grow(a, 1)[0]) for a in (self.pivot, self.shift, self.m2))
-        merged = spread.pair_scalar(float(_grow(self.sum_w, 1)[0]), mine, w, (pivot, shift, m2))  # type: ignore[arg-type]
+        p, s, m = (float(_grow(a, 1)[0]) for a in (self.pivot, self.shift, self.m2))
+        merged = spread.pair_scalar(float(_grow(self.sum_w, 1)[0]), (p, s, m), w, (pivot, shift, m2))
         self.pivot, self.shift, self.m2 = (np.array([x]) for x in merged)
         self.sum_wd = _grow(self.sum_wd, 1) + wd
         self.sum_w = _grow(self.sum_w, 1) + w
@@ -686,7 +689,7 @@ class PairedState:
     def merge(self, other: PairedState) -> PairedState:
         g = max(len(self.n), len(other.n))
         a, b = ([_grow(x, g) for x in s.fields()] for s in (self, other))
-        pivot, shift, m2 = spread.pair((a[4], *a[1:4]), (b[4], *b[1:4]))  # type: ignore[arg-type]
+        pivot, shift, m2 = spread.pair((a[4], *a[1:4]), (b[4], *b[1:4]))
         summed = [x + y for x, y in zip(a, b, strict=True)]
         return PairedState(summed[0], pivot, shift, m2, *summed[4:])
 
@@ -697,7 +700,12 @@ class PairedState:
         """(sum w d, M2 of d, sum w, sum w^2) of one group's code, or of every group (a slice:
         the groups' spreads merged)."""
         if not isinstance(select, slice):
-            return (float(self.sum_wd[select]), float(self.m2[select]), float(self.sum_w[select]), float(self.sum_w2[select]))
+            return (
+                float(self.sum_wd[select]),
+                float(self.m2[select]),
+                float(self.sum_w[select]),
+                float(self.sum_w2[select]),
+            )
         m2 = spread.combine(self.sum_w, self.pivot, self.shift, self.m2)[2] if len(self.n) else np.float64(0.0)
         return (float(self.sum_wd.sum()), float(m2), float(self.sum_w.sum()), float(self.sum_w2.sum()))
 

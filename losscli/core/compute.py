@@ -294,7 +294,7 @@ class _Batch:
     def total(self, sums: list[np.ndarray]) -> np.ndarray:
         """The blocks' vectors (in block order) as one: sums added, spreads merged (spread.combine)."""
         stacked = np.stack(sums)
-        out = stacked.sum(axis=0)
+        out: np.ndarray = stacked.sum(axis=0)
         means, weights, paired = self._views(stacked)
         merged_means, _, merged_paired = self._views(out)
         w = np.broadcast_to(weights[:, None, 0, :], (len(sums), *means.shape[1:2], means.shape[-1]))

@@ -12,6 +12,8 @@ The weights W are the caller's (its sums of w), given to every function.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 
@@ -39,18 +41,13 @@ def combine(
     return base[0], total_shift, total_m2
 
 
-def pair(
-    a: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
-    b: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def pair(a: Sequence[np.ndarray], b: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """combine() of two parts, each (w, pivot, shift, M2) of the same shape."""
     stacked = [np.stack([x, y]) for x, y in zip(a, b, strict=True)]
     return combine(*stacked)
 
 
-def of_rows(
-    values: np.ndarray, weight: np.ndarray | None, total_w: float
-) -> tuple[float, float, float]:
+def of_rows(values: np.ndarray, weight: np.ndarray | None, total_w: float) -> tuple[float, float, float]:
     """(pivot, shift, M2) of rows, in two passes: the rounded mean, then the deviations from it."""
     if not total_w > 0:
         return 0.0, 0.0, 0.0

@@ -76,8 +76,10 @@ def betainc(a: float, b: float, x: float, y: float | None = None) -> float:
         return 0.0
     if y <= 0.0:
         return 1.0
-    log_front = _log_beta_front(a, b) + a * (math.log1p(-y) if y < 0.5 else math.log(x)) + b * (
-        math.log1p(-x) if x < 0.5 else math.log(y)
+    log_front = (
+        _log_beta_front(a, b)
+        + a * (math.log1p(-y) if y < 0.5 else math.log(x))
+        + b * (math.log1p(-x) if x < 0.5 else math.log(y))
     )
     front = math.exp(log_front)
     # The continued fraction converges fast on this side of the mean; use symmetry otherwise.
