@@ -249,7 +249,7 @@ def _versus_baseline(
     paired = acc.paired[(model, label)]
     same = _total(paired.n, select) == _count(acc, model, label, select) and _same_n(acc, model, base, label, select)
     if same:
-        delta = value - base_value  # the same rows: each model's own sums, rounded as its value
+        delta = _delta_on_same_rows(paired, select, spec, stats, (value, base_value))
     else:
         mine, base_value = _shared_values(paired, select, spec, stats)
         delta = mine - base_value
@@ -277,6 +277,28 @@ def _versus_baseline(
             mine_reps, base_reps = replicates, _replicates(acc, spec, base, select, stats)
         out["delta_ci_low"], out["delta_ci_high"] = percentile_interval(mine_reps - base_reps, stats.level)
     return out
+
+
+def _delta_on_same_rows(
+    paired: PairedState, select: Select, spec: LossSpec, stats: Statistics, values: tuple[float, float]
+) -> float:
+    """value - baseline's value, from the sum of the rows' differences where that holds more
+    digits: two means near 1e8 times their gap apart keep none of it in their difference."""
+    value, base_value = values
+    if spec.loss.skill is not None:
+        return value - base_value
+    sum_wd, sum_w = _total(paired.sum_wd, select), _total(paired.sum_w, select)
+    if stats.reduction == "sum":
+        return sum_wd
+    finisher = spec.loss.finisher
+    if not sum_w > 0 or (finisher is not None and finisher is not math.sqrt):
+        return value - base_value
+    mean_d = sum_wd / sum_w
+    if finisher is None:
+        return mean_d
+    # sqrt(a) - sqrt(b) = (a - b) / (sqrt(a) + sqrt(b)), with a - b the mean difference
+    total = value + base_value
+    return mean_d / total if total > 0 and math.isfinite(total) else value - base_value
 
 
 def _t_method(stats: Statistics) -> bool:
