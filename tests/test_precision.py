@@ -120,9 +120,10 @@ def test_merging_parts_is_the_two_pass_m2_of_the_whole() -> None:
     rng = np.random.default_rng(3)
     x = 1e5 + rng.normal(0, 1e-5, 10_000)
     w = rng.uniform(0.1, 3.0, len(x))
-    cuts = np.sort(rng.choice(np.arange(1, len(x)), 40, replace=False))
-    parts = [spread.of_rows(x[lo:hi], w[lo:hi], float(w[lo:hi].sum())) for lo, hi in zip([0, *cuts], [*cuts, len(x)])]
-    weights = np.array([[float(w[lo:hi].sum())] for lo, hi in zip([0, *cuts], [*cuts, len(x)])])
+    cuts = np.sort(rng.choice(np.arange(1, len(x)), 40, replace=False)).tolist()
+    bounds = list(zip([0, *cuts], [*cuts, len(x)], strict=True))
+    parts = [spread.of_rows(x[lo:hi], w[lo:hi], float(w[lo:hi].sum())) for lo, hi in bounds]
+    weights = np.array([[float(w[lo:hi].sum())] for lo, hi in bounds])
     pivot, shift, m2 = (np.array([[p[i]] for p in parts]) for i in range(3))
     _, _, merged = spread.combine(weights, pivot, shift, m2)
     mean = np.sum(w * x) / np.sum(w)
