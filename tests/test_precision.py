@@ -18,6 +18,7 @@ from scipy import stats
 
 import losscli
 from losscli.core import spread
+from losscli.losses.regression import log_cosh
 
 N = 4000
 SCALES = [1e-8, 1e-9, 1e-10]  # mean/spread of the loss: 1e8, 1e9, 1e10
@@ -128,3 +129,35 @@ def test_merging_parts_is_the_two_pass_m2_of_the_whole() -> None:
     _, _, merged = spread.combine(weights, pivot, shift, m2)
     mean = np.sum(w * x) / np.sum(w)
     assert merged[0] == pytest.approx(np.sum(w * (x - mean) ** 2), rel=RTOL)
+
+
+def _log_cosh_reference(r: float) -> float:
+    """log cosh r: mpmath at 50 digits where installed, else its series near 0 (to r^8, whose
+    next term is below 1e-24 relative for |r| < 1e-4) and log(cosh) in float64 far from 0."""
+    a = abs(r)
+    try:
+        import mpmath
+    except ImportError:
+        if a < 1e-4:
+            return a * a / 2 - a**4 / 12 + a**6 / 45 - 17 * a**8 / 2520
+        return a - math.log(2.0) + math.log1p(math.exp(-2.0 * a)) if a > 1 else math.log(math.cosh(a))
+    with mpmath.workdps(50):
+        x = mpmath.mpf(a)
+        if a < 1e-4:  # cosh(x) is 1 to 50 digits below about 1e-25: the series is the reference there
+            return float(x**2 / 2 - x**4 / 12 + x**6 / 45 - 17 * x**8 / 2520)
+        return float(mpmath.log(mpmath.cosh(x)))
+
+
+def test_log_cosh_is_exact_from_tiny_to_huge_residuals() -> None:
+    """rtol 1e-12 for |r| from 1e-150 (where r^2 / 2 is still a normal float64) to 1e300,
+    without an overflow; and equal to |r| + log1p(exp(-2|r|)) - log 2 where that form is exact."""
+    r = np.concatenate([10.0 ** np.arange(-150.0, 300.5, 0.5), np.linspace(0.01, 30.0, 600)])
+    r = np.concatenate([r, -r])
+    with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
+        got = log_cosh(np.zeros(len(r)), r)
+    expected = np.array([_log_cosh_reference(float(x)) for x in r])
+    np.testing.assert_allclose(got, expected, rtol=RTOL, atol=0)
+    far = np.abs(r) >= 1.0
+    old_form = np.abs(r[far]) + np.log1p(np.exp(-2.0 * np.abs(r[far]))) - math.log(2.0)
+    np.testing.assert_allclose(got[far], old_form, rtol=RTOL)
+    assert losscli.score("log_cosh", [0.0], [1e-8]) == pytest.approx(5e-17, rel=RTOL)
