@@ -212,16 +212,43 @@ def tweedie_deviance(y_true: FloatArray, y_pred: FloatArray, *, power: float) ->
     p = power
     if p == 0:
         return squared_error(y_true, y_pred)
-    if p == 1:
-        return 2.0 * (xlogy(y_true, y_true / y_pred) - y_true + y_pred)
-    if p == 2:
-        return 2.0 * (np.log(y_pred / y_true) + y_true / y_pred - 1.0)
+    if p == 1:  # y log(y/p) - y + p = y phi((p - y) / y), and p where y = 0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scaled = y_true * _x_minus_log1p((y_pred - y_true) / np.where(y_true > 0, y_true, 1.0))
+        return 2.0 * np.where(y_true > 0, scaled, y_pred - xlogy(y_true, y_true))
+    if p == 2:  # log(p/y) + y/p - 1 = phi((y - p) / p)
+        return 2.0 * _x_minus_log1p((y_true - y_pred) / y_pred)
     y_pos = np.maximum(y_true, 0.0) if p < 0 else y_true
     return 2.0 * (
         np.power(y_pos, 2.0 - p) / ((1.0 - p) * (2.0 - p))
         - y_true * np.power(y_pred, 1.0 - p) / (1.0 - p)
         + np.power(y_pred, 2.0 - p) / (2.0 - p)
     )
+
+
+# Below this |x|, x - log1p(x) is taken from its series in u = x / (2 + x) (|u| < 1/7).
+_PHI_SERIES = 0.25
+
+
+def _x_minus_log1p(x: FloatArray) -> FloatArray:
+    """x - log1p(x) for x > -1, to the last digits near 0, where the two cancel (a model within
+    1e-4 of the target kept 8 digits of its Poisson or Gamma deviance, written as scikit-learn's).
+
+    With u = x / (2 + x), log1p(x) = 2 atanh(u) = 2 (u + u^3/3 + u^5/5 + ...) and x - 2u = x^2 / (2 + x).
+
+    >>> [float(f"{v:.12g}") for v in _x_minus_log1p(np.array([1e-10, 1.0]))]  # x^2/2 - x^3/3 ..., 1 - log 2
+    [4.99999999967e-21, 0.30685281944]
+    """
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        direct = x - np.log1p(x)
+        u = x / (2.0 + x)
+        u2 = u * u
+        series: FloatArray = np.full_like(u2, 1.0 / 19.0)
+        for k in (17, 15, 13, 11, 9, 7, 5, 3):
+            series = 1.0 / k + u2 * series
+        near = x * x / (2.0 + x) - 2.0 * u * u2 * series
+    out: FloatArray = np.where(np.abs(x) < _PHI_SERIES, near, direct)
+    return out
 
 
 def poisson_deviance(y_true: FloatArray, y_pred: FloatArray) -> FloatArray:
