@@ -255,8 +255,11 @@ def _versus_baseline(
         delta = mine - base_value
     # Relative to the baseline's size: a negative skill score must not flip the sign.
     out = {"delta": delta, "delta_rel": delta / abs(base_value) if base_value else math.nan}
-    if math.isnan(delta):  # a skill score's reference is not kept per pair of rows
-        return out | {"p_value": math.nan, "verdict": None}
+    if math.isnan(delta):  # no rows in common, or a skill score's reference not kept per pair of rows
+        out |= {"p_value": math.nan, "verdict": None}
+        if acc.replicates or _t_method(stats):  # asked for and undefined: NaN as the p-value, not absent
+            out |= {"delta_ci_low": math.nan, "delta_ci_high": math.nan}
+        return out
     test = paired_t_test(*paired.moments(select))
     # A skill score is better when higher: the verdict reads the loss's direction.
     direction = -delta if spec.loss.higher_is_better else delta

@@ -12,6 +12,7 @@ The weights W are the caller's (its sums of w), given to every function.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -77,7 +78,9 @@ def of_groups(
 def variance(m2: float, sum_w: float, sum_w2: float) -> tuple[float, float]:
     """(the weighted sample variance, Kish's effective n = (sum w)^2 / sum w^2): M2 / W scaled by
     n_eff / (n_eff - 1), which without weights is M2 / (n - 1), NumPy's ddof=1."""
-    n_eff = sum_w * sum_w / sum_w2
+    n_eff = sum_w * sum_w / sum_w2 if sum_w2 > 0 else 0.0
+    if not (sum_w > 0 and n_eff > 1):  # one row's worth of weight has no spread
+        return math.nan, n_eff
     return m2 / sum_w * n_eff / (n_eff - 1.0), n_eff
 
 
