@@ -437,16 +437,18 @@ class MeanState:
         counted: np.ndarray | None = None,
         grouping: Grouping | None = None,
         counts_of: MeanState | None = None,
+        spread_too: bool = True,
     ) -> None:
         """Add rows; ``counted`` (default: all) says which rows count in n; ``grouping``, when
         given, the rows' groups (instead of ``codes``); ``counts_of``, a state these same rows
         with the same weights were just added to: its sums of w and w^2 and its counts are
-        taken as they are (the arrays are shared)."""
+        taken as they are (the arrays are shared); ``spread_too``: keep the spread (only the t
+        interval reads it; without, it stays 0)."""
         wl = per_row if weight is None else weight * per_row
         w_total = float(len(per_row)) if weight is None else float(weight.sum())
-        sum_wl = float(wl.sum())
-        batch = (w_total, *spread.of_rows(per_row, weight, w_total))
-        self.total = _merged_total(self.total_w, self.total, batch)
+        sum_wl, total_before = float(wl.sum()), self.total_w
+        if spread_too and groups == 1:
+            self.total = _merged_total(self.total_w, self.total, (w_total, *spread.of_rows(per_row, weight, w_total)))
         self.total_wl += sum_wl
         self.total_w += w_total
         self.total_w2 += w_total if weight is None else dot(weight, weight)
@@ -461,11 +463,8 @@ class MeanState:
         batch_w = grouping.counts.astype(np.float64) if weight is None else grouping.sums(weight)
         # The groups' weights before this batch: a state sharing its sums with counts_of sees
         # them already added (counts without weights, so the difference is exact).
-        before = grouping.gather(self.sum_w if counts_of is None else counts_of.sum_w)
-        if counts_of is not None:
-            before = before - batch_w
-        parts = spread.of_groups(per_row, weight, grouping.rows, batch_wl, batch_w)
-        grouping.merge_spread(self, before, batch_w, parts)
+        if spread_too:
+            self._merge_spread(per_row, weight, grouping, (batch_wl, batch_w, total_before), counts_of)
         grouping.add(self, "sum_wl", batch_wl)
         if counts_of is not None:
             self.sum_w, self.sum_w2, self.n = counts_of.sum_w, counts_of.sum_w2, counts_of.n
@@ -473,6 +472,28 @@ class MeanState:
         grouping.add(self, "sum_w", batch_w)
         grouping.add(self, "sum_w2", batch_w if weight is None else grouping.sums(weight * weight))
         grouping.add(self, "n", grouping.counted(counted))
+
+    def _merge_spread(
+        self,
+        per_row: np.ndarray,
+        weight: np.ndarray | None,
+        grouping: Grouping,
+        sums: tuple[np.ndarray, np.ndarray, float],
+        counts_of: MeanState | None,
+    ) -> None:
+        """The batch's spread per group into the state's, and over all rows (from the groups':
+        spread.combine over them, no pass over the rows again)."""
+        batch_wl, batch_w, total_before = sums
+        # The groups' weights before this batch: a state sharing its sums with counts_of sees
+        # them already added (counts without weights, so the difference is exact).
+        before = grouping.gather(self.sum_w if counts_of is None else counts_of.sum_w)
+        if counts_of is not None:
+            before = before - batch_w
+        parts = spread.of_groups(per_row, weight, grouping.rows, batch_wl, batch_w)
+        grouping.merge_spread(self, before, batch_w, parts)
+        pivot, shift, m2 = spread.combine(*(x[:, None] for x in (batch_w, *parts)))
+        total = (float(batch_w.sum()), float(pivot[0]), float(shift[0]), float(m2[0]))
+        self.total = _merged_total(total_before, self.total, total)
 
     def _one_group(self, n_rows: int) -> None:
         self.sum_wl = np.array([self.total_wl])
@@ -744,6 +765,8 @@ class Accumulator:
     # replicate sums on the rows both kept: (model, baseline) per paired key.
     shared: bool = False
     pair_boot: dict[Key, tuple[BootstrapState, BootstrapState]] = field(default_factory=dict)
+    # Keep the means' spread (spread.py): only the t interval reads it.
+    spread: bool = True
     _checked_groups: int = field(default=1, repr=False)
     _sharing: bool = field(default=False, repr=False)  # the means share their w sums and counts
     # Some batch gave models different rows (or this state is a merge): no sharing from then on.
@@ -799,7 +822,7 @@ class Accumulator:
         for key, values in per_row.items():
             mask = valid.get(key[0])
             mean = self.means[key]
-            mean.update(values, _masked(weight, mask, len(values)), codes, groups, mask, grouping, owner)
+            mean.update(values, _masked(weight, mask, len(values)), codes, groups, mask, grouping, owner, self.spread)
             owner = mean if share and owner is None else owner
             if key in self.skill_states and y_true is not None:
                 masked = _masked(weight, mask, len(values))
@@ -893,7 +916,14 @@ class Accumulator:
         """Combine two accumulators of the same evaluation (group codes are re-aligned)."""
         other = other.aligned_to(self.groups)
         out = Accumulator(
-            self.keys, self.replicates, self.baseline, self.seed, self.groups, skills=self.skills, shared=self.shared
+            self.keys,
+            self.replicates,
+            self.baseline,
+            self.seed,
+            self.groups,
+            skills=self.skills,
+            shared=self.shared,
+            spread=self.spread,
         )
         out._diverged = True  # the parts may have kept different rows per model
         out.means = {k: self.means[k].merge(other.means[k]) for k in self.keys}
@@ -916,7 +946,14 @@ class Accumulator:
             return out
 
         out = Accumulator(
-            self.keys, self.replicates, self.baseline, self.seed, groups, skills=self.skills, shared=self.shared
+            self.keys,
+            self.replicates,
+            self.baseline,
+            self.seed,
+            groups,
+            skills=self.skills,
+            shared=self.shared,
+            spread=self.spread,
         )
         out._diverged = self._diverged
         out.skill_states = {k: s.moved(move, mapping) for k, s in self.skill_states.items()}

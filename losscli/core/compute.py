@@ -208,6 +208,7 @@ def _reduce_in_blocks(
         extra = [baseline] if baseline is not None and baseline not in members else []
         group = {m: preds[m] for m in members + extra}
         batch = _Batch(specs, y_true, group, weight, valid, baseline, layout, set(members))
+        batch.spread = acc.spread
         _reduce_group(acc, batch, rows, columns)
     if columns is not None:
         acc.add_replicate_columns(columns, codes, row_offset, 1, shared)
@@ -274,6 +275,7 @@ class _Batch:
     ) -> None:
         self.specs, self.y, self.weight, self.valid, self.layout = specs, y_true, weight, valid, layout
         self.members = members  # the models whose sums and columns are this batch's (not a guest baseline)
+        self.spread = True  # the means' spread too (only the t interval reads it; else left 0)
         self.names = list(preds)
         self.preds = [preds[m] for m in self.names]
         self.jobs, self.order = _jobs(specs, self.preds[0].ndim)
@@ -315,6 +317,9 @@ class _Batch:
         moments = _Moments(block, w, weights[0])
         rows = [form.rows(block) for form in self.forms]
         for j, (values, scale) in enumerate(rows):
+            if not self.spread:
+                means[j, 0] = scale * moments.first(values)
+                continue
             first, pivot, shift, m2 = moments.of(values)
             means[j] = scale * first, scale * pivot, scale * shift, (scale * scale) * m2
         weights[2] = counts
@@ -426,12 +431,21 @@ class _Moments:
             self.safe_w = np.where(self.sum_w > 0, self.sum_w, 1.0)
         self._tmp: np.ndarray | None = None
 
+    def first(self, x: np.ndarray) -> np.ndarray:
+        """sum w*x per model: the per-row path's order, wl = w * l, then its sum."""
+        if self.w is None:
+            plain: np.ndarray = x.sum(axis=1)
+            return plain
+        if self._tmp is None:
+            self._tmp = self.block.buffer()
+        total: np.ndarray = np.multiply(x, self.w, out=self._tmp).sum(axis=1)
+        return total
+
     def of(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        first = self.first(x)
         if self._tmp is None:
             self._tmp = self.block.buffer()
         tmp = self._tmp
-        # the per-row path's order: wl = w * l, then its sum
-        first = x.sum(axis=1) if self.w is None else np.multiply(x, self.w, out=tmp).sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
             pivot = np.where(self.sum_w > 0, first / self.safe_w, 0.0)
             u = np.subtract(x, pivot[:, None], out=tmp)
