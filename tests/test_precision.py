@@ -163,14 +163,15 @@ def test_log_cosh_is_exact_from_tiny_to_huge_residuals() -> None:
     assert losscli.score("log_cosh", [0.0], [1e-8]) == pytest.approx(5e-17, rel=RTOL)
 
 
-@pytest.mark.parametrize("loss", ["poisson", "gamma"])
-def test_deviances_keep_their_digits_when_the_model_is_nearly_right(loss: str) -> None:
-    """y log(y/p) - y + p and log(p/y) + y/p - 1 cancel as p nears y (scikit-learn's form kept 4
-    digits at p = y (1 + 1e-6)): against mpmath at 60 digits, rtol 1e-12, from 1e-12 to 3 apart."""
+@pytest.mark.parametrize("loss", ["poisson", "gamma", "msle"])
+def test_log_losses_keep_their_digits_when_the_model_is_nearly_right(loss: str) -> None:
+    """y log(y/p) - y + p, log(p/y) + y/p - 1 and log1p(p) - log1p(y) cancel as p nears y
+    (scikit-learn's forms kept 4 digits of the deviances at p = y (1 + 1e-6), 8 of msle at
+    1e-8): against mpmath at 60 digits, rtol 1e-12, from 1e-12 to 3 apart."""
     mpmath = pytest.importorskip("mpmath")
-    from losscli.losses.regression import gamma_deviance, poisson_deviance
+    from losscli.losses.regression import gamma_deviance, poisson_deviance, squared_log_error
 
-    kernel = poisson_deviance if loss == "poisson" else gamma_deviance
+    kernel = {"poisson": poisson_deviance, "gamma": gamma_deviance, "msle": squared_log_error}[loss]
     gaps = [1e-12, 1e-9, 1e-6, 1e-4, 0.01, 0.2, 0.249, 0.251, 0.5, 3.0, -0.2, -0.249, -0.251, -0.5, -0.9]
     ys = np.array([y for y in (1e-3, 1.0, 7.3, 1e6) for _ in gaps])
     ps = np.array([y * (1.0 + g) for y in (1e-3, 1.0, 7.3, 1e6) for g in gaps])
@@ -178,6 +179,11 @@ def test_deviances_keep_their_digits_when_the_model_is_nearly_right(loss: str) -
         expected = []
         for y, p in zip(ys.tolist(), ps.tolist(), strict=True):
             yy, pp = mpmath.mpf(y), mpmath.mpf(p)
-            exact = yy * mpmath.log(yy / pp) - yy + pp if loss == "poisson" else mpmath.log(pp / yy) + yy / pp - 1
-            expected.append(float(2 * exact))
+            if loss == "poisson":
+                exact = 2 * (yy * mpmath.log(yy / pp) - yy + pp)
+            elif loss == "gamma":
+                exact = 2 * (mpmath.log(pp / yy) + yy / pp - 1)
+            else:
+                exact = (mpmath.log1p(pp) - mpmath.log1p(yy)) ** 2
+            expected.append(float(exact))
     np.testing.assert_allclose(kernel(ys, ps), expected, rtol=RTOL, atol=0)

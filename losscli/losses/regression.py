@@ -197,7 +197,11 @@ def squared_log_error(y_true: FloatArray, y_pred: FloatArray) -> FloatArray:
     >>> squared_log_error(np.array([0.0]), np.array([np.e - 1])).round(12).tolist()
     [1.0]
     """
-    d = np.log1p(y_pred) - np.log1p(y_true)
+    # log1p(p) - log1p(y) = log1p((p - y) / (1 + y)): the difference of two logs cancels as p
+    # nears y (8 digits left at p = y (1 + 1e-8)); p - y and 1 + y are exact there.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        d = np.log1p((y_pred - y_true) / (1.0 + y_true))
+    d = np.where(np.isfinite(d), d, np.log1p(y_pred) - np.log1p(y_true))
     return d * d
 
 
