@@ -203,7 +203,7 @@ def test_grouping_of_a_batch_adds_as_bincount_over_every_group() -> None:
         per_row, weight = rng.uniform(size=800), rng.uniform(size=800)
         direct.update(per_row, weight, codes, len(index))
         local.update(per_row, weight, codes, len(index), grouping=index.grouping(codes))
-    for name in ("sum_wl", "sum_w", "sum_wl2", "sum_w2", "n"):
+    for name in ("sum_wl", "sum_w", "pivot", "shift", "m2", "sum_w2", "n"):
         assert getattr(local, name).tolist() == getattr(direct, name).tolist()
 
 

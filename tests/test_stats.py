@@ -47,7 +47,10 @@ def test_weighted_paired_test_with_integer_weights_is_the_test_on_repeated_rows_
     d = np.abs(df.b - df.y) - np.abs(df.a - df.y)
     assert ev.result("b", "mae").delta == pytest.approx(np.average(d, weights=df.w), rel=1e-10)
     test = paired_t_test(
-        float((df.w * d).sum()), float((df.w * d * d).sum()), float(df.w.sum()), float((df.w**2).sum())
+        float((df.w * d).sum()),
+        float((df.w * (d - np.average(d, weights=df.w)) ** 2).sum()),
+        float(df.w.sum()),
+        float((df.w**2).sum()),
     )
     assert ev.result("b", "mae").p_value == pytest.approx(test.p_value, rel=1e-12)
 

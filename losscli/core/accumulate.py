@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..arrow_buffers import int64_array, null_mask, numpy_dtype, numpy_view, values_buffer
+from . import spread
 from .bootstrap import check_state_fits, replicate_sums
 
 GroupKey = tuple[Hashable, ...]
@@ -383,15 +384,35 @@ class Grouping:
         else:
             np.add.at(_room(state, name, self.groups), self.present, sums)  # faster than a[i] += (NumPy 2)
 
+    def gather(self, array: np.ndarray) -> np.ndarray:
+        """A state's per-group ``array`` at the batch's groups (0 for groups it has not seen)."""
+        grown = _grow(array, self.groups)[: self.groups]
+        return grown if self.present is None else grown[self.present]
+
+    def merge_spread(self, state: Any, before: np.ndarray, batch_w: np.ndarray, part: tuple[np.ndarray, ...]) -> None:
+        """Merge a batch's spread per group (pivot, shift, M2; weights ``batch_w``) into
+        ``state``'s, whose weights were ``before``: spread.combine over the batch's groups."""
+        names = ("pivot", "shift", "m2")
+        if self.present is None:
+            mine = tuple(_grow(getattr(state, name), self.groups)[: self.groups] for name in names)
+            merged = spread.pair((before, *mine), (batch_w, *part))
+            for name, value in zip(names, merged, strict=True):
+                setattr(state, name, value)
+            return
+        arrays = [_room(state, name, self.groups) for name in names]
+        merged = spread.pair((before, *(a[self.present] for a in arrays)), (batch_w, *part))
+        for array, value in zip(arrays, merged, strict=True):
+            array[self.present] = value
+
 
 @dataclass
 class MeanState:
-    """Per group: sum of w * loss, sum of w, row count, sum of w * loss^2 and of w^2;
-    and the same over all rows.
+    """Per group: sum of w * loss, sum of w, row count, the spread (spread.py: pivot, shift
+    and centred M2 of the loss) and sum of w^2; and the same over all rows.
 
     The totals are kept apart (pairwise sums per batch) so the overall value does
     not depend on whether --by was given: bincount's running sum per group rounds
-    differently. The second moments give the analytic (t) interval.
+    differently. The spread gives the analytic (t) interval.
     """
 
     sum_wl: np.ndarray = field(default_factory=lambda: np.zeros(0))
@@ -399,9 +420,11 @@ class MeanState:
     n: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     total_wl: float = 0.0
     total_w: float = 0.0
-    sum_wl2: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    pivot: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    shift: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    m2: np.ndarray = field(default_factory=lambda: np.zeros(0))
     sum_w2: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    total_wl2: float = 0.0
+    total: tuple[float, float, float] = (0.0, 0.0, 0.0)  # the spread over all rows
     total_w2: float = 0.0
     room: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False, kw_only=True)  # _room
 
@@ -414,79 +437,123 @@ class MeanState:
         counted: np.ndarray | None = None,
         grouping: Grouping | None = None,
         counts_of: MeanState | None = None,
+        spread_too: bool = True,
     ) -> None:
         """Add rows; ``counted`` (default: all) says which rows count in n; ``grouping``, when
         given, the rows' groups (instead of ``codes``); ``counts_of``, a state these same rows
         with the same weights were just added to: its sums of w and w^2 and its counts are
-        taken as they are (the arrays are shared)."""
+        taken as they are (the arrays are shared); ``spread_too``: keep the spread (only the t
+        interval reads it; without, it stays 0)."""
         wl = per_row if weight is None else weight * per_row
         w_total = float(len(per_row)) if weight is None else float(weight.sum())
-        self.total_wl += float(wl.sum())
+        sum_wl, total_before = float(wl.sum()), self.total_w
+        if spread_too and groups == 1:
+            self.total = _merged_total(self.total_w, self.total, (w_total, *spread.of_rows(per_row, weight, w_total)))
+        self.total_wl += sum_wl
         self.total_w += w_total
-        self.total_wl2 += dot(wl, per_row)
         self.total_w2 += w_total if weight is None else dot(weight, weight)
         n_rows = len(per_row) if counted is None else int(counted.sum())
         if groups == 1:  # the one group is all rows so far
-            self.sum_wl = np.array([self.total_wl])
-            self.sum_w = np.array([self.total_w])
-            self.sum_wl2 = np.array([self.total_wl2])
-            self.sum_w2 = np.array([self.total_w2])
-            self.n = _grow(self.n, 1) + n_rows
+            self._one_group(n_rows)
             return
         if grouping is None:
             codes = np.zeros(len(per_row), dtype=np.intp) if codes is None else codes
             grouping = Grouping(codes, None, groups)
-        grouping.add(self, "sum_wl", grouping.sums(wl))
-        grouping.add(self, "sum_wl2", grouping.sums(wl * per_row))
+        batch_wl = grouping.sums(wl)
+        batch_w = grouping.counts.astype(np.float64) if weight is None else grouping.sums(weight)
+        # The groups' weights before this batch: a state sharing its sums with counts_of sees
+        # them already added (counts without weights, so the difference is exact).
+        if spread_too:
+            self._merge_spread(per_row, weight, grouping, (batch_wl, batch_w, total_before), counts_of)
+        grouping.add(self, "sum_wl", batch_wl)
         if counts_of is not None:
             self.sum_w, self.sum_w2, self.n = counts_of.sum_w, counts_of.sum_w2, counts_of.n
             return
-        if weight is None:  # every weight 1: the sums of w and w^2 are the row counts, exactly
-            ones = grouping.counts.astype(np.float64)
-            grouping.add(self, "sum_w", ones)
-            grouping.add(self, "sum_w2", ones)
-        else:
-            grouping.add(self, "sum_w", grouping.sums(weight))
-            grouping.add(self, "sum_w2", grouping.sums(weight * weight))
+        grouping.add(self, "sum_w", batch_w)
+        grouping.add(self, "sum_w2", batch_w if weight is None else grouping.sums(weight * weight))
         grouping.add(self, "n", grouping.counted(counted))
 
-    def add_sums(self, wl: float, w: float, n: int, wl2: float, w2: float) -> None:
-        """Add one block's sums when there is one group (no per-row arrays needed)."""
-        self.total_wl += wl
-        self.total_w += w
-        self.total_wl2 += wl2
-        self.total_w2 += w2
+    def _merge_spread(
+        self,
+        per_row: np.ndarray,
+        weight: np.ndarray | None,
+        grouping: Grouping,
+        sums: tuple[np.ndarray, np.ndarray, float],
+        counts_of: MeanState | None,
+    ) -> None:
+        """The batch's spread per group into the state's, and over all rows (from the groups':
+        spread.combine over them, no pass over the rows again)."""
+        batch_wl, batch_w, total_before = sums
+        # The groups' weights before this batch: a state sharing its sums with counts_of sees
+        # them already added (counts without weights, so the difference is exact).
+        before = grouping.gather(self.sum_w if counts_of is None else counts_of.sum_w)
+        if counts_of is not None:
+            before = before - batch_w
+        parts = spread.of_groups(per_row, weight, grouping.rows, batch_wl, batch_w)
+        grouping.merge_spread(self, before, batch_w, parts)
+        pivot, shift, m2 = spread.combine(*(x[:, None] for x in (batch_w, *parts)))
+        total = (float(batch_w.sum()), float(pivot[0]), float(shift[0]), float(m2[0]))
+        self.total = _merged_total(total_before, self.total, total)
+
+    def _one_group(self, n_rows: int) -> None:
         self.sum_wl = np.array([self.total_wl])
         self.sum_w = np.array([self.total_w])
-        self.sum_wl2 = np.array([self.total_wl2])
+        self.pivot, self.shift, self.m2 = (np.array([x]) for x in self.total)
         self.sum_w2 = np.array([self.total_w2])
-        self.n = _grow(self.n, 1) + n
+        self.n = _grow(self.n, 1) + n_rows
+
+    def add_sums(self, wl: float, w: float, n: int, part: tuple[float, float, float], w2: float) -> None:
+        """Add one block's sums and spread (pivot, shift, M2) when there is one group."""
+        self.total = _merged_total(self.total_w, self.total, (w, *part))
+        self.total_wl += wl
+        self.total_w += w
+        self.total_w2 += w2
+        self._one_group(n)
 
     def merge(self, other: MeanState) -> MeanState:
         g = max(len(self.n), len(other.n))
+        grown = [(_grow(a, g), _grow(b, g)) for a, b in zip(self.spread_fields(), other.spread_fields(), strict=True)]
+        pivot, shift, m2 = spread.pair(*zip(*grown, strict=True))
         return MeanState(
             _grow(self.sum_wl, g) + _grow(other.sum_wl, g),
             _grow(self.sum_w, g) + _grow(other.sum_w, g),
             _grow(self.n, g) + _grow(other.n, g),
             self.total_wl + other.total_wl,
             self.total_w + other.total_w,
-            _grow(self.sum_wl2, g) + _grow(other.sum_wl2, g),
+            pivot,
+            shift,
+            m2,
             _grow(self.sum_w2, g) + _grow(other.sum_w2, g),
-            self.total_wl2 + other.total_wl2,
+            _merged_total(self.total_w, self.total, (other.total_w, *other.total)),
             self.total_w2 + other.total_w2,
         )
 
+    def spread_fields(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(sum w, pivot, shift, M2) per group: one part of spread.combine."""
+        return (self.sum_w, self.pivot, self.shift, self.m2)
+
     def moments(self, select: Any = None) -> tuple[float, float, float, float]:
-        """(sum w*l, sum w*l^2, sum w, sum w^2) over all rows (None or a slice: the pairwise
+        """(sum w*l, M2 of l, sum w, sum w^2) over all rows (None or a slice: the pairwise
         totals) or one group's code: the input of stats.t_interval."""
         if select is None or isinstance(select, slice):
-            return (self.total_wl, self.total_wl2, self.total_w, self.total_w2)
-        arrays = (self.sum_wl, self.sum_wl2, self.sum_w, self.sum_w2)
-        return (float(arrays[0][select]), float(arrays[1][select]), float(arrays[2][select]), float(arrays[3][select]))
+            return (self.total_wl, self.total[2], self.total_w, self.total_w2)
+        return (
+            float(self.sum_wl[select]),
+            float(self.m2[select]),
+            float(self.sum_w[select]),
+            float(self.sum_w2[select]),
+        )
 
     def mean(self) -> np.ndarray:
         """The weighted mean per group; NaN where a group has no weight."""
         return weighted_mean(self.sum_wl, self.sum_w)
+
+
+def _merged_total(
+    w: float, total: tuple[float, float, float], part: tuple[float, float, float, float]
+) -> tuple[float, float, float]:
+    """The spread over all rows, ``total`` (of weight w), with a part's (weight, pivot, shift, M2) added."""
+    return spread.pair_scalar(w, total, part[0], (part[1], part[2], part[3]))
 
 
 @dataclass
@@ -588,10 +655,13 @@ class BootstrapState:
 
 @dataclass
 class PairedState:
-    """Moments of d = loss(model) - loss(baseline) per group, weighted."""
+    """Moments of d = loss(model) - loss(baseline) per group, weighted: sum w d, its
+    spread (spread.py: pivot, shift, centred M2), sum w, sum w^2 and the count."""
 
     sum_wd: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    sum_wd2: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    pivot: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    shift: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    m2: np.ndarray = field(default_factory=lambda: np.zeros(0))
     sum_w: np.ndarray = field(default_factory=lambda: np.zeros(0))
     sum_w2: np.ndarray = field(default_factory=lambda: np.zeros(0))
     n: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
@@ -613,30 +683,52 @@ class PairedState:
         d = pair[0] - pair[1]
         w = np.ones(len(d)) if weight is None else weight
         into = Grouping(codes, None, groups) if grouping is None else grouping
+        batch_wd, batch_w = into.sums(w * d), into.sums(w)
+        parts = spread.of_groups(d, weight, into.rows, batch_wd, batch_w)
+        into.merge_spread(self, into.gather(self.sum_w), batch_w, parts)
         into.add(self, "sum_wm", into.sums(w * pair[0]))
         into.add(self, "sum_wb", into.sums(w * pair[1]))
-        into.add(self, "sum_wd", into.sums(w * d))
-        into.add(self, "sum_wd2", into.sums(w * d * d))
-        into.add(self, "sum_w", into.sums(w))
+        into.add(self, "sum_wd", batch_wd)
+        into.add(self, "sum_w", batch_w)
         into.add(self, "sum_w2", into.sums(w * w))
         into.add(self, "n", into.counted(counted))
 
-    def add_sums(self, wd: float, wd2: float, w: float, w2: float, n: int, wm: float, wb: float) -> None:
-        """Add one block's sums when there is one group."""
+    def add_sums(self, sums: tuple[float, ...]) -> None:
+        """Add one block's (sum w d, pivot, shift, M2, sum w, sum w^2, n, sum w m, sum w b) when
+        there is one group."""
+        wd, pivot, shift, m2, w, w2, n, wm, wb = sums
+        p, s, m = (float(_grow(a, 1)[0]) for a in (self.pivot, self.shift, self.m2))
+        merged = spread.pair_scalar(float(_grow(self.sum_w, 1)[0]), (p, s, m), w, (pivot, shift, m2))
+        self.pivot, self.shift, self.m2 = (np.array([x]) for x in merged)
         self.sum_wd = _grow(self.sum_wd, 1) + wd
-        self.sum_wd2 = _grow(self.sum_wd2, 1) + wd2
         self.sum_w = _grow(self.sum_w, 1) + w
         self.sum_w2 = _grow(self.sum_w2, 1) + w2
-        self.n = _grow(self.n, 1) + n
+        self.n = _grow(self.n, 1) + int(n)
         self.sum_wm = _grow(self.sum_wm, 1) + wm
         self.sum_wb = _grow(self.sum_wb, 1) + wb
 
     def merge(self, other: PairedState) -> PairedState:
         g = max(len(self.n), len(other.n))
-        return PairedState(*(_grow(a, g) + _grow(b, g) for a, b in zip(self.fields(), other.fields(), strict=True)))
+        a, b = ([_grow(x, g) for x in s.fields()] for s in (self, other))
+        pivot, shift, m2 = spread.pair((a[4], *a[1:4]), (b[4], *b[1:4]))
+        summed = [x + y for x, y in zip(a, b, strict=True)]
+        return PairedState(summed[0], pivot, shift, m2, *summed[4:])
 
     def fields(self) -> tuple[np.ndarray, ...]:
-        return (self.sum_wd, self.sum_wd2, self.sum_w, self.sum_w2, self.n, self.sum_wm, self.sum_wb)
+        return (self.sum_wd, self.pivot, self.shift, self.m2, self.sum_w, self.sum_w2, self.n, self.sum_wm, self.sum_wb)
+
+    def moments(self, select: Any) -> tuple[float, float, float, float]:
+        """(sum w d, M2 of d, sum w, sum w^2) of one group's code, or of every group (a slice:
+        the groups' spreads merged)."""
+        if not isinstance(select, slice):
+            return (
+                float(self.sum_wd[select]),
+                float(self.m2[select]),
+                float(self.sum_w[select]),
+                float(self.sum_w2[select]),
+            )
+        m2 = spread.combine(self.sum_w, self.pivot, self.shift, self.m2)[2] if len(self.n) else np.float64(0.0)
+        return (float(self.sum_wd.sum()), float(m2), float(self.sum_w.sum()), float(self.sum_w2.sum()))
 
 
 def _masked(weight: np.ndarray | None, mask: np.ndarray | None, n: int) -> np.ndarray | None:
@@ -673,6 +765,8 @@ class Accumulator:
     # replicate sums on the rows both kept: (model, baseline) per paired key.
     shared: bool = False
     pair_boot: dict[Key, tuple[BootstrapState, BootstrapState]] = field(default_factory=dict)
+    # Keep the means' spread (spread.py): only the t interval reads it.
+    spread: bool = True
     _checked_groups: int = field(default=1, repr=False)
     _sharing: bool = field(default=False, repr=False)  # the means share their w sums and counts
     # Some batch gave models different rows (or this state is a merge): no sharing from then on.
@@ -728,7 +822,7 @@ class Accumulator:
         for key, values in per_row.items():
             mask = valid.get(key[0])
             mean = self.means[key]
-            mean.update(values, _masked(weight, mask, len(values)), codes, groups, mask, grouping, owner)
+            mean.update(values, _masked(weight, mask, len(values)), codes, groups, mask, grouping, owner, self.spread)
             owner = mean if share and owner is None else owner
             if key in self.skill_states and y_true is not None:
                 masked = _masked(weight, mask, len(values))
@@ -822,7 +916,14 @@ class Accumulator:
         """Combine two accumulators of the same evaluation (group codes are re-aligned)."""
         other = other.aligned_to(self.groups)
         out = Accumulator(
-            self.keys, self.replicates, self.baseline, self.seed, self.groups, skills=self.skills, shared=self.shared
+            self.keys,
+            self.replicates,
+            self.baseline,
+            self.seed,
+            self.groups,
+            skills=self.skills,
+            shared=self.shared,
+            spread=self.spread,
         )
         out._diverged = True  # the parts may have kept different rows per model
         out.means = {k: self.means[k].merge(other.means[k]) for k in self.keys}
@@ -845,7 +946,14 @@ class Accumulator:
             return out
 
         out = Accumulator(
-            self.keys, self.replicates, self.baseline, self.seed, groups, skills=self.skills, shared=self.shared
+            self.keys,
+            self.replicates,
+            self.baseline,
+            self.seed,
+            groups,
+            skills=self.skills,
+            shared=self.shared,
+            spread=self.spread,
         )
         out._diverged = self._diverged
         out.skill_states = {k: s.moved(move, mapping) for k, s in self.skill_states.items()}
@@ -856,9 +964,11 @@ class Accumulator:
                 move(s.n),
                 s.total_wl,
                 s.total_w,
-                move(s.sum_wl2),
+                move(s.pivot),
+                move(s.shift),
+                move(s.m2),
                 move(s.sum_w2),
-                s.total_wl2,
+                s.total,
                 s.total_w2,
             )
             for k, s in self.means.items()

@@ -26,6 +26,7 @@ import numpy as np
 
 from ..losses._block import Block, Buffers, Rows
 from ..spec import LossSpec
+from . import spread
 from .accumulate import Accumulator, Key
 from .workers import parallel_map, thread_count
 
@@ -207,6 +208,7 @@ def _reduce_in_blocks(
         extra = [baseline] if baseline is not None and baseline not in members else []
         group = {m: preds[m] for m in members + extra}
         batch = _Batch(specs, y_true, group, weight, valid, baseline, layout, set(members))
+        batch.spread = acc.spread
         _reduce_group(acc, batch, rows, columns)
     if columns is not None:
         acc.add_replicate_columns(columns, codes, row_offset, 1, shared)
@@ -226,10 +228,7 @@ def _reduce_group(acc: Accumulator, batch: _Batch, step: int, columns: np.ndarra
     # numbers are identical for any thread count.
     tasks = min(thread_count(), n * len(batch.preds) * len(batch.forms) // MIN_TASK_WORK)
     sums = [s for part in parallel_map(run, _runs(list(range(0, n, step)), tasks)) for s in part]
-    total = sums[0].copy()
-    for s in sums[1:]:
-        total += s
-    batch.add_to(acc, total)
+    batch.add_to(acc, batch.total(sums))
 
 
 _local = threading.local()
@@ -276,20 +275,36 @@ class _Batch:
     ) -> None:
         self.specs, self.y, self.weight, self.valid, self.layout = specs, y_true, weight, valid, layout
         self.members = members  # the models whose sums and columns are this batch's (not a guest baseline)
+        self.spread = True  # the means' spread too (only the t interval reads it; else left 0)
         self.names = list(preds)
         self.preds = [preds[m] for m in self.names]
         self.jobs, self.order = _jobs(specs, self.preds[0].ndim)
         self.forms = [_Form.of(spec, by_residual) for spec, by_residual in self.jobs]
         self.base = None if baseline is None else self.names.index(baseline)
         jm = len(self.jobs) * len(self.names)
-        self.size = 2 * jm + 3 * len(self.names) + (7 * jm if self.base is not None else 0)
+        self.size = 4 * jm + 3 * len(self.names) + (9 * jm if self.base is not None else 0)
 
     def _views(self, out: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The means (jobs, 2, models), weights (3, models) and paired (jobs, 7, models) parts."""
-        j, m = len(self.jobs), len(self.names)
-        means = out[: 2 * j * m].reshape(j, 2, m)
-        weights = out[2 * j * m : 2 * j * m + 3 * m].reshape(3, m)
-        return means, weights, out[2 * j * m + 3 * m :].reshape(j, 7, m) if self.base is not None else out[:0]
+        """The means (..., jobs, 4, models), weights (..., 3, models) and paired (..., jobs, 9,
+        models) parts of one block's vector, or of a stack of them (leading axes)."""
+        j, m, lead = len(self.jobs), len(self.names), out.shape[:-1]
+        means = out[..., : 4 * j * m].reshape(*lead, j, 4, m)
+        weights = out[..., 4 * j * m : 4 * j * m + 3 * m].reshape(*lead, 3, m)
+        paired = out[..., 4 * j * m + 3 * m :].reshape(*lead, j, 9, m) if self.base is not None else out[..., :0]
+        return means, weights, paired
+
+    def total(self, sums: list[np.ndarray]) -> np.ndarray:
+        """The blocks' vectors (in block order) as one: sums added, spreads merged (spread.combine)."""
+        stacked = np.stack(sums)
+        out: np.ndarray = stacked.sum(axis=0)
+        means, weights, paired = self._views(stacked)
+        merged_means, _, merged_paired = self._views(out)
+        w = np.broadcast_to(weights[:, None, 0, :], (len(sums), *means.shape[1:2], means.shape[-1]))
+        merged_means[:, 1:4] = np.stack(spread.combine(w, means[:, :, 1], means[:, :, 2], means[:, :, 3]), axis=1)
+        if self.base is not None:
+            parts = (paired[:, :, k] for k in (4, 1, 2, 3))
+            merged_paired[:, 1:4] = np.stack(spread.combine(*parts), axis=1)
+        return out
 
     def sums(self, lo: int, hi: int, buffers: Buffers, columns: np.ndarray | None) -> np.ndarray:
         """The sums of rows lo..hi; fills those rows of the bootstrap columns when asked."""
@@ -297,13 +312,16 @@ class _Batch:
         w, counts = self._weights(block, lo, hi)
         out = np.zeros(self.size)
         means, weights, paired = self._views(out)
-        moments = _Moments(block, w)
-        rows = [form.rows(block) for form in self.forms]
-        for j, (values, scale) in enumerate(rows):
-            first, second = moments.of(values)
-            means[j, 0], means[j, 1] = scale * first, (scale * scale) * second
         n = float(hi - lo)
         weights[0], weights[1] = (n, n) if w is None else (w.sum(axis=1), np.einsum("ij,ij->i", w, w))
+        moments = _Moments(block, w, weights[0])
+        rows = [form.rows(block) for form in self.forms]
+        for j, (values, scale) in enumerate(rows):
+            if not self.spread:
+                means[j, 0] = scale * moments.first(values)
+                continue
+            first, pivot, shift, m2 = moments.of(values)
+            means[j] = scale * first, scale * pivot, scale * shift, (scale * scale) * m2
         weights[2] = counts
         if self.base is not None or columns is not None:
             per_row = [_materialized(r, block) for r in rows]
@@ -351,17 +369,18 @@ class _Batch:
             pw = np.multiply(w, both[lo:hi], out=block.buffer())
             mine = [self.valid.get(m) for m in self.names]
             count = np.array([np.count_nonzero(both[lo:hi] if v is None else both[lo:hi] & v[lo:hi]) for v in mine])
-        d, t = block.buffer(), block.buffer()
+        d = block.buffer()
+        n = float(hi - lo)
+        sw, sw2 = (np.full(len(per_row[0]), n),) * 2 if pw is None else (pw.sum(axis=1), np.einsum("ij,ij->i", pw, pw))
+        moments = _Moments(block, pw, sw)
         for j, v in enumerate(per_row):
             np.subtract(v, v[base], out=d)
+            wd, pivot, shift, m2 = moments.of(d)
             if pw is None:
-                n = float(hi - lo)
-                sums = (d.sum(axis=1), np.einsum("ij,ij->i", d, d), n, n, count, means[j, 0], means[j, 0, base])
+                sums = (wd, pivot, shift, m2, sw, sw2, count, means[j, 0], means[j, 0, base])
             else:
-                np.multiply(d, pw, out=t)
-                sw, sw2 = pw.sum(axis=1), np.einsum("ij,ij->i", pw, pw)
                 wm, wb = np.einsum("ij,ij->i", pw, v), np.einsum("ij,j->i", pw, v[base])
-                sums = (t.sum(axis=1), np.einsum("ij,ij->i", t, d), sw, sw2, count, wm, wb)
+                sums = (wd, pivot, shift, m2, sw, sw2, count, wm, wb)
             for k, value in enumerate(sums):
                 paired[j, k] = value
 
@@ -391,39 +410,49 @@ class _Batch:
             if model not in self.members:
                 continue
             for spec in self.specs:
-                (wls, wl2s) = sums[job[spec.label]]
-                acc.means[(model, spec.label)].add_sums(wls[m], ws[m], int(counts[m]), wl2s[m], w2s[m])
+                (wls, pivots, shifts, m2s) = sums[job[spec.label]]
+                acc.means[(model, spec.label)].add_sums(
+                    wls[m], ws[m], int(counts[m]), (pivots[m], shifts[m], m2s[m]), w2s[m]
+                )
         for key, state in acc.paired.items():
             if key[0] not in self.members:
                 continue
-            wd, wd2, sw, sw2, count, wm, wb = paired[job[key[1]], :, self.names.index(key[0])]
-            state.add_sums(float(wd), float(wd2), float(sw), float(sw2), int(count), float(wm), float(wb))
+            state.add_sums(tuple(paired[job[key[1]], :, self.names.index(key[0])].tolist()))
 
 
 class _Moments:
-    """sum w*x and sum w*x^2 per model of a block's arrays, each computed once."""
+    """Per model of a block's (models, rows) arrays: sum w*x and the spread (spread.py: pivot,
+    shift, centred M2) in two passes over the block (in cache)."""
 
-    def __init__(self, block: Block, w: np.ndarray | None) -> None:
+    def __init__(self, block: Block, w: np.ndarray | None, sum_w: np.ndarray) -> None:
         self.block, self.w = block, w
-        self._first: dict[int, np.ndarray] = {}
-        self._second: dict[int, np.ndarray] = {}
+        with np.errstate(invalid="ignore", divide="ignore"):
+            self.sum_w = sum_w.astype(np.float64)
+            self.safe_w = np.where(self.sum_w > 0, self.sum_w, 1.0)
         self._tmp: np.ndarray | None = None
 
     def first(self, x: np.ndarray) -> np.ndarray:
-        if id(x) not in self._first:
-            self._first[id(x)] = x.sum(axis=1)
-        return self._first[id(x)]
+        """sum w*x per model: the per-row path's order, wl = w * l, then its sum."""
+        if self.w is None:
+            plain: np.ndarray = x.sum(axis=1)
+            return plain
+        if self._tmp is None:
+            self._tmp = self.block.buffer()
+        total: np.ndarray = np.multiply(x, self.w, out=self._tmp).sum(axis=1)
+        return total
 
-    def of(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        if self.w is not None:  # the per-row path's order: wl = w * l, then sum wl and sum wl * l
-            if self._tmp is None:
-                self._tmp = self.block.buffer()
-            wx = np.multiply(x, self.w, out=self._tmp)
-            return wx.sum(axis=1), np.einsum("ij,ij->i", wx, x)
-        if id(x) not in self._second:
-            square = self.block.known_square(x)  # |r|^2 is r^2, whose sum mse has taken
-            self._second[id(x)] = self.first(square) if square is not None else np.einsum("ij,ij->i", x, x)
-        return self.first(x), self._second[id(x)]
+    def of(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        first = self.first(x)
+        if self._tmp is None:
+            self._tmp = self.block.buffer()
+        tmp = self._tmp
+        with np.errstate(invalid="ignore", divide="ignore"):
+            pivot = np.where(self.sum_w > 0, first / self.safe_w, 0.0)
+            u = np.subtract(x, pivot[:, None], out=tmp)
+            wu = u if self.w is None else self.w * u
+            shift = wu.sum(axis=1)
+            m2 = np.maximum(np.einsum("ij,ij->i", wu, u) - shift * shift / self.safe_w, 0.0)
+        return first, pivot, shift, m2
 
 
 @dataclass(frozen=True)

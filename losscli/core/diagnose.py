@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from . import spread
 from .diagnostics import (
     EXACT_ROWS,
     CalibrationBins,
@@ -98,7 +99,8 @@ class DiagnosticsState:
     target_range: tuple[float, float] = (math.inf, -math.inf)
     class_weights: np.ndarray = field(default_factory=lambda: np.zeros(0))
     per_model: dict[str, ModelState] = field(default_factory=dict)
-    # (model a, model b, label) -> [sum w d, sum w d^2, sum w, sum w^2], d = l_a - l_b
+    # (model a, model b, label) -> [sum w d, pivot, shift, M2 of d (spread.py), sum w, sum w^2],
+    # d = l_a - l_b
     pairs: dict[tuple[str, str, str], np.ndarray] = field(default_factory=dict)
     # label -> why it cannot rank these models (a value outside the loss's domain, ...)
     dropped: dict[str, str] = field(default_factory=dict)
@@ -138,7 +140,7 @@ class DiagnosticsState:
                 if label in ba.losses and label in bb.losses:
                     key = (a, b, label)
                     sums = _paired_sums(ba.losses[label] - bb.losses[label], pw, both)
-                    self.pairs[key] = self.pairs[key] + sums if key in self.pairs else sums
+                    self.pairs[key] = _paired_merge(self.pairs[key], sums) if key in self.pairs else sums
 
     def _update_target(self, y_true: np.ndarray, w: FloatArray | None) -> None:
         if self.task == "regression":
@@ -193,7 +195,9 @@ class DiagnosticsState:
         classes = np.pad(self.class_weights, (0, size - len(self.class_weights))) + np.pad(
             o.class_weights, (0, size - len(o.class_weights))
         )
-        pairs = _add(self.pairs, o.pairs)
+        pairs = dict(self.pairs)
+        for k, v in o.pairs.items():
+            pairs[k] = _paired_merge(pairs[k], v) if k in pairs else v
         return DiagnosticsState(
             self.task,
             self.models,
@@ -212,14 +216,24 @@ class DiagnosticsState:
 
 
 def _paired_sums(d: FloatArray, weight: FloatArray | None, both: np.ndarray | None) -> np.ndarray:
-    """[sum w d, sum w d^2, sum w, sum w^2] over the rows both models are evaluated on."""
+    """[sum w d, pivot, shift, M2 of d, sum w, sum w^2] over the rows both models are evaluated on."""
     if both is not None:
         d = np.where(both, d, 0.0)
     if weight is None:
         n = float(len(d))
-        return np.array([d.sum(), dot(d, d), n, n])
-    wd = weight * d
-    return np.array([wd.sum(), dot(wd, d), weight.sum(), dot(weight, weight)])
+        return np.array([d.sum(), *spread.of_rows(d, None, n), n, n])
+    total = float(weight.sum())
+    return np.array([(weight * d).sum(), *spread.of_rows(d, weight, total), total, dot(weight, weight)])
+
+
+def _paired_merge(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Two _paired_sums merged: sums added, the spreads by Chan's update."""
+    merged = spread.pair_scalar(
+        float(a[4]), (float(a[1]), float(a[2]), float(a[3])), float(b[4]), (float(b[1]), float(b[2]), float(b[3]))
+    )
+    out: np.ndarray = a + b
+    out[1:4] = merged
+    return out
 
 
 def _both(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
@@ -293,7 +307,10 @@ def finish(state: DiagnosticsState, finishers: Mapping[str, Callable[[float], fl
         for a, b in combinations(labels, 2)
     }
     paired = {
-        label: {(a, b): paired_t_test(*(float(x) for x in state.pairs[(a, b, label)])) for a, b in _pairs(state, label)}
+        label: {
+            (a, b): paired_t_test(*(float(state.pairs[(a, b, label)][i]) for i in (0, 3, 4, 5)))
+            for a, b in _pairs(state, label)
+        }
         for label in labels
     }
     return Diagnosis(

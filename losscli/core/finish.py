@@ -249,15 +249,18 @@ def _versus_baseline(
     paired = acc.paired[(model, label)]
     same = _total(paired.n, select) == _count(acc, model, label, select) and _same_n(acc, model, base, label, select)
     if same:
-        delta = value - base_value  # the same rows: each model's own sums, rounded as its value
+        delta = _delta_on_same_rows(paired, select, spec, stats, (value, base_value))
     else:
         mine, base_value = _shared_values(paired, select, spec, stats)
         delta = mine - base_value
     # Relative to the baseline's size: a negative skill score must not flip the sign.
     out = {"delta": delta, "delta_rel": delta / abs(base_value) if base_value else math.nan}
-    if math.isnan(delta):  # a skill score's reference is not kept per pair of rows
-        return out | {"p_value": math.nan, "verdict": None}
-    test = paired_t_test(*(_total(a, select) for a in paired.fields()[:4]))
+    if math.isnan(delta):  # no rows in common, or a skill score's reference not kept per pair of rows
+        out |= {"p_value": math.nan, "verdict": None}
+        if acc.replicates or _t_method(stats):  # asked for and undefined: NaN as the p-value, not absent
+            out |= {"delta_ci_low": math.nan, "delta_ci_high": math.nan}
+        return out
+    test = paired_t_test(*paired.moments(select))
     # A skill score is better when higher: the verdict reads the loss's direction.
     direction = -delta if spec.loss.higher_is_better else delta
     out |= {"p_value": test.p_value, "verdict": verdict(test.p_value, direction, stats.level)}
@@ -265,7 +268,7 @@ def _versus_baseline(
         out["delta_ci_low"], out["delta_ci_high"] = t_delta_interval(
             acc.means[(model, label)].moments(select),
             acc.means[(base, label)].moments(select),
-            (_total(paired.sum_wd, select), _total(paired.sum_wd2, select), *_paired_weights(paired, select)),
+            paired.moments(select),
             stats.level,
             spec.loss.finisher,
         )
@@ -279,13 +282,31 @@ def _versus_baseline(
     return out
 
 
+def _delta_on_same_rows(
+    paired: PairedState, select: Select, spec: LossSpec, stats: Statistics, values: tuple[float, float]
+) -> float:
+    """value - baseline's value, from the sum of the rows' differences where that holds more
+    digits: two means near 1e8 times their gap apart keep none of it in their difference."""
+    value, base_value = values
+    if spec.loss.skill is not None:
+        return value - base_value
+    sum_wd, sum_w = _total(paired.sum_wd, select), _total(paired.sum_w, select)
+    if stats.reduction == "sum":
+        return sum_wd
+    finisher = spec.loss.finisher
+    if not sum_w > 0 or (finisher is not None and finisher is not math.sqrt):
+        return value - base_value
+    mean_d = sum_wd / sum_w
+    if finisher is None:
+        return mean_d
+    # sqrt(a) - sqrt(b) = (a - b) / (sqrt(a) + sqrt(b)), with a - b the mean difference
+    total = value + base_value
+    return mean_d / total if total > 0 and math.isfinite(total) else value - base_value
+
+
 def _t_method(stats: Statistics) -> bool:
     """Intervals from running sums (--ci-method t) rather than the bootstrap."""
     return stats.ci is not None and stats.ci_method == "t"
-
-
-def _paired_weights(paired: PairedState, select: Select) -> tuple[float, float]:
-    return (_total(paired.sum_w, select), _total(paired.sum_w2, select))
 
 
 def _shared_values(paired: PairedState, select: Select, spec: LossSpec, stats: Statistics) -> tuple[float, float]:

@@ -15,6 +15,8 @@ from statistics import NormalDist
 
 import numpy as np
 
+from . import spread
+
 
 def percentile_interval(replicates: np.ndarray, level: float) -> tuple[float, float]:
     """The percentile bootstrap interval of ``replicates`` at ``level`` (e.g. 0.95)."""
@@ -36,8 +38,9 @@ class PairedTest:
     p_value: float
 
 
-def paired_t_test(sum_wd: float, sum_wd2: float, sum_w: float, sum_w2: float) -> PairedTest:
-    """The two-sided paired t-test from mergeable moments.
+def paired_t_test(sum_wd: float, m2_d: float, sum_w: float, sum_w2: float) -> PairedTest:
+    """The two-sided paired t-test from mergeable moments: sum w d, the centred
+    M2 = sum w (d - mean)^2 (spread.py), sum w and sum w^2.
 
     With weights, the mean and variance are weighted and the sample size is
     Kish's effective n = (sum w)^2 / sum w^2; without weights this is exactly
@@ -46,10 +49,9 @@ def paired_t_test(sum_wd: float, sum_wd2: float, sum_w: float, sum_w2: float) ->
     if sum_w <= 0:
         return PairedTest(math.nan, math.nan, math.nan, math.nan)
     mean = sum_wd / sum_w
-    n_eff = sum_w * sum_w / sum_w2
+    variance, n_eff = spread.variance(m2_d, sum_w, sum_w2)
     if n_eff <= 1:
         return PairedTest(mean, math.nan, math.nan, math.nan)
-    variance = max(sum_wd2 / sum_w - mean * mean, 0.0) * n_eff / (n_eff - 1.0)
     df = n_eff - 1.0
     if variance == 0.0:
         # Every row differs by the same amount: no doubt at all (or no difference).
@@ -60,21 +62,47 @@ def paired_t_test(sum_wd: float, sum_wd2: float, sum_w: float, sum_w2: float) ->
 
 def student_t_two_sided_p(t: float, df: float) -> float:
     """P(|T| >= |t|) for Student's t with ``df`` degrees of freedom."""
-    return betainc(df / 2.0, 0.5, df / (df + t * t))
+    if math.isinf(t):
+        return 0.0
+    # x = df / (df + t^2) and 1 - x, each without the other's rounding (both near 0 or 1)
+    return betainc(df / 2.0, 0.5, df / (df + t * t), t * t / (df + t * t))
 
 
-def betainc(a: float, b: float, x: float) -> float:
-    """The regularised incomplete beta function I_x(a, b)."""
+def betainc(a: float, b: float, x: float, y: float | None = None) -> float:
+    """The regularised incomplete beta function I_x(a, b); ``y`` = 1 - x when the caller
+    knows it more exactly than 1 - x rounds."""
+    y = 1.0 - x if y is None else y
     if x <= 0.0:
         return 0.0
-    if x >= 1.0:
+    if y <= 0.0:
         return 1.0
-    log_front = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
+    log_front = (
+        _log_beta_front(a, b)
+        + a * (math.log1p(-y) if y < 0.5 else math.log(x))
+        + b * (math.log1p(-x) if x < 0.5 else math.log(y))
+    )
     front = math.exp(log_front)
     # The continued fraction converges fast on this side of the mean; use symmetry otherwise.
     if x < (a + 1.0) / (a + b + 2.0):
         return front * _beta_continued_fraction(a, b, x) / a
-    return 1.0 - front * _beta_continued_fraction(b, a, 1.0 - x) / b
+    return 1.0 - front * _beta_continued_fraction(b, a, y) / b
+
+
+def _log_beta_front(a: float, b: float) -> float:
+    """log(Gamma(a + b) / (Gamma(a) Gamma(b))). For a large beside b, lgamma(a + b) - lgamma(a)
+    cancels (lgamma(50000) is 4.9e5: 1e-10 lost), so the difference of Stirling's series is
+    taken instead, term by term."""
+    if a < 50.0 or b > 1.0:
+        return math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b)
+    c = a + b
+    ratio = (a - 0.5) * math.log1p(b / a) + b * math.log(c) - b + _stirling_tail(c) - _stirling_tail(a)
+    return ratio - math.lgamma(b)
+
+
+def _stirling_tail(x: float) -> float:
+    """lgamma(x) - ((x - 1/2) log x - x + log(2 pi) / 2), to 1e-20 for x >= 50."""
+    r = 1.0 / (x * x)
+    return (1 / 12 - r * (1 / 360 - r * (1 / 1260 - r * (1 / 1680 - r / 1188)))) / x
 
 
 def _beta_continued_fraction(a: float, b: float, x: float, max_terms: int = 100_000) -> float:
@@ -121,17 +149,23 @@ def student_t_quantile(level: float, df: float) -> float:
 
     Exact (bisection on the regularised incomplete beta) below 1000 degrees of
     freedom and cached; above, the Cornish-Fisher expansion around the normal
-    quantile, whose relative error there is below 1e-11.
+    quantile (relative error below 1e-11 there), refined by one Newton step.
     """
     if df >= 1000:
         z = NormalDist().inv_cdf(0.5 + level / 2.0)
         z3, z5, z7 = z**3, z**5, z**7
-        return float(
+        t = float(
             z
             + (z3 + z) / (4 * df)
             + (5 * z5 + 16 * z3 + 3 * z) / (96 * df**2)
             + (3 * z7 + 19 * z5 + 17 * z3 - 15 * z) / (384 * df**3)
         )
+        if df >= 10_000:  # the expansion is exact there (and the continued fraction loses digits)
+            return t
+        # One Newton step on the two-sided p (its slope is -2 pdf) takes the expansion's
+        # 1e-11 to the last digits.
+        log_pdf = _log_beta_front(df / 2.0, 0.5) - 0.5 * math.log(df) - (df + 1.0) / 2.0 * math.log1p(t * t / df)
+        return t + (student_t_two_sided_p(t, df) - (1.0 - level)) / (2.0 * math.exp(log_pdf))
     return _t_quantile_exact(level, df)
 
 
@@ -151,27 +185,27 @@ def _t_quantile_exact(level: float, df: float) -> float:
     return (low + high) / 2.0
 
 
-def _mean_and_se(sum_x: float, sum_x2: float, sum_w: float, sum_w2: float) -> tuple[float, float, float]:
+def _mean_and_se(sum_x: float, m2: float, sum_w: float, sum_w2: float) -> tuple[float, float, float]:
     """Weighted mean, its standard error and the degrees of freedom (Kish's n_eff - 1)."""
     if sum_w <= 0 or sum_w2 <= 0:
         return (math.nan, math.nan, math.nan)
     mean = sum_x / sum_w
-    n_eff = sum_w * sum_w / sum_w2
-    if n_eff <= 1:
+    if sum_w * sum_w / sum_w2 <= 1:
         return (mean, math.nan, math.nan)
-    variance = max(sum_x2 / sum_w - mean * mean, 0.0) * n_eff / (n_eff - 1.0)
+    variance, n_eff = spread.variance(m2, sum_w, sum_w2)
     return (mean, math.sqrt(variance / n_eff), n_eff - 1.0)
 
 
 def t_interval(
     sum_wl: float,
-    sum_wl2: float,
+    m2: float,
     sum_w: float,
     sum_w2: float,
     level: float,
     finish: Callable[[float], float] | None = None,
 ) -> tuple[float, float]:
-    """The Student t interval of a weighted mean loss, from mergeable moments.
+    """The Student t interval of a weighted mean loss, from mergeable moments (sum w l,
+    the centred M2 = sum w (l - mean)^2, sum w, sum w^2).
 
     mean +- t(level, n_eff - 1) * s / sqrt(n_eff), with the weighted variance s^2
     and Kish's effective size n_eff = (sum w)^2 / sum w^2 (n without weights:
@@ -179,7 +213,7 @@ def t_interval(
     finisher (RMSE's root) is monotone: it is applied to both ends, the low one
     clipped at 0 where the finisher is undefined below it.
     """
-    mean, se, df = _mean_and_se(sum_wl, sum_wl2, sum_w, sum_w2)
+    mean, se, df = _mean_and_se(sum_wl, m2, sum_w, sum_w2)
     if not math.isfinite(se):
         return (math.nan, math.nan)
     half = student_t_quantile(level, df) * se
@@ -198,7 +232,7 @@ def t_delta_interval(
 ) -> tuple[float, float]:
     """The t interval of finish(mean loss of model) - finish(mean loss of baseline).
 
-    ``model`` and ``base`` are (sum w*l, sum w*l^2, sum w, sum w^2) of each
+    ``model`` and ``base`` are (sum w*l, M2 of l, sum w, sum w^2) of each
     model, ``paired`` the same for d = l_model - l_base. Without a finisher it is
     the paired t interval of the mean of d; with one (RMSE), the delta method:
     Var(f(a) - f(b)) = f'(a)^2 Va + f'(b)^2 Vb - 2 f'(a) f'(b) Cov(a, b), with
@@ -213,15 +247,20 @@ def t_delta_interval(
     a, a_se, _ = _mean_and_se(*model)
     b, b_se, _ = _mean_and_se(*base)
     slope_a, slope_b = _slope(finish, a), _slope(finish, b)
-    covariance = (a_se**2 + b_se**2 - d_se**2) / 2.0
-    variance = slope_a**2 * a_se**2 + slope_b**2 * b_se**2 - 2.0 * slope_a * slope_b * covariance
+    # f'a^2 Va + f'b^2 Vb - 2 f'a f'b Cov with Cov = (Va + Vb - Vd) / 2, written so that
+    # nothing cancels when the slopes are close (two models of about the same loss).
+    a_var, b_var = a_se**2, b_se**2
+    variance = (slope_a - slope_b) * (slope_a * a_var - slope_b * b_var) + slope_a * slope_b * d_se**2
     delta = finish(a) - finish(b)
     half = q * math.sqrt(max(variance, 0.0))
     return (delta - half, delta + half)
 
 
 def _slope(finish: Callable[[float], float], x: float) -> float:
-    """The finisher's derivative at x (central difference; finishers are smooth where used)."""
+    """The finisher's derivative at x: exact for the root (RMSE's), else a central difference
+    (finishers are smooth where used)."""
+    if finish is math.sqrt:
+        return 0.5 / math.sqrt(x) if x > 0 else math.inf
     h = 1e-6 * max(abs(x), 1e-12)
     return (finish(x + h) - finish(x - h)) / (2.0 * h)
 

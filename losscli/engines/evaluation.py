@@ -99,5 +99,8 @@ class Evaluation:
             BASELINE_COLUMNS if self.stats.baseline is not None else ()
         )
         for f in fields:
-            frame[f] = per_row(functools.partial(table.column, name=f))
+            values = per_row(functools.partial(table.column, name=f))
+            # A number not computed (no interval without --ci) is NaN, as a number that has no
+            # value: float columns, never objects holding None.
+            frame[f] = values if f == "verdict" else np.array([np.nan if v is None else v for v in values], dtype=float)
         return pd.DataFrame(frame)

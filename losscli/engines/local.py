@@ -120,6 +120,7 @@ def new_accumulator(plan: Plan, request: Request) -> Accumulator:
         seed=stats.seed_value,
         skills=_skill_functions(plan.specs),
         shared=request.columns.nan == "drop",
+        spread=stats.ci is not None and stats.ci_method == "t",
     )
 
 
