@@ -138,7 +138,7 @@ def test_memory_does_not_grow_with_replicates_times_rows() -> None:
 
 
 def test_state_too_big_for_memory_is_refused_up_front() -> None:
-    with pytest.raises(OptionError, match=r"needs about [\d.]+ GB of replicate state"):
+    with pytest.raises(OptionError, match=r"needs about [\d.]+ GB of replicate and group state"):
         Accumulator([("a", "mse"), ("a", "mae")], replicates=10**12)
 
 
@@ -147,22 +147,24 @@ def test_state_too_big_is_refused_when_the_groups_are_found(monkeypatch: pytest.
     keys = [("a", "mse")]
     acc = Accumulator(keys, replicates=1000)  # 16 kB per group
     codes = acc.groups.encode([(np.arange(100), list(range(100)))], 100)
-    refusal = r"1000 over 100 group\(s\) found so far x 1 model-loss pair\(s\) needs about 2 MB.*lower --bootstrap"
+    # 100 groups x 1000 replicates x 8 bytes x (2 state arrays + 2 columns a batch + 2 while growing)
+    refusal = r"1000 over 100 group\(s\) found so far x 1 model-loss pair\(s\) needs about 5 MB.*lower --bootstrap"
     with pytest.raises(OptionError, match=refusal):
         acc.update({keys[0]: np.ones(100)}, None, codes, 0)
 
 
 def test_the_command_line_refuses_a_state_too_big_in_one_sentence(monkeypatch: pytest.MonkeyPatch) -> None:
     """Exit 2, one sentence with the estimate and the three ways out, no traceback."""
-    monkeypatch.setattr(bootstrap, "memory_limit", lambda: 2**20)
+    monkeypatch.setattr(bootstrap, "memory_limit", lambda: 2**22)  # 4 MB: one group fits, four do not
     args = ["eval", str(SAMPLE / "house_prices.csv"), "-l", "mae", "--ci", "0.95", "--bootstrap", "20000"]
     result = CliRunner().invoke(app, [*args, "--by", "region", "-q"])
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
-    # 4 regions x 3 models x 20 000 replicates x 16 bytes = 3.7 MB
-    assert "needs about 4 MB of replicate state, more than the 1 MB allowed" in lines[0]
+    # 4 regions x 20 000 replicates x 8 bytes x (2 state arrays x 3 models + 6 columns a batch
+    # (a weight and a loss per model) + 2 while growing) = 9.0 MB
+    assert "needs about 9 MB of replicate and group state, more than the 4 MB allowed" in lines[0]
     for way_out in ("lower --bootstrap", "--ci-method t", "fewer --by groups"):
         assert way_out in lines[0]
     t_method = CliRunner().invoke(app, [*args[:-2], "--ci-method", "t", "--by", "region", "-q", "-f", "csv"])
@@ -197,3 +199,34 @@ def test_the_seed_fixes_the_intervals() -> None:
     np.testing.assert_array_equal(_intervals(seed=11), _intervals(seed=11))
     other = _intervals(seed=12)
     assert not np.allclose(other[:, :2], _intervals(seed=11)[:, :2], rtol=1e-6)
+
+
+@pytest.mark.parametrize("baseline", [None, "a"])
+def test_a_state_growing_with_the_groups_found_is_refused_before_it_passes_the_limit(
+    monkeypatch: pytest.MonkeyPatch, baseline: str | None
+) -> None:
+    """Groups found batch after batch: the refusal comes before the state (means, paired sums,
+    replicate sums, and what growing them copies) holds more than the memory allowed."""
+    limit = 64 * 2**20
+    monkeypatch.setattr(bootstrap, "memory_limit", lambda: limit)
+    keys = [(m, loss) for m in ("a", "b") for loss in ("mse", "mae")]
+    acc = Accumulator(keys, replicates=200, baseline=baseline)
+    rng = np.random.default_rng(0)
+    rows = 2000
+
+    def feed() -> None:
+        for batch in range(100):  # 500 new groups a batch
+            values = list(range(batch * 500, (batch + 1) * 500))
+            codes = acc.groups.encode([(rng.integers(0, 500, rows), values)], rows)
+            acc.update({key: rng.uniform(size=rows) for key in keys}, None, codes, batch * rows)
+
+    refusal = r"found so far x 4 model-loss pair\(s\) needs about \d+ MB.*64 MB allowed"
+    tracemalloc.start()
+    try:
+        with pytest.raises(OptionError, match=refusal):
+            feed()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert 1000 < len(acc.groups) < 50_000
+    assert peak < limit

@@ -18,8 +18,9 @@ from typing import Any
 import numpy as np
 
 from ..arrow_buffers import int64_array, null_mask, numpy_dtype, numpy_view, values_buffer
-from . import spread
-from .bootstrap import check_state_fits, replicate_sums
+from ..errors import OptionError
+from . import bootstrap, spread
+from .bootstrap import replicate_sums
 
 GroupKey = tuple[Hashable, ...]
 Key = tuple[str, str]  # (model, loss label)
@@ -312,6 +313,10 @@ def weighted_mean(sum_wl: np.ndarray, sum_w: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         mean: np.ndarray = np.where(sum_w > 0, sum_wl / np.where(sum_w > 0, sum_w, 1.0), np.nan)
     return mean
+
+
+def _size(n: int) -> str:
+    return f"{n / (1 << 30):.1f} GB" if n >= 1 << 30 else f"{n / (1 << 20):.0f} MB"
 
 
 def _grow(array: np.ndarray, size: int) -> np.ndarray:
@@ -773,8 +778,6 @@ class Accumulator:
     _diverged: bool = field(default=False, repr=False)
 
     def __post_init__(self) -> None:
-        if self.replicates:
-            check_state_fits(self.replicates, max(1, len(self.groups)), len(self.keys))
         for key in self.keys:
             self.means.setdefault(key, MeanState())
             if key[1] in self.skills:
@@ -785,6 +788,35 @@ class Accumulator:
                 self.paired.setdefault(key, PairedState())
                 if self.replicates and self.shared:
                     self.pair_boot.setdefault(key, (BootstrapState(self.replicates), BootstrapState(self.replicates)))
+        if self.replicates:
+            self.check_fits(max(1, len(self.groups)))
+
+    def state_bytes(self, groups: int) -> int:
+        """The most bytes the state holds in a batch over ``groups`` groups: every group-sized
+        array at the capacity it grows to (sums per group double their room: at most twice the
+        groups), a replicate array being grown (its padded copy and the sum, beside the old),
+        and the batch's replicate sums of every column, (columns, B, groups)."""
+        slots = 2 * max(groups, 32)
+        stats = max((s.sum_ws.shape[1] for s in self.skill_states.values() if s.sum_ws.size), default=2)
+        vectors = 7 * len(self.means) + 9 * len(self.paired) + stats * len(self.skill_states)
+        per_group = 8 * self.replicates * groups  # one (B, groups) float64 array
+        replicated = 2 * len(self.boot) + 4 * len(self.pair_boot) + stats * len(self.skill_states)
+        columns = len(self.replicate_layout()) + stats * len(self.skill_states) + 3 * len(self.pair_boot)
+        growing = 2 * per_group if self.replicates else 0
+        return 8 * vectors * slots + per_group * (replicated + columns) + growing
+
+    def check_fits(self, groups: int, *, so_far: bool = False) -> None:
+        """Refuse, with the estimate, a bootstrap whose state would pass the memory allowed;
+        before the state grows to ``groups`` groups (``so_far``: found in the rows read so far)."""
+        need, limit = self.state_bytes(groups), bootstrap.memory_limit()
+        if need > limit:
+            found = f"{groups:,} group(s) found so far" if so_far else f"{groups:,} group(s)"
+            raise OptionError(
+                f"--ci with --bootstrap {self.replicates} over {found} x {len(self.keys)} model-loss pair(s) "
+                f"needs about {_size(need)} of replicate and group state, more than the {_size(limit)} allowed "
+                "(a quarter of this machine's memory); lower --bootstrap, use --ci-method t "
+                "(no replicates), or use fewer --by groups"
+            )
 
     def update(
         self,
@@ -802,7 +834,7 @@ class Accumulator:
         """
         groups = len(self.groups)
         if self.replicates and groups > self._checked_groups:
-            check_state_fits(self.replicates, groups, len(self.keys), so_far=True)  # groups are found as rows come
+            self.check_fits(groups, so_far=True)  # groups are found as rows come: before the state grows
             self._checked_groups = groups
         valid = valid or {}
         stats = {
