@@ -39,7 +39,6 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..errors import OptionError
 from .workers import parallel_iter
 
 REPLICATE_BLOCK = 128
@@ -333,35 +332,9 @@ def _add_piece(target: np.ndarray, counts: np.ndarray, columns: np.ndarray, loca
         target[c][:, local.present] += sums.T
 
 
-def state_bytes(replicates: int, groups: int, keys: int) -> int:
-    """Bytes of replicate state: two (B x groups) float64 arrays per (model, loss)."""
-    return 2 * 8 * replicates * groups * keys
-
-
 def memory_limit() -> int:
     """The replicate state allowed: a quarter of physical memory (merging copies it)."""
     try:
         return int(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")) // 4
     except (ValueError, OSError, AttributeError):
         return 4 << 30
-
-
-def check_state_fits(replicates: int, groups: int, keys: int, *, so_far: bool = False) -> None:
-    """Refuse, with the estimate, a bootstrap whose state would not fit in memory.
-
-    ``so_far``: the groups are those found in the rows read so far (more may come).
-    """
-    need = state_bytes(replicates, groups, keys)
-    limit = memory_limit()
-    if need > limit:
-        found = f"{groups:,} group(s) found so far" if so_far else f"{groups:,} group(s)"
-        raise OptionError(
-            f"--ci with --bootstrap {replicates} over {found} x {keys} model-loss pair(s) "
-            f"needs about {_size(need)} of replicate state, more than the {_size(limit)} allowed "
-            "(a quarter of this machine's memory); lower --bootstrap, use --ci-method t "
-            "(no replicates), or use fewer --by groups"
-        )
-
-
-def _size(n: int) -> str:
-    return f"{n / (1 << 30):.1f} GB" if n >= 1 << 30 else f"{n / (1 << 20):.0f} MB"
