@@ -73,3 +73,31 @@ def test_class_index_targets_beside_dotted_columns_stay_multiclass(tmp_path: Pat
     assert result.exit_code == 0, result.output
     probs = [[0.5, 0.3, 0.2], [0.1, 0.6, 0.3], [0.2, 0.2, 0.6]]
     assert float(result.stdout.splitlines()[1].split(",")[2]) == pytest.approx(log_loss([0, 2, 1], probs), rel=1e-12)
+
+
+HOUSES = str(Path(__file__).parent.parent / "sample_data" / "house_prices.csv")
+
+
+@pytest.mark.parametrize("seed", [np.int64(3), np.int32(3), np.uint64(3)])
+@pytest.mark.parametrize("ci", [np.float64(0.9), 0.9])
+def test_numpy_numbers_are_the_python_numbers_they_hold(seed: object, ci: object) -> None:
+    """Seeds from np.arange and levels from NumPy arithmetic: the same run as with int and float
+    (a seed's bits went through Python int hashing; a level through its decimal text)."""
+    got = losscli.evaluate(HOUSES, "mae", ci=ci, seed=seed, bootstrap=np.int64(200))
+    want = losscli.evaluate(HOUSES, "mae", ci=0.9, seed=3, bootstrap=200)
+    pd.testing.assert_frame_equal(got, want)
+
+
+def test_a_level_below_fifty_is_refused_as_typed() -> None:
+    """--ci 1.5 is neither a level (0.5 to 1) nor a percent of one (50 to 100): the refusal names 1.5."""
+    result = runner.invoke(app, ["eval", HOUSES, "-l", "mae", "--ci", "1.5", "-q"])
+    assert result.exit_code == 2
+    assert "not 1.5." in result.stderr
+    assert "0.015" not in result.stderr
+
+
+def test_the_replicate_warning_never_rounds_up_to_its_bound() -> None:
+    """199 x 0.025 = 4.975 replicates beyond each end: fewer than 5, and said so."""
+    result = runner.invoke(app, ["eval", HOUSES, "-l", "mae", "--ci", "0.95", "--bootstrap", "199", "-q", "-f", "csv"])
+    assert result.exit_code == 0
+    assert "leaves 4.975 replicate(s) beyond each end" in result.stderr

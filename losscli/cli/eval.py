@@ -514,8 +514,9 @@ def request_from(v: dict[str, Any]) -> Request:
 
 
 def percent(ci: float | None, quiet: bool) -> float | None:
-    """``--ci 95`` means 95%: read as 0.95, with a note."""
-    if ci is not None and 1 < ci < 100:
+    """``--ci 95`` means 95%: read as 0.95, with a note. Below 50 it is no level in
+    either reading: left as typed, for the request to refuse."""
+    if ci is not None and 50 <= ci < 100:
         from decimal import Decimal
 
         # Exactly, from the decimal text: 99.9 / 100 is 0.9990000000000001 in floats.

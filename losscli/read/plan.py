@@ -101,7 +101,8 @@ def _thin_tails(request: Request) -> list[str]:
     enough = math.ceil(10 / (1 - level))
     flag = request.flag("bootstrap")
     return [
-        f"warning: {flag} {stats.replicates} leaves {float(tail):.2g} replicate(s) beyond each end of "
+        # Four digits, truncated: 4.975 must not read 5 (the rule's own bound).
+        f"warning: {flag} {stats.replicates} leaves {math.floor(tail * 1000) / 1000:g} replicate(s) beyond each end of "
         f"a {format_value(stats.ci)} interval, so its ends are the few most extreme replicates and it is too narrow; "
         f"use {request.flag('bootstrap')} {enough} or more, or {request.flag('ci_method')} t"
     ]
