@@ -424,7 +424,7 @@ def _check_types(r: Request) -> None:
                 raise ArgumentTypeError(
                     f"{r.flag(name)} takes {_describe(hint)}, not {type(value).__name__} {_short(value)}"
                 )
-            if isinstance(value, numbers.Real) and type(value) not in (bool, int, float):
+            if isinstance(value, numbers.Real) and type(value).__module__ == "numpy":
                 # A NumPy number (np.int64(3), np.float64(0.95), a float subclass) becomes the
                 # Python number it holds: the layers below do exact integer and decimal arithmetic.
                 plain = int(value) if isinstance(value, numbers.Integral) else float(value)
