@@ -101,3 +101,16 @@ def test_the_replicate_warning_never_rounds_up_to_its_bound() -> None:
     result = runner.invoke(app, ["eval", HOUSES, "-l", "mae", "--ci", "0.95", "--bootstrap", "199", "-q", "-f", "csv"])
     assert result.exit_code == 0
     assert "leaves 4.975 replicate(s) beyond each end" in result.stderr
+
+
+def test_a_bootstrap_interval_needs_two_rows(tmp_path: Path) -> None:
+    """A group of one row: every replicate is that row's value, so no interval (NaN, as the t
+    method's), where groups of two keep theirs."""
+    path = tmp_path / "tiny.csv"
+    path.write_text("y,a,b,g\n1,1.5,2,x\n2,2.5,3,x\n3,3.5,4,y\n4,4.5,5,z\n5,5,6,z\n")
+    frame = losscli.evaluate(str(path), "mse", ci=0.95, baseline="a", by="g")
+    one = frame[frame["g"] == "y"]
+    assert one[["ci_low", "ci_high"]].isna().all().all()
+    assert one[one["model"] == "b"][["delta_ci_low", "delta_ci_high"]].isna().all().all()
+    two = frame[(frame["g"] == "z") & (frame["model"] == "a")]
+    assert (two["ci_low"] < two["ci_high"]).all()

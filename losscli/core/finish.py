@@ -213,7 +213,8 @@ def _extras(acc: Accumulator, spec: LossSpec, model: str, select: Select, value:
     replicates = None
     if acc.replicates:
         replicates = _replicates(acc, spec, model, select, stats)
-        extra["ci_low"], extra["ci_high"] = percentile_interval(replicates, stats.level)
+        rows = _count(acc, model, spec.label, select)
+        extra["ci_low"], extra["ci_high"] = _percentiles(replicates, stats.level, rows)
     elif _t_method(stats):
         low, high = t_interval(*state.moments(select), stats.level, spec.loss.finisher)
         # A loss that cannot be negative has no interval below 0 (mean +- t se can reach there).
@@ -278,8 +279,15 @@ def _versus_baseline(
             mine_reps, base_reps = (_reps(state, select, finisher, stats.reduction) for state in pair)
         else:
             mine_reps, base_reps = replicates, _replicates(acc, spec, base, select, stats)
-        out["delta_ci_low"], out["delta_ci_high"] = percentile_interval(mine_reps - base_reps, stats.level)
+        rows = _total(paired.n, select)
+        out["delta_ci_low"], out["delta_ci_high"] = _percentiles(mine_reps - base_reps, stats.level, rows)
     return out
+
+
+def _percentiles(replicates: np.ndarray, level: float, rows: float) -> tuple[float, float]:
+    """The percentile interval, or NaN from fewer than two rows: every replicate of one row is
+    that row's value (a zero-width 'interval'), as the t method's is NaN there."""
+    return percentile_interval(replicates, level) if rows >= 2 else (math.nan, math.nan)
 
 
 def _delta_on_same_rows(
