@@ -133,8 +133,9 @@ def test_a_parquet_file_within_the_sample_is_decoded_once(tmp_path: Path, monkey
     # int64 predictions too: they are cast to float64 as the stream casts them.
     pq.write_table(pa.table({"y": y, "a": a, "b": b, "k": np.rint(b).astype(np.int64)}), path, row_group_size=700)
     decoded = []
-    iter_batches = pq.ParquetFile.iter_batches
-    monkeypatch.setattr(pq.ParquetFile, "iter_batches", lambda *a, **k: decoded.append(1) or iter_batches(*a, **k))
+    for method in ("iter_batches", "read"):  # the file is read whole (Arrow's threads), or batch by batch
+        original = getattr(pq.ParquetFile, method)
+        monkeypatch.setattr(pq.ParquetFile, method, lambda *a, _f=original, **k: decoded.append(1) or _f(*a, **k))
     assert open_source(str(path)).rows == len(y)
     frame = losscli.evaluate(str(path), ["mse", "mae"], target="y")
     assert len(decoded) == 2  # once for open_source above, once for the evaluation: never again for the rows
