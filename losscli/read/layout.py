@@ -212,7 +212,13 @@ def _find_roles(source: Source, request: Request) -> _Roles:
             raise OptionError(
                 f"{request.flag('by')} {col!r} is also the target, the weight or a prediction; group by another column"
             )
-    index = tuple(c for c in pandas_index(source.schema) if c not in (target, weight, id_col, *by))
+    # An index column --pred names (by name or glob) is a model: the user chose it.
+    parts = [p.strip() for pattern in columns.preds for p in pattern.split(",") if p.strip()]
+    index = tuple(
+        c
+        for c in pandas_index(source.schema)
+        if c not in (target, weight, id_col, *by) and not any(fnmatch.fnmatchcase(c, p) for p in parts)
+    )
     return _Roles(target, soft, weight, id_col, by, index)
 
 
