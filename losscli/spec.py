@@ -93,15 +93,27 @@ def split_loss_args(args: Iterable[str]) -> list[str]:
             raise LossParameterError(
                 f"loss list {arg.strip()!r} ends with a comma; remove it, or add the loss or parameter that follows"
             )
-        for piece in arg.split(","):
+        for piece in _top_level_pieces(arg):
             piece = piece.strip()
             if not piece:
                 continue
-            if pieces and "=" in piece and ":" not in piece:
+            if pieces and "=" in piece and ":" not in piece and "(" not in piece:
                 pieces[-1] = f"{pieces[-1]}:{piece}"
             else:
                 pieces.append(piece)
     return pieces
+
+
+def _top_level_pieces(text: str) -> list[str]:
+    """Split at the commas outside parentheses: a pasted label ``bce(eps=auto,label_smoothing=0)``
+    is one loss, its commas separate its parameters."""
+    pieces, depth, start = [], 0, 0
+    for i, char in enumerate(text):
+        depth += (char == "(") - (char == ")")
+        if char == "," and depth <= 0:
+            pieces.append(text[start:i])
+            start = i + 1
+    return [*pieces, text[start:]]
 
 
 def parse_spec(text: str) -> LossSpec:

@@ -296,6 +296,25 @@ def test_the_index_pandas_stores_in_parquet_is_not_a_model(tmp_path: Path, index
     assert api_mse(table, "mse") == pytest.approx(reference(frame), rel=1e-12)
 
 
+@pytest.mark.parametrize("pred", ["step", "st*", "a,step"])
+def test_pred_can_name_the_index_pandas_stored(tmp_path: Path, pred: str) -> None:
+    frame = FRAME.drop(columns="month").set_axis(pd.Index(Y + 0.5, name="step"))
+    path = tmp_path / "p.parquet"
+    frame.to_parquet(path)
+    result = runner.invoke(app, ["eval", str(path), "-l", "mse", "-f", "csv", "-p", pred])
+    assert result.exit_code == 0, result.output
+    assert INDEX_NOTE not in result.stderr
+    scores = mse_by_model(result.stdout)
+    assert scores["step"] == pytest.approx(mean_squared_error(frame["y"], frame.index), rel=1e-12)
+    assert sorted(scores) == (["a", "step"] if "a" in pred else ["step"])
+    csv = tmp_path / "p.csv"
+    frame.reset_index(drop=True).to_csv(csv)  # a nameless first column, as to_csv writes the index
+    pd.read_csv(csv).to_csv(csv, index=False)  # read back and written again: pandas names it 'Unnamed: 0'
+    result = runner.invoke(app, ["eval", str(csv), "-l", "mse", "-f", "csv", "-p", "Unnamed: 0"])
+    assert result.exit_code == 0, result.output
+    assert mse_by_model(result.stdout)["Unnamed: 0"] == pytest.approx(mean_squared_error(Y, np.arange(N)), rel=1e-12)
+
+
 def test_the_index_of_a_hive_dataset_from_a_pandas_groupby_is_not_a_model(tmp_path: Path) -> None:
     for month, part in FRAME.groupby("month"):
         folder = tmp_path / "ds" / f"month={month}"

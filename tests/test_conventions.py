@@ -62,6 +62,8 @@ MISTYPED = [
     ("--nan-drop", "--nan"),
     ("--fail", "--fail-above, --fail-if-worse or --fail-if-worse-by"),
     ("--json", "--format json"),
+    # Parquet holds per-row values only, written to a file: --format parquet alone is refused
+    ("--parquet", "--per-row -o FILE.parquet"),
     ("--metrics", None),
     ("-Z", None),
 ]

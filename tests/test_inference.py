@@ -616,8 +616,10 @@ def test_per_model_file_with_a_weight_and_a_prediction_is_not_two_classes(tmp_pa
 
 
 def test_item_16_decimal_comma_in_json_lines(tmp_path: Path) -> None:
+    # A declared string is text (the writer said so): never guessed to be a number, refused when named.
     path = write(tmp_path, "d.jsonl", '{"y": 1.5, "a": "1,2"}\n{"y": 2.5, "a": "2,7"}\n')
-    refused(invoke("eval", path), "'a'", "decimal comma", "store them as numbers")
+    refused(invoke("eval", path), "'y'", "a is text", "--pred")
+    refused(invoke("eval", path, "-p", "a"), "'a'", "'1,2'", "not a number")
 
 
 def test_item_8_different_rows_said_in_markdown_and_html(tmp_path: Path) -> None:

@@ -114,3 +114,18 @@ def test_a_bootstrap_interval_needs_two_rows(tmp_path: Path) -> None:
     assert one[one["model"] == "b"][["delta_ci_low", "delta_ci_high"]].isna().all().all()
     two = frame[(frame["g"] == "z") & (frame["model"] == "a")]
     assert (two["ci_low"] < two["ci_high"]).all()
+
+
+def test_the_dataframe_column_arrow_cannot_convert_is_the_one_named() -> None:
+    # 'a' mixes int and float objects (Arrow reads it as float64); 'b' holds objects Arrow cannot read.
+    frame = pd.DataFrame({"y": [1.0, 2.0, 3.0], "a": pd.Series([1, 2.5, 3], dtype=object), "b": [object()] * 3})
+    with pytest.raises(InputError, match=r"^column 'b' of the DataFrame cannot be converted to Arrow") as info:
+        losscli.evaluate(frame, "mse", preds="a")
+    assert "astype(str)" not in str(info.value)
+
+
+def test_astype_str_is_offered_only_when_text_is_mixed_in() -> None:
+    frame = pd.DataFrame({"y": [1.0, 2.0, 3.0], "a": [1.0, 2.0, 3.0], "b": pd.Series([1, object(), 2.5], dtype=object)})
+    with pytest.raises(InputError, match=r"^column 'b' of the DataFrame mixes float and int and object values") as info:
+        losscli.evaluate(frame, "mse", preds="a")
+    assert "astype(str)" not in str(info.value)

@@ -16,6 +16,12 @@ from losscli.spec import format_value, parse_spec, parse_specs, split_loss_args
         # a piece with '=' and no ':' continues the loss before it
         (["focal:gamma=2,alpha=0.25,mse"], ["focal:gamma=2:alpha=0.25", "mse"]),
         ([" mse , ,mae "], ["mse", "mae"]),
+        # a pasted label keeps its commas between parentheses
+        (["bce(eps=auto,label_smoothing=0)"], ["bce(eps=auto,label_smoothing=0)"]),
+        (
+            ["mse,huber(delta=2),bce(eps=auto,label_smoothing=0),mae"],
+            ["mse", "huber(delta=2)", "bce(eps=auto,label_smoothing=0)", "mae"],
+        ),
     ],
 )
 def test_split_loss_args(args: list[str], expected: list[str]) -> None:
@@ -101,3 +107,9 @@ def test_auto_is_a_word_not_a_number() -> None:
 )
 def test_format_value(value: object, text: str) -> None:
     assert format_value(value) == text  # type: ignore[arg-type]
+
+
+def test_a_pasted_label_with_two_parameters_is_one_loss() -> None:
+    (spec,) = parse_specs(["bce(eps=auto,label_smoothing=0)"])
+    assert spec.label == parse_spec("bce:eps=auto:label_smoothing=0").label
+    assert spec.params == parse_spec("bce:eps=auto:label_smoothing=0").params

@@ -61,8 +61,11 @@ def _no_such_option(typed: str, ctx: Context) -> str:
         from ..request import PER_ROW_FORMATS, SUMMARY_FORMATS
 
         # --json as other tools spell it (sqlite-utils' --csv, --json): the format, not --join.
-        if typed[2:].lower() in {*SUMMARY_FORMATS, *PER_ROW_FORMATS} - {"auto"}:
-            close = [f"--format {typed[2:].lower()}"]
+        name = typed[2:].lower()
+        if name in set(SUMMARY_FORMATS) - {"auto"}:
+            close = [f"--format {name}"]
+        elif name in PER_ROW_FORMATS:  # parquet: only per-row values are written as Parquet, to a file
+            close = [f"--per-row -o FILE.{name}"] if "--per-row" in known else []
     told = f"No such option: {printable(typed)}"
     see = f"'{ctx.command_path} -h'"
     if not close:

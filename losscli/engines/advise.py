@@ -213,9 +213,22 @@ def diagnose(
             f"{advise_plan.plan.source}: the weights sum to zero; at least one row needs a positive weight"
         )
     # A residual beyond float64 (1e308 - -1e308) makes that model's statistics inf or nan:
-    # expected, and said in a note by ``advise_request``, not as NumPy's warning.
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+    # expected, and said in a note by ``advise_request``, not as NumPy's warning. Only then: from
+    # a state finite everywhere a nan is a fault, and its warning is not hidden.
+    quiet = np.errstate(over="ignore", invalid="ignore", divide="ignore")
+    with quiet if _beyond_float64(state) else contextlib.nullcontext():
         return finish(state, {s.label: s.loss.finish for s in specs})
+
+
+def _beyond_float64(state: DiagnosticsState) -> bool:
+    """Whether a model's sums or residual moments overflowed (to inf, or nan from inf - inf)."""
+    for model in state.per_model.values():
+        moments = model.residual
+        if not all(math.isfinite(v) for v in (moments.mean, moments.m2, moments.m3, moments.m4, model.abs_sum)):
+            return True
+        if not all(np.isfinite(sums).all() for sums in model.sums.values()):
+            return True
+    return False
 
 
 def _applicable(layout: Layout, specs: list[LossSpec], arrays: BatchArrays, state: DiagnosticsState) -> list[LossSpec]:

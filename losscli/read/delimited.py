@@ -21,9 +21,7 @@ from .dialect import (
     CANDIDATES,
     EXTRA_NULLS,
     NAMES,
-    comma_fix,
     describe,
-    looks_like_decimal_comma,
     sniff_delimiter,
     typed,
 )
@@ -83,8 +81,6 @@ def open_delimited(
         raise InputError(f"{name}: not valid {fmt.upper()} ({_csv_reason(exc)}){_delimiter_hint(delimiter)}") from None
     schema = sample.schema
     _check_header(name, schema, fmt, delimiter)
-    if decimal is None:
-        _refuse_decimal_commas(name, sample)
 
     def open_(columns: list[str], numeric: list[str]) -> Iterator[pa.RecordBatch]:
         convert = pacsv.ConvertOptions(
@@ -120,16 +116,6 @@ def _check_header(name: str, schema: pa.Schema, fmt: str, delimiter: str) -> Non
 def _delimiter_hint(delimiter: str) -> str:
     """The likely fix of a row with the wrong number of fields: another delimiter."""
     return f"; the delimiter was {describe(delimiter)}: if that is wrong, give --delimiter"
-
-
-def _refuse_decimal_commas(name: str, sample: pa.Table) -> None:
-    """A text column of numbers written with decimal commas would be skipped as text: say the fix."""
-    for i, column in enumerate(sample.schema.names):
-        if pa.types.is_string(sample.schema.field(i).type):
-            cells = sample.column(i).to_pylist()[:1000]
-            cell = looks_like_decimal_comma(cells)
-            if cell is not None:
-                raise InputError(f"{name}: column {column!r} holds {cell!r}{comma_fix(cell, cells, None)}")
 
 
 def _column_types(schema: pa.Schema, columns: list[str], numeric: list[str]) -> dict[str, pa.DataType]:

@@ -25,7 +25,6 @@ NAMES = {",": "comma", "\t": "tab", ";": "semicolon", "|": "pipe"}
 # pyarrow's own list, and what pandas writes for a missing value in an object column.
 EXTRA_NULLS = ("None", "<NA>")
 _DECIMAL_COMMA = re.compile(r"^\s*[+-]?\d*,\d+([eE][+-]?\d+)?\s*$")
-_INTEGER = re.compile(r"^\s*[+-]?\d+\s*$")
 
 
 @dataclass(frozen=True)
@@ -129,13 +128,3 @@ def comma_fix(cell: str, cells: list[object], decimal: str | None) -> str:
     return ", a number with a decimal comma; " + (
         "pass --decimal , to read them" if decimal != "," else "fix the cells"
     )
-
-
-def looks_like_decimal_comma(cells: list[object]) -> str | None:
-    """The first number with a decimal comma, when every non-missing cell of a text column is
-    one (or an integer)."""
-    texts = [c for c in cells if isinstance(c, str) and c.strip() and c not in EXTRA_NULLS]
-    commas = [c for c in texts if _DECIMAL_COMMA.match(c) or _COMMA_GROUPS.match(c)]
-    if commas and all(_DECIMAL_COMMA.match(c) or _COMMA_GROUPS.match(c) or _INTEGER.match(c) for c in texts):
-        return commas[0]
-    return None

@@ -147,8 +147,9 @@ def resolve_layout(source: Source, specs: Sequence[LossSpec], request: Request) 
     notes: list[str] = []
     pred_cols = _find_predictions(source, request, roles, notes)
     _one_value_cells(source, request, roles, pred_cols)
-    if not roles.soft:
-        _refuse_other_notation(source, roles.target, request.inputs.decimal)
+    numbers = ([] if roles.soft else [roles.target]) + ([roles.weight] if roles.weight else [])
+    for column in numbers:  # the columns read as numbers (the predictions were checked when found)
+        _refuse_other_notation(source, column, request.inputs.decimal)
     dist_models, pred_cols = distribution_models(pred_cols, columns.class_sep)
     if dist_models and not pred_cols:
         task: Task = "regression"
@@ -211,7 +212,13 @@ def _find_roles(source: Source, request: Request) -> _Roles:
             raise OptionError(
                 f"{request.flag('by')} {col!r} is also the target, the weight or a prediction; group by another column"
             )
-    index = tuple(c for c in pandas_index(source.schema) if c not in (target, weight, id_col, *by))
+    # An index column --pred names (by name or glob) is a model: the user chose it.
+    parts = [p.strip() for pattern in columns.preds for p in pattern.split(",") if p.strip()]
+    index = tuple(
+        c
+        for c in pandas_index(source.schema)
+        if c not in (target, weight, id_col, *by) and not any(fnmatch.fnmatchcase(c, p) for p in parts)
+    )
     return _Roles(target, soft, weight, id_col, by, index)
 
 
@@ -873,8 +880,9 @@ _DECIMAL_COMMA = re.compile(r"^\s*[+-]?(\d{1,3}(\.\d{3})+|\d+),\d+\s*$|^\s*[+-]?
 
 def _refuse_other_notation(source: Source, name: str, decimal: str | None) -> None:
     """A text column whose cells are numbers with a decimal comma is an error naming the fix,
-    never a column skipped as text (a model would vanish from the comparison)."""
-    if not _is_text(source.sample.schema.field(name).type):
+    never a column skipped as text (a model would vanish from the comparison). Only where the
+    reader guessed the types (a CSV): a declared text column (Parquet, JSON Lines) is text."""
+    if not source.guessed_types or not _is_text(source.sample.schema.field(name).type):
         return
     cells = source.sample.column(name).to_pylist()[:1000]
     filled = [(i, c) for i, c in enumerate(cells) if c is not None and c.strip()]
@@ -882,14 +890,9 @@ def _refuse_other_notation(source: Source, name: str, decimal: str | None) -> No
         commas = [(i, c) for i, c in filled if _DECIMAL_COMMA.match(c)]
         if commas:
             row, cell = commas[0]
-            if source.format in ("csv", "tsv"):
-                raise ColumnError(
-                    f"{source.name}: column {name!r} holds {cell!r} in row {row + 1}"
-                    f"{comma_fix(cell, [c for _, c in filled], decimal)}"
-                )
             raise ColumnError(
-                f"{source.name}: column {name!r} holds numbers with a decimal comma ({cell!r} in row {row + 1}); "
-                "store them as numbers"
+                f"{source.name}: column {name!r} holds {cell!r} in row {row + 1}"
+                f"{comma_fix(cell, [c for _, c in filled], decimal)}"
             )
 
 

@@ -160,11 +160,22 @@ def table_from_pandas(df: Any) -> pa.Table:
     try:
         return pa.Table.from_pandas(df, preserve_index=False)
     except (pa.ArrowException, ValueError, TypeError) as exc:
-        for name in df.columns:
-            kinds = sorted({type(v).__name__ for v in df[name].dropna().tolist()})
-            if len(kinds) > 1:
-                raise InputError(
-                    f"column {str(name)!r} of the DataFrame mixes {' and '.join(kinds)} values; give it one type, "
-                    f"as df[{str(name)!r}].astype(str) does"
-                ) from None
+        # The failing column is the one Arrow cannot convert alone: a column mixing int and float
+        # converts fine, and is not to blame for another column's objects.
+        for i, name in enumerate(df.columns):
+            column = df.iloc[:, i]
+            try:
+                pa.Array.from_pandas(column)
+            except (pa.ArrowException, ValueError, TypeError) as column_exc:
+                raise InputError(_unconvertible(str(name), column, column_exc)) from None
         raise InputError(f"the DataFrame cannot be converted to Arrow: {first_line(exc)}") from None
+
+
+def _unconvertible(name: str, column: Any, exc: BaseException) -> str:
+    """Why one DataFrame column is not an Arrow column, and the fix that keeps its values."""
+    kinds = sorted({type(v).__name__ for v in column.dropna().tolist()})
+    if len(kinds) > 1:
+        # astype(str) would turn numbers into text: offered only when text is one of the kinds.
+        fix = f", as df[{name!r}].astype(str) does" if "str" in kinds else ""
+        return f"column {name!r} of the DataFrame mixes {' and '.join(kinds)} values; give it one type{fix}"
+    return f"column {name!r} of the DataFrame cannot be converted to Arrow: {first_line(exc)}"
