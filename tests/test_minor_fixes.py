@@ -129,3 +129,12 @@ def test_astype_str_is_offered_only_when_text_is_mixed_in() -> None:
     with pytest.raises(InputError, match=r"^column 'b' of the DataFrame mixes float and int and object values") as info:
         losscli.evaluate(frame, "mse", preds="a")
     assert "astype(str)" not in str(info.value)
+
+
+def test_one_loss_written_twice_is_computed_once_with_a_note() -> None:
+    result = runner.invoke(app, ["eval", HOUSES, "-l", "huber,huber:delta=1", "-f", "csv"])
+    assert result.exit_code == 0
+    assert result.stdout.splitlines()[0] == "model,n,huber,rank"
+    assert "2 losses written, 1 distinct (huber)" in result.stderr
+    plain = runner.invoke(app, ["eval", HOUSES, "-l", "mse,mae", "-f", "csv"])
+    assert "distinct" not in plain.stderr

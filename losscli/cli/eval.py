@@ -510,7 +510,19 @@ def request_from(v: dict[str, Any]) -> Request:
         v["verbose"], color(v["no_color"]),
     )  # fmt: skip
     engine = Engine(v["engine"], v["scheduler"], v["workers"], threads=v["threads"], timeout=v["timeout"])
-    return Request(inputs, columns, losses_from(v["loss"] or ()), stats, gates, output, engine)
+    losses = losses_from(v["loss"] or ())
+    _note_merged_losses(v["loss"] or (), losses, v["quiet"])
+    return Request(inputs, columns, losses, stats, gates, output, engine)
+
+
+def _note_merged_losses(typed: list[str] | tuple[str, ...], losses: tuple[Any, ...], quiet: bool) -> None:
+    """``-l huber,huber:delta=1`` is one loss written twice: computed once, and said so."""
+    from ..spec import split_loss_args
+
+    written = split_loss_args(typed)
+    if len(written) > len(losses):
+        kept = ", ".join(spec.label for spec in losses)
+        note(f"-l: {len(written)} losses written, {len(losses)} distinct ({kept}); each is computed once", quiet)
 
 
 def percent(ci: float | None, quiet: bool) -> float | None:
