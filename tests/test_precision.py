@@ -207,3 +207,20 @@ def test_the_dask_engine_gives_the_same_digits(tmp_path: Path) -> None:
     row = _row(local, "b", "(all)")
     la, lb = np.abs(df.a.to_numpy()), np.abs(df.b.to_numpy())
     assert row.p_value == pytest.approx(_weighted_t(lb - la, df.w.to_numpy(), 0.95)[2], rel=RTOL)
+
+
+@pytest.mark.parametrize(
+    ("loss", "y_true", "y_pred"),
+    [
+        ("poisson_deviance", [1.0, 0.0, 2.0], [4e-18, 0.5, 1.5]),  # a log-link rate of exp(-40)
+        ("poisson_deviance", [1e-300], [1e10]),  # p / y overflows
+        ("gamma_deviance", [1e-17, 2.0], [1.0, 3.0]),  # y / p rounds x to -1
+    ],
+)
+def test_deviances_far_from_the_target_are_scikit_learns(loss: str, y_true: list[float], y_pred: list[float]) -> None:
+    """Far from p = y the series' x rounds to -1 or overflows: scikit-learn's form there, finite."""
+    from sklearn.metrics import mean_gamma_deviance, mean_poisson_deviance
+
+    reference = mean_poisson_deviance if loss == "poisson_deviance" else mean_gamma_deviance
+    y, p = np.array(y_true), np.array(y_pred)
+    assert losscli.score(loss, y, p) == pytest.approx(reference(y, p), rel=1e-12)

@@ -216,12 +216,19 @@ def tweedie_deviance(y_true: FloatArray, y_pred: FloatArray, *, power: float) ->
     p = power
     if p == 0:
         return squared_error(y_true, y_pred)
-    if p == 1:  # y log(y/p) - y + p = y phi((p - y) / y), and p where y = 0
-        with np.errstate(divide="ignore", invalid="ignore"):
-            scaled = y_true * _x_minus_log1p((y_pred - y_true) / np.where(y_true > 0, y_true, 1.0))
+    if p == 1:  # y log(y/p) - y + p = y phi((p - y) / y) near p = y; scikit-learn's form elsewhere
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            x = (y_pred - y_true) / np.where(y_true > 0, y_true, 1.0)
+            # Far from p = y (p/y below 1e-16 rounds x to -1, or overflows it) the form
+            # scikit-learn writes has no cancellation left to avoid.
+            far = xlogy(y_true, y_true / y_pred) - y_true + y_pred
+            scaled = np.where(np.abs(x) < _PHI_SERIES, y_true * _x_minus_log1p(x), far)
         return 2.0 * np.where(y_true > 0, scaled, y_pred - xlogy(y_true, y_true))
-    if p == 2:  # log(p/y) + y/p - 1 = phi((y - p) / p)
-        return 2.0 * _x_minus_log1p((y_true - y_pred) / y_pred)
+    if p == 2:  # log(p/y) + y/p - 1 = phi((y - p) / p) near p = y; scikit-learn's form elsewhere
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            x = (y_true - y_pred) / y_pred
+            far = np.log(y_pred / y_true) + y_true / y_pred - 1.0
+            return 2.0 * np.where(np.abs(x) < _PHI_SERIES, _x_minus_log1p(x), far)
     y_pos = np.maximum(y_true, 0.0) if p < 0 else y_true
     return 2.0 * (
         np.power(y_pos, 2.0 - p) / ((1.0 - p) * (2.0 - p))
