@@ -591,9 +591,19 @@ def _check_gates(r: Request) -> None:
 def _check_output(r: Request) -> None:
     o = r.output
     allowed = PER_ROW_FORMATS if o.per_row else SUMMARY_FORMATS
-    if o.format not in allowed and o.format != "auto":
+    # A format is also named by the suffix --output takes for it (md, ndjson, htm, txt), any case.
+    suffixes = PER_ROW_SUFFIXES if o.per_row else SUMMARY_SUFFIXES
+    aliases = {suffix.lstrip("."): name for suffix, name in suffixes.items()}
+    name = aliases.get(o.format.lower(), o.format.lower())
+    if name != o.format:
+        object.__setattr__(o, "format", name)
+    if name not in allowed and name != "auto":
+        import difflib
+
         what = f" with {r.flag('per_row')}" if o.per_row else ""
-        raise OptionError(f"unknown {r.flag('format')} {o.format!r}{what}; choose one of {', '.join(allowed)}")
+        close = difflib.get_close_matches(name, [*allowed, *aliases], n=1, cutoff=0.6)
+        hint = f" (did you mean {aliases.get(close[0], close[0])}?)" if close else ""
+        raise OptionError(f"unknown {r.flag('format')} {o.format!r}{what}{hint}; choose one of {', '.join(allowed)}")
     if o.path is not None and not Path(o.path).is_dir():  # a folder is refused by the writer, in its words
         _check_suffix(r)
     if o.per_row:

@@ -138,3 +138,19 @@ def test_one_loss_written_twice_is_computed_once_with_a_note() -> None:
     assert "2 losses written, 1 distinct (huber)" in result.stderr
     plain = runner.invoke(app, ["eval", HOUSES, "-l", "mse,mae", "-f", "csv"])
     assert "distinct" not in plain.stderr
+
+
+@pytest.mark.parametrize(
+    ("typed", "first"), [("md", "| model"), ("ndjson", '{"model"'), ("htm", "<!DOCTYPE"), ("JSON", "[")]
+)
+def test_a_format_is_also_named_by_its_suffix(typed: str, first: str) -> None:
+    """-f takes what -o's suffix names (md, ndjson, htm), in any case."""
+    result = runner.invoke(app, ["eval", HOUSES, "-l", "mse", "-q", "-f", typed])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith(first)
+
+
+def test_a_mistyped_format_is_refused_with_the_closest() -> None:
+    result = runner.invoke(app, ["eval", HOUSES, "-l", "mse", "-q", "-f", "jsn"])
+    assert result.exit_code == 2
+    assert "unknown --format 'jsn' (did you mean json?); choose one of" in result.stderr
