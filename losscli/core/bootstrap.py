@@ -21,12 +21,14 @@ The replicate sums are float64 matrix products of the counts (converted to
 float64 a cache-sized piece of rows at a time) with the batch's columns (w,
 w * loss per model and loss; equal columns once): O(rows x B x columns) flops
 with memory bounded by a span of rows, not by B x rows. The work is cut into
-tasks of one replicate block x one span of SPAN_ROWS rows whose NumPy calls
-are long (hundreds of microseconds): threads hand Python's lock over at each
-call, which costs tens of microseconds here, so short calls left the second
-core idle. With one group each task returns partial sums, added in task
-order; with groups each replicate block is a task writing its own slice:
-identical numbers for any thread count.
+tasks of one replicate block x one span of SPAN_ROWS rows (one random_raw
+call per span, not one generator per tile). Threads hand Python's lock over
+at each NumPy call, which costs tens of microseconds here; the pieces' calls
+last 10-100 microseconds, so two threads run only 1.1-1.2x faster than one
+(pieces long enough to scale leave the cache and cost more per core: see
+bench/RESULTS.md). With one group each task returns partial sums, added in
+task order; with groups each replicate block is a task writing its own
+slice: identical numbers for any thread count.
 """
 
 from __future__ import annotations
