@@ -213,13 +213,18 @@ def _find_roles(source: Source, request: Request) -> _Roles:
                 f"{request.flag('by')} {col!r} is also the target, the weight or a prediction; group by another column"
             )
     # An index column --pred names (by name or glob) is a model: the user chose it.
-    parts = [p.strip() for pattern in columns.preds for p in pattern.split(",") if p.strip()]
-    index = tuple(
-        c
-        for c in pandas_index(source.schema)
-        if c not in (target, weight, id_col, *by) and not any(fnmatch.fnmatchcase(c, p) for p in parts)
-    )
-    return _Roles(target, soft, weight, id_col, by, index)
+    index = tuple(c for c in pandas_index(source.schema) if c not in (target, weight, id_col, *by))
+    return _Roles(target, soft, weight, id_col, by, tuple(c for c in index if not matches_pred(c, columns.preds)))
+
+
+def pred_parts(preds: Sequence[str]) -> list[str]:
+    """The names and globs of --pred, each given alone or in a comma list."""
+    return [p.strip() for pattern in preds for p in pattern.split(",") if p.strip()]
+
+
+def matches_pred(column: str, preds: Sequence[str]) -> bool:
+    """Whether --pred names ``column`` (by name or glob)."""
+    return any(fnmatch.fnmatchcase(column, p) for p in pred_parts(preds))
 
 
 _STORED_INDEX = re.compile(r"^__index_level_\d+__$")

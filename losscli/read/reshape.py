@@ -33,6 +33,7 @@ from .layout import (
     TARGET_NAMES,
     WEIGHT_NAMES,
     auto_detect,
+    matches_pred,
     pandas_index,
 )
 from .source import Source, is_numeric, source_from_table
@@ -73,8 +74,11 @@ def _table(source: Source, request: Request, notes: list[str], id_col: str | Non
     text, so ids match across files whatever their format (1, 1.0 and "1" are one id).
     The index pandas wrote with the data is left out, as in the wide layout (said in a note)."""
     columns = request.columns
-    named = {id_col, columns.target, columns.weight, *request.stats.by}
-    index = [c for c in pandas_index(source.schema) if c not in named]
+    # A column the user gave a role is theirs, even where pandas stored it as the index
+    # ((id, model) is how a long file is often written).
+    roles = (id_col, columns.target, columns.weight, request.inputs.model_col, *request.stats.by)
+    named = {c.lower() for c in roles if c}
+    index = [c for c in pandas_index(source.schema) if c.lower() not in named and not matches_pred(c, columns.preds)]
     if index:
         shown = " and ".join(f"column {c!r}" if c.strip() else "the first column (no name)" for c in index)
         notes.append(
@@ -258,9 +262,7 @@ def _is_prediction(table: pa.Table, col: str, request: Request) -> bool:
     if col in (request.columns.weight, *request.stats.by):  # named roles are never predictions
         return False
     if request.columns.preds:
-        import fnmatch
-
-        return any(fnmatch.fnmatchcase(col, pattern) for pattern in request.columns.preds)
+        return matches_pred(col, request.columns.preds)
     return is_numeric(table.schema.field(col).type) and col.lower() not in WEIGHT_NAMES
 
 
