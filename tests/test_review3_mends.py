@@ -92,3 +92,66 @@ def test_pred_names_the_index_of_a_long_file(tmp_path: Path) -> None:
     for m, p in PRED.items():
         assert got[f"{m}.pred"] == pytest.approx(mean_squared_error(Y, p), rel=1e-12)
         assert got[f"{m}.alt"] == pytest.approx(mean_squared_error(Y, p + 1.0), rel=1e-12)
+
+
+# --- 2: decimal commas and thousands separators refused by each file's own cells, in every layout --
+
+Y2 = np.array([1.5, 2.25, 3.0, 0.5])
+P2 = {"a": np.array([1.25, 2.5, 2.75, 1.0]), "b": np.array([2.0, 2.0, 3.5, 0.25])}
+
+
+def _comma(x: float) -> str:
+    return f"{x:g}".replace(".", ",")
+
+
+def _layouts(tmp_path: Path, pred_cell: object, truth_cell: object) -> dict[str, list[str]]:
+    """The same data as a long CSV, one CSV per model, and a Parquet of predictions with a CSV
+    truth; the cells given as ``pred_cell(x)`` and ``truth_cell(x)``."""
+    long = tmp_path / "long.csv"
+    rows = [f"{i};{m};{truth_cell(Y2[i])};{pred_cell(p[i])}" for m, p in P2.items() for i in range(len(Y2))]  # type: ignore[operator]
+    long.write_text("id;model;y;pred\n" + "\n".join(rows) + "\n")
+    for m, p in P2.items():
+        lines = [f"{i};{truth_cell(Y2[i])};{pred_cell(p[i])}" for i in range(len(Y2))]  # type: ignore[operator]
+        (tmp_path / f"{m}.csv").write_text("id;y;pred\n" + "\n".join(lines) + "\n")
+    pd.DataFrame({"id": range(len(Y2)), **P2}).to_parquet(tmp_path / "preds.parquet")
+    truth = tmp_path / "truth.csv"
+    truth.write_text("id;y\n" + "\n".join(f"{i};{truth_cell(y)}" for i, y in enumerate(Y2)) + "\n")  # type: ignore[operator]
+    return {
+        "long": [str(long), "--model-col", "model", "--id", "id"],
+        "files": [str(tmp_path / "a.csv"), str(tmp_path / "b.csv"), "--id", "id"],
+        "truth": [str(tmp_path / "preds.parquet"), "--truth", str(truth), "--id", "id"],
+    }
+
+
+@pytest.mark.parametrize("layout", ["long", "files", "truth"])
+def test_decimal_commas_in_reshaped_layouts_name_the_option(tmp_path: Path, layout: str) -> None:
+    args = _layouts(tmp_path, _comma, _comma)[layout]
+    message = refused(["eval", *args, "-l", "mse"])
+    assert "a number with a decimal comma; pass --decimal , to read them" in message
+    assert ("truth.csv: column 'y'" if layout == "truth" else "column 'y'") in message
+    result = runner.invoke(app, ["eval", *args, "-l", "mse", "--decimal", ",", "-f", "csv"])
+    assert result.exit_code == 0, result.output
+    want = {m: mean_squared_error(Y2, p) for m, p in P2.items()}
+    assert mse_by_model(result.stdout) == pytest.approx(want, rel=1e-12)
+
+
+@pytest.mark.parametrize("layout", ["long", "files", "truth"])
+def test_thousands_in_reshaped_layouts_are_said(tmp_path: Path, layout: str) -> None:
+    thousands = lambda x: f'"{1000 * x:,.0f}"'  # noqa: E731
+    args = _layouts(tmp_path, thousands, thousands)[layout]
+    message = refused(["eval", *args, "-l", "mse"])
+    assert "separates thousands" in message
+    assert "differs from" not in message
+    assert "--positive" not in message
+
+
+def test_declared_text_in_a_parquet_truth_stays_text(tmp_path: Path) -> None:
+    """Only a file whose types were guessed (a CSV) is judged by its cells: a Parquet truth's
+    text column of '1,5' is context, not a target in another notation."""
+    pd.DataFrame({"id": range(len(Y2)), "a": P2["a"]}).to_csv(tmp_path / "p.csv", index=False)
+    note = [_comma(v) for v in Y2]
+    pd.DataFrame({"id": range(len(Y2)), "y": Y2, "note": note}).to_parquet(tmp_path / "t.parquet")
+    args = ["eval", str(tmp_path / "p.csv"), "--truth", str(tmp_path / "t.parquet"), "--id", "id", "-l", "mse"]
+    result = runner.invoke(app, [*args, "-f", "csv"])
+    assert result.exit_code == 0, result.output
+    assert mse_by_model(result.stdout) == pytest.approx({"a": mean_squared_error(Y2, P2["a"])}, rel=1e-12)

@@ -149,7 +149,7 @@ def resolve_layout(source: Source, specs: Sequence[LossSpec], request: Request) 
     _one_value_cells(source, request, roles, pred_cols)
     numbers = ([] if roles.soft else [roles.target]) + ([roles.weight] if roles.weight else [])
     for column in numbers:  # the columns read as numbers (the predictions were checked when found)
-        _refuse_other_notation(source, column, request.inputs.decimal)
+        refuse_other_notation(source, column, request.inputs.decimal)
     dist_models, pred_cols = distribution_models(pred_cols, columns.class_sep)
     if dist_models and not pred_cols:
         task: Task = "regression"
@@ -254,7 +254,7 @@ def _find_predictions(source: Source, request: Request, roles: _Roles, notes: li
     if request.columns.preds:
         pred_cols = _match_patterns(source, request.columns.preds, roles.taken, request.flag("preds"), request, roles)
         for name in pred_cols:
-            _refuse_other_notation(source, name, request.inputs.decimal)
+            refuse_other_notation(source, name, request.inputs.decimal)
     else:
         # A hive partition key (month=1) is a group, never a model; --truth columns are context.
         taken = roles.taken  # a property: built once here, not once per column
@@ -265,7 +265,7 @@ def _find_predictions(source: Source, request: Request, roles: _Roles, notes: li
         if left:
             notes.append(f"columns {_list(left)} of --truth are not models (--weight and --by can use them)")
         for name in candidates:
-            _refuse_other_notation(source, name, request.inputs.decimal)
+            refuse_other_notation(source, name, request.inputs.decimal)
         pred_cols = [n for n in candidates if _looks_numeric(source, n)]
         numeric = set(pred_cols)  # a set: membership per candidate is O(1), not O(models)
         skipped = [n for n in candidates if n not in numeric]
@@ -883,7 +883,7 @@ def _is_list(dtype: pa.DataType) -> bool:
 _DECIMAL_COMMA = re.compile(r"^\s*[+-]?(\d{1,3}(\.\d{3})+|\d+),\d+\s*$|^\s*[+-]?\d{1,3}(,\d{3})+\s*$")
 
 
-def _refuse_other_notation(source: Source, name: str, decimal: str | None) -> None:
+def refuse_other_notation(source: Source, name: str, decimal: str | None) -> None:
     """A text column whose cells are numbers with a decimal comma is an error naming the fix,
     never a column skipped as text (a model would vanish from the comparison). Only where the
     reader guessed the types (a CSV): a declared text column (Parquet, JSON Lines) is text."""

@@ -35,6 +35,7 @@ from .layout import (
     auto_detect,
     matches_pred,
     pandas_index,
+    refuse_other_notation,
 )
 from .source import Source, is_numeric, source_from_table
 
@@ -67,6 +68,27 @@ def open_input(request: Request, path: str, notes: list[str], input_format: str 
     notes.extend(source.notes)
     source.notes = []
     return source
+
+
+def _refuse_notation(source: Source, request: Request, columns: Sequence[str | None]) -> None:
+    """Numbers in another notation (1,5 or 1,000) in the columns of one file read as numbers are
+    refused by that file's own cells, as in a plain CSV, before reshaping hides them as text."""
+    if source.guessed_types:
+        for name in dict.fromkeys(c for c in columns if c):
+            refuse_other_notation(source, name, request.inputs.decimal)
+
+
+def _number_columns(source: Source, request: Request, *others: str | None) -> list[str]:
+    """The columns of one input read as numbers: target, weight and predictions (with --pred, the
+    columns it names; else every column but the id, groups and ``others`` such as --model-col)."""
+    columns = request.columns
+    skip = {c.lower() for c in (*others, *request.stats.by) if c}
+    names = [c for c in source.schema.names if c.lower() not in skip]
+    if not columns.preds:
+        return names
+    target = None if request.inputs.truth else _find(names, columns.target, TARGET_NAMES)
+    weight = _find(names, columns.weight, ()) if columns.weight else None
+    return [c for c in names if c in (target, weight) or matches_pred(c, columns.preds)]
 
 
 def _table(source: Source, request: Request, notes: list[str], id_col: str | None = None) -> pa.Table:
@@ -190,6 +212,7 @@ def _model_files(request: Request, notes: list[str]) -> list[tuple[str, str, pa.
         source = open_input(request, path, notes, request.inputs.input_format)
         name = request.inputs.names[i] if request.inputs.names else source.stem
         id_col = _find(source.schema.names, request.columns.id, ID_NAMES)
+        _refuse_notation(source, request, _number_columns(source, request, id_col))
         tables.append((name, source.name, _table(source, request, notes, id_col)))
     names = [n for n, _, _ in tables]
     if len(set(names)) != len(names):
@@ -345,6 +368,9 @@ def _stem(path: str) -> str:
 def _join_truth(source: Source, request: Request, notes: list[str]) -> Source:
     truth_source = open_input(request, request.inputs.truth, notes)  # type: ignore[arg-type]
     id_col = _find(source.schema.names, request.columns.id, ID_NAMES)
+    names = truth_source.schema.names
+    weight = _find(names, request.columns.weight, ()) if request.columns.weight else None
+    _refuse_notation(truth_source, request, [_find(names, request.columns.target, TARGET_NAMES), weight])
     truth = _table(truth_source, request, notes, id_col)
     preds = _table(source, request, notes, id_col)
     if id_col is None or id_col not in truth.schema.names:
@@ -417,6 +443,7 @@ def _examples(values: pa.Array | pa.ChunkedArray) -> str:
 def _long_to_wide(source: Source, request: Request, notes: list[str]) -> Source:
     id_col = _find(source.schema.names, request.columns.id, ID_NAMES)
     model_col = _find(source.schema.names, request.inputs.model_col, ())
+    _refuse_notation(source, request, _number_columns(source, request, id_col, model_col))
     if model_col is not None and model_col in source.schema.names:
         # The model column names models: text, even if the names look like numbers.
         table = _string_id(_table(source, request, notes, id_col), model_col)
