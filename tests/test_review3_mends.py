@@ -14,7 +14,9 @@ import pytest
 from sklearn.metrics import mean_squared_error
 from typer.testing import CliRunner
 
+import losscli
 from losscli.cli import app
+from losscli.errors import ColumnError
 
 runner = CliRunner()
 RNG = np.random.default_rng(3)
@@ -155,3 +157,62 @@ def test_declared_text_in_a_parquet_truth_stays_text(tmp_path: Path) -> None:
     result = runner.invoke(app, [*args, "-f", "csv"])
     assert result.exit_code == 0, result.output
     assert mse_by_model(result.stdout) == pytest.approx({"a": mean_squared_error(Y2, P2["a"])}, rel=1e-12)
+
+
+# --- 3: data in memory has no reading options: the fix is to convert it ---------------------------
+
+
+@pytest.mark.parametrize(
+    ("cells", "said"),
+    [
+        (["1,5", "2,5", "3,1"], "a number with a decimal comma; convert them to numbers (',' is their decimal mark)"),
+        (["1,000", "2,000", "3,000"], "separates thousands (1000) or marks the decimal (1.0): convert them to numbers"),
+        (["1,000,000", "2,000", "3,000"], "',' in '1,000,000' separates thousands: convert them to numbers"),
+        (["1.000,5", "2,5", "3,1"], "'.' in '1.000,5' separates thousands and ',' marks the decimal: convert them"),
+    ],
+)
+def test_data_in_memory_is_never_told_an_option(cells: list[str], said: str) -> None:
+    with pytest.raises(ColumnError) as caught:
+        losscli.evaluate({"y": [1.0, 2.0, 3.0], "a": cells}, losses="mse")
+    message = str(caught.value)
+    assert said in message
+    for option in ("decimal=", "--", "file", "pass "):
+        assert option not in message
+
+
+# --- 4: with --decimal , a '.'-grouped cell is named, never a correct one ---------------------------
+
+
+@pytest.mark.parametrize(
+    ("column", "said"),
+    [
+        (["1.000", "2,5", "3.100"], "holds '1.000' in row 1; with --decimal , the '.' in '1.000' separates thousands"),
+        (["1,5", "2.400", "3,1"], "holds '2.400' in row 2; with --decimal , the '.' in '2.400' separates thousands"),
+        (["1.000", "2.400", "3.100"], "holds '1.000' in row 1; with --decimal , the '.' in '1.000' separates"),
+        (["1,5", "2.5", "3,1"], "holds '2.5' in row 2, a number with a decimal point, but --decimal , reads ','"),
+    ],
+)
+def test_dot_grouped_thousands_with_decimal_comma(tmp_path: Path, column: list[str], said: str) -> None:
+    path = tmp_path / "de.csv"
+    path.write_text("y;a\n" + "".join(f"{y};{a}\n" for y, a in zip(["1000", "2500,5", "3000"], column, strict=True)))
+    message = refused(["eval", str(path), "--decimal", ",", "-l", "mse"])
+    assert said in message
+    assert "remove the separators" in message or "decimal point" in message
+    assert "stored as text" not in message
+    assert "'2,5'" not in message  # the correct cell is never blamed
+
+
+def test_dot_cells_past_the_sample_are_named_by_row(tmp_path: Path) -> None:
+    n = 12_000  # more rows than the sample the layout looks at
+    rows = "".join(f"{i},5;{i},25\n" for i in range(n)) + "3;1.000\n"
+    path = tmp_path / "big.csv"
+    path.write_text("y;a\n" + rows)
+    message = refused(["eval", str(path), "--decimal", ",", "-l", "mse"])
+    assert f"row {n + 1} holds '1.000'; with --decimal , the '.' in '1.000' separates thousands" in message
+    assert "stored as text" not in message
+    good = tmp_path / "good.csv"
+    good.write_text("y;a\n" + "".join(f"{i},5;{i},25\n" for i in range(n)))
+    result = runner.invoke(app, ["eval", str(good), "--decimal", ",", "-l", "mse", "-f", "csv"])
+    assert result.exit_code == 0, result.output
+    want = mean_squared_error(np.arange(n) + 0.5, np.arange(n) + 0.25)
+    assert mse_by_model(result.stdout)["a"] == pytest.approx(want, rel=1e-12)

@@ -98,20 +98,27 @@ def _consistent(sample: str, delimiter: str) -> bool:
 # Digits grouped by threes: '.' then a decimal comma (1.000,5), or ',' (1,000 or 1,000,000).
 _DOT_GROUPS_THEN_COMMA = re.compile(r"^\s*[+-]?\d{1,3}(\.\d{3})+,\d+\s*$")
 _COMMA_GROUPS = re.compile(r"^\s*[+-]?\d{1,3}(,\d{3})+\s*$")
+# '.' between groups of three digits, with or without a decimal comma after: 1.000, 1.000.000, 1.000,5.
+DOT_GROUPS = re.compile(r"^\s*[+-]?\d{1,3}(\.\d{3})+(,\d+)?\s*$")
 
 
-def comma_fix(cell: str, cells: list[object], decimal: str | None) -> str:
+def comma_fix(cell: str, cells: list[object], decimal: str | None, in_file: bool = True) -> str:
     """What follows "holds CELL" for a cell with a comma: never an option that reads wrong numbers.
 
     '1,000' is 1000 with a thousands separator or 1.0 with a decimal comma; only another cell
-    (2,5 or 1,000,000) tells which, so the sentence names both readings otherwise.
+    (2,5 or 1,000,000) tells which, so the sentence names both readings otherwise. Data that is
+    not a file (``in_file`` False: arrays, lists) has no reading options: it is to be converted.
 
     >>> comma_fix("1,000", ["1,000", "2"], None)[:50]
     "; ',' in '1,000' separates thousands (1000) or mar"
     >>> comma_fix("1,000", ["1,000", "2,5"], None)
     ', a number with a decimal comma; pass --decimal , to read them'
+    >>> comma_fix("1,5", ["1,5"], None, in_file=False)
+    ", a number with a decimal comma; convert them to numbers (',' is their decimal mark)"
     """
     if _DOT_GROUPS_THEN_COMMA.match(cell):
+        if not in_file:
+            return f"; '.' in {cell!r} separates thousands and ',' marks the decimal: convert them to numbers"
         also = "" if decimal == "," else " and pass --decimal ,"
         return (
             f"; '.' in {cell!r} separates thousands, which losscli does not read, and ',' is its decimal comma: "
@@ -120,11 +127,51 @@ def comma_fix(cell: str, cells: list[object], decimal: str | None) -> str:
     texts = [c for c in cells if isinstance(c, str) and "," in c]
     if _COMMA_GROUPS.match(cell) and not any(_DECIMAL_COMMA.match(c) and not _COMMA_GROUPS.match(c) for c in texts):
         if any(c.count(",") > 1 for c in texts if _COMMA_GROUPS.match(c)) or decimal == ",":
+            if not in_file:
+                return f"; ',' in {cell!r} separates thousands: convert them to numbers"
             return f"; ',' in {cell!r} separates thousands, which losscli does not read: remove the separators"
+        if not in_file:
+            return f"; ',' in {cell!r} separates thousands (1000) or marks the decimal (1.0): convert them to numbers"
         return (
             f"; ',' in {cell!r} separates thousands (1000) or marks the decimal (1.0): remove thousands separators "
             "from the file, or pass --decimal , only if ',' is its decimal mark"
         )
+    if not in_file:
+        return ", a number with a decimal comma; convert them to numbers (',' is their decimal mark)"
     return ", a number with a decimal comma; " + (
         "pass --decimal , to read them" if decimal != "," else "fix the cells"
+    )
+
+
+def is_number_in(cell: object, decimal: str | None) -> bool:
+    """Whether a CSV reader with this decimal mark reads ``cell`` as a number (',' : 1,5 not 1.5)."""
+    if decimal != ",":
+        return _is_float(cell)
+    return isinstance(cell, str) and "." not in cell and _is_float(cell.replace(",", ".", 1))
+
+
+def _is_float(cell: object) -> bool:
+    if isinstance(cell, str) and "_" in cell:  # Python's float reads 1_000; a CSV reader does not
+        return False
+    try:
+        float(cell)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def dot_fix(cell: str) -> str:
+    """What follows "holds CELL" for a '.' cell in a CSV read with --decimal , (',' the decimal mark).
+
+    >>> dot_fix("1.000")
+    "; with --decimal , the '.' in '1.000' separates thousands, which losscli does not read: remove the separators"
+    """
+    if DOT_GROUPS.match(cell):
+        return (
+            f"; with --decimal , the '.' in {cell!r} separates thousands, which losscli does not read: "
+            "remove the separators"
+        )
+    return (
+        ", a number with a decimal point, but --decimal , reads ',' as the decimal mark: write it with a comma, "
+        "or leave out --decimal , if '.' is the file's decimal mark"
     )

@@ -19,8 +19,9 @@ import pyarrow as pa
 from ..errors import BadValueError
 from ..request import Columns
 from .arrow_numpy import group_codes, list_to_matrix, side_by_side, to_float64
+from .dialect import DOT_GROUPS, dot_fix, is_number_in
 from .layout import Layout, Model
-from .source import first_non_number, is_numeric
+from .source import is_number, is_numeric
 from .targets import TargetReader
 
 
@@ -119,7 +120,8 @@ class Extractor:
     def numbers(self, column: pa.Array | pa.ChunkedArray, name: str, row_offset: int) -> tuple[np.ndarray, np.ndarray]:
         """(float64 values, rows that hold a number); infinities and, unless dropping, NaN are errors."""
         if not is_numeric(column.type):
-            raise BadValueError(f"{self.source}: column {name!r}{_first_non_number(column, row_offset)}")
+            where = _first_non_number(column, row_offset, self.layout.guessed_types, self.layout.decimal)
+            raise BadValueError(f"{self.source}: column {name!r}{where}")
         values = to_float64(column)
         finite = np.isfinite(values)
         if finite.all():
@@ -205,9 +207,15 @@ class Extractor:
         return np.where(ok, values, 0.5)
 
 
-def _first_non_number(column: pa.Array | pa.ChunkedArray, row_offset: int) -> str:
+def _first_non_number(column: pa.Array | pa.ChunkedArray, row_offset: int, guessed: bool, decimal: str | None) -> str:
+    """Where a text column read as numbers first fails, by the reader's own rules (its decimal mark)."""
     cells = column.to_pylist()
-    i = first_non_number(cells)
-    if i is None:  # every cell reads as a number, but the file stores them as text
+    i = next((j for j, c in enumerate(cells) if c is not None and not is_number_in(c, decimal)), None)
+    if i is None and not guessed:  # every cell reads as a number, but the source declares them text
         return f" holds numbers stored as text (type {column.type}); store them as numbers, or choose other columns"
-    return f", row {row_offset + i + 1} holds {cells[i]!r}, which is not a number; fix the cell or choose other columns"
+    if i is None:  # a reader that guessed the types reads such a column as numbers: not reached
+        i = 0
+    row, cell = row_offset + i + 1, cells[i]
+    if decimal == "," and isinstance(cell, str) and (is_number(cell) or DOT_GROUPS.match(cell)):
+        return f", row {row} holds {cell!r}{dot_fix(cell)}"
+    return f", row {row} holds {cell!r}, which is not a number; fix the cell or choose other columns"

@@ -23,7 +23,7 @@ from ..losses import TASKS, Task
 from ..request import Request
 from ..spec import LossSpec, format_value
 from .arrow_numpy import row_numbers
-from .dialect import comma_fix
+from .dialect import DOT_GROUPS, comma_fix, dot_fix, is_number_in
 from .source import Source, is_number, is_numeric
 
 PANDAS_INDEX = re.compile(r"^(\s*|Unnamed: 0)$")
@@ -83,6 +83,10 @@ class Layout:
     target_columns: tuple[str, ...] = ()
     # Columns whose values split the rows into groups (--by).
     by: tuple[str, ...] = ()
+    # Whether the reader guessed the types from text (a CSV), and the decimal mark it read with:
+    # a text cell is then judged by that reader's rules, never called "stored as text".
+    guessed_types: bool = False
+    decimal: str | None = None
 
     @property
     def columns(self) -> list[str]:
@@ -189,6 +193,8 @@ def resolve_layout(source: Source, specs: Sequence[LossSpec], request: Request) 
         notes=notes,
         target_columns=soft,
         by=roles.by,
+        guessed_types=source.guessed_types,
+        decimal=request.inputs.decimal,
     )
 
 
@@ -266,7 +272,7 @@ def _find_predictions(source: Source, request: Request, roles: _Roles, notes: li
             notes.append(f"columns {_list(left)} of --truth are not models (--weight and --by can use them)")
         for name in candidates:
             refuse_other_notation(source, name, request.inputs.decimal)
-        pred_cols = [n for n in candidates if _looks_numeric(source, n)]
+        pred_cols = [n for n in candidates if _looks_numeric(source, n, request.inputs.decimal)]
         numeric = set(pred_cols)  # a set: membership per candidate is O(1), not O(models)
         skipped = [n for n in candidates if n not in numeric]
         # A column named like a weight is never guessed to be a model, even when another is the weight.
@@ -284,7 +290,11 @@ def _find_predictions(source: Source, request: Request, roles: _Roles, notes: li
                 )
             )
     if not pred_cols:
-        text = [n for n in source.schema.names if n not in roles.taken and not _looks_numeric(source, n)]
+        text = [
+            n
+            for n in source.schema.names
+            if n not in roles.taken and not _looks_numeric(source, n, request.inputs.decimal)
+        ]
         one = len(text) == 1
         what = f"{'holds' if one else 'hold'} no numbers" if source.guessed_types else f"{'is' if one else 'are'} text"
         why = f" ({', '.join(text[:5])} {what})" if text else ""
@@ -891,17 +901,34 @@ def refuse_other_notation(source: Source, name: str, decimal: str | None) -> Non
         return
     cells = source.sample.column(name).to_pylist()[:1000]
     filled = [(i, c) for i, c in enumerate(cells) if c is not None and c.strip()]
+    if decimal == ",":  # ',' is the decimal mark: a cell with '.' is what made the column text
+        _refuse_dots(source, name, filled)
+        return
     if filled and all(_DECIMAL_COMMA.match(c) or is_number(c) for _, c in filled):
         commas = [(i, c) for i, c in filled if _DECIMAL_COMMA.match(c)]
         if commas:
             row, cell = commas[0]
+            in_file = source.format in ("csv", "tsv")
             raise ColumnError(
                 f"{source.name}: column {name!r} holds {cell!r} in row {row + 1}"
-                f"{comma_fix(cell, [c for _, c in filled], decimal)}"
+                f"{comma_fix(cell, [c for _, c in filled], decimal, in_file)}"
             )
 
 
-def _looks_numeric(source: Source, name: str) -> bool:
+def _refuse_dots(source: Source, name: str, filled: list[tuple[int, str]]) -> None:
+    """With --decimal , a column of numbers is text only for its '.' cells: name the first
+    ('.'-grouped thousands before a stray decimal point), never a correct '1,5'."""
+    if not filled or not all(is_number_in(c, ",") or is_number(c) or DOT_GROUPS.match(c) for _, c in filled):
+        return  # text that is not numbers in either notation: skipped, or refused as text later
+    odd = [(i, c) for i, c in filled if not is_number_in(c, ",")]
+    grouped = [(i, c) for i, c in odd if DOT_GROUPS.match(c)]
+    if not odd:  # the '.' cells lie past the cells looked at: the reading names them by row
+        return
+    row, cell = (grouped or odd)[0]
+    raise ColumnError(f"{source.name}: column {name!r} holds {cell!r} in row {row + 1}{dot_fix(cell)}")
+
+
+def _looks_numeric(source: Source, name: str, decimal: str | None) -> bool:
     """Numeric, or (where the reader guessed the types, as in a CSV) text in which some cells
     are numbers: a prediction column with a bad cell, which must be reported rather than skipped."""
     dtype = source.schema.field(name).type
@@ -912,7 +939,7 @@ def _looks_numeric(source: Source, name: str) -> bool:
     column = source.sample.column(name)
     if not _is_text(column.type):
         return False
-    return any(is_number(cell) for cell in column.drop_null().to_pylist()[:1000])
+    return any(is_number_in(cell, decimal) for cell in column.drop_null().to_pylist()[:1000])
 
 
 @functools.cache
