@@ -216,3 +216,47 @@ def test_dot_cells_past_the_sample_are_named_by_row(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     want = mean_squared_error(np.arange(n) + 0.5, np.arange(n) + 0.25)
     assert mse_by_model(result.stdout)["a"] == pytest.approx(want, rel=1e-12)
+
+
+# --- 5: class columns named 1..k against a target of 0..k-1 -------------------------------------
+
+
+def _classes_file(tmp_path: Path, y: np.ndarray) -> tuple[str, np.ndarray]:
+    probs = np.random.default_rng(1).dirichlet(np.ones(3), len(y))
+    path = tmp_path / "c.csv"
+    pd.DataFrame({"y": y, "m.1": probs[:, 0], "m.2": probs[:, 1], "m.3": probs[:, 2]}).to_csv(path, index=False)
+    return str(path), probs
+
+
+@pytest.mark.parametrize("loss", [[], ["-l", "cce"]], ids=["guessed", "cce"])
+def test_class_names_off_by_one_point_to_classes(tmp_path: Path, loss: list[str]) -> None:
+    from sklearn.metrics import log_loss
+
+    y = np.random.default_rng(2).integers(0, 3, 60)
+    path, probs = _classes_file(tmp_path, y)
+    message = refused(["eval", path, *loss])
+    assert "the names do not match the target" in message
+    assert "--classes" in message
+    assert "regression" not in message
+    assert "not a class index" not in message
+    result = runner.invoke(app, ["eval", path, "-l", "cce", "--classes", "0,1,2", "-f", "csv"])
+    assert result.exit_code == 0, result.output
+    value = float(pd.read_csv(io.StringIO(result.stdout))["cce"][0])
+    assert value == pytest.approx(log_loss(y, probs, labels=[0, 1, 2]), rel=1e-12)
+
+
+def test_class_names_and_an_integer_target_outside_both_readings(tmp_path: Path) -> None:
+    path, _ = _classes_file(tmp_path, np.array([1, 2, 7, 3]))
+    message = refused(["eval", path])
+    assert "holds 7 in row 3, which names no column" in message
+    assert "regression" not in message
+
+
+def test_a_non_integer_target_beside_class_columns_suggests_regression(tmp_path: Path) -> None:
+    path, _ = _classes_file(tmp_path, np.array([1.0, 2.5, 3.0, 1.0]))
+    assert "this looks like regression" in refused(["eval", path])
+
+
+def test_classes_reordering_the_columns_own_integer_names_stays_refused(tmp_path: Path) -> None:
+    path, _ = _classes_file(tmp_path, np.array([1, 2, 3, 1]))
+    assert "disagrees with the class columns' own names" in refused(["eval", path, "-l", "cce", "--classes", "2,3,1"])

@@ -12,7 +12,7 @@ import functools
 import json
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from ..errors import ColumnError, OptionError
 from ..losses import TASKS, Task
-from ..request import Request
+from ..request import Columns, Request
 from ..spec import LossSpec, format_value
 from .arrow_numpy import row_numbers
 from .dialect import DOT_GROUPS, comma_fix, dot_fix, is_number_in
@@ -160,7 +160,7 @@ def resolve_layout(source: Source, specs: Sequence[LossSpec], request: Request) 
     elif roles.soft:
         task = _soft_task(specs)
     else:
-        task = _decide_task(source, specs, roles.target, pred_cols, columns.class_sep, columns.positive)
+        task = _decide_task(source, specs, roles.target, pred_cols, columns, request)
     _check_task_options(source, request, roles, task)
     _one_value_per_row(source, specs, task, pred_cols)
     models, class_names = (
@@ -614,8 +614,9 @@ def _align_soft_target(
 
 
 def _decide_task(
-    source: Source, specs: Sequence[LossSpec], target: str, pred_cols: list[str], sep: str, positive: str | None
+    source: Source, specs: Sequence[LossSpec], target: str, pred_cols: list[str], columns: Columns, request: Request
 ) -> Task:
+    sep, positive = columns.class_sep, columns.positive
     by_name = [cols for cols in _groups(pred_cols, sep).values() if len(cols) > 1]
     grouped = bool(by_name) or any(_is_list(source.schema.field(c).type) for c in pred_cols)
     if by_name and positive is None and (not specs or len({t for s in specs for t in s.loss.tasks}) > 1):
@@ -631,29 +632,58 @@ def _decide_task(
         guess = _guess_task(source, target, grouped, positive, pred_cols)
         return guess if guess in allowed else allowed[0]
     if by_name:
-        _not_class_indices(source, target, by_name[0], sep)
+        _not_class_indices(source, target, by_name[0], sep, columns.classes, request)
     return _guess_task(source, target, grouped, positive, pred_cols)
 
 
-def _not_class_indices(source: Source, target: str, group: list[str], sep: str) -> None:
+def _not_class_indices(
+    source: Source, target: str, group: list[str], sep: str, classes: Sequence[str], request: Request
+) -> None:
     """``lgbm.v1, lgbm.v2`` read as one model's classes need a target of class indices (or of the
-    class names); a target of 1.5 or 7 says the dots only name models: say so, never read it wrong."""
+    class names); a target of 1.5 or 7 says the dots only name models: say so, never read it wrong.
+    Columns named by integers (m.1, m.2, m.3) are matched to the target by value: a target of
+    0..2 is then a numbering that differs from the names, said as such (never "regression")."""
     dtype = source.schema.field(target).type
     if not is_numeric(dtype) or pa.types.is_boolean(dtype):
         return
-    names = [c.rsplit(sep, 1)[1] for c in group]
+    names = list(classes) or [c.rsplit(sep, 1)[1] for c in group]
     named = all(_is_int_name(n) for n in names)
     cells = source.sample.column(target).to_pylist()
-    for row, v in enumerate(cells):
-        if v is None or v != v:
-            continue
+    values = [(row, v) for row, v in enumerate(cells) if v is not None and v == v]
+    index = all(float(v).is_integer() and 0 <= v < len(names) for _, v in values)
+    for row, v in values:
         fits = float(v) in {float(n) for n in names} if named else float(v).is_integer() and 0 <= v < len(names)
-        if not fits:
+        if fits:
+            continue
+        if named and all(float(x).is_integer() for _, x in values):
             raise ColumnError(
-                f"{source.name}: the columns {', '.join(group[:3])} look like one model's classes, but the target "
-                f"{target!r} holds {v!r} in row {row + 1}, not a class index; this looks like regression: "
-                "pass -l mse (or another regression loss) to read each column as a model"
+                f"{source.name}: the columns {', '.join(group[:3])} name the classes {_list(names, 3)}, but the "
+                f"target {target!r} holds {format_value(float(v))} in row {row + 1}, which names no column; "
+                f"{renumbering(len(names), index, request.given)}"
             )
+        raise ColumnError(
+            f"{source.name}: the columns {', '.join(group[:3])} look like one model's classes, but the target "
+            f"{target!r} holds {v!r} in row {row + 1}, not a class index; this looks like regression: "
+            "pass -l mse (or another regression loss) to read each column as a model"
+        )
+
+
+def renumbering(k: int, index: bool, given: Callable[[str, str], str]) -> str:
+    """The fix for class columns named by integers that do not match the target's integers.
+
+    >>> renumbering(3, True, lambda o, v: f"--{o} {v}")[35:109]
+    'if the columns are the classes 0..2 in order, say so with --classes 0,1,2;'
+    """
+    if index:
+        order = ",".join(map(str, range(k))) if k <= 4 else f"0,1,...,{k - 1}"
+        return (
+            f"the names do not match the target: if the columns are the classes 0..{k - 1} in order, say so with "
+            f"{given('classes', order)}; else rename the columns after the target's values"
+        )
+    return (
+        f"the names do not match the target: give the class of each column, in order, with "
+        f"{given('classes', 'A,B,...')}, or rename the columns after the target's values"
+    )
 
 
 def _is_int_name(name: str) -> bool:
@@ -744,7 +774,7 @@ def _group_models(
     if classes:
         if len(classes) != len(names):
             raise OptionError(f"--classes names {len(classes)} classes but the models have {len(names)} columns each")
-        if set(classes) & set(names) and tuple(classes) != tuple(names):
+        if set(classes) & set(names) and tuple(classes) != tuple(names) and not _renumbered(classes, names):
             # The columns already name their classes: another order (or other names) would relabel them.
             raise OptionError(
                 f"--classes {','.join(classes)} disagrees with the class columns' own names "
@@ -752,6 +782,14 @@ def _group_models(
             )
         return built, classes  # the j-th column of each model is the class classes[j]
     return built, names
+
+
+def _renumbered(classes: Sequence[str], names: Sequence[str]) -> bool:
+    """Integer class names given for integer-named columns, as another set (columns 1..3, classes
+    0..2): the numbering differs from the target's, and --classes states it; a reordering of the
+    same names would silently relabel the columns, and stays refused."""
+    ints = all(_is_int_name(c) for c in (*classes, *names))
+    return ints and {int(c) for c in classes} != {int(c) for c in names}
 
 
 def _list_models(

@@ -17,7 +17,7 @@ from ..errors import BadValueError, OptionError
 from ..request import Columns
 from ..spec import format_value
 from .arrow_numpy import combined, dictionary_codes, side_by_side, to_float64
-from .layout import Layout
+from .layout import Layout, renumbering
 from .source import is_numeric
 
 # (column, its name, row offset) -> (float64 values, rows that hold a number)
@@ -164,6 +164,14 @@ class TargetReader:
             known = (values == np.round(values)) & (values >= 0) & (values < k)
             idx = np.where(known, values, 0).astype(np.intp)
         wrong = np.flatnonzero(ok & ~known)
+        if wrong.size and all(_is_int_text(c) for c in classes) and values[wrong[0]] == np.round(values[wrong[0]]):
+            i = int(wrong[0])
+            index = bool(np.all((values[ok] == np.round(values[ok])) & (values[ok] >= 0) & (values[ok] < k)))
+            raise BadValueError(
+                f"{self.source}: column {self.layout.target!r}, row {row_offset + i + 1} holds "
+                f"{float(values[i]):g}, which names no class column (classes: {', '.join(classes)}); "
+                + renumbering(k, index, lambda option, value: f"--{option} '{value}'")
+            )
         if wrong.size:
             i = int(wrong[0])
             raise BadValueError(
