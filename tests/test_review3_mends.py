@@ -260,3 +260,29 @@ def test_a_non_integer_target_beside_class_columns_suggests_regression(tmp_path:
 def test_classes_reordering_the_columns_own_integer_names_stays_refused(tmp_path: Path) -> None:
     path, _ = _classes_file(tmp_path, np.array([1, 2, 3, 1]))
     assert "disagrees with the class columns' own names" in refused(["eval", path, "-l", "cce", "--classes", "2,3,1"])
+
+
+# --- 7: a mistyped --FORMAT suggests only a format the command writes -----------------------------
+
+
+@pytest.mark.parametrize(
+    ("command", "said", "not_said"),
+    [
+        (["advise", "{csv}", "--csv"], "advise writes table, json, jsonl, markdown (--format NAME)", "--format csv"),
+        (["advise", "{csv}", "--json"], "Did you mean --format json?", "writes"),
+        (["losses", "--html"], "losses writes table, markdown, json (--format NAME)", "--format html"),
+        (["losses", "--markdown"], "Did you mean --format markdown?", "writes"),
+        (["eval", "{csv}", "--html"], "Did you mean --format html?", "writes"),
+        (["eval", "{csv}", "--parquet"], "Did you mean --per-row -o FILE.parquet?", "--format parquet"),
+    ],
+)
+def test_format_hint_fits_the_command(tmp_path: Path, command: list[str], said: str, not_said: str) -> None:
+    path = tmp_path / "s.csv"
+    path.write_text("y,a\n1,1.5\n2,2.5\n3,2\n")
+    message = refused([str(path) if part == "{csv}" else part for part in command])
+    assert said in message
+    assert not_said not in message
+    if "Did you mean --format" in said:  # following the hint works
+        fixed = [str(path) if p == "{csv}" else p for p in command[:-1]]
+        result = runner.invoke(app, [*fixed, "--format", said.split()[-1].rstrip("?")])
+        assert result.exit_code == 0, result.output

@@ -58,20 +58,41 @@ def _no_such_option(typed: str, ctx: Context) -> str:
     known = sorted({o for p in ctx.command.get_params(ctx) for o in [*p.opts, *p.secondary_opts]})
     close = close_options(typed, known)
     if "--format" in known and typed.startswith("--"):
-        from ..request import PER_ROW_FORMATS, SUMMARY_FORMATS
+        from ..request import PER_ROW_FORMATS
 
-        # --json as other tools spell it (sqlite-utils' --csv, --json): the format, not --join.
+        # --json as other tools spell it (sqlite-utils' --csv, --json): the format, not --join,
+        # and only a format this command writes (advise writes no CSV, losses no HTML).
         name = typed[2:].lower()
-        if name in set(SUMMARY_FORMATS) - {"auto"}:
+        formats = [f for f in _formats_of(ctx.command.name) if f != "auto"]
+        if name in formats:
             close = [f"--format {name}"]
-        elif name in PER_ROW_FORMATS:  # parquet: only per-row values are written as Parquet, to a file
-            close = [f"--per-row -o FILE.{name}"] if "--per-row" in known else []
+        elif name in PER_ROW_FORMATS and "--per-row" in known:  # Parquet: only per-row values, to a file
+            close = [f"--per-row -o FILE.{name}"]
+        elif name in (*_formats_of("eval"), *PER_ROW_FORMATS) and formats and not close:
+            return f"No such option: {typed}; {ctx.command.name} writes {', '.join(formats)} (--format NAME)."
     told = f"No such option: {printable(typed)}"
     see = f"'{ctx.command_path} -h'"
     if not close:
         return f"{told}; see {see}."
     listed = close[0] if len(close) == 1 else f"{', '.join(close[:-1])} or {close[-1]}"
     return f"{told}. Did you mean {listed}? See {see}."
+
+
+def _formats_of(command: str | None) -> tuple[str, ...]:
+    """The --format choices of a command, from the command's own list (imported only on this error)."""
+    if command == "advise":
+        from .advise import ADVISE_FORMATS
+
+        return ADVISE_FORMATS
+    if command == "losses":
+        from ..report.catalogue import CATALOGUE_FORMATS
+
+        return CATALOGUE_FORMATS
+    if command == "eval":
+        from ..request import SUMMARY_FORMATS
+
+        return SUMMARY_FORMATS
+    return ()
 
 
 def close_options(typed: str, known: list[str]) -> list[str]:
