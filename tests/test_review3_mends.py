@@ -286,3 +286,18 @@ def test_format_hint_fits_the_command(tmp_path: Path, command: list[str], said: 
         fixed = [str(path) if p == "{csv}" else p for p in command[:-1]]
         result = runner.invoke(app, [*fixed, "--format", said.split()[-1].rstrip("?")])
         assert result.exit_code == 0, result.output
+
+
+# --- 8: a date or time column is said to hold dates/times, not called text -------------------------
+
+
+def test_dates_are_not_called_text(tmp_path: Path) -> None:
+    days = pd.date_range("2024-01-01", periods=3)
+    frame = pd.DataFrame({"y": [1.0, 2.0, 3.0], "ts": days, "day": days.date, "g": ["a", "b", "c"]})
+    frame.to_parquet(tmp_path / "t.parquet")
+    message = refused(["eval", str(tmp_path / "t.parquet")])
+    assert "(ts, day hold dates/times, not numbers; g is text)" in message
+    frame.drop(columns="day").to_csv(tmp_path / "t.csv", index=False)
+    message = refused(["eval", str(tmp_path / "t.csv")])
+    assert "ts holds dates/times, not numbers" in message
+    assert "is text" not in message

@@ -295,14 +295,36 @@ def _find_predictions(source: Source, request: Request, roles: _Roles, notes: li
             for n in source.schema.names
             if n not in roles.taken and not _looks_numeric(source, n, request.inputs.decimal)
         ]
-        one = len(text) == 1
-        what = f"{'holds' if one else 'hold'} no numbers" if source.guessed_types else f"{'is' if one else 'are'} text"
-        why = f" ({', '.join(text[:5])} {what})" if text else ""
+        why = f" ({_what_they_hold(source, text[:5])})" if text else ""
         raise ColumnError(
             f"{source.name}: no prediction columns besides the target {roles.target!r}{why}; "
             f"name them with {request.flag('preds')}"
         )
     return pred_cols
+
+
+def _what_they_hold(source: Source, names: list[str]) -> str:
+    """What columns that are not numbers hold, by kind: "ts holds dates/times, not numbers; g is text"."""
+    kinds: dict[str, list[str]] = {}
+    for name in names:
+        dtype = source.schema.field(name).type
+        if pa.types.is_temporal(dtype):
+            kind = "dates/times"
+        elif _is_text(dtype) and not source.guessed_types:  # a CSV cell is text by nature: say no numbers
+            kind = "text"
+        else:
+            kind = "other"
+        kinds.setdefault(kind, []).append(name)
+    parts = []
+    for kind, cols in kinds.items():
+        one = len(cols) == 1
+        said = {
+            "dates/times": f"{'holds' if one else 'hold'} dates/times, not numbers",
+            "text": f"{'is' if one else 'are'} text",
+            "other": f"{'holds' if one else 'hold'} no numbers",
+        }[kind]
+        parts.append(f"{', '.join(cols)} {said}")
+    return "; ".join(parts)
 
 
 def _check_task_options(source: Source, request: Request, roles: _Roles, task: Task) -> None:
