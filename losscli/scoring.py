@@ -53,6 +53,7 @@ def score(
             raise OptionError(f"score takes one loss, got {len(specs)} ({loss!r}); call it once per loss")
         spec = specs[0]
         truth, pred = np.asarray(y_true), np.asarray(y_pred)
+        sample_weight = _weight_vector(sample_weight, len(truth) if truth.ndim else 0)
         _real(truth, pred, sample_weight)
         shape = _distribution_shape(spec.label, spec.loss.pred_shape, pred, levels)
         if shape is None:
@@ -76,6 +77,24 @@ def score(
         request = Request(Inputs((), table), chosen, specs, caller="api")
         evaluation = run(source_from_table(table, "<arrays>"), request)
     return float(evaluation.results[0].value)
+
+
+def _weight_vector(sample_weight: Any, rows: int) -> np.ndarray | None:
+    """The weights as one value per row, read as scikit-learn reads them: an (n, 1) column is the
+    vector it holds, a scalar weighs every row alike; any other shape is one sentence."""
+    if sample_weight is None:
+        return None
+    weight = np.asarray(sample_weight)
+    if weight.ndim == 0:
+        return np.full(rows, weight, dtype=np.result_type(weight, np.float64))
+    if weight.ndim == 2 and weight.shape[1] == 1:
+        return weight.ravel()
+    if weight.ndim != 1:
+        raise BadValueError(
+            f"sample_weight has shape {weight.shape}; give one weight per row "
+            "(a 1-D array, an (n, 1) column or a scalar)"
+        )
+    return weight
 
 
 def _real(y_true: np.ndarray, y_pred: np.ndarray, sample_weight: Any) -> None:

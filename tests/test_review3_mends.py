@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 import losscli
 from losscli.cli import app
-from losscli.errors import ColumnError
+from losscli.errors import ColumnError, LossCliError
 
 runner = CliRunner()
 RNG = np.random.default_rng(3)
@@ -301,3 +301,25 @@ def test_dates_are_not_called_text(tmp_path: Path) -> None:
     message = refused(["eval", str(tmp_path / "t.csv")])
     assert "ts holds dates/times, not numbers" in message
     assert "is text" not in message
+
+
+# --- 9: score()'s sample_weight as scikit-learn reads it ------------------------------------------
+
+
+@pytest.mark.parametrize("loss", ["mae", "mse"])
+def test_score_takes_a_weight_column(loss: str) -> None:
+    from sklearn.metrics import mean_absolute_error
+
+    reference = {"mae": mean_absolute_error, "mse": mean_squared_error}[loss]
+    w = RNG.uniform(0.5, 2.0, N)
+    want = reference(Y, PRED["a"], sample_weight=w)
+    assert losscli.score(loss, Y, PRED["a"], sample_weight=w[:, None]) == pytest.approx(want, rel=1e-12)
+    same = reference(Y, PRED["a"], sample_weight=np.full(N, 2.0))
+    assert losscli.score(loss, Y, PRED["a"], sample_weight=2.0) == pytest.approx(same, rel=1e-12)
+
+
+@pytest.mark.parametrize("shape", [(N, 2), (1, N), (N, 1, 1)])
+def test_score_refuses_other_2d_weights_in_one_sentence(shape: tuple[int, ...]) -> None:
+    with pytest.raises(ValueError, match=r"^sample_weight has shape .*; give one weight per row") as caught:
+        losscli.score("mae", Y, PRED["a"], sample_weight=np.ones(shape))
+    assert isinstance(caught.value, LossCliError)
