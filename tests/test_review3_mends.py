@@ -323,3 +323,38 @@ def test_score_refuses_other_2d_weights_in_one_sentence(shape: tuple[int, ...]) 
     with pytest.raises(ValueError, match=r"^sample_weight has shape .*; give one weight per row") as caught:
         losscli.score("mae", Y, PRED["a"], sample_weight=np.ones(shape))
     assert isinstance(caught.value, LossCliError)
+
+
+# --- outside the range: a ';' file whose numbers look '.'-grouped gets a note ----------------------
+
+DOT_NOTE = "if '.' separates thousands there"
+
+
+def test_a_semicolon_file_of_dot_grouped_looking_numbers_is_noted(tmp_path: Path) -> None:
+    path = tmp_path / "de.csv"
+    path.write_text("y;a;b\n1000;1.000;1,5\n2500;2.400;2\n3000;999;3\n")
+    result = runner.invoke(app, ["eval", str(path), "-p", "a", "-l", "mse", "-f", "csv"])
+    assert result.exit_code == 0, result.output
+    assert "column 'a' holds numbers such as '1.000', read as decimals (1.000 = 1)" in result.stderr
+    assert "(1.000 = 1000), remove the separators" in result.stderr
+    assert result.stderr.count(DOT_NOTE) == 1  # y (4 digits) and b are no such columns
+    want = mean_squared_error([1000, 2500, 3000], [1.0, 2.4, 999.0])  # read as the file's decimals
+    assert mse_by_model(result.stdout)["a"] == pytest.approx(want, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "y;a\n1.5;1.25\n2.5;2.5\n3;3.125\n",  # decimals of any length
+        "y;a\n1;0.500\n0;0.125\n1;0.875\n",  # probabilities to three places: a '0.' is a decimal
+        "y;a\n1500;1234.500\n2500;2.400\n",  # a cell no thousands grouping writes (1234.500)
+        "y,a\n1000,1.000\n2500,2.400\n",  # a comma file
+    ],
+    ids=["decimals", "probabilities", "long-integer-part", "comma"],
+)
+def test_ordinary_decimals_get_no_dot_group_note(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "d.csv"
+    path.write_text(text)
+    result = runner.invoke(app, ["eval", str(path), "-l", "mse"])
+    assert result.exit_code == 0, result.output
+    assert DOT_NOTE not in result.stderr

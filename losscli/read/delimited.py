@@ -81,6 +81,8 @@ def open_delimited(
         raise InputError(f"{name}: not valid {fmt.upper()} ({_csv_reason(exc)}){_delimiter_hint(delimiter)}") from None
     schema = sample.schema
     _check_header(name, schema, fmt, delimiter)
+    if delimiter == ";" and decimal is None:
+        notes += _dot_groups(name, cut, parse, sample)
 
     def open_(columns: list[str], numeric: list[str]) -> Iterator[pa.RecordBatch]:
         convert = pacsv.ConvertOptions(
@@ -92,6 +94,45 @@ def open_delimited(
             yield from _parsed_blocks("<stdin>", _line_blocks(head, stream), parse, convert, schema)
 
     return Source(name, fmt, schema, sample, open_, notes=notes, guessed_types=True)
+
+
+# '.' between thousands, as a ';' file from a European spreadsheet may write 1000 (1.000): one
+# group of three after a leading 1-999 (a '0.' is a decimal); a number under 1000 has no dot.
+_DOT_GROUPED = re.compile(r"^\s*[+-]?[1-9]\d{0,2}\.\d{3}\s*$")
+_UNDER_1000 = re.compile(r"^\s*[+-]?\d{1,3}\s*$")
+DOT_LOOK_BYTES = 1 << 16
+
+
+def _dot_groups(name: str, cut: bytes, parse: pacsv.ParseOptions, sample: pa.Table) -> list[str]:
+    """A note for each column of a ';' file read as decimals whose every cell could be '.'-grouped
+    thousands (1.000, 2.400, 999): read as 1.0 and 2.4, which may be 1000 and 2400. Ordinary
+    decimals (1.5, 0.125, 1234.5) have cells no thousands grouping writes, and get no note."""
+    floats = [f.name for f in sample.schema if pa.types.is_floating(f.type)]
+    if not floats:
+        return []
+    head = cut[: _line_end(cut, DOT_LOOK_BYTES)] if len(cut) > DOT_LOOK_BYTES else cut
+    try:
+        text = pacsv.read_csv(
+            pa.BufferReader(head),
+            parse_options=parse,
+            convert_options=pacsv.ConvertOptions(
+                include_columns=floats, column_types=dict.fromkeys(floats, pa.string()), strings_can_be_null=True
+            ),
+        )
+    except pa.ArrowInvalid:  # the sample parsed; a cut that does not is no reason to fail
+        return []
+    notes = []
+    for col in floats:
+        cells = [c for c in text.column(col).to_pylist() if c is not None and c.strip()]
+        grouped = [c for c in cells if _DOT_GROUPED.match(c)]
+        if grouped and all(_DOT_GROUPED.match(c) or _UNDER_1000.match(c) for c in cells):
+            cell = grouped[0].strip()
+            notes.append(
+                f"{name}: column {col!r} holds numbers such as {cell!r}, read as decimals ({cell} = "
+                f"{float(cell):g}); if '.' separates thousands there ({cell} = {int(cell.replace('.', ''))}), "
+                "remove the separators: losscli reads none"
+            )
+    return notes
 
 
 def _check_header(name: str, schema: pa.Schema, fmt: str, delimiter: str) -> None:
