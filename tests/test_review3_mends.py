@@ -358,3 +358,27 @@ def test_ordinary_decimals_get_no_dot_group_note(tmp_path: Path, text: str) -> N
     result = runner.invoke(app, ["eval", str(path), "-l", "mse"])
     assert result.exit_code == 0, result.output
     assert DOT_NOTE not in result.stderr
+
+
+@pytest.mark.parametrize("layout", ["long", "files"])
+def test_a_bad_cell_in_a_reshaped_csv_is_named_by_row(tmp_path: Path, layout: str) -> None:
+    """Like decimal commas, a cell that is no number made the column text, and the reshaping
+    lost the model (no prediction column); it is named as in a plain CSV."""
+    args = _layouts(tmp_path, lambda x: "x" if x == 2.5 else f"{x:g}", lambda y: f"{y:g}")[layout]
+    message = refused(["eval", *args, "-l", "mse"])
+    assert "column 'pred', row 2 holds 'x', which is not a number" in message
+
+
+def test_text_labels_in_a_csv_truth_stay_labels(tmp_path: Path) -> None:
+    from sklearn.metrics import log_loss
+
+    probs = np.array([[0.2, 0.3, 0.5], [0.6, 0.3, 0.1], [0.1, 0.8, 0.1]])
+    frame = pd.DataFrame({"id": range(3), "m.a": probs[:, 0], "m.1": probs[:, 1], "m.b": probs[:, 2]})
+    frame.to_parquet(tmp_path / "p.parquet")
+    (tmp_path / "t.csv").write_text("id,y\n0,a\n1,1\n2,b\n")  # one label looks like a number
+    args = ["eval", str(tmp_path / "p.parquet"), "--truth", str(tmp_path / "t.csv"), "--id", "id", "-l", "cce"]
+    result = runner.invoke(app, [*args, "-f", "csv"])
+    assert result.exit_code == 0, result.output
+    value = float(pd.read_csv(io.StringIO(result.stdout))["cce"][0])
+    ordered = probs[:, [1, 0, 2]]  # scikit-learn's label order: '1', 'a', 'b'
+    assert value == pytest.approx(log_loss(["a", "1", "b"], ordered, labels=["1", "a", "b"]), rel=1e-12)

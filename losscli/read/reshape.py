@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 from ..errors import BadValueError, ColumnError, OptionError
 from ..request import Request
 from .arrow_numpy import row_numbers
+from .dialect import is_number_in
 from .formats import detect_format, dialect_of, open_source
 from .layout import (
     CONTEXT_KEY,
@@ -71,11 +72,29 @@ def open_input(request: Request, path: str, notes: list[str], input_format: str 
 
 
 def _refuse_notation(source: Source, request: Request, columns: Sequence[str | None]) -> None:
-    """Numbers in another notation (1,5 or 1,000) in the columns of one file read as numbers are
-    refused by that file's own cells, as in a plain CSV, before reshaping hides them as text."""
-    if source.guessed_types:
-        for name in dict.fromkeys(c for c in columns if c):
-            refuse_other_notation(source, name, request.inputs.decimal)
+    """Numbers in another notation (1,5 or 1,000), or beside a cell that is no number, in the
+    columns of one file read as numbers are refused by that file's own cells, as in a plain CSV,
+    before reshaping hides them as text (a skipped model, a target read as labels). A target of
+    text is labels, as in the wide layout: only its notation is judged here."""
+    if not source.guessed_types:
+        return
+    decimal = request.inputs.decimal
+    target = None if request.inputs.truth else _find(source.schema.names, request.columns.target, TARGET_NAMES)
+    for name in dict.fromkeys(c for c in columns if c):
+        refuse_other_notation(source, name, decimal)
+        column = source.sample.column(name)
+        if name == target or not pa.types.is_string(column.type):
+            continue
+        cells = column.to_pylist()
+        if any(c is not None and is_number_in(c, decimal) for c in cells):
+            bad = (i for i, c in enumerate(cells) if c is not None and c.strip() and not is_number_in(c, decimal))
+            row = next(bad, None)
+            if row is None:  # numbers the reader did not read as such ('infinity'): left to the reading
+                continue
+            raise BadValueError(
+                f"{source.name}: column {name!r}, row {row + 1} holds {cells[row]!r}, which is not a number; "
+                "fix the cell or choose other columns"
+            )
 
 
 def _number_columns(source: Source, request: Request, *others: str | None) -> list[str]:
@@ -370,7 +389,10 @@ def _join_truth(source: Source, request: Request, notes: list[str]) -> Source:
     id_col = _find(source.schema.names, request.columns.id, ID_NAMES)
     names = truth_source.schema.names
     weight = _find(names, request.columns.weight, ()) if request.columns.weight else None
-    _refuse_notation(truth_source, request, [_find(names, request.columns.target, TARGET_NAMES), weight])
+    target = _find(names, request.columns.target, TARGET_NAMES)
+    if truth_source.guessed_types and target is not None:  # labels are text: only the notation is judged
+        refuse_other_notation(truth_source, target, request.inputs.decimal)
+    _refuse_notation(truth_source, request, [weight])
     truth = _table(truth_source, request, notes, id_col)
     preds = _table(source, request, notes, id_col)
     if id_col is None or id_col not in truth.schema.names:
