@@ -169,9 +169,7 @@ def resolve_layout(source: Source, specs: Sequence[LossSpec], request: Request) 
     models = _with_distributions(source, task, models, dist_models, notes)
     renamed = json.loads((source.schema.metadata or {}).get(NAMES_KEY, b"{}"))
     models = [replace(m, name=renamed.get(m.name, m.name)) if m.columns == (m.name,) else m for m in models]
-    soft = roles.soft
-    if soft:
-        soft = _align_soft_target(source, roles.target, soft, class_names, columns.class_sep)
+    soft = roles.soft and _align_soft_target(source, roles.target, roles.soft, class_names, columns.class_sep)
     notes.insert(0, _detected(request, roles, task, models))
     notes += _task_notes(source, request, roles, task, class_names)
     if roles.index:
