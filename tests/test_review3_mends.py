@@ -382,3 +382,16 @@ def test_text_labels_in_a_csv_truth_stay_labels(tmp_path: Path) -> None:
     value = float(pd.read_csv(io.StringIO(result.stdout))["cce"][0])
     ordered = probs[:, [1, 0, 2]]  # scikit-learn's label order: '1', 'a', 'b'
     assert value == pytest.approx(log_loss(["a", "1", "b"], ordered, labels=["1", "a", "b"]), rel=1e-12)
+
+
+def test_each_file_of_a_join_keeps_its_reading(tmp_path: Path) -> None:
+    """CSV predictions with a Parquet truth: the truth's declared text is 'stored as text'; a
+    Parquet of predictions with a CSV truth: the truth's cell that is no number is named."""
+    pd.DataFrame({"id": range(3), "a": [1.0, 2.0, 3.0]}).to_csv(tmp_path / "p.csv", index=False)
+    pd.DataFrame({"id": range(3), "y": ["1.5", "2.5", "3.5"]}).to_parquet(tmp_path / "t.parquet")
+    args = ["eval", str(tmp_path / "p.csv"), "--truth", str(tmp_path / "t.parquet"), "--id", "id", "-l", "mse"]
+    assert "column 'y' holds numbers stored as text" in refused(args)
+    pd.DataFrame({"id": range(3), "a": [1.0, 2.0, 3.0]}).to_parquet(tmp_path / "p.parquet")
+    (tmp_path / "t.csv").write_text("id,y\n0,1.5\n1,x\n2,3.5\n")
+    args = ["eval", str(tmp_path / "p.parquet"), "--truth", str(tmp_path / "t.csv"), "--id", "id", "-l", "mse"]
+    assert "column 'y', row 2 holds 'x', which is not a number" in refused(args)

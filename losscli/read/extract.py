@@ -120,7 +120,7 @@ class Extractor:
     def numbers(self, column: pa.Array | pa.ChunkedArray, name: str, row_offset: int) -> tuple[np.ndarray, np.ndarray]:
         """(float64 values, rows that hold a number); infinities and, unless dropping, NaN are errors."""
         if not is_numeric(column.type):
-            where = _first_non_number(column, row_offset, self.layout.guessed_types, self.layout.decimal)
+            where = _first_non_number(column, row_offset, name in self.layout.guessed, self.layout.decimal)
             raise BadValueError(f"{self.source}: column {name!r}{where}")
         values = to_float64(column)
         finite = np.isfinite(values)

@@ -83,9 +83,9 @@ class Layout:
     target_columns: tuple[str, ...] = ()
     # Columns whose values split the rows into groups (--by).
     by: tuple[str, ...] = ()
-    # Whether the reader guessed the types from text (a CSV), and the decimal mark it read with:
-    # a text cell is then judged by that reader's rules, never called "stored as text".
-    guessed_types: bool = False
+    # The columns whose types the reader guessed from text (a CSV), and the decimal mark it read
+    # with: a text cell there is judged by that reader's rules, never called "stored as text".
+    guessed: frozenset[str] = frozenset()
     decimal: str | None = None
 
     @property
@@ -191,7 +191,7 @@ def resolve_layout(source: Source, specs: Sequence[LossSpec], request: Request) 
         notes=notes,
         target_columns=soft,
         by=roles.by,
-        guessed_types=source.guessed_types,
+        guessed=frozenset(c for c in source.schema.names if source.guessed(c)),
         decimal=request.inputs.decimal,
     )
 
@@ -308,7 +308,7 @@ def _what_they_hold(source: Source, names: list[str]) -> str:
         dtype = source.schema.field(name).type
         if pa.types.is_temporal(dtype):
             kind = "dates/times"
-        elif _is_text(dtype) and not source.guessed_types:  # a CSV cell is text by nature: say no numbers
+        elif _is_text(dtype) and not source.guessed(name):  # a CSV cell is text by nature: say no numbers
             kind = "text"
         else:
             kind = "other"
@@ -955,7 +955,7 @@ def refuse_other_notation(source: Source, name: str, decimal: str | None) -> Non
     """A text column whose cells are numbers with a decimal comma is an error naming the fix,
     never a column skipped as text (a model would vanish from the comparison). Only where the
     reader guessed the types (a CSV): a declared text column (Parquet, JSON Lines) is text."""
-    if not source.guessed_types or not _is_text(source.sample.schema.field(name).type):
+    if not source.guessed(name) or not _is_text(source.sample.schema.field(name).type):
         return
     cells = source.sample.column(name).to_pylist()[:1000]
     filled = [(i, c) for i, c in enumerate(cells) if c is not None and c.strip()]
@@ -992,7 +992,7 @@ def _looks_numeric(source: Source, name: str, decimal: str | None) -> bool:
     dtype = source.schema.field(name).type
     if _is_number_or_list(dtype):
         return True
-    if not source.guessed_types:  # a declared text column is text, whatever its cells look like
+    if not source.guessed(name):  # a declared text column is text, whatever its cells look like
         return False
     column = source.sample.column(name)
     if not _is_text(column.type):

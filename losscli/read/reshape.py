@@ -387,13 +387,7 @@ def _stem(path: str) -> str:
 def _join_truth(source: Source, request: Request, notes: list[str]) -> Source:
     truth_source = open_input(request, request.inputs.truth, notes)  # type: ignore[arg-type]
     id_col = _find(source.schema.names, request.columns.id, ID_NAMES)
-    names = truth_source.schema.names
-    weight = _find(names, request.columns.weight, ()) if request.columns.weight else None
-    target = _find(names, request.columns.target, TARGET_NAMES)
-    if truth_source.guessed_types and target is not None:  # labels are text: only the notation is judged
-        refuse_other_notation(truth_source, target, request.inputs.decimal)
-    _refuse_notation(truth_source, request, [weight])
-    truth = _table(truth_source, request, notes, id_col)
+    truth = _truth_table(truth_source, request, notes, id_col)
     preds = _table(source, request, notes, id_col)
     if id_col is None or id_col not in truth.schema.names:
         raise ColumnError(
@@ -442,7 +436,28 @@ def _join_truth(source: Source, request: Request, notes: list[str]) -> Source:
     if len(missing) or len(extra):
         note += f"; left out {len(missing)} prediction and {len(extra)} target id(s) (--join inner)"
     notes.append(note)
-    return source_from_table(joined, f"{source.name} + {request.inputs.truth}", guessed_types=source.guessed_types)
+    return _joined_source(joined, source, truth_source, [*preds.schema.names, *keep], request)
+
+
+def _truth_table(truth_source: Source, request: Request, notes: list[str], id_col: str | None) -> pa.Table:
+    """The rows of the --truth file, its target and weight first judged by its own cells."""
+    names = truth_source.schema.names
+    weight = _find(names, request.columns.weight, ()) if request.columns.weight else None
+    target = _find(names, request.columns.target, TARGET_NAMES)
+    if truth_source.guessed_types and target is not None:  # labels are text: only the notation is judged
+        refuse_other_notation(truth_source, target, request.inputs.decimal)
+    _refuse_notation(truth_source, request, [weight])
+    return _table(truth_source, request, notes, id_col)
+
+
+def _joined_source(joined: pa.Table, source: Source, truth: Source, names: list[str], request: Request) -> Source:
+    """The joined rows as one source in which each file's columns keep their reading: a CSV's
+    types were guessed from its cells, a Parquet file's declared (text there stays text)."""
+    declared = frozenset(c for c in names if not (source if c in source.schema.names else truth).guessed(c))
+    guessed = source.guessed_types or truth.guessed_types
+    return source_from_table(
+        joined, f"{source.name} + {request.inputs.truth}", guessed_types=guessed, declared=declared
+    )
 
 
 def _no_duplicate_ids(table: pa.Table, id_col: str, name: str) -> None:
@@ -516,7 +531,8 @@ def _long_to_wide(source: Source, request: Request, notes: list[str]) -> Source:
     )
     notes += apart
     model_names = [c for c in columns if c not in (id_col, target, *shared)]
-    return source_from_table(with_roles(pa.table(columns), model_names, shared, placed), source.name)
+    table = with_roles(pa.table(columns), model_names, shared, placed)
+    return source_from_table(table, source.name, guessed_types=source.guessed_types)
 
 
 def _same_rows(

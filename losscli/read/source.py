@@ -38,6 +38,9 @@ class Source:
     # a text column holding some numbers is numbers with a bad cell. Parquet, Arrow, JSON and
     # DataFrames declare their types, so a text column there is text whatever its cells look like.
     guessed_types: bool = False
+    # Columns whose types a file declared in a source that otherwise guessed them (a Parquet
+    # truth joined to CSV predictions): text there, whatever its cells look like.
+    declared: frozenset[str] = frozenset()
     # The rows it holds, where known without reading them (a Parquet footer, NumPy headers, a table).
     rows: int | None = None
 
@@ -59,6 +62,10 @@ class Source:
         wanted = [c for c in columns if is_numeric(self.schema.field(c).type)] if numbers is None else numbers
         numeric = [c for c in wanted if is_numeric(self.schema.field(c).type)]
         yield from self._open(columns, numeric)
+
+    def guessed(self, column: str) -> bool:
+        """Whether the reader guessed this column's type from its cells (a CSV column)."""
+        return self.guessed_types and column not in self.declared
 
     @property
     def stem(self) -> str:
@@ -118,10 +125,14 @@ def table_opener(table: pa.Table) -> Opener:
     return open_
 
 
-def source_from_table(table: pa.Table, name: str, fmt: str = "arrow", guessed_types: bool = False) -> Source:
+def source_from_table(
+    table: pa.Table, name: str, fmt: str = "arrow", guessed_types: bool = False, declared: frozenset[str] = frozenset()
+) -> Source:
     """An in-memory table as a Source (DataFrames, joined or reshaped inputs)."""
     sample, opener = table.slice(0, SAMPLE_ROWS), table_opener(table)
-    return Source(name, fmt, table.schema, sample, opener, guessed_types=guessed_types, rows=table.num_rows)
+    return Source(
+        name, fmt, table.schema, sample, opener, guessed_types=guessed_types, declared=declared, rows=table.num_rows
+    )
 
 
 def source_from_dataframe(df: pd.DataFrame | object) -> Source:
