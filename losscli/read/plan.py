@@ -42,8 +42,10 @@ def make_plan(source: Source, request: Request, *, choose_losses: bool = True) -
         if not specs:
             kind = one_kind(kinds, request, "one set of default losses")
             specs = parse_specs(default_losses(layout.task, kind, layout))
+            specs, dropped = _soft_defaults(layout, kind, specs)
             notes.append(
-                f"losses: {', '.join(s.label for s in specs)} (default for {layout.task} {kind}; choose with --loss)"
+                f"losses: {', '.join(s.label for s in specs)} (default for {layout.task} {kind}{dropped}; "
+                "choose with --loss)"
             )
             if layout.task == "binary":
                 threshold = 0.5 if kind == "probabilities" else 0
@@ -139,6 +141,19 @@ def default_losses(task: Task, kind: Kind, layout: Layout) -> tuple[str, ...]:
     if kind == "log-probabilities":
         return ("nll", "zero_one")
     return ("cce_logits", "multiclass_hinge", "zero_one")
+
+
+def _soft_defaults(layout: Layout, kind: Kind, specs: list[LossSpec]) -> tuple[list[LossSpec], str]:
+    """Soft targets (k target columns) have no class label, so the defaults that need one
+    (zero_one, nll, the hinges) are left out, said in the note; log-probabilities get cce_logits,
+    as log_softmax(log p) = log p: the cross-entropy of the rows as given."""
+    if not layout.target_columns:
+        return specs, ""
+    kept = [s for s in specs if s.loss.soft_targets]
+    if not kept:  # log-probabilities: nll and zero_one both need labels
+        kept = parse_specs(("cce_logits",))
+    left_out = [s.label for s in specs if not s.loss.soft_targets]
+    return kept, f" with soft targets; {', '.join(left_out)} left out, as soft targets hold no class label"
 
 
 def _check_resolution(spec: LossSpec) -> None:

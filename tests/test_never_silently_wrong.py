@@ -1,0 +1,60 @@
+"""A third fresh user's defects: readings losscli guessed wrong or crashed on (each failed before its fix)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+import losscli
+from losscli.cli import app
+
+runner = CliRunner()
+
+
+def _soft(tmp_path: Path, kind: str) -> tuple[str, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(9)
+    t = rng.dirichlet([1, 1, 1], 60)
+    p = rng.dirichlet([2, 2, 2], 60)
+    shown = {"probabilities": p, "scores": 3 * np.log(p) + 1, "log-probabilities": np.log(p)}[kind]
+    frame = {f"y.{c}": t[:, j] for j, c in enumerate("abc")} | {f"m.{c}": shown[:, j] for j, c in enumerate("abc")}
+    path = tmp_path / "soft.csv"
+    pd.DataFrame(frame).to_csv(path, index=False, float_format="%.17g")
+    return str(path), t, shown
+
+
+@pytest.mark.parametrize("kind", ["probabilities", "scores", "log-probabilities"])
+def test_soft_targets_get_default_losses_that_take_them(tmp_path: Path, kind: str) -> None:
+    path, t, shown = _soft(tmp_path, kind)
+    result = runner.invoke(app, ["eval", path, "-f", "csv"])
+    assert result.exit_code == 0, result.output
+    row = pd.read_csv(io.StringIO(result.stdout)).iloc[0]
+    log_p = shown - np.log(np.exp(shown).sum(axis=1, keepdims=True))  # log_softmax: log p itself for log p
+    if kind == "probabilities":
+        assert row["cce"] == pytest.approx(np.mean(-(t * np.log(shown)).sum(axis=1)), rel=1e-10)
+        assert row["brier"] == pytest.approx(np.mean(((shown - t) ** 2).sum(axis=1)), rel=1e-10)
+        assert "zero_one left out" in result.stderr
+    else:
+        assert row["cce_logits"] == pytest.approx(np.mean(-(t * log_p).sum(axis=1)), rel=1e-10)
+        assert "zero_one left out" in result.stderr
+    assert "zero_one" not in pd.read_csv(io.StringIO(result.stdout)).columns
+    api = losscli.evaluate(pd.read_csv(path))
+    assert "zero_one" not in set(api["loss"]) and len(api) >= 1
+
+
+def test_soft_targets_with_weights_groups_and_intervals(tmp_path: Path) -> None:
+    path, t, p = _soft(tmp_path, "probabilities")
+    frame = pd.read_csv(path)
+    frame["w"] = np.arange(1, 61) % 4 + 1.0
+    frame["g"] = np.where(np.arange(60) % 2, "odd", "even")
+    frame.to_csv(path, index=False, float_format="%.17g")
+    args = ["eval", path, "-w", "w", "--by", "g", "--ci", "0.9", "--nan", "drop-any", "-f", "csv", "-q"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    row = pd.read_csv(io.StringIO(result.stdout)).iloc[0]
+    w = frame["w"].to_numpy()
+    assert row["cce"] == pytest.approx(np.average(-(t * np.log(p)).sum(axis=1), weights=w), rel=1e-10)
