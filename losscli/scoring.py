@@ -55,6 +55,11 @@ def score(
         truth, pred = np.asarray(y_true), np.asarray(y_pred)
         sample_weight = _weight_vector(sample_weight, len(truth) if truth.ndim else 0)
         _real(truth, pred, sample_weight)
+        if levels and "regression" not in spec.loss.tasks:
+            raise BadValueError(
+                f"levels= gives the levels of quantile predictions, but {spec.label} is a "
+                f"{'/'.join(spec.loss.tasks)} loss, which scores no quantiles; leave out levels"
+            )
         shape = _distribution_shape(spec.label, spec.loss.pred_shape, pred, levels)
         if shape is None:
             truth, pred = _columns_as_vectors(spec.loss.tasks, truth, pred)

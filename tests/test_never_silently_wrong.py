@@ -58,3 +58,26 @@ def test_soft_targets_with_weights_groups_and_intervals(tmp_path: Path) -> None:
     row = pd.read_csv(io.StringIO(result.stdout)).iloc[0]
     w = frame["w"].to_numpy()
     assert row["cce"] == pytest.approx(np.average(-(t * np.log(p)).sum(axis=1), weights=w), rel=1e-10)
+
+
+CLASSIFICATION = [loss.name for loss in losscli.losses.REGISTRY if "regression" not in loss.tasks]
+
+
+@pytest.mark.parametrize("name", CLASSIFICATION)
+@pytest.mark.parametrize("file", ["forecast.csv", "forecast_quantiles.csv"])
+def test_classification_losses_refuse_predictive_distributions(sample: Path, name: str, file: str) -> None:
+    result = runner.invoke(app, ["eval", str(sample / file), "-l", name])
+    assert result.exit_code == 2, result.output
+    message = result.stderr.strip()
+    assert message.count("\n") == 0 and "Traceback" not in result.output
+    assert f"{name} is a " in message and "predict distributions of a number" in message
+    assert "column 'y' holds" in message and "in row 1" in message
+
+
+@pytest.mark.parametrize("name", CLASSIFICATION)
+def test_score_refuses_levels_for_classification_losses(name: str) -> None:
+    y = np.array([1.5, 2.5, 3.5])
+    q = np.column_stack([y - 1, y, y + 1])
+    with pytest.raises(losscli.errors.LossCliError, match="scores no quantiles") as caught:
+        losscli.score(name, y, q, levels=[0.1, 0.5, 0.9])
+    assert isinstance(caught.value, ValueError)

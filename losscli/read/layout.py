@@ -157,6 +157,7 @@ def resolve_layout(source: Source, specs: Sequence[LossSpec], request: Request) 
     dist_models, pred_cols = distribution_models(pred_cols, columns.class_sep)
     if dist_models and not pred_cols:
         task: Task = "regression"
+        _only_regression(source, specs, roles.target, dist_models)
     elif roles.soft:
         task = _soft_task(specs)
     else:
@@ -523,6 +524,40 @@ def _no_interval(spec: LossSpec, model: Model) -> str:
         )
     low, high = 100 * float(given) / 2, 100 * (1 - float(given) / 2)
     return f"{spec.label}: model {model.name!r} needs columns q{low:g} and q{high:g} for alpha={given}; it has {levels}"
+
+
+def _only_regression(source: Source, specs: Sequence[LossSpec], target: str, dist_models: list[Model]) -> None:
+    """A predictive distribution is of a number: a binary or multiclass loss cannot score it (read as
+    its mean, bce of a forecast is a 'log loss' below 0). Refused naming the loss, the models and the
+    first target value that is no label."""
+    loss = next((s for s in specs if "regression" not in s.loss.tasks), None)
+    if loss is None:
+        return
+    tasks = loss.loss.tasks
+    need = (
+        "a probability (or score) a row and a target of labels 0/1"
+        if "binary" in tasks
+        else "one column per class (MODEL.CLASS) and a target of class labels"
+    )
+    raise ColumnError(
+        f"{source.name}: {loss.label} is a {'/'.join(tasks)} loss and needs {need}, but "
+        f"{_list([m.describe() for m in dist_models])} predict distributions of a number"
+        f"{_not_a_label(source, target, 'binary' in tasks)}; score them with a regression loss "
+        "(crps, gaussian_nll, quantile, interval_score, mse, ...)"
+    )
+
+
+def _not_a_label(source: Source, target: str, binary: bool) -> str:
+    """' and column 'y' holds 493.2 in row 1' for the first sampled target that no label reads as."""
+    if target not in source.sample.schema.names or not is_numeric(source.sample.schema.field(target).type):
+        return ""
+    for row, value in enumerate(source.sample.column(target).to_pylist()):
+        if value is None or value != value:
+            continue
+        fits = value in (0, 1, -1) if binary else float(value).is_integer() and value >= 0
+        if not fits:
+            return f", and column {target!r} holds {_shown(value)} in row {row + 1}"
+    return ""
 
 
 def _with_distributions(
