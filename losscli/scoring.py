@@ -60,6 +60,8 @@ def score(
                 f"levels= gives the levels of quantile predictions, but {spec.label} is a "
                 f"{'/'.join(spec.loss.tasks)} loss, which scores no quantiles; leave out levels"
             )
+        if len(levels) == 1 and pred.ndim == 1:  # one quantile a row: the column it is
+            pred = pred.reshape(-1, 1)
         shape = _distribution_shape(spec.label, spec.loss.pred_shape, pred, levels)
         if shape is None:
             truth, pred = _columns_as_vectors(spec.loss.tasks, truth, pred)

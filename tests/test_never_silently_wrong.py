@@ -81,3 +81,37 @@ def test_score_refuses_levels_for_classification_losses(name: str) -> None:
     with pytest.raises(losscli.errors.LossCliError, match="scores no quantiles") as caught:
         losscli.score(name, y, q, levels=[0.1, 0.5, 0.9])
     assert isinstance(caught.value, ValueError)
+
+
+def _q90() -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(3)
+    y = rng.normal(0, 1, 50)
+    return y, y + rng.normal(0, 1, 50) + 1.5
+
+
+def test_one_quantile_is_scored_at_its_level() -> None:
+    from sklearn.metrics import mean_pinball_loss
+
+    y, q90 = _q90()
+    expected = mean_pinball_loss(y, q90, alpha=0.9)
+    assert losscli.score("quantile", y, q90[:, None], levels=[0.9]) == pytest.approx(expected, rel=1e-12)
+    assert losscli.score("quantile", y, q90, levels=[0.9]) == pytest.approx(expected, rel=1e-12)
+    with pytest.raises(ValueError, match="no point prediction"):
+        losscli.score("mse", y, q90[:, None], levels=[0.9])
+
+
+def test_a_lone_quantile_column_is_a_quantile_model(tmp_path: Path) -> None:
+    from sklearn.metrics import mean_pinball_loss
+
+    y, q90 = _q90()
+    path = tmp_path / "q90.csv"
+    pd.DataFrame({"y": y, "m.q90": q90}).to_csv(path, index=False, float_format="%.17g")
+    for args in (["-l", "quantile"], []):
+        result = runner.invoke(app, ["eval", str(path), *args, "-f", "csv"])
+        assert result.exit_code == 0, result.output
+        row = pd.read_csv(io.StringIO(result.stdout)).iloc[0]
+        assert row["model"] == "m"
+        assert row["quantile"] == pytest.approx(mean_pinball_loss(y, q90, alpha=0.9), rel=1e-12)
+        assert "pinball loss at its level 0.9" in result.stderr
+    refused = runner.invoke(app, ["eval", str(path), "-l", "mse"])
+    assert refused.exit_code == 2 and "no point prediction" in refused.stderr

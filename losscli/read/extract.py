@@ -170,7 +170,7 @@ class Extractor:
                 matrix = np.full((batch.num_rows, model.list_width), np.nan)
             return matrix, ~bad & np.isfinite(matrix).all(axis=1)
         pairs = [self.numbers(batch.column(c), c, row_offset) for c in model.columns]
-        if len(pairs) == 1 and self.layout.task != "multiclass":
+        if len(pairs) == 1 and self.layout.task != "multiclass" and model.kind == "point":
             return pairs[0]
         matrix = side_by_side([v for v, _ in pairs])
         ok = np.logical_and.reduce([m for _, m in pairs])

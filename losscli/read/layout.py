@@ -443,7 +443,9 @@ def _gaussian(model: str, parts: dict[str, str]) -> Model | None:
 
 def _quantiles(model: str, parts: dict[str, str]) -> Model | None:
     levels = {float(k[1:]) / 100.0: c for k, c in parts.items() if k.startswith("q")}
-    if len(levels) < 2 or len(levels) != len(parts) or not all(0.0 < q < 1.0 for q in levels):
+    # One column (m.q90) is a quantile model too, of one level: its pinball loss is at 0.9, and a
+    # point loss, which needs a median, refuses it.
+    if not levels or len(levels) != len(parts) or not all(0.0 < q < 1.0 for q in levels):
         return None
     ordered = sorted(levels)
     return Model(model, tuple(levels[q] for q in ordered), kind="quantiles", levels=tuple(ordered))
@@ -496,13 +498,19 @@ def _point_reads(spec: LossSpec, models: Sequence[Model]) -> list[str]:
                     f"{spec.label} on the quantile set of {model.name!r} averages the pinball loss over its "
                     "own levels; leave out alpha"
                 )
-            notes.append(f"on {model.name}: the pinball loss averaged over its {len(model.levels)} levels")
+            notes.append(
+                f"on {model.name}: the pinball loss at its level {model.levels[0]:g}"
+                if len(model.levels) == 1
+                else f"on {model.name}: the pinball loss averaged over its {len(model.levels)} levels"
+            )
             continue
         index = model.point_column
         if index is None:
+            levels = ", ".join(f"q{100 * q:g}" for q in model.levels)
             raise OptionError(
                 f"{spec.label} needs one prediction a row, and model {model.name!r} has quantiles without a median "
-                "(q50); add it, or use quantile, interval_score or coverage"
+                f"(q50), only {levels}, and a quantile other than the median is no point prediction; add the "
+                f"median, or use quantile{', interval_score or coverage' if len(model.levels) > 1 else ''}"
             )
         what = "mean" if model.kind == "gaussian" else "median"
         notes.append(f"on {model.name}: its {what} {model.columns[index]}")

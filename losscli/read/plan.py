@@ -130,7 +130,11 @@ def default_losses(task: Task, kind: Kind, layout: Layout) -> tuple[str, ...]:
         if kinds == {"gaussian"}:
             return ("crps", "gaussian_nll", "mse", "mae")
         if kinds == {"quantiles"}:
-            return ("quantile", "interval_score", "coverage")
+            from ..losses.probabilistic import central_interval
+
+            # interval_score and coverage need a central pair (q10 and q90); one level has none.
+            paired = all(central_interval(m.levels, None) is not None for m in layout.models)
+            return ("quantile", "interval_score", "coverage") if paired else ("quantile",)
         return ("mse", "rmse", "mae", "huber")
     if task == "binary":
         return (
