@@ -115,3 +115,31 @@ def test_a_lone_quantile_column_is_a_quantile_model(tmp_path: Path) -> None:
         assert "pinball loss at its level 0.9" in result.stderr
     refused = runner.invoke(app, ["eval", str(path), "-l", "mse"])
     assert refused.exit_code == 2 and "no point prediction" in refused.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["-t", "y", "--id", "y"], "column 'y' is given as both --target and --id"),
+        (["--id", "y"], "--id 'y' is the target column (found by its name)"),
+        (["--id", "id", "-w", "id"], "column 'id' is given as both --id and --weight"),
+        (["--id", "region", "--by", "region"], "column 'region' is given as both --id and --by"),
+    ],
+)
+def test_a_column_given_two_roles_is_refused(sample: Path, args: list[str], message: str) -> None:
+    result = runner.invoke(app, ["eval", str(sample / "house_prices.csv"), *args, "-l", "mse"])
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_two_roles_in_the_api_and_an_auto_id_yielding(sample: Path) -> None:
+    path = str(sample / "house_prices.csv")
+    with pytest.raises(losscli.errors.LossCliError, match="given as both target= and id_column=") as caught:
+        losscli.evaluate(path, "mse", target="y", id_column="y")
+    assert isinstance(caught.value, ValueError)
+    with pytest.raises(ValueError, match="given as both id_column= and weight="):
+        losscli.evaluate(path, "mse", id_column="id", weight="id")
+    frame = pd.read_csv(path)
+    weighted = losscli.evaluate(path, "mse", weight="id").set_index("model")
+    expected = np.average((frame["knn"] - frame["y"]) ** 2, weights=frame["id"])
+    assert weighted.loc["knn", "value"] == pytest.approx(expected, rel=1e-12)

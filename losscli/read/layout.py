@@ -203,10 +203,14 @@ def _find_roles(source: Source, request: Request) -> _Roles:
     weight = _named(source, columns.weight, request.flag("weight")) if columns.weight else None
     if weight is not None and weight in (target, *soft):
         raise OptionError(f"{request.flag('weight')} {weight!r} is the target; weight the rows by another column")
-    id_col = (
-        _named(source, columns.id, request.flag("id")) if columns.id else auto_detect(source.schema.names, ID_NAMES)
-    )
     named = [_named(source, c, request.flag("by")) for c in request.stats.by]
+    if columns.id:
+        id_col: str | None = _named(source, columns.id, request.flag("id"))
+        _id_alone(request, id_col, target, soft, weight, named)
+    else:  # an id found by its name yields to a role the user gave it (-w id, --by id, -t id)
+        id_col = auto_detect(source.schema.names, ID_NAMES)
+        if id_col in (target, weight, *soft, *named):
+            id_col = None
     by = tuple(dict.fromkeys(named))
     if len(by) < len(named):  # the results have one key per --by given: two naming one column misalign them
         twice = next(c for c in by if named.count(c) > 1)
@@ -622,6 +626,24 @@ def _shown(value: object) -> str:
 
 def _int_text(text: str) -> bool:
     return text.lstrip("-").isdigit()
+
+
+def _id_alone(
+    request: Request, id_col: str | None, target: str, soft: tuple[str, ...], weight: str | None, by: list[str]
+) -> None:
+    """--id names a column of its own: the target, the weight or a group column given as the id too would
+    be read twice over (the target's rows matched by themselves, an id weighting the rows)."""
+    flag = request.flag("id")
+    if id_col in (target, *soft):
+        if request.columns.target is None:
+            raise OptionError(
+                f"{flag} {id_col!r} is the target column (found by its name); give the id another column, "
+                f"or name the target with {request.flag('target')}"
+            )
+        raise OptionError(f"column {id_col!r} is given as both {request.flag('target')} and {flag}; give it one role")
+    for option, column in (("weight", weight), *(("by", c) for c in by)):
+        if id_col == column:
+            raise OptionError(f"column {id_col!r} is given as both {flag} and {request.flag(option)}; give it one role")
 
 
 def _find_target(source: Source, target: str | None, sep: str, request: Request) -> tuple[str, tuple[str, ...]]:
