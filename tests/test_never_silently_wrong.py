@@ -143,3 +143,30 @@ def test_two_roles_in_the_api_and_an_auto_id_yielding(sample: Path) -> None:
     weighted = losscli.evaluate(path, "mse", weight="id").set_index("model")
     expected = np.average((frame["knn"] - frame["y"]) ** 2, weights=frame["id"])
     assert weighted.loc["knn", "value"] == pytest.approx(expected, rel=1e-12)
+
+
+MULTICLASS_ONLY = [loss.name for loss in losscli.losses.REGISTRY if loss.tasks == ("multiclass",)]
+
+
+@pytest.mark.parametrize("name", MULTICLASS_ONLY)
+def test_a_multiclass_loss_never_makes_binary_models_one_models_classes(sample: Path, name: str) -> None:
+    result = runner.invoke(app, ["eval", str(sample / "churn.csv"), "-l", name])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.count("\n") == 1 and "look like separate models" in result.stderr
+    assert "use a binary loss" in result.stderr
+
+
+def test_bare_class_columns_stated_with_classes_are_one_model(tmp_path: Path) -> None:
+    path = write(tmp_path, "m.csv", "y,a,b,c\n0,0.7,0.2,0.1\n2,0.1,0.3,0.6\n")
+    result = runner.invoke(app, ["eval", path, "-l", "cce", "--classes", "a,b,c", "-f", "csv", "-q"])
+    assert result.exit_code == 0, result.output
+    row = pd.read_csv(io.StringIO(result.stdout)).iloc[0]
+    assert row["cce"] == pytest.approx(-(np.log(0.7) + np.log(0.6)) / 2, rel=1e-12)
+    refused = runner.invoke(app, ["eval", path, "-l", "cce"])
+    assert refused.exit_code == 2 and "--classes" in refused.stderr
+
+
+def write(tmp_path: Path, name: str, text: str) -> str:
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)

@@ -164,6 +164,8 @@ def resolve_layout(source: Source, specs: Sequence[LossSpec], request: Request) 
         task = _decide_task(source, specs, roles.target, pred_cols, columns, request)
     _check_task_options(source, request, roles, task)
     _one_value_per_row(source, specs, task, pred_cols)
+    if task == "multiclass" and not roles.soft and not columns.classes:
+        _bare_classes_named(source, specs, roles.target, pred_cols, columns.class_sep)
     models, class_names = (
         _group_models(source, task, pred_cols, columns.class_sep, columns.classes) if pred_cols else ([], ())
     )
@@ -768,6 +770,36 @@ def renumbering(k: int, index: bool, given: Callable[[str, str], str]) -> str:
     return (
         f"the names do not match the target: give the class of each column, in order, with "
         f"{given('classes', 'A,B,...')}, or rename the columns after the target's values"
+    )
+
+
+def _bare_classes_named(
+    source: Source, specs: Sequence[LossSpec], target: str, pred_cols: list[str], sep: str
+) -> None:
+    """Columns with no MODEL.CLASS prefix are one model's classes only where their names are the
+    target's labels (or --classes says so): churn.csv's logreg, xgb, prior beside a 0/1 target are
+    three models, and reading them as one model's classes would score something no one predicted."""
+    if any(_is_list(source.schema.field(c).type) for c in pred_cols):
+        return
+    if any(len(cols) > 1 for cols in _groups(pred_cols, sep).values()):
+        return
+    labels = _distinct(source.sample.column(target))
+    if pa.types.is_boolean(source.schema.field(target).type):
+        named = False
+    elif is_numeric(source.schema.field(target).type):
+        ints = {float(c) for c in pred_cols if _is_int_name(c)}
+        named = len(ints) == len(pred_cols) and all(float(v) in ints for v in labels)  # type: ignore[arg-type]
+    else:
+        named = set(map(str, labels)) <= set(pred_cols)
+    if named:
+        return
+    asked = f"{specs[0].label} reads" if specs else "a multiclass task reads"
+    shown = ", ".join(_shown(v) for v in labels[:5])
+    raise ColumnError(
+        f"{source.name}: {asked} one model's class columns, but {_list(pred_cols, 5)} have no MODEL{sep}CLASS "
+        f"prefix and are not named like the classes of the target {target!r} ({shown}), so they look like "
+        "separate models; for a binary target use a binary loss (bce, bce_logits, hinge), or name one model's "
+        f"class columns MODEL{sep}CLASS (or state the class of each column with --classes)"
     )
 
 
