@@ -43,7 +43,8 @@ def test_soft_targets_get_default_losses_that_take_them(tmp_path: Path, kind: st
         assert "zero_one left out" in result.stderr
     assert "zero_one" not in pd.read_csv(io.StringIO(result.stdout)).columns
     api = losscli.evaluate(pd.read_csv(path))
-    assert "zero_one" not in set(api["loss"]) and len(api) >= 1
+    assert "zero_one" not in set(api["loss"])
+    assert len(api) >= 1
 
 
 def test_soft_targets_with_weights_groups_and_intervals(tmp_path: Path) -> None:
@@ -69,9 +70,12 @@ def test_classification_losses_refuse_predictive_distributions(sample: Path, nam
     result = runner.invoke(app, ["eval", str(sample / file), "-l", name])
     assert result.exit_code == 2, result.output
     message = result.stderr.strip()
-    assert message.count("\n") == 0 and "Traceback" not in result.output
-    assert f"{name} is a " in message and "predict distributions of a number" in message
-    assert "column 'y' holds" in message and "in row 1" in message
+    assert message.count("\n") == 0
+    assert "Traceback" not in result.output
+    assert f"{name} is a " in message
+    assert "predict distributions of a number" in message
+    assert "column 'y' holds" in message
+    assert "in row 1" in message
 
 
 @pytest.mark.parametrize("name", CLASSIFICATION)
@@ -114,7 +118,8 @@ def test_a_lone_quantile_column_is_a_quantile_model(tmp_path: Path) -> None:
         assert row["quantile"] == pytest.approx(mean_pinball_loss(y, q90, alpha=0.9), rel=1e-12)
         assert "pinball loss at its level 0.9" in result.stderr
     refused = runner.invoke(app, ["eval", str(path), "-l", "mse"])
-    assert refused.exit_code == 2 and "no point prediction" in refused.stderr
+    assert refused.exit_code == 2
+    assert "no point prediction" in refused.stderr
 
 
 @pytest.mark.parametrize(
@@ -129,7 +134,8 @@ def test_a_lone_quantile_column_is_a_quantile_model(tmp_path: Path) -> None:
 def test_a_column_given_two_roles_is_refused(sample: Path, args: list[str], message: str) -> None:
     result = runner.invoke(app, ["eval", str(sample / "house_prices.csv"), *args, "-l", "mse"])
     assert result.exit_code == 2, result.output
-    assert message in result.stderr and result.stderr.count("\n") == 1
+    assert message in result.stderr
+    assert result.stderr.count("\n") == 1
 
 
 def test_two_roles_in_the_api_and_an_auto_id_yielding(sample: Path) -> None:
@@ -152,7 +158,8 @@ MULTICLASS_ONLY = [loss.name for loss in losscli.losses.REGISTRY if loss.tasks =
 def test_a_multiclass_loss_never_makes_binary_models_one_models_classes(sample: Path, name: str) -> None:
     result = runner.invoke(app, ["eval", str(sample / "churn.csv"), "-l", name])
     assert result.exit_code == 2, result.output
-    assert result.stderr.count("\n") == 1 and "look like separate models" in result.stderr
+    assert result.stderr.count("\n") == 1
+    assert "look like separate models" in result.stderr
     assert "use a binary loss" in result.stderr
 
 
@@ -163,10 +170,73 @@ def test_bare_class_columns_stated_with_classes_are_one_model(tmp_path: Path) ->
     row = pd.read_csv(io.StringIO(result.stdout)).iloc[0]
     assert row["cce"] == pytest.approx(-(np.log(0.7) + np.log(0.6)) / 2, rel=1e-12)
     refused = runner.invoke(app, ["eval", path, "-l", "cce"])
-    assert refused.exit_code == 2 and "--classes" in refused.stderr
+    assert refused.exit_code == 2
+    assert "--classes" in refused.stderr
 
 
 def write(tmp_path: Path, name: str, text: str) -> str:
     path = tmp_path / name
     path.write_text(text)
     return str(path)
+
+
+def _iris_proba() -> tuple[np.ndarray, np.ndarray]:
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+
+    x, y = load_iris(return_X_y=True)
+    return y, LogisticRegression(max_iter=300).fit(x, y).predict_proba(x)
+
+
+def test_predict_proba_dataframe_is_one_models_class_probabilities(tmp_path: Path) -> None:
+    from sklearn.metrics import brier_score_loss, log_loss
+
+    y, proba = _iris_proba()
+    frame = pd.DataFrame(proba)
+    frame["y"] = y
+    out = losscli.evaluate(frame).set_index("loss")
+    assert list(out["model"].unique()) == ["model"]
+    assert out.loc["cce", "value"] == pytest.approx(log_loss(y, proba), rel=1e-10)
+    path = tmp_path / "proba.csv"
+    frame.to_csv(path, index=False, float_format="%.17g")
+    result = runner.invoke(app, ["eval", str(path), "-f", "csv"])
+    assert result.exit_code == 0, result.output
+    row = pd.read_csv(io.StringIO(result.stdout)).iloc[0]
+    assert row["model"] == "proba"
+    assert row["cce"] == pytest.approx(log_loss(y, proba), rel=1e-10)
+    onehot = np.eye(3)[y]
+    assert row["brier"] == pytest.approx(np.mean(((proba - onehot) ** 2).sum(axis=1)), rel=1e-10)
+    binary = (y == 1).astype(int)
+    pair = pd.DataFrame({"0": 1 - proba[:, 1], "1": proba[:, 1], "y": binary})
+    for args in ([], ["-l", "bce,brier"]):
+        got = losscli.evaluate(pair, args[1] if args else ()).set_index("loss")
+        assert list(got["model"].unique()) == ["model"]
+        expected = log_loss(binary, proba[:, 1])
+        assert got.loc["cce" if not args else "bce", "value"] == pytest.approx(expected, rel=1e-10)
+        assert got.loc["brier", "value"] == pytest.approx(brier_score_loss(binary, proba[:, 1]), rel=1e-10)
+
+
+def test_two_class_columns_named_like_the_labels_are_one_binary_model(tmp_path: Path) -> None:
+    from sklearn.metrics import brier_score_loss, log_loss
+
+    rng = np.random.default_rng(4)
+    p = rng.uniform(0.05, 0.95, 80)
+    labels = np.where(rng.uniform(size=80) < p, "churn", "stay")
+    path = tmp_path / "two.csv"
+    pd.DataFrame({"y": labels, "m.stay": 1 - p, "m.churn": p}).to_csv(path, index=False, float_format="%.17g")
+    result = runner.invoke(app, ["eval", str(path), "--positive", "churn", "-l", "bce,brier", "-f", "csv"])
+    assert result.exit_code == 0, result.output
+    rows = pd.read_csv(io.StringIO(result.stdout))
+    assert list(rows["model"]) == ["m"]
+    truth = (labels == "churn").astype(int)
+    assert rows.loc[0, "bce"] == pytest.approx(log_loss(truth, p), rel=1e-10)
+    assert rows.loc[0, "brier"] == pytest.approx(brier_score_loss(truth, p), rel=1e-10)
+    assert "probability of the positive class 'm.churn'" in result.stderr
+
+
+def test_class_named_columns_that_do_not_sum_to_one_are_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, "s.csv", "y,0,1,2\n0,2.0,0.5,0.1\n2,0.1,0.2,3.0\n1,0.3,1.5,0.2\n")
+    result = runner.invoke(app, ["eval", path])
+    assert result.exit_code == 2, result.output
+    assert "named like the classes of the target 'y'" in result.stderr
+    assert "-l cce_logits" in result.stderr

@@ -169,6 +169,8 @@ def resolve_layout(source: Source, specs: Sequence[LossSpec], request: Request) 
     models, class_names = (
         _group_models(source, task, pred_cols, columns.class_sep, columns.classes) if pred_cols else ([], ())
     )
+    if task == "binary" and not roles.soft:
+        models = _class_pairs(source, roles.target, models, columns.class_sep, columns.positive, notes)
     models = _with_distributions(source, task, models, dist_models, notes)
     renamed = json.loads((source.schema.metadata or {}).get(NAMES_KEY, b"{}"))
     models = [replace(m, name=renamed.get(m.name, m.name)) if m.columns == (m.name,) else m for m in models]
@@ -773,9 +775,7 @@ def renumbering(k: int, index: bool, given: Callable[[str, str], str]) -> str:
     )
 
 
-def _bare_classes_named(
-    source: Source, specs: Sequence[LossSpec], target: str, pred_cols: list[str], sep: str
-) -> None:
+def _bare_classes_named(source: Source, specs: Sequence[LossSpec], target: str, pred_cols: list[str], sep: str) -> None:
     """Columns with no MODEL.CLASS prefix are one model's classes only where their names are the
     target's labels (or --classes says so): churn.csv's logreg, xgb, prior beside a 0/1 target are
     three models, and reading them as one model's classes would score something no one predicted."""
@@ -801,6 +801,90 @@ def _bare_classes_named(
         "separate models; for a binary target use a binary loss (bce, bce_logits, hinge), or name one model's "
         f"class columns MODEL{sep}CLASS (or state the class of each column with --classes)"
     )
+
+
+# Columns named like the target's labels are one model's class probabilities when every sampled row
+# sums to 1 within this: an export rounded to 4 decimals is still one (cce later holds rows to 1e-6).
+LABEL_COLUMNS_SUM = 1e-3
+
+
+def _named_like_labels(source: Source, target: str, names: Sequence[str]) -> bool:
+    """Whether ``names`` (column names, or the CLASS of MODEL.CLASS) are the target's labels: every
+    sampled label among them, matched by value for a numeric target (0, 1, 2 or -1, 1)."""
+    dtype = source.schema.field(target).type
+    labels = _distinct(source.sample.column(target))
+    if not labels or pa.types.is_boolean(dtype):
+        return False
+    if is_numeric(dtype):
+        if not all(_is_int_name(n) for n in names):
+            return False
+        values = {float(n) for n in names}
+        return all(float(v) in values for v in labels)  # type: ignore[arg-type]
+    return {str(v) for v in labels} <= set(names)
+
+
+def _row_sums_off(source: Source, columns: Sequence[str]) -> tuple[int, float] | None:
+    """The first sampled row (1-based) whose values do not sum to 1, with its sum; None when all do."""
+    import numpy as np
+
+    from .arrow_numpy import to_float64
+
+    if not all(is_numeric(source.schema.field(c).type) for c in columns):
+        return (1, float("nan"))
+    sums = np.column_stack([to_float64(source.sample.column(c)) for c in columns]).sum(axis=1)
+    off = np.flatnonzero(np.isfinite(sums) & (np.abs(sums - 1.0) > LABEL_COLUMNS_SUM))
+    return (int(off[0]) + 1, float(sums[off[0]])) if off.size else None
+
+
+def _class_pairs(
+    source: Source, target: str, models: list[Model], sep: str, positive: str | None, notes: list[str]
+) -> list[Model]:
+    """Two columns named like a binary target's two labels (m.stay, m.churn; or bare 0, 1) are one model's
+    class probabilities when their rows sum to 1: scored as one model by the positive class's column,
+    never as two models of which one is the complement."""
+    cols = [m.columns[0] for m in models]
+    groups = _groups(cols, sep)
+    if all(len(g) == 1 for g in groups.values()):
+        pairs = {source.stem: (cols, cols)} if len(cols) == 2 else {}
+    else:
+        pairs = {m: (g, [c.rsplit(sep, 1)[1] for c in g]) for m, g in groups.items() if len(g) == 2}
+    out = {m.columns[0]: m for m in models}
+    for name, (pair, labels) in pairs.items():
+        chosen = _positive_column(pair, labels, positive)
+        if chosen is None or not _named_like_labels(source, target, labels):
+            continue
+        off = _row_sums_off(source, pair)
+        if off is not None:
+            notes.append(
+                f"{pair[0]}, {pair[1]} are named like the target's labels, but their values in row {off[0]} sum to "
+                f"{off[1]:.6g}, not 1: each is scored as a model of its own"
+            )
+            continue
+        other = pair[1] if chosen == pair[0] else pair[0]
+        notes.append(
+            f"{name}: {pair[0]}, {pair[1]} are its two class probabilities (rows sum to 1), read as the "
+            f"probability of the positive class {chosen!r} ({other!r} is its complement)"
+        )
+        out[pair[0]] = Model(name, (chosen,))
+        del out[pair[1]]
+    return list(out.values())
+
+
+def _positive_column(pair: Sequence[str], labels: Sequence[str], positive: str | None) -> str | None:
+    """The column of the positive label (1 where none is given), or None."""
+    for col, label in zip(pair, labels, strict=True):
+        if positive is None and _is_int_name(label) and int(label) == 1:
+            return col
+        if positive is not None and (label == positive or (_is_int_name(label) and _same_number(label, positive))):
+            return col
+    return None
+
+
+def _same_number(a: str, b: str) -> bool:
+    try:
+        return float(a) == float(b)
+    except ValueError:
+        return False
 
 
 def _is_int_name(name: str) -> bool:
@@ -839,6 +923,17 @@ def _guess_task(source: Source, target: str, grouped: bool, positive: str | None
         raise ColumnError(
             f"{source.name}: the target {target!r} holds the labels {shown}; for a binary task name the positive "
             "one with --positive LABEL, for a multiclass task give one prediction column per class (MODEL.CLASS)"
+        )
+    if not grouped and len(pred_cols) > 1 and _named_like_labels(source, target, pred_cols):
+        # scikit-learn's predict_proba as a DataFrame: columns 0, 1, 2 beside a target of 0..2.
+        off = _row_sums_off(source, pred_cols)
+        if off is None:
+            return "multiclass"
+        raise ColumnError(
+            f"{source.name}: the columns {_list(pred_cols, 5)} are named like the classes of the target {target!r}, "
+            f"but their values in row {off[0]} sum to {off[1]:.6g}, not 1, so they may be one model's class scores "
+            "or separate models; say which with -l cce_logits (class scores), or a regression or binary loss "
+            "(-l mse, -l bce: each column a model)"
         )
     if pa.types.is_boolean(dtype):
         return "binary"
