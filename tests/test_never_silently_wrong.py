@@ -65,6 +65,14 @@ CLASSIFICATION = [loss.name for loss in losscli.losses.REGISTRY if "regression" 
 
 
 @pytest.mark.parametrize("name", CLASSIFICATION)
+def test_classification_losses_refuse_a_regression_file(sample: Path, name: str) -> None:
+    result = runner.invoke(app, ["eval", str(sample / "house_prices.csv"), "-l", name])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.count("\n") == 1
+    assert "regression loss" in result.stderr or "binary losses need labels 0/1" in result.stderr
+
+
+@pytest.mark.parametrize("name", CLASSIFICATION)
 @pytest.mark.parametrize("file", ["forecast.csv", "forecast_quantiles.csv"])
 def test_classification_losses_refuse_predictive_distributions(sample: Path, name: str, file: str) -> None:
     result = runner.invoke(app, ["eval", str(sample / file), "-l", name])

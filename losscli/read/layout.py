@@ -794,12 +794,19 @@ def _bare_classes_named(source: Source, specs: Sequence[LossSpec], target: str, 
     if named:
         return
     asked = f"{specs[0].label} reads" if specs else "a multiclass task reads"
-    shown = ", ".join(_shown(v) for v in labels[:5])
+    shown = ", ".join(_shown(v) for v in labels[:5]) + (", ..." if len(labels) > 5 else "")
+    numbers = [float(v) for v in labels if isinstance(v, int | float)]  # type: ignore[arg-type]
+    if numbers and set(numbers) <= {0.0, 1.0, -1.0}:
+        instead = "for a binary target use a binary loss (bce, bce_logits, hinge)"
+    elif numbers and not all(v.is_integer() for v in numbers):
+        instead = "for a target of numbers use a regression loss (mse, mae, ...)"
+    else:
+        instead = "for separate models use a loss of one prediction a row"
     raise ColumnError(
         f"{source.name}: {asked} one model's class columns, but {_list(pred_cols, 5)} have no MODEL{sep}CLASS "
         f"prefix and are not named like the classes of the target {target!r} ({shown}), so they look like "
-        "separate models; for a binary target use a binary loss (bce, bce_logits, hinge), or name one model's "
-        f"class columns MODEL{sep}CLASS (or state the class of each column with --classes)"
+        f"separate models; {instead}, or name one model's class columns MODEL{sep}CLASS (or state the class "
+        "of each column with --classes)"
     )
 
 
