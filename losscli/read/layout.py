@@ -795,7 +795,7 @@ def _bare_classes_named(source: Source, specs: Sequence[LossSpec], target: str, 
         return
     asked = f"{specs[0].label} reads" if specs else "a multiclass task reads"
     shown = ", ".join(_shown(v) for v in labels[:5]) + (", ..." if len(labels) > 5 else "")
-    numbers = [float(v) for v in labels if isinstance(v, int | float)]  # type: ignore[arg-type]
+    numbers = [float(v) for v in labels if isinstance(v, int | float)]
     if numbers and set(numbers) <= {0.0, 1.0, -1.0}:
         instead = "for a binary target use a binary loss (bce, bce_logits, hinge)"
     elif numbers and not all(v.is_integer() for v in numbers):
