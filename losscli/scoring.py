@@ -55,13 +55,7 @@ def score(
         truth, pred = np.asarray(y_true), np.asarray(y_pred)
         sample_weight = _weight_vector(sample_weight, len(truth) if truth.ndim else 0)
         _real(truth, pred, sample_weight)
-        if levels and "regression" not in spec.loss.tasks:
-            raise BadValueError(
-                f"levels= gives the levels of quantile predictions, but {spec.label} is a "
-                f"{'/'.join(spec.loss.tasks)} loss, which scores no quantiles; leave out levels"
-            )
-        if len(levels) == 1 and pred.ndim == 1:  # one quantile a row: the column it is
-            pred = pred.reshape(-1, 1)
+        pred = _with_levels(spec.label, spec.loss.tasks, pred, levels)
         shape = _distribution_shape(spec.label, spec.loss.pred_shape, pred, levels)
         if shape is None:
             truth, pred = _columns_as_vectors(spec.loss.tasks, truth, pred)
@@ -102,6 +96,16 @@ def _weight_vector(sample_weight: Any, rows: int) -> np.ndarray | None:
             "(a 1-D array, an (n, 1) column or a scalar)"
         )
     return weight
+
+
+def _with_levels(label: str, tasks: Sequence[str], y_pred: np.ndarray, levels: Sequence[float]) -> np.ndarray:
+    """Quantile levels belong to a regression loss; one level makes a 1-D y_pred the column it is."""
+    if levels and "regression" not in tasks:
+        raise BadValueError(
+            f"levels= gives the levels of quantile predictions, but {label} is a "
+            f"{'/'.join(tasks)} loss, which scores no quantiles; leave out levels"
+        )
+    return y_pred.reshape(-1, 1) if len(levels) == 1 and y_pred.ndim == 1 else y_pred
 
 
 def _real(y_true: np.ndarray, y_pred: np.ndarray, sample_weight: Any) -> None:

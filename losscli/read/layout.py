@@ -155,17 +155,7 @@ def resolve_layout(source: Source, specs: Sequence[LossSpec], request: Request) 
     for column in numbers:  # the columns read as numbers (the predictions were checked when found)
         refuse_other_notation(source, column, request.inputs.decimal)
     dist_models, pred_cols = distribution_models(pred_cols, columns.class_sep)
-    if dist_models and not pred_cols:
-        task: Task = "regression"
-        _only_regression(source, specs, roles.target, dist_models)
-    elif roles.soft:
-        task = _soft_task(specs)
-    else:
-        task = _decide_task(source, specs, roles.target, pred_cols, columns, request)
-    _check_task_options(source, request, roles, task)
-    _one_value_per_row(source, specs, task, pred_cols)
-    if task == "multiclass" and not roles.soft and not columns.classes:
-        _bare_classes_named(source, specs, roles.target, pred_cols, columns.class_sep)
+    task = _task_of(source, specs, request, roles, pred_cols, dist_models)
     models, class_names = (
         _group_models(source, task, pred_cols, columns.class_sep, columns.classes) if pred_cols else ([], ())
     )
@@ -199,6 +189,30 @@ def resolve_layout(source: Source, specs: Sequence[LossSpec], request: Request) 
         guessed=frozenset(c for c in source.schema.names if source.guessed(c)),
         decimal=request.inputs.decimal,
     )
+
+
+def _task_of(
+    source: Source,
+    specs: Sequence[LossSpec],
+    request: Request,
+    roles: _Roles,
+    pred_cols: list[str],
+    dist_models: list[Model],
+) -> Task:
+    """The task, from the losses or the data, with the options and columns it cannot take refused."""
+    columns = request.columns
+    if dist_models and not pred_cols:
+        task: Task = "regression"
+        _only_regression(source, specs, roles.target, dist_models)
+    elif roles.soft:
+        task = _soft_task(specs)
+    else:
+        task = _decide_task(source, specs, roles.target, pred_cols, columns, request)
+    _check_task_options(source, request, roles, task)
+    _one_value_per_row(source, specs, task, pred_cols)
+    if task == "multiclass" and not roles.soft and not columns.classes:
+        _bare_classes_named(source, specs, roles.target, pred_cols, columns.class_sep)
+    return task
 
 
 def _find_roles(source: Source, request: Request) -> _Roles:
