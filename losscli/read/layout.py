@@ -795,7 +795,7 @@ def _bare_classes_named(source: Source, specs: Sequence[LossSpec], target: str, 
     three models, and reading them as one model's classes would score something no one predicted."""
     if any(_is_list(source.schema.field(c).type) for c in pred_cols):
         return
-    if any(len(cols) > 1 for cols in _groups(pred_cols, sep).values()):
+    if any(sep and sep in c for c in pred_cols):  # MODEL.CLASS columns: the grouping's own checks
         return
     labels = _distinct(source.sample.column(target))
     if pa.types.is_boolean(source.schema.field(target).type):
