@@ -248,3 +248,12 @@ def test_class_named_columns_that_do_not_sum_to_one_are_refused(tmp_path: Path) 
     assert result.exit_code == 2, result.output
     assert "named like the classes of the target 'y'" in result.stderr
     assert "-l cce_logits" in result.stderr
+
+
+def test_a_regression_loss_over_class_probabilities_says_so(tmp_path: Path) -> None:
+    path = write(tmp_path, "p.csv", "y,0,1,2\n0,0.7,0.2,0.1\n2,0.1,0.3,0.6\n1,0.2,0.5,0.3\n")
+    result = runner.invoke(app, ["eval", path, "-l", "mse", "-f", "csv"])
+    assert result.exit_code == 0, result.output
+    assert "like one model's class probabilities; mse scores each as a model" in result.stderr
+    rows = pd.read_csv(io.StringIO(result.stdout)).set_index("model")
+    assert rows.loc[2, "mse"] == pytest.approx(np.mean((np.array([0.1, 0.6, 0.3]) - [0, 2, 1]) ** 2), rel=1e-12)

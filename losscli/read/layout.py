@@ -156,6 +156,7 @@ def resolve_layout(source: Source, specs: Sequence[LossSpec], request: Request) 
         refuse_other_notation(source, column, request.inputs.decimal)
     dist_models, pred_cols = distribution_models(pred_cols, columns.class_sep)
     task = _task_of(source, specs, request, roles, pred_cols, dist_models)
+    notes += _classes_as_models(source, specs, task, roles.target, pred_cols)
     models, class_names = (
         _group_models(source, task, pred_cols, columns.class_sep, columns.classes) if pred_cols else ([], ())
     )
@@ -842,6 +843,22 @@ def _named_like_labels(source: Source, target: str, names: Sequence[str]) -> boo
         values = {float(n) for n in names}
         return all(float(v) in values for v in labels)  # type: ignore[arg-type]
     return {str(v) for v in labels} <= set(names)
+
+
+def _classes_as_models(
+    source: Source, specs: Sequence[LossSpec], task: Task, target: str, pred_cols: list[str]
+) -> list[str]:
+    """A regression loss asked for over columns that look like predict_proba's (named like the target's
+    classes, rows summing to 1) scores each column as a model, as asked: said, with the other reading."""
+    if task != "regression" or len(pred_cols) < 2 or not specs or not _named_like_labels(source, target, pred_cols):
+        return []
+    if _row_sums_off(source, pred_cols) is not None:
+        return []
+    return [
+        f"columns {_list(pred_cols, 5)} are named like the classes of the target {target!r} and their rows sum "
+        f"to 1, like one model's class probabilities; {specs[0].label} scores each as a model, as asked "
+        "(a multiclass loss such as cce reads them as one model's classes)"
+    ]
 
 
 def _row_sums_off(source: Source, columns: Sequence[str]) -> tuple[int, float] | None:
