@@ -41,6 +41,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from . import processes
 from .workers import parallel_iter
 
 REPLICATE_BLOCK = 128
@@ -240,6 +241,11 @@ Piece = tuple[int, int, "_PieceGroups | None"]
 def _reduce(seed: int, start: int, columns: np.ndarray, codes: np.ndarray, groups: int, replicates: int) -> np.ndarray:
     """The replicate sums of ``columns``: (c, B, groups)."""
     rows, width = columns.shape
+    # One group: blocks on worker processes when the run has them (processes.py). Many groups
+    # stay on threads: there a block writes its own slice of every group's sums.
+    pool = processes.for_batch(rows * replicates) if groups == 1 else None
+    if pool is not None:
+        return pool.replicate_sums(seed, start, columns, replicates)
     out = np.zeros((width, replicates, groups))
     step = _piece_rows(groups)
     spans = [_pieces(codes, lo, min(rows, lo + SPAN_ROWS), step, groups, width) for lo in range(0, rows, SPAN_ROWS)]
@@ -252,12 +258,7 @@ def _reduce(seed: int, start: int, columns: np.ndarray, codes: np.ndarray, group
         # group, a partial of its own, added below in task order.
         target = out[:, q0:q1, :] if groups > 1 else np.zeros((width, q1 - q0, 1))
         for pieces in task_spans:
-            lo, hi = pieces[0][0], pieces[-1][1]
-            counts = draws(seed, q0 // REPLICATE_BLOCK, start + lo, hi - lo)[:, : q1 - q0]
-            # An infinite loss times a count of 0 is nan: expected, and said in a note (engines/local).
-            with np.errstate(invalid="ignore", over="ignore"):
-                for p_lo, p_hi, local in pieces:
-                    _add_piece(target, counts[p_lo - lo : p_hi - lo], columns[p_lo:p_hi], local)
+            _add_span(target, seed, start, columns, q0, q1, pieces)
         return target
 
     if groups > 1:
@@ -268,6 +269,34 @@ def _reduce(seed: int, start: int, columns: np.ndarray, codes: np.ndarray, group
     for (q0, _), part in zip(tasks, parallel_iter(one_task, tasks), strict=True):
         out[:, q0 : q0 + part.shape[1], :] += part
     return out
+
+
+def block_sums(seed: int, start: int, columns: np.ndarray, replicates: int, q0: int) -> np.ndarray:
+    """The sums of replicate block q0.. of one group's ``columns``, (c, block, 1), as ``_reduce``
+    makes them on threads: each span's partial sums, added in span order (the same digits;
+    worker processes compute blocks with this)."""
+    rows, width = columns.shape
+    q1 = min(replicates, q0 + REPLICATE_BLOCK)
+    total = np.zeros((width, q1 - q0, 1))
+    step = _piece_rows(1)
+    for lo in range(0, rows, SPAN_ROWS):
+        hi = min(rows, lo + SPAN_ROWS)
+        part = np.zeros((width, q1 - q0, 1))
+        _add_span(part, seed, start, columns, q0, q1, [(a, min(hi, a + step), None) for a in range(lo, hi, step)])
+        total += part
+    return total
+
+
+def _add_span(
+    target: np.ndarray, seed: int, start: int, columns: np.ndarray, q0: int, q1: int, pieces: list[Piece]
+) -> None:
+    """Add the sums of replicates q0..q1 over one span's pieces of rows to ``target``."""
+    lo, hi = pieces[0][0], pieces[-1][1]
+    counts = draws(seed, q0 // REPLICATE_BLOCK, start + lo, hi - lo)[:, : q1 - q0]
+    # An infinite loss times a count of 0 is nan: expected, and said in a note (engines/local).
+    with np.errstate(invalid="ignore", over="ignore"):
+        for p_lo, p_hi, local in pieces:
+            _add_piece(target, counts[p_lo - lo : p_hi - lo], columns[p_lo:p_hi], local)
 
 
 def _pieces(codes: np.ndarray, lo: int, hi: int, step: int, groups: int, width: int) -> list[Piece]:

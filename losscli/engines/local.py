@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import operator
@@ -106,8 +107,20 @@ def run(
         keep_freed_memory()
     plan = make_plan(source, request)
     watch = None if observer is None else observer(source, plan, request)
-    partial = accumulate(source, plan, request, per_row=per_row, progress=progress, observer=watch)
+    with _bootstrap_processes(source, request):
+        partial = accumulate(source, plan, request, per_row=per_row, progress=progress, observer=watch)
     return conclude(plan, partial, request, notes or [])
+
+
+def _bootstrap_processes(source: Source, request: Request) -> contextlib.AbstractContextManager[None]:
+    """Worker processes for the bootstrap of one group (core/processes.py) for the pass, ended
+    after it; started now when the source says its rows (their start-up overlaps the first batch)."""
+    replicates = request.stats.replicates
+    if not replicates or request.stats.by:
+        return contextlib.nullcontext()
+    from ..core import processes
+
+    return processes.session(None if source.rows is None else source.rows * replicates)
 
 
 def new_accumulator(plan: Plan, request: Request) -> Accumulator:
