@@ -243,7 +243,7 @@ def _reduce(seed: int, start: int, columns: np.ndarray, codes: np.ndarray, group
     rows, width = columns.shape
     # One group: blocks on worker processes when the run has them (processes.py). Many groups
     # stay on threads: there a block writes its own slice of every group's sums.
-    pool = processes.for_batch(rows * replicates) if groups == 1 else None
+    pool = processes.for_batch(rows, replicates) if groups == 1 else None
     if pool is not None:
         return pool.replicate_sums(seed, start, columns, replicates)
     out = np.zeros((width, replicates, groups))

@@ -42,12 +42,14 @@ import numpy as np
 if TYPE_CHECKING:  # imported when a run starts workers: a run without them does not pay 15 ms
     from multiprocessing.connection import Connection
 
-# Start the workers when a run's replicate work (rows x B) is at least this: about 0.1 s of
-# bootstrap alone, more than a worker's start-up (0.1-0.2 s of CPU, on the other core).
-START_WORK = 100_000 * 1000
-# Use them for a batch whose work (rows x B) is at least this: a block is then a few ms,
-# against about 0.3 ms to copy a batch's columns and message a worker.
-BATCH_WORK = 16_384 * 1000
+# Start the workers when a run's replicate work (rows x B) is at least this (about 0.4 s of
+# bootstrap on threads): a worker's start-up (an interpreter and NumPy, 90 ms of CPU) slows
+# the run below it, measured on a busy 2-core VM (4 models x 2 losses, B = 1000: 200k rows
+# 1.1x slower, 300k 1.1x, 500k 0.86x, 1M 0.74x of the time on threads).
+START_WORK = 400_000 * 1000
+# Use them for a batch whose work (rows x B) is at least this and that has two blocks or more:
+# 2048 rows x B = 1000 take 0.76x the time on threads, 1024 rows 0.9x, 512 rows more.
+BATCH_WORK = 1 << 21
 _CONTROL_WORDS = 3  # generation, next block, blocks
 _WORKER_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 _WORKER_CODE = "from losscli.core.processes import serve; serve()"
@@ -136,6 +138,7 @@ class Pool:
         self.data_id = 0
         self.generation = 0
         self.block_seconds = 0.05  # how long a block takes here (measured from the first)
+        self.from_workers = 0  # blocks whose sums a worker computed
         self.workers: list[_Worker] = []
         try:
             for _ in range(count):
@@ -208,13 +211,15 @@ class Pool:
         conns = {w.conn: w for w in self.workers}
         ready = wait(list(conns), timeout=max(0.01, 2 * self.block_seconds)) if conns else []
         for conn in ready:
+            worker = conns[conn]  # type: ignore[index]
             try:
-                generation, block, sums = conn.recv()  # type: ignore[union-attr]
+                generation, block, sums = worker.conn.recv()
             except (EOFError, OSError):
-                self._retire(conns[conn])  # type: ignore[index]
+                self._retire(worker)
                 continue
             if generation == self.generation and block not in done:
                 self._keep(out, done, block, sums)
+                self.from_workers += 1
         return bool(ready)
 
     def _keep(self, out: np.ndarray, done: set[int], block: int, sums: np.ndarray) -> None:
@@ -284,17 +289,25 @@ def _start() -> None:
         _pool = Pool(thread_count() - 1)
 
 
-def for_batch(work: int) -> Pool | None:
-    """The pool for a batch of ``work`` (rows x B) of one group, or None (threads do it)."""
+def for_batch(rows: int, replicates: int) -> Pool | None:
+    """The pool for a batch of ``rows`` x B ``replicates`` of one group, or None (threads do it)."""
+    from .workers import thread_count
+
     global _seen
-    if _owner != threading.get_ident():
+    if _owner != threading.get_ident() or thread_count() <= 1:
         return None
-    _seen += work
+    _seen += rows * replicates
     if _pool is None and _unknown and _seen >= START_WORK:
         _start()
-    if work < BATCH_WORK:
+    if rows * replicates < BATCH_WORK or replicates <= _block():
         return None
     return _pool if _pool is not None and _pool.workers else None
+
+
+def _block() -> int:
+    from .bootstrap import REPLICATE_BLOCK
+
+    return REPLICATE_BLOCK
 
 
 def serve() -> None:
@@ -305,10 +318,9 @@ def serve() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     conn = Connection(int(sys.argv[1]))
     try:
-        _serve(conn)
-    except (EOFError, OSError):
-        pass
-    os._exit(0)  # nothing to tear down: the main process has what matters
+        _serve(conn)  # until the socket closes (EOFError); any failure: the main process computes its blocks
+    finally:
+        os._exit(0)  # nothing to tear down: the main process has what matters
 
 
 def _serve(conn: Connection) -> None:
