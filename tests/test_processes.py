@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -189,7 +190,8 @@ def test_no_worker_outlives_a_run_or_an_error_in_a_batch(monkeypatch: pytest.Mon
 
 
 def test_no_processes_where_they_must_not_run(monkeypatch: pytest.MonkeyPatch) -> None:
-    """One thread, a daemonic process, a thread other than the session's: threads do the blocks."""
+    """One thread, a daemonic process, an embedded interpreter, a thread other than the
+    session's: threads do the blocks."""
     import multiprocessing
 
     monkeypatch.setattr(processes, "BATCH_WORK", 0)
@@ -204,6 +206,10 @@ def test_no_processes_where_they_must_not_run(monkeypatch: pytest.MonkeyPatch) -
             daemon = True
 
         monkeypatch.setattr(multiprocessing, "current_process", lambda: Daemonic())
+        assert not processes.wanted()
+        monkeypatch.undo()
+        assert processes.wanted()
+        monkeypatch.setattr(sys, "executable", "/usr/bin/uwsgi")  # an embedding program: no interpreter
         assert not processes.wanted()
         monkeypatch.undo()
         monkeypatch.setattr(processes, "BATCH_WORK", 0)

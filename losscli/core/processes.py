@@ -93,7 +93,10 @@ class _Worker:
         from multiprocessing.connection import Connection
 
         mine, theirs = socket.socketpair()
-        env = {**os.environ, **_WORKER_ENV}
+        # The worker imports this very losscli (not another on its default path).
+        home = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        path = os.pathsep.join(p for p in (home, os.environ.get("PYTHONPATH")) if p)
+        env = {**os.environ, **_WORKER_ENV, "PYTHONPATH": path}
         try:
             self.process = subprocess.Popen(
                 [sys.executable, "-c", _WORKER_CODE, str(theirs.fileno())],
@@ -244,7 +247,10 @@ def wanted() -> bool:
     """Whether worker processes may run here (a Dask worker or a daemonic process: no)."""
     from .workers import thread_count
 
-    if thread_count() <= 1 or not hasattr(os, "memfd_create") or not sys.executable:
+    if thread_count() <= 1 or not hasattr(os, "memfd_create"):
+        return False
+    # An embedding program's executable (uWSGI, a frozen app) is no interpreter to start workers with.
+    if not os.path.basename(sys.executable or "").startswith(("python", "pypy")):
         return False
     import multiprocessing
 
