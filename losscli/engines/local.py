@@ -105,9 +105,9 @@ def run(
     set_threads(request.engine.threads)
     if request.caller == "cli":  # a process of its own: batches reuse the memory freed before them
         keep_freed_memory()
-    plan = make_plan(source, request)
-    watch = None if observer is None else observer(source, plan, request)
-    with _bootstrap_processes(source, request):
+    with _bootstrap_processes(source, request):  # started before the plan: their start-up overlaps it
+        plan = make_plan(source, request)
+        watch = None if observer is None else observer(source, plan, request)
         partial = accumulate(source, plan, request, per_row=per_row, progress=progress, observer=watch)
     return conclude(plan, partial, request, notes or [])
 
