@@ -300,3 +300,20 @@ def test_a_command_line_run_uses_a_worker_and_says_nothing_of_it(tmp_path: Path)
     assert one.returncode == 0, one.stderr
     assert both.stdout == one.stdout
     assert both.stderr == one.stderr
+
+
+def test_a_text_files_rows_are_estimated_from_its_size(tmp_path: Path) -> None:
+    """A CSV does not say its rows: its bytes at its first MiB's rate start the workers early."""
+    from losscli.engines.local import _rows_by_size
+    from losscli.read.inputs import open_inputs
+
+    n = 100_000
+    y = np.random.default_rng(0).normal(size=n)
+    path = tmp_path / "p.csv"
+    pd.DataFrame({"y": y, "a": y + 1}).to_csv(path, index=False)
+    source, _ = open_inputs(request(paths=(str(path),)))
+    assert source.rows is None
+    rows = _rows_by_size(source, (str(path),))
+    assert rows is not None
+    assert 0.8 * n < rows < 1.25 * n
+    assert _rows_by_size(source, ("-",)) is None

@@ -10,6 +10,7 @@ import contextlib
 import functools
 import math
 import operator
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
@@ -120,7 +121,23 @@ def _bootstrap_processes(source: Source, request: Request) -> contextlib.Abstrac
         return contextlib.nullcontext()
     from ..core import processes
 
-    return processes.session(None if source.rows is None else source.rows * replicates)
+    rows = source.rows if source.rows is not None else _rows_by_size(source, request.inputs.paths)
+    return processes.session(None if rows is None else rows * replicates)
+
+
+def _rows_by_size(source: Source, paths: tuple[str, ...]) -> int | None:
+    """A text file's rows, roughly: its bytes at the rate of the sample its first MiB gave (a
+    compressed file's compressed bytes: fewer, so workers start late rather than needlessly)."""
+    from ..read.rows import HEAD_BYTES
+
+    if len(paths) != 1 or paths[0] == "-" or not source.sample.num_rows:
+        return None
+    try:
+        size = os.stat(paths[0]).st_size
+    except OSError:
+        return None
+    sampled = int(source.sample.num_rows)
+    return max(sampled, size * sampled // HEAD_BYTES)
 
 
 def new_accumulator(plan: Plan, request: Request) -> Accumulator:
