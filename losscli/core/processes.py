@@ -52,7 +52,10 @@ START_WORK = 400_000 * 1000
 BATCH_WORK = 1 << 21
 _CONTROL_WORDS = 3  # generation, next block, blocks
 _WORKER_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-_WORKER_CODE = "from losscli.core.processes import serve; serve()"
+_WORKER_CODE = (
+    "import sys\nif {home!r} not in sys.path: sys.path.insert(0, {home!r})\n"
+    "from losscli.core.processes import serve\nserve()"
+)
 
 
 class _Shared:
@@ -93,19 +96,19 @@ class _Worker:
         from multiprocessing.connection import Connection
 
         mine, theirs = socket.socketpair()
-        # The worker imports this very losscli (not another on its default path).
+        # The worker imports this very losscli: its folder goes first on the worker's path unless
+        # there already (a site-packages folder in PYTHONPATH would shadow the standard library).
         home = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-        path = os.pathsep.join(p for p in (home, os.environ.get("PYTHONPATH")) if p)
-        env = {**os.environ, **_WORKER_ENV, "PYTHONPATH": path}
+        code = _WORKER_CODE.format(home=home)
         try:
             self.process = subprocess.Popen(
-                [sys.executable, "-c", _WORKER_CODE, str(theirs.fileno())],
+                [sys.executable, "-c", code, str(theirs.fileno())],
                 pass_fds=[theirs.fileno()],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
                 start_new_session=True,
-                env=env,
+                env={**os.environ, **_WORKER_ENV},
             )
         finally:
             theirs.close()
