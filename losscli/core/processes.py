@@ -291,11 +291,15 @@ def session(expected_work: int | None) -> Iterator[None]:
 
 
 def _start() -> None:
-    global _pool
+    global _pool, _unknown
     from .workers import thread_count
 
+    _unknown = False  # started once (or failed once) in a session
     if _pool is None:
-        _pool = Pool(thread_count() - 1)
+        try:
+            _pool = Pool(thread_count() - 1)
+        except OSError:  # no shared file (too many open files, no memfd): threads do it
+            _pool = None
 
 
 def for_batch(rows: int, replicates: int) -> Pool | None:
