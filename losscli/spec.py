@@ -64,10 +64,16 @@ class LossSpec:
 
     @property
     def label(self) -> str:
-        """The column header: ``huber`` or, with parameters given, ``huber(delta=2)``."""
-        if not self.given:
+        """The column header: ``huber`` or, with parameters given, ``huber(delta=2)``.
+
+        A parameter given at its default is left out (``huber:delta=1`` is ``huber``): a spec
+        pasted from a signature, which writes every default, keeps the headers of the run it
+        came from."""
+        defaults = self.loss.defaults()
+        shown = [(k, v) for k, v in self.given if k not in defaults or format_value(v) != format_value(defaults[k])]
+        if not shown:
             return self.loss.name
-        inner = ",".join(f"{k}={format_value(v)}" for k, v in self.given)
+        inner = ",".join(f"{k}={format_value(v)}" for k, v in shown)
         return f"{self.loss.name}({inner})"
 
 

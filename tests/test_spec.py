@@ -91,7 +91,8 @@ def test_words_and_booleans() -> None:
     assert parse_spec("focal:alpha=none").params["alpha"] is None
     assert parse_spec("focal:alpha=0.25").params["alpha"] == 0.25
     assert parse_spec("mape:percent=true").params["percent"] is True
-    assert parse_spec("mape:percent=no").label == "mape(percent=false)"
+    assert parse_spec("mape:percent=no").params["percent"] is False
+    assert parse_spec("mape:percent=yes").label == "mape(percent=true)"
     assert parse_spec("tweedie:power=1.5").params["power"] == 1.5
     assert parse_spec("tweedie:power=-1").params["power"] == -1.0
 

@@ -30,7 +30,7 @@ from .. import __version__
 from ..core.accumulate import GroupKey
 from ..plots.collect import Distributions, distributions
 from .render import _human_header, _human_rows, best_matrices, caption, groups_shown, table_targets
-from .summary import Row, group_text, signature, spec_with_all_params, summary
+from .summary import Row, group_text, run_params, signature, spec_with_all_params, summary
 
 if TYPE_CHECKING:
     import numpy as np
@@ -258,7 +258,7 @@ def facts(ev: Evaluation, command: str | None = None) -> list[tuple[str, str]]:
         out.insert(1, ("truth", f"{inputs.truth} (joined on the id, {inputs.join_policy})"))
     if stats.by:
         out.append(("groups (--by)", ", ".join(stats.by)))
-    out.append(("losses", ", ".join(spec_with_all_params(s.name, s.params_for(ev.layout.task)) for s in ev.specs)))
+    out.append(("losses", ", ".join(spec_with_all_params(s.name, run_params(s, ev)) for s in ev.specs)))
     if stats.ci is not None:
         out.append(("intervals", f"{stats.ci:g} bootstrap, {stats.replicates} replicates, seed {stats.seed_value}"))
     if stats.baseline is not None:

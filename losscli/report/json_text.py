@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 
 from ..arrow_buffers import bool_array, int64_array
 from . import columns_text as ct
-from .summary import json_value, rank_and_missing, rank_matrix, sort_label
+from .summary import json_value, rank_and_missing, rank_matrix, run_params, sort_label
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -103,7 +103,7 @@ class _Plan:
             ct.strings([json.dumps(json_value(g[i] if g else None)) for g in table.groups]) for i in range(len(by))
         ]
         slots = ["value", "n", "rank"]
-        params = {s.label: s.params_for(ev.layout.task) for s in specs}
+        params = {s.label: run_params(s, ev) for s in specs}
 
         def record(k: int, group: Any) -> str:
             s = specs[k // self.M]

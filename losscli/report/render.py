@@ -29,6 +29,7 @@ from .summary import (
     rank_lists,
     rank_matrix,
     ranks_shown,
+    run_params,
     signature,
     sort_label,
     summary,
@@ -464,7 +465,7 @@ def records(ev: Evaluation, sort: str | None = None) -> list[dict[str, Any]]:
         columns[key] = (values, table.n[key].tolist(), fields)
     by = ev.stats.by
     groups = [None if g is None else dict(zip(by, map(json_value, g), strict=True)) for g in table.groups]
-    params = {s.label: s.params_for(ev.layout.task) for s in ev.specs}
+    params = {s.label: run_params(s, ev) for s in ev.specs}
     out = []
     for t in range(len(table.groups)):
         for j in order[t]:

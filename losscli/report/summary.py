@@ -302,7 +302,7 @@ def signature(ev: Evaluation) -> str:
     it can be pasted back into ``-l``.
     """
     parts = [f"losscli:{__version__}"]
-    parts += [spec_with_all_params(s.name, s.params_for(ev.layout.task)) for s in ev.specs]
+    parts += [spec_with_all_params(s.name, run_params(s, ev)) for s in ev.specs]
     parts.append(f"weight:{ev.layout.weight or 'none'}")
     parts.append(f"reduction:{ev.stats.reduction}")
     if ev.stats.ci is not None:
@@ -313,6 +313,19 @@ def signature(ev: Evaluation) -> str:
     if ev.stats.baseline is not None:
         parts.append(f"baseline:{ev.stats.baseline}:test=paired_t")
     return "|".join(parts)
+
+
+def run_params(spec: LossSpec, ev: Evaluation) -> dict[str, Any]:
+    """The parameters that shaped ``spec`` in this run: what a signature or a record shows.
+
+    On a quantile set, quantile averages the pinball loss over the set's own levels and
+    alpha is refused (a point model beside it takes the default), so alpha is left out:
+    ``quantile`` pastes back, ``quantile:alpha=0.5`` would not and would misdescribe the value.
+    """
+    params = spec.params_for(ev.layout.task)
+    if spec.loss.on_quantiles is not None and any(m.kind == "quantiles" for m in ev.layout.models):
+        params.pop("alpha", None)
+    return params
 
 
 def spec_with_all_params(name: str, params: dict[str, Any]) -> str:
@@ -334,7 +347,7 @@ def meta(ev: Evaluation) -> dict[str, Any]:
         "by": list(ev.stats.by),
         "losses": [
             {"label": s.label, "loss": s.name, "params": p, "spec": spec_with_all_params(s.name, p)}
-            for s, p in ((s, s.params_for(ev.layout.task)) for s in ev.specs)
+            for s, p in ((s, run_params(s, ev)) for s in ev.specs)
         ],
         "ci": None if ev.stats.ci is None else _ci_meta(ev),
         "baseline": ev.stats.baseline,

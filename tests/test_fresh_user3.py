@@ -1,0 +1,57 @@
+"""Defects the third fresh user found (each test failed before its fix)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from losscli import losses
+from losscli.cli import app
+
+runner = CliRunner()
+SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"
+FILES = {
+    "regression": ["house_prices.csv", "forecast.csv", "forecast_quantiles.csv"],
+    "binary": ["churn.csv"],
+    "multiclass": ["iris_probs.csv"],
+}
+
+
+def _signature_specs(stderr: str) -> list[str]:
+    line = next(x for x in stderr.splitlines() if "signature: " in x)
+    parts = line.split("signature: ", 1)[1].split("|")[1:]
+    return [p for p in parts if not p.startswith(("weight:", "reduction:", "ci:", "baseline:"))]
+
+
+def _log_probabilities(tmp_path: Path) -> str:
+    frame = pd.read_csv(SAMPLE / "iris_probs.csv")
+    models = frame.columns[2:]
+    frame[models] = np.log(frame[models].clip(lower=1e-12))
+    path = tmp_path / "iris_logp.csv"
+    frame.to_csv(path, index=False)
+    return str(path)
+
+
+@pytest.mark.parametrize("loss", [loss.name for loss in losses.all_losses()])
+def test_every_printed_signature_pastes_back_into_l(tmp_path: Path, loss: str) -> None:
+    tasks = losses.get(loss).tasks
+    ran = 0
+    names = [str(SAMPLE / f) for t in tasks for f in FILES[t]]
+    for path in dict.fromkeys(names + ([_log_probabilities(tmp_path)] if "multiclass" in tasks else [])):
+        name = Path(path).name
+        first = runner.invoke(app, ["eval", path, "-l", loss, "-f", "csv", "-v"])
+        if first.exit_code != 0:
+            continue  # this loss does not apply to this file's models
+        ran += 1
+        specs = _signature_specs(first.stderr)
+        again = runner.invoke(app, ["eval", path, *[a for s in specs for a in ("-l", s)], "-f", "csv", "-q"])
+        assert again.exit_code == 0, f"{name}: {specs}: {again.stderr}"
+        before, after = pd.read_csv(io.StringIO(first.stdout)), pd.read_csv(io.StringIO(again.stdout))
+        assert list(after.columns) == list(before.columns)  # the same headers: a signature's defaults are not labels
+        pd.testing.assert_frame_equal(after, before, rtol=1e-12)
+    assert ran, f"{loss} ran on no sample file"
