@@ -55,3 +55,14 @@ def test_every_printed_signature_pastes_back_into_l(tmp_path: Path, loss: str) -
         assert list(after.columns) == list(before.columns)  # the same headers: a signature's defaults are not labels
         pd.testing.assert_frame_equal(after, before, rtol=1e-12)
     assert ran, f"{loss} ran on no sample file"
+
+
+@pytest.mark.parametrize("baseline", ["a", "b"])
+@pytest.mark.parametrize("gate", [["--fail-if-worse"], ["--fail-if-worse-by", "mse=1"], ["--fail-above", "mse=10"]])
+def test_a_gate_never_passes_a_model_without_a_value(tmp_path: Path, baseline: str, gate: list[str]) -> None:
+    path = tmp_path / "allnan.csv"
+    path.write_text("y,a,b\n1,1.1,\n2,2.2,\n3,2.9,\n")  # --nan drop leaves b no row
+    args = ["eval", str(path), "-l", "mse", "--nan", "drop", "--baseline", baseline, *gate, "-q"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1, result.output
+    assert "FAIL b: mse" in result.stderr or "FAIL a: mse cannot be compared with b's: b has no value" in result.stderr

@@ -176,10 +176,21 @@ def _worse_by_on_shared_rows(
 
 def _significantly_worse(ev: Evaluation) -> Iterator[Gate]:
     for r in ev.results:
-        if r.verdict is None or r.verdict == "baseline":
+        if r.verdict == "baseline" or r.model == ev.stats.baseline:
             continue
         p = r.p_value if r.p_value is not None else math.nan
         base = ev.result(ev.stats.baseline or "", r.loss, r.group).value
+        if math.isnan(base) or math.isnan(r.value):
+            # No verdict because one side has no value: never a silent pass, as --fail-above
+            # and --fail-if-worse-by fail on the same data.
+            missing = ev.stats.baseline if math.isnan(base) else r.model
+            why = (
+                f"{_where(ev, r)}: {r.loss} cannot be compared with {ev.stats.baseline}'s: {missing} has no value here"
+            )
+            yield Gate("--fail-if-worse", r.model, r.loss, _group(ev, r), r.value, None, False, why)
+            continue
+        if r.verdict is None:
+            continue
         # A loss that went infinite or undefined where the baseline's did not is worse, whatever the test says.
         broken = not math.isfinite(r.value) and math.isfinite(base)
         why = (
