@@ -10,13 +10,14 @@ same data (messages name the parameters: ``y_pred``, ``sample_weight``).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from .api_errors import speaking_of_parameters
-from .errors import BadValueError, DataTypeError, OptionError
+from .errors import BadValueError, DataTypeError, LossCliWarning, OptionError
 from .request import Columns, Inputs, Request, losses_from, positive_label
 
 
@@ -77,6 +78,9 @@ def score(
         )
         request = Request(Inputs((), table), chosen, specs, caller="api")
         evaluation = run(source_from_table(table, "<arrays>"), request)
+    for note in evaluation.notes:  # as evaluate() warns on the same data: an inf is never silent
+        if note.startswith("warning: "):
+            warnings.warn(note.removeprefix("warning: "), LossCliWarning, stacklevel=2)
     return float(evaluation.results[0].value)
 
 

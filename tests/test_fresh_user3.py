@@ -10,8 +10,10 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+import losscli
 from losscli import losses
 from losscli.cli import app
+from losscli.errors import LossCliWarning
 
 runner = CliRunner()
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"
@@ -66,3 +68,13 @@ def test_a_gate_never_passes_a_model_without_a_value(tmp_path: Path, baseline: s
     result = runner.invoke(app, args)
     assert result.exit_code == 1, result.output
     assert "FAIL b: mse" in result.stderr or "FAIL a: mse cannot be compared with b's: b has no value" in result.stderr
+
+
+def test_score_warns_of_an_infinite_loss_as_evaluate_does() -> None:
+    y, p = [1e200, 0.0], [-1e200, 0.0]  # (2e200)^2 overflows float64
+    with pytest.warns(LossCliWarning, match="mse is not finite from row 1 on") as scored:
+        value = losscli.score("mse", y, p)
+    assert value == np.inf
+    with pytest.warns(LossCliWarning, match="mse is not finite from row 1 on") as evaluated:
+        losscli.evaluate(pd.DataFrame({"y": y, "y_pred": p}), "mse")
+    assert [str(w.message) for w in scored] == [str(w.message) for w in evaluated]
