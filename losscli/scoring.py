@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from .api_errors import speaking_of_parameters
-from .errors import BadValueError, DataTypeError, LossCliWarning, OptionError
+from .errors import ArgumentTypeError, BadValueError, DataTypeError, LossCliWarning, OptionError
 from .request import Columns, Inputs, Request, losses_from, positive_label
 
 
@@ -49,6 +49,7 @@ def score(
     from .read.source import source_from_table
 
     with speaking_of_parameters():
+        classes, levels = _arguments(loss, sample_weight, classes, levels)
         specs = losses_from([loss])
         if len(specs) != 1:
             raise OptionError(f"score takes one loss, got {len(specs)} ({loss!r}); call it once per loss")
@@ -73,7 +74,7 @@ def score(
             preds=("y_pred.*" if pred.ndim == 2 else "y_pred",),
             weight="sample_weight" if sample_weight is not None else None,
             positive=positive_label(positive),
-            classes=tuple(classes),
+            classes=classes,
             nan=nan,
         )
         request = Request(Inputs((), table), chosen, specs, caller="api")
@@ -110,6 +111,50 @@ def _with_levels(label: str, tasks: Sequence[str], y_pred: np.ndarray, levels: S
             f"{'/'.join(tasks)} loss, which scores no quantiles; leave out levels"
         )
     return y_pred.reshape(-1, 1) if len(levels) == 1 and y_pred.ndim == 1 else y_pred
+
+
+def _arguments(loss: Any, sample_weight: Any, classes: Any, levels: Any) -> tuple[tuple[str, ...], tuple[float, ...]]:
+    """One sentence, a TypeError or ValueError, for an argument of the wrong kind: never a
+    NumPy or string-method internal (a list as the loss, a column name as the weights)."""
+    from .api import _classes
+
+    if not isinstance(loss, str):
+        once = "; call score once per loss" if isinstance(loss, list | tuple) else ""
+        raise ArgumentTypeError(
+            f"loss= takes one loss as a string, such as 'mse' or 'huber:delta=2', not {_shown(loss)}{once}"
+        )
+    if sample_weight is not None:
+        _weights(sample_weight)
+    if isinstance(levels, str | bytes) or not isinstance(levels, Sequence | np.ndarray):
+        raise ArgumentTypeError(
+            f"levels= takes a list of quantile levels, such as [0.1, 0.5, 0.9], not {_shown(levels)}"
+        )
+    if not all(isinstance(q, int | float | np.integer | np.floating) and not isinstance(q, bool) for q in levels):
+        raise ArgumentTypeError(f"levels= takes numbers, such as [0.1, 0.5, 0.9], not {_shown(levels)}")
+    return _classes(classes), tuple(float(q) for q in levels)
+
+
+def _weights(sample_weight: Any) -> None:
+    """``sample_weight`` holds numbers: a column name is evaluate()'s ``weight=``."""
+    array = np.asarray(sample_weight)
+    if array.dtype.kind in "biufc":  # shapes: _weight_vector; complex numbers: _real
+        return
+    if array.ndim == 0:
+        name = (
+            " (a column name is evaluate()'s weight=; score takes the arrays)" if isinstance(sample_weight, str) else ""
+        )
+        raise ArgumentTypeError(
+            f"sample_weight= takes one weight per row (or one for all), not {_shown(sample_weight)}{name}"
+        )
+    for row, value in enumerate(array.tolist(), start=1):
+        try:
+            float(value)
+        except (TypeError, ValueError):
+            raise BadValueError(f"sample_weight holds {value!r:.40} at row {row}, which is not a number") from None
+
+
+def _shown(value: Any) -> str:
+    return f"{type(value).__name__} {value!r:.40}"
 
 
 def _real(y_true: np.ndarray, y_pred: np.ndarray, sample_weight: Any) -> None:

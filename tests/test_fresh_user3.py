@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.metrics import log_loss
 from typer.testing import CliRunner
 
 import losscli
 from losscli import losses
 from losscli.cli import app
-from losscli.errors import LossCliWarning
+from losscli.errors import LossCliError, LossCliWarning
 
 runner = CliRunner()
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"
@@ -78,3 +80,31 @@ def test_score_warns_of_an_infinite_loss_as_evaluate_does() -> None:
     with pytest.warns(LossCliWarning, match="mse is not finite from row 1 on") as evaluated:
         losscli.evaluate(pd.DataFrame({"y": y, "y_pred": p}), "mse")
     assert [str(w.message) for w in scored] == [str(w.message) for w in evaluated]
+
+
+@pytest.mark.parametrize(
+    ("call", "kind", "words"),
+    [
+        (lambda: losscli.score(["mse"], [1.0, 2], [1.0, 3]), TypeError, "loss= takes one loss as a string"),
+        (lambda: losscli.score(3, [1.0, 2], [1.0, 3]), TypeError, "loss= takes one loss as a string"),
+        (lambda: losscli.score("mse", [1.0, 2], [1.0, 3], sample_weight="w"), TypeError, "evaluate()'s weight="),
+        (lambda: losscli.score("mse", [1.0, 2], [1.0, 3], sample_weight=[1, "a"]), ValueError, "'a' at row 2"),
+        (lambda: losscli.score("coverage", [1.0, 2], [[0, 2], [1, 3]], levels=0.5), TypeError, "levels= takes"),
+        (lambda: losscli.evaluate({"y": 1.0, "a": 2.0}, "mse"), TypeError, "'y' is a single value"),
+        (lambda: losscli.evaluate({"y": [1.0, 2.0], "a": 2.0}, "mse"), TypeError, "'a' is a single value"),
+        (lambda: losscli.advise({"y": 1.0, "a": 2.0}), TypeError, "'y' is a single value"),
+    ],
+)
+def test_api_arguments_of_the_wrong_kind_are_one_sentence(call: Any, kind: type[Exception], words: str) -> None:
+    with pytest.raises(LossCliError) as raised:
+        call()
+    assert isinstance(raised.value, kind)
+    assert words in str(raised.value)
+    assert "\n" not in str(raised.value)
+
+
+def test_score_reads_classes_as_evaluate_does() -> None:
+    y, p = ["a", "b"], [[0.9, 0.1], [0.2, 0.8]]
+    expected = log_loss([0, 1], p)
+    assert losscli.score("cce", y, p, classes="a,b") == pytest.approx(expected, rel=1e-12)
+    assert losscli.score("cce", y, p, classes=["a", "b"]) == pytest.approx(expected, rel=1e-12)

@@ -47,6 +47,13 @@ def source_from_data(data: Any) -> Source:
 
 def table_from_arrays(arrays: Mapping[Any, Any], parameter: str) -> pa.Table:
     """Named 1-D arrays or lists as columns; a 2-D array (rows x classes) as a list column."""
+    for k, v in arrays.items():
+        if not isinstance(v, pa.Array | pa.ChunkedArray) and np.ndim(v) == 0:
+            # len() of a number is Python's TypeError, not a sentence: say what is needed.
+            raise DataTypeError(
+                f"{parameter}=: {str(k)!r} is a single value ({type(v).__name__} {v!r:.40}), not an array; "
+                "give each column as a list or array of one value per row"
+            )
     lengths = {str(k): len(v) for k, v in arrays.items()}
     if len(set(lengths.values())) > 1:
         (a, n), (b, m) = next((x, y) for x in lengths.items() for y in lengths.items() if x[1] != y[1])
