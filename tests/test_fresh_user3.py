@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 from typing import Any
 
@@ -108,3 +109,15 @@ def test_score_reads_classes_as_evaluate_does() -> None:
     expected = log_loss([0, 1], p)
     assert losscli.score("cce", y, p, classes="a,b") == pytest.approx(expected, rel=1e-12)
     assert losscli.score("cce", y, p, classes=["a", "b"]) == pytest.approx(expected, rel=1e-12)
+
+
+def test_an_eps_below_float64_resolution_advises_a_value_that_is_accepted() -> None:
+    churn = str(SAMPLE / "churn.csv")
+    refused = runner.invoke(app, ["eval", churn, "-l", "bce:eps=1e-300"])
+    assert refused.exit_code == 2
+    advice = refused.stderr.split("would not be clipped", 1)[1]
+    advised = re.findall(r"eps=([0-9.e+-]+)", advice)
+    assert advised
+    for value in advised:
+        accepted = runner.invoke(app, ["eval", churn, "-l", f"bce:eps={value}", "-q"])
+        assert accepted.exit_code == 0, f"eps={value}: {accepted.stderr}"

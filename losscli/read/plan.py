@@ -167,5 +167,5 @@ def _check_resolution(spec: LossSpec) -> None:
     if isinstance(eps, float) and eps > 0 and 1.0 - eps == 1.0:
         raise OptionError(
             f"{spec.label}: eps={eps:g} is below what float64 resolves next to 1 (1 - eps == 1), so a "
-            "prediction of 1 would not be clipped; use eps=0 for no clipping, or a larger eps (auto is 2.2e-16)"
+            "prediction of 1 would not be clipped; use eps=1e-16 or larger (auto is 2.2e-16)"
         )
