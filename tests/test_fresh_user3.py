@@ -121,3 +121,18 @@ def test_an_eps_below_float64_resolution_advises_a_value_that_is_accepted() -> N
     for value in advised:
         accepted = runner.invoke(app, ["eval", churn, "-l", f"bce:eps={value}", "-q"])
         assert accepted.exit_code == 0, f"eps={value}: {accepted.stderr}"
+
+
+@pytest.mark.parametrize(
+    ("mode", "reason"), [("drop-any", "at least one model's prediction"), ("drop", "every prediction")]
+)
+def test_no_row_left_names_the_nan_mode_given_and_its_rule(tmp_path: Path, mode: str, reason: str) -> None:
+    path = tmp_path / "gone.csv"
+    # drop-any: b misses every row; drop: the target does
+    path.write_text("y,a,b\n1,1.1,\n2,2.2,\n" if mode == "drop-any" else "y,a,b\n,1,1\n,2,2\n")
+    result = runner.invoke(app, ["eval", str(path), "-l", "mse", "--nan", mode])
+    assert result.exit_code == 2
+    assert f"--nan {mode} left out all 2 rows" in result.stderr
+    assert reason in result.stderr
+    with pytest.raises(ValueError, match=f"nan='{mode}' left out all 2 rows"):
+        losscli.evaluate(str(path), "mse", nan=mode)

@@ -311,7 +311,7 @@ def conclude(plan: Plan, partial: Partial, request: Request, notes: list[str] | 
     _nominal_verdicts(table, plan, request)
     if hidden:
         said.append(f"hid {hidden} group(s) with fewer than {request.stats.min_rows} rows (--min-group-n)")
-    _no_rows_left(plan, partial, table, said)
+    _no_rows_left(plan, partial, table, said, request)
     said += _t_intervals_at_zero(table, request)
     _no_group_named_all(plan, table, request)
     said += _same_number_groups(table, request)
@@ -409,16 +409,19 @@ def _t_intervals_at_zero(table: ResultTable, request: Request) -> list[str]:
     ]
 
 
-def _no_rows_left(plan: Plan, partial: Partial, table: ResultTable, said: list[str]) -> None:
+def _no_rows_left(plan: Plan, partial: Partial, table: ResultTable, said: list[str], request: Request) -> None:
     """Say the true reason when nothing (or nothing for a model) is left to evaluate."""
     # The first target is all rows; its fields read as arrays, no Result per (model, loss).
     weights = np.array([table.weight_sum[key][0] for key in table.keys], dtype=np.float64)
     counts = np.array([table.n[key][0] for key in table.keys], dtype=np.int64)
     if not (weights > 0).any():
         if not (counts > 0).any():
+            mode = request.columns.nan
+            # drop-any leaves out a row that misses any one model's prediction; drop only one that misses all.
+            what = "at least one model's prediction" if mode == "drop-any" else "every prediction"
             raise BadValueError(
-                f"{plan.source}: no row is left to evaluate: --nan drop left out all {partial.rows} rows "
-                "(each misses the target, the weight or every prediction)"
+                f"{plan.source}: no row is left to evaluate: {request.given('nan', mode)} left out all "
+                f"{partial.rows} rows (each misses the target, the weight or {what})"
             )
         raise BadValueError(
             f"{plan.source}: the weights in column {plan.layout.weight!r} sum to zero; "
