@@ -136,3 +136,28 @@ def test_no_row_left_names_the_nan_mode_given_and_its_rule(tmp_path: Path, mode:
     assert reason in result.stderr
     with pytest.raises(ValueError, match=f"nan='{mode}' left out all 2 rows"):
         losscli.evaluate(str(path), "mse", nan=mode)
+
+
+@pytest.mark.parametrize(
+    ("line", "flag"),
+    [
+        ('fail-above = ["mse=0.3"]', "--fail-above"),
+        ('baseline = "nosuch"', "--baseline"),
+        ('sort = "nosuch"', "--sort"),
+        ('target = "nosuch"', "--target"),
+        ('by = ["nosuch"]', "--by"),
+        ('nan = "drop-any"\nweight = "w"', "--nan"),
+    ],
+)
+def test_an_error_about_an_option_from_the_config_file_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, line: str, flag: str
+) -> None:
+    data = tmp_path / "d.csv"
+    data.write_text("y,a,b,w\n1,1.5,,1\n2,2.5,,1\n" if flag == "--nan" else "y,a,b\n1,1.5,2\n2,2.5,1\n")
+    (tmp_path / "losscli.toml").write_text(line + "\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("LOSSCLI_NO_CONFIG")
+    result = runner.invoke(app, ["eval", str(data), "-l", "mae", "-q"])
+    assert result.exit_code == 2, result.output
+    assert f"({flag} comes from {tmp_path / 'losscli.toml'})" in result.stderr, result.stderr
+    assert flag in result.stderr.split(f"({flag} comes from")[0]  # the error names the option itself

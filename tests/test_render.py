@@ -355,4 +355,4 @@ def test_an_error_in_a_streamed_format_writes_nothing(fmt: str) -> None:
     result = CliRunner().invoke(app, ["eval", "sample_data/house_prices.csv", "-l", "mse", "--sort", "nope", "-f", fmt])
     assert result.exit_code == 2
     assert result.stdout == ""
-    assert result.stderr == "losscli: error: 'nope' is not one of the losses of this run (mse).\n"
+    assert result.stderr == "losscli: error: --sort: 'nope' is not one of the losses of this run (mse).\n"

@@ -15,16 +15,19 @@ wins. An unknown key is an error that names the key and the file.
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 # Typer (pinned below 0.27) carries its own copy of Click: its contexts and parameters are these.
 from typer._click.core import Context, Parameter, ParameterSource
 from typer._click.exceptions import BadParameter
 from typer._click.types import FloatParamType, IntParamType
 
-from ..errors import OptionError
+from ..errors import LossCliError, OptionError
+
+E = TypeVar("E", bound=LossCliError)
 
 # Options that configure the run but not what it computes: not settable from a file.
 NOT_IN_CONFIG = frozenset({"no-config", "help"})
@@ -141,10 +144,11 @@ def _number_kind(param: Parameter, raw: Any) -> str | None:
     return None
 
 
-def blame(exc: OptionError, set_here: dict[str, str]) -> OptionError:
-    """A refusal of an option that came from the config file says so."""
+def blame(exc: E, set_here: dict[str, str]) -> E:
+    """A refusal of an option that came from the config file says so (the error keeps its class):
+    when building the request, or later, when a gate or --baseline meets the data."""
     message = str(exc).rstrip(".")
     for flag, where in set_here.items():
-        if flag in message.split():
-            return OptionError(f"{message} ({flag} comes from {where})")
+        if re.search(rf"(?<![\w-]){re.escape(flag)}(?![\w-])", message):
+            return type(exc)(f"{message} ({flag} comes from {where})")
     return exc

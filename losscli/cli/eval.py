@@ -430,22 +430,30 @@ def eval_command(
     threads: ThreadsOpt = None,
     timeout: TimeoutOpt = None,
 ) -> None:
+    from ..errors import LossCliError
+    from .config import blame
+
+    set_here: dict[str, str] = {}
     with user_errors(", ".join([*files, *([truth] if truth else [])])):
-        run_eval(build_request(ctx))
+        request = build_request(ctx, set_here)
+        try:
+            run_eval(request)
+        except LossCliError as exc:  # a gate or --baseline from the file is refused while running
+            raise blame(exc, set_here) from None
 
 
 eval_command.__doc__ = EXAMPLES
 
 
-def build_request(ctx: typer.Context) -> Request:
-    """The command line, over the config file's defaults, as one checked Request."""
+def build_request(ctx: typer.Context, set_here: dict[str, str]) -> Request:
+    """The command line, over the config file's defaults, as one checked Request; ``set_here``
+    receives the flags the config file set (for messages)."""
     from ..errors import OptionError
     from .config import apply_config, blame, find_config
 
-    set_here: dict[str, str] = {}
     config = None if ctx.params["no_config"] else find_config(Path.cwd())
     if config is not None:
-        set_here = apply_config(ctx, config)
+        set_here.update(apply_config(ctx, config))
         if ctx.params["verbose"]:
             note(f"config: {config.where}")
     v = ctx.params

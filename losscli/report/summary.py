@@ -75,7 +75,12 @@ def summary(ev: Evaluation, sort: str | None = None, targets: Sequence[int] | No
 
 def sort_label(ev: Evaluation, sort: str | None) -> str:
     """The loss label the rows are sorted by: --sort, else the first loss."""
-    return resolve_label(ev, sort) if sort else ev.specs[0].label
+    if not sort:
+        return ev.specs[0].label
+    try:
+        return resolve_label(ev, sort)
+    except OptionError as exc:  # name the option: it may come from a config file
+        raise OptionError(f"{ev.request.flag('sort')}: {exc}") from None
 
 
 def ranks(ev: Evaluation) -> dict[tuple[GroupKey | None, str, str], int | None]:
