@@ -410,7 +410,7 @@ def test_losses_as_json_and_markdown() -> None:
     records = json.loads(invoke("losses", "-f", "json").stdout)
     assert [r["name"] for r in records] == REGISTRY.names()
     tweedie = next(r for r in records if r["name"] == "tweedie")
-    assert tweedie["params"][0]["domain"] == "not in (0, 1)"
+    assert tweedie["params"][0]["domain"] == "outside (0, 1)"
     binary = json.loads(invoke("losses", "-f", "json", "--task", "binary").stdout)
     assert {r["name"] for r in binary} >= {"bce", "brier", "zero_one"}
     assert all("binary" in r["tasks"] for r in binary)

@@ -74,7 +74,7 @@ def test_unknown_loss_without_close_names() -> None:
         ("bce:eps=0", "eps must be > 0 and < 1"),  # log(0) of a confident right prediction: nan
         ("huber:delta=2:delta=3", "gives delta twice"),
         ("bce:eps=__import__('os')", "eps must be a number or auto"),
-        ("tweedie:power=0.5", "power must be not in (0, 1), got 0.5"),
+        ("tweedie:power=0.5", "power must be outside (0, 1), got 0.5"),
         ("quantile:alpha=1.5", "alpha must be between 0 and 1, got 1.5"),
         ("mape:percent=maybe", "percent must be true or false, got 'maybe'"),
         ("focal:alpha=2", "alpha must be between 0 and 1, or none, got 2"),

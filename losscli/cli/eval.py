@@ -354,6 +354,7 @@ TimeoutOpt = Annotated[
         "--timeout",
         help="With --engine dask: seconds to wait for the scheduler to answer, and for the next task to finish "
         "(default 60).",
+        rich_help_panel=ENGINE,
     ),
 ]
 

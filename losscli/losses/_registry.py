@@ -101,14 +101,14 @@ class Param:
         return inside and not (self.forbidden is not None and self.forbidden.contains(value))
 
     def rule(self) -> str:
-        """The domain in words: '> 0', 'between 0 and 1', 'not in (0, 1)'."""
+        """The domain in words: '> 0', 'between 0 and 1', 'outside (0, 1)'."""
         if self.kind == "bool":
             return "true or false"
         text = self.domain.describe()
         if self.forbidden is not None:
             gap = self.forbidden
             brackets = ("[" if gap.low_closed else "(", "]" if gap.high_closed else ")")
-            outside = f"not in {brackets[0]}{_fmt(gap.low)}, {_fmt(gap.high)}{brackets[1]}"
+            outside = f"outside {brackets[0]}{_fmt(gap.low)}, {_fmt(gap.high)}{brackets[1]}"
             text = outside if text == "a finite number" else f"{text} and {outside}"
         if self.kind == "float_or_auto":
             text += ", or auto"
