@@ -20,7 +20,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from .errors import ArgumentTypeError, DataTypeError, LossCliWarning, OptionError
-from .request import Columns, Engine, Inputs, Output, Request, Statistics, losses_from, positive_label
+from .request import Columns, Engine, Inputs, Output, Request, Statistics, losses_from, percent_level, positive_label
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -77,6 +77,10 @@ def evaluate(
     columns = Columns(
         target, _names("preds", preds), weight, id_column, class_sep, positive_label(positive), _classes(classes), nan
     )
+    said = []
+    if (level := percent_level(ci)) is not None:  # ci=95 is 95%, as --ci 95 is
+        said.append(f"ci={float(ci or 0):g} read as {float(ci or 0):g}% ({level:g})")
+        ci = level
     with speaking_of_parameters():  # readers word their messages for the CLI; say them as parameters
         request = Request(
             replace(_inputs(data, input_format, truth, join, model_col, names), delimiter=delimiter, decimal=decimal),
@@ -86,15 +90,15 @@ def evaluate(
             engine=Engine(engine, scheduler, workers, chunk_rows, threads, timeout),
             caller="api",
         )
-        return _said(evaluate_request(request))
+        return _said(evaluate_request(request), said)
 
 
-def _said(evaluation: Evaluation) -> pd.DataFrame:
+def _said(evaluation: Evaluation, said: Sequence[str] = ()) -> pd.DataFrame:
     """What the command line says on stderr: every note in attrs, the warnings as Python warnings."""
     from .report.summary import ambiguous_groups
 
     frame = evaluation.to_pandas()
-    frame.attrs["notes"] = [*evaluation.notes, *ambiguous_groups(evaluation, "frame")]
+    frame.attrs["notes"] = [*said, *evaluation.notes, *ambiguous_groups(evaluation, "frame")]
     for note in evaluation.notes:
         if note.startswith("warning: "):
             warnings.warn(note.removeprefix("warning: "), LossCliWarning, stacklevel=3)

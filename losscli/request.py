@@ -119,6 +119,20 @@ _FLAGS = {
 _KEYWORDS = {"paths": "data", "id": "id_column", "names": "names", "path": "output"}
 
 
+def percent_level(ci: object) -> float | None:
+    """A confidence level written as a percent (``95`` for 0.95), as the level it means, exactly
+    from its decimal text (99.9 / 100 is 0.9990000000000001 in floats); None for anything else.
+    Below 50 it is no level in either reading, and is left for the request to refuse."""
+    if isinstance(ci, bool) or not isinstance(ci, numbers.Real):
+        return None
+    value = float(ci)
+    if not 50 <= value < 100:
+        return None
+    from decimal import Decimal
+
+    return float(Decimal(repr(value)) / 100)
+
+
 def spell(option: str, caller: Caller) -> str:
     """``--target`` on the command line, ``target=`` in Python.
 

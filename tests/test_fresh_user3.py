@@ -161,3 +161,15 @@ def test_an_error_about_an_option_from_the_config_file_says_so(
     assert result.exit_code == 2, result.output
     assert f"({flag} comes from {tmp_path / 'losscli.toml'})" in result.stderr, result.stderr
     assert flag in result.stderr.split(f"({flag} comes from")[0]  # the error names the option itself
+
+
+def test_api_ci_95_is_95_percent_as_on_the_command_line() -> None:
+    path = str(SAMPLE / "house_prices.csv")
+    as_percent = losscli.evaluate(path, "mse", ci=95, ci_method="t")
+    as_level = losscli.evaluate(path, "mse", ci=0.95, ci_method="t")
+    pd.testing.assert_frame_equal(as_percent, as_level, check_like=True)
+    assert "ci=95 read as 95% (0.95)" in as_percent.attrs["notes"]
+    cli = runner.invoke(app, ["eval", path, "-l", "mse", "--ci", "95", "--ci-method", "t", "-f", "csv", "-q"])
+    rows = pd.read_csv(io.StringIO(cli.stdout)).set_index("model")
+    api = as_percent.set_index("model")
+    np.testing.assert_allclose(rows["mse:ci_low"], api.loc[rows.index, "ci_low"], rtol=1e-12)

@@ -537,11 +537,10 @@ def _note_merged_losses(typed: list[str] | tuple[str, ...], losses: tuple[Any, .
 def percent(ci: float | None, quiet: bool) -> float | None:
     """``--ci 95`` means 95%: read as 0.95, with a note. Below 50 it is no level in
     either reading: left as typed, for the request to refuse."""
-    if ci is not None and 50 <= ci < 100:
-        from decimal import Decimal
+    from ..request import percent_level
 
-        # Exactly, from the decimal text: 99.9 / 100 is 0.9990000000000001 in floats.
-        level = float(Decimal(repr(ci)) / 100)
+    level = percent_level(ci)
+    if ci is not None and level is not None:
         note(f"--ci {ci:g} read as {ci:g}% ({level:g})", quiet)
         return level
     return ci
