@@ -173,3 +173,18 @@ def test_api_ci_95_is_95_percent_as_on_the_command_line() -> None:
     rows = pd.read_csv(io.StringIO(cli.stdout)).set_index("model")
     api = as_percent.set_index("model")
     np.testing.assert_allclose(rows["mse:ci_low"], api.loc[rows.index, "ci_low"], rtol=1e-12)
+
+
+@pytest.mark.parametrize("flag", ["-q", "--quiet"])
+def test_plot_takes_quiet_as_eval_does(tmp_path: Path, flag: str) -> None:
+    pytest.importorskip("matplotlib")
+    figure = tmp_path / "fig.png"
+    args = ["plot", "residuals", str(SAMPLE / "house_prices.csv"), "-o", str(figure)]
+    loud = runner.invoke(app, args)
+    assert loud.exit_code == 0, loud.output
+    assert "wrote" in loud.stderr
+    figure.unlink()
+    quiet = runner.invoke(app, [*args, flag])
+    assert quiet.exit_code == 0, quiet.output
+    assert quiet.stderr == ""
+    assert figure.stat().st_size > 0

@@ -49,6 +49,9 @@ Output = Annotated[
 Size = Annotated[
     str | None, typer.Option("--size", help="Figure size in pixels, WIDTHxHEIGHT (with --output; default 800x500).")
 ]
+Quiet = Annotated[
+    bool, typer.Option("--quiet", "-q", help="No notes on stderr (warnings and errors are still said), as in eval.")
+]
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -72,14 +75,19 @@ def _terminal() -> dict[str, Any]:
 
 
 def _show(
-    output: str | None, size: str | None, no_color: bool, to_file: Callable[..., None], to_terminal: Callable[..., str]
+    output: str | None,
+    size: str | None,
+    no_color: bool,
+    to_file: Callable[..., None],
+    to_terminal: Callable[..., str],
+    quiet: bool = False,
 ) -> None:
     """A figure at ``output`` (matplotlib, through the one writer), else the terminal drawing on stdout."""
     if size is not None and not output:
         raise OptionError("--size sets a figure file's size; the terminal drawing fits the terminal (add --output)")
     if output:
         to_file(output, size=_size(size or "800x500"))
-        note(f"wrote {output}")
+        note(f"wrote {output}", quiet)
     else:
         options = _terminal() | ({"color": False} if no_color else {})
         write_stdout(to_terminal(**options))
@@ -120,6 +128,7 @@ def curves_command(
     output: Output = None,
     size: Size = None,
     no_color: NoColorOpt = False,
+    quiet: Quiet = False,
 ) -> None:
     """Loss (or its gradient) against the residual (regression) or the prediction for y=1 and y=0 (binary)."""
     from ..plots import data, figure, terminal
@@ -138,6 +147,7 @@ def curves_command(
             no_color,
             lambda path, size: figure.lines(path, title, axis, ylabel, curves, size),
             lambda **o: terminal.lines(title, axis, ylabel, curves, **o),
+            quiet,
         )
     except LossCliError as exc:
         fail(exc)
@@ -157,6 +167,7 @@ def residuals_command(
     output: Output = None,
     size: Size = None,
     no_color: NoColorOpt = False,
+    quiet: Quiet = False,
 ) -> None:
     """The distribution of y_pred - y_true per model, in one streaming pass."""
     from ..plots import collect, figure, terminal
@@ -176,6 +187,7 @@ def residuals_command(
             no_color,
             lambda path, size: figure.histograms(path, hists, size),
             lambda **o: terminal.histograms(hists, **o),
+            quiet,
         )
     except LossCliError as exc:
         fail(exc)
@@ -196,6 +208,7 @@ def calibration_command(
     output: Output = None,
     size: Size = None,
     no_color: NoColorOpt = False,
+    quiet: Quiet = False,
 ) -> None:
     """A reliability diagram: how often y=1 happens against the mean predicted probability; for
     quantile forecasts (MODEL.q10, ...), how often y falls at or below each quantile."""
@@ -214,6 +227,7 @@ def calibration_command(
             no_color,
             lambda path, size: figure.calibration(path, tables, size),
             lambda **o: terminal.calibration(tables, **o),
+            quiet,
         )
     except LossCliError as exc:
         fail(exc)
@@ -239,6 +253,7 @@ def losses_command(
     output: Output = None,
     size: Size = None,
     no_color: NoColorOpt = False,
+    quiet: Quiet = False,
 ) -> None:
     """The loss of every model in every group, as bars."""
     from ..engines import evaluate_request
@@ -257,7 +272,7 @@ def losses_command(
             )
         )
         if not loss:
-            note(f"loss: {ev.specs[0].label} (the first default for {ev.layout.task}; choose with --loss)")
+            note(f"loss: {ev.specs[0].label} (the first default for {ev.layout.task}; choose with --loss)", quiet)
         groups = [g for g in ev.groups if g is not None]
         labels = [printable(" / ".join(group_text(ev, g))) for g in groups]
         label = ev.specs[0].label
@@ -269,6 +284,7 @@ def losses_command(
             no_color,
             lambda path, size: figure.group_bars(path, title, labels, values, size),
             lambda **o: terminal.group_bars(title, labels, values, **o),
+            quiet,
         )
     except LossCliError as exc:
         fail(exc)
