@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -188,3 +189,34 @@ def test_plot_takes_quiet_as_eval_does(tmp_path: Path, flag: str) -> None:
     assert quiet.exit_code == 0, quiet.output
     assert quiet.stderr == ""
     assert figure.stat().st_size > 0
+
+
+def _yes_no(tmp_path: Path) -> str:
+    path = tmp_path / "yesno.csv"
+    path.write_text("y,m\nyes,0.8\nno,0.3\nyes,0.6\nno,0.1\nyes,0.9\n")
+    return str(path)
+
+
+def test_advise_names_the_other_label_with_positive(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["advise", _yes_no(tmp_path), "--positive", "yes", "-f", "json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["target"]["classes"] == {"no": 0.4, "yes": 0.6}
+
+
+def test_calibration_says_what_y_1_stands_for_with_positive(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["plot", "calibration", _yes_no(tmp_path), "--positive", "yes", "--bins", "2"])
+    assert result.exit_code == 0, result.output
+    assert "observed frequency of y=yes" in result.stdout
+    assert "y=1" not in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("name", "fits", "not_fits"),
+    [("forecast_quantiles.csv", "quantile, interval_score, coverage", "crps"), ("forecast.csv", "crps", "coverage")],
+)
+def test_advise_suggests_the_losses_of_the_distribution_it_met(name: str, fits: str, not_fits: str) -> None:
+    result = runner.invoke(app, ["advise", str(SAMPLE / name)])
+    assert result.exit_code == 2
+    suggestion = result.stderr.split("score it with eval", 1)[1]
+    assert fits in suggestion
+    assert not_fits not in suggestion

@@ -221,12 +221,13 @@ def calibration_command(
         request = Request(Inputs((file,), input_format=input_format, delimiter=delimiter, decimal=decimal), columns)
         source, plan = _plan(request, output)
         tables = _shown(collect.calibration_tables(source, plan, columns, bins=bins))
+        event = None if positive is None else printable(positive)  # what y = 1 stands for, in the titles
         _show(
             output,
             size,
             no_color,
-            lambda path, size: figure.calibration(path, tables, size),
-            lambda **o: terminal.calibration(tables, **o),
+            lambda path, size: figure.calibration(path, tables, size, event),
+            lambda **o: terminal.calibration(tables, positive=event, **o),
             quiet,
         )
     except LossCliError as exc:

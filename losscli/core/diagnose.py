@@ -283,6 +283,8 @@ class Diagnosis:
     huber_label: str | None = None
     # The model the others are compared with (--baseline), if one was named.
     baseline: str | None = None
+    # --positive: the target's labels as read, and whether each is the positive one (to name the other).
+    labels: dict[str, bool] = field(default_factory=dict)
 
 
 def finish(state: DiagnosticsState, finishers: Mapping[str, Callable[[float], float]] | None = None) -> Diagnosis:

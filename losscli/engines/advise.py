@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -111,11 +111,13 @@ def make_advise_plan(plan: Plan, sample: pa.Table, request: Request) -> AdvisePl
     layout = plan.layout
     if layout.target_columns:
         raise OptionError(f"{plan.source}: advise needs one label per row, not soft target columns")
-    shaped = [m.describe() for m in layout.models if m.kind != "point"]
+    shaped = [m for m in layout.models if m.kind != "point"]
     if shaped:
+        # The losses eval takes for that kind: crps and gaussian_nll score a Gaussian, not quantiles.
+        fits = "crps, gaussian_nll" if shaped[0].kind == "gaussian" else "quantile, interval_score, coverage"
         raise OptionError(
-            f"{plan.source}: advise compares point predictions, and {shaped[0]} predicts a distribution; "
-            "score it with eval (crps, gaussian_nll, interval_score, coverage), or pick point models with --pred"
+            f"{plan.source}: advise compares point predictions, and {shaped[0].describe()} predicts a distribution; "
+            f"score it with eval ({fits}), or pick point models with --pred"
         )
     kinds = prediction_kinds(layout, sample, request)
     distinct = sorted(set(kinds.values()))
@@ -217,7 +219,7 @@ def diagnose(
     # a state finite everywhere a nan is a fault, and its warning is not hidden.
     quiet = np.errstate(over="ignore", invalid="ignore", divide="ignore")
     with quiet if _beyond_float64(state) else contextlib.nullcontext():
-        return finish(state, {s.label: s.loss.finish for s in specs})
+        return replace(finish(state, {s.label: s.loss.finish for s in specs}), labels=dict(extractor.targets.labels))
 
 
 def _beyond_float64(state: DiagnosticsState) -> bool:

@@ -219,16 +219,20 @@ class QuantileCalibration:
         return np.array(self.levels), self.below / n, np.full(len(self.levels), self.n)
 
 
-def calibration_words(tables: Mapping[str, Calibration | QuantileCalibration]) -> tuple[str, str, str]:
-    """(title, x label, y label) of a reliability diagram of probabilities or of quantiles."""
+def calibration_words(
+    tables: Mapping[str, Calibration | QuantileCalibration], positive: str | None = None
+) -> tuple[str, str, str]:
+    """(title, x label, y label) of a reliability diagram of probabilities or of quantiles;
+    ``positive``: the label --positive named, which is what "1" stands for."""
     if any(isinstance(t, QuantileCalibration) for t in tables.values()):
         return (
             "calibration: share of targets at or below each predicted quantile",
             "quantile level",
             "fraction of y <= quantile",
         )
+    event = "1" if positive is None else positive
     return (
-        "calibration: observed frequency of y=1 against the mean prediction",
+        f"calibration: observed frequency of y={event} against the mean prediction",
         "mean predicted probability",
-        "fraction of y = 1",
+        f"fraction of y = {event}",
     )

@@ -111,7 +111,11 @@ def histograms(path: str, hists: dict[str, Histogram], size: tuple[int, int]) ->
 
 
 def calibration_figure(
-    tables: Mapping[str, Calibration | QuantileCalibration], size: tuple[int, int], *, top_label: bool = False
+    tables: Mapping[str, Calibration | QuantileCalibration],
+    size: tuple[int, int],
+    *,
+    top_label: bool = False,
+    positive: str | None = None,
 ) -> Any:
     """A reliability diagram; ``top_label``: multiclass, the predicted class's probability
     against how often it is the true class; quantile tables: each level against the share
@@ -121,7 +125,7 @@ def calibration_figure(
     for i, (name, table) in enumerate(tables.items()):
         mean_p, freq, _ = table.table()
         ax.plot(mean_p, freq, marker=_MARKERS[i % len(_MARKERS)], label=_text(name), **_line_style(i))
-    ylabel = "fraction where it is the true class" if top_label else "fraction of y = 1"
+    ylabel = "fraction where it is the true class" if top_label else calibration_words(tables, positive)[2]
     xlabel = "mean probability of the predicted class" if top_label else "mean predicted probability"
     title = "calibration"
     if any(isinstance(t, QuantileCalibration) for t in tables.values()):
@@ -131,8 +135,13 @@ def calibration_figure(
     return fig
 
 
-def calibration(path: str, tables: Mapping[str, Calibration | QuantileCalibration], size: tuple[int, int]) -> None:
-    _save(calibration_figure(tables, size), path)
+def calibration(
+    path: str,
+    tables: Mapping[str, Calibration | QuantileCalibration],
+    size: tuple[int, int],
+    positive: str | None = None,
+) -> None:
+    _save(calibration_figure(tables, size, positive=positive), path)
 
 
 def group_bars_figure(title: str, groups: Sequence[str], values: dict[str, list[float]], size: tuple[int, int]) -> Any:

@@ -69,8 +69,9 @@ def calibration(
     width: int = 80,
     height: int = 20,
     color: bool = False,
+    positive: str | None = None,
 ) -> str:
-    title, xlabel, ylabel = calibration_words(tables)
+    title, xlabel, ylabel = calibration_words(tables, positive)
     plt = _start(title, width, height, color)
     plt.plot([0, 1], [0, 1], label="perfect", color="gray", marker="hd" if color else ".")
     for i, (name, table) in enumerate(tables.items()):

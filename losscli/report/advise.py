@@ -112,8 +112,11 @@ class AdviseReport:
 def report_of(advice: Advice, positive: str | None = None) -> AdviseReport:
     """The report of an advise pass: its diagnosis, the recommendation, and the class names."""
     layout = advice.layout
-    names = list(layout.classes) or ([f"not {positive}", positive] if positive else [])
     d = advice.diagnosis
+    # The other label by its name when the target holds just one besides the positive one.
+    others = [label for label, is_positive in d.labels.items() if not is_positive]
+    negative = others[0] if len(others) == 1 else f"not {positive}"
+    names = list(layout.classes) or ([negative, positive] if positive else [])
     return AdviseReport(advice.source, layout.target, d, recommend(d), advice.kinds, names, advice.notes, layout.id)
 
 
