@@ -18,6 +18,7 @@ import losscli
 from losscli import losses
 from losscli.cli import app
 from losscli.errors import LossCliError, LossCliWarning
+from losscli.report.render import format_p
 
 runner = CliRunner()
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"
@@ -220,3 +221,11 @@ def test_advise_suggests_the_losses_of_the_distribution_it_met(name: str, fits: 
     suggestion = result.stderr.split("score it with eval", 1)[1]
     assert fits in suggestion
     assert not_fits not in suggestion
+
+
+@pytest.mark.parametrize(
+    ("p", "shown"),
+    [(0.972, "p=0.97"), (0.95, "p=0.95"), (0.998, "p>0.99"), (1.0, "p=1"), (0.94, "p=0.9"), (0.04, "p=0.04")],
+)
+def test_a_p_value_below_1_never_reads_p_1(p: float, shown: str) -> None:
+    assert format_p(p) == shown

@@ -121,8 +121,13 @@ def _decimals(text: str) -> int:
 
 
 def format_p(p: float) -> str:
-    """A p-value in one significant digit; one that underflowed reads ``p<1e-300``, not ``p=0``."""
-    return "p<1e-300" if p < 1e-300 else f"p={p:.1g}"
+    """A p-value in one significant digit; one that underflowed reads ``p<1e-300``, not ``p=0``,
+    and one below 1 never reads ``p=1``: 0.972 is ``p=0.97``, 0.998 ``p>0.99``."""
+    if p < 1e-300:
+        return "p<1e-300"
+    if 0.95 <= p < 1:
+        return f"p={p:.2f}" if p < 0.995 else "p>0.99"
+    return f"p={p:.1g}"
 
 
 def format_count(n: int) -> str:
