@@ -229,3 +229,19 @@ def test_advise_suggests_the_losses_of_the_distribution_it_met(name: str, fits: 
 )
 def test_a_p_value_below_1_never_reads_p_1(p: float, shown: str) -> None:
     assert format_p(p) == shown
+
+
+@pytest.mark.parametrize(
+    ("text", "loss", "shown"),
+    [
+        ("y,m.0,m.1,m.2\n0,0.8,0.1,0.1\n3,0.2,0.7,0.1\n", "cce", "holds 3, which is not a class index"),
+        ("y,m.0,m.1,m.2\n0,0.8,0.1,0.1\n-100,0.2,0.7,0.1\n", "cce", "holds -100, which is not a class index"),
+        ("y,m\n0,0.8\n3,0.2\n", "bce", "holds 3; binary losses need labels"),
+    ],
+)
+def test_an_integer_label_is_printed_as_written(tmp_path: Path, text: str, loss: str, shown: str) -> None:
+    path = tmp_path / "labels.csv"
+    path.write_text(text)
+    result = runner.invoke(app, ["eval", str(path), "-l", loss])
+    assert result.exit_code == 2
+    assert shown in result.stderr

@@ -144,7 +144,7 @@ def test_column_errors(df: pd.DataFrame, kwargs: dict, message: str) -> None:
             ["bce"],
             "row 2 holds 1.5, but bce needs probabilities",
         ),
-        (pd.DataFrame({"y": [0, 2], "m": [0.5, 0.5]}), ["bce"], "row 2 holds 2.0; binary losses need labels"),
+        (pd.DataFrame({"y": [0, 2], "m": [0.5, 0.5]}), ["bce"], "row 2 holds 2; binary losses need labels"),
         (pd.DataFrame({"y": [0, -1, 1], "m": [0.5, 0.5, 0.5]}), ["bce"], "mixes the labels 0 and -1"),
         (pd.DataFrame({"y": [1.0, 2.0], "m": [1.0, 2.0], "w": [1.0, -1.0]}), ["mse"], "negative weight"),
         (pd.DataFrame({"y": [1.0, 2.0], "m": [1.0, 2.0], "w": [0.0, 0.0]}), ["mse"], "sum to zero"),

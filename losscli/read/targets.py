@@ -128,7 +128,7 @@ class TargetReader:
             i = int(bad[0])
             raise BadValueError(
                 f"{self.source}: column {self.layout.target!r}, row {row_offset + i + 1} holds "
-                f"{float(values[i])!r}; binary losses need labels 0/1 (or -1/1, or booleans), "
+                f"{format_value(float(values[i]))}; binary losses need labels 0/1 (or -1/1, or booleans), "
                 "or --positive LABEL to name the positive class"
             )
         self._seen_zero |= bool((values == 0).any())
@@ -174,9 +174,10 @@ class TargetReader:
             )
         if wrong.size:
             i = int(wrong[0])
+            label = format_value(float(values[i]))  # a label as written: 3, not 3.0
             raise BadValueError(
                 f"{self.source}: column {self.layout.target!r}, row {row_offset + i + 1} holds "
-                f"{float(values[i])!r}, which is not a class index 0..{k - 1} (classes: {', '.join(classes)})"
+                f"{label}, which is not a class index 0..{k - 1} (classes: {', '.join(classes)})"
             )
         return np.where(ok, idx, 0).astype(np.intp), ok
 
