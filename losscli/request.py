@@ -493,6 +493,11 @@ def _check_inputs(r: Request) -> None:
         _refuse(r, "names", f"was given {len(i.names)} names for {len(i.paths)} files; give one per file")
     if i.model_col and len(i.paths) > 1:
         _refuse(r, "model_col", "reads one long file; give one file, or drop it")
+    if i.files().count("-") > 1:
+        # stdin can be read once: the second reading would find it empty and blame the data.
+        where = f"the inputs and {r.flag('truth')}" if i.truth == "-" else "the inputs"
+        raise OptionError(f"- (stdin) is named {i.files().count('-')} times among {where}; it can be read once, "
+                          "so give the others as files")  # fmt: skip
     for option, mark in (("delimiter", i.delimiter), ("decimal", i.decimal)):
         if mark is not None and (len(mark.replace("\\t", "\t")) != 1 or mark in '\n\r"'):
             _refuse(r, option, f"takes one character (such as ; or | or \\t for a tab), not {mark!r}")

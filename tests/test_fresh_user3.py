@@ -245,3 +245,12 @@ def test_an_integer_label_is_printed_as_written(tmp_path: Path, text: str, loss:
     result = runner.invoke(app, ["eval", str(path), "-l", loss])
     assert result.exit_code == 2
     assert shown in result.stderr
+
+
+@pytest.mark.parametrize("args", [["-", "-"], ["-", "--truth", "-"]])
+def test_stdin_named_twice_is_refused_as_such(args: list[str]) -> None:
+    text = (SAMPLE / "house_prices.csv").read_text()
+    result = runner.invoke(app, ["eval", *args, "-l", "mse"], input=text)
+    assert result.exit_code == 2
+    assert "- (stdin) is named 2 times" in result.stderr
+    assert "empty" not in result.stderr
