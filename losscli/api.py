@@ -77,10 +77,7 @@ def evaluate(
     columns = Columns(
         target, _names("preds", preds), weight, id_column, class_sep, positive_label(positive), _classes(classes), nan
     )
-    said = []
-    if (level := percent_level(ci)) is not None:  # ci=95 is 95%, as --ci 95 is
-        said.append(f"ci={float(ci or 0):g} read as {float(ci or 0):g}% ({level:g})")
-        ci = level
+    ci, said = _percent(ci)
     with speaking_of_parameters():  # readers word their messages for the CLI; say them as parameters
         request = Request(
             replace(_inputs(data, input_format, truth, join, model_col, names), delimiter=delimiter, decimal=decimal),
@@ -91,6 +88,14 @@ def evaluate(
             caller="api",
         )
         return _said(evaluate_request(request), said)
+
+
+def _percent(ci: float | None) -> tuple[float | None, list[str]]:
+    """``ci=95`` is 95%, with a note, as ``--ci 95`` is."""
+    level = percent_level(ci)
+    if level is None:
+        return ci, []
+    return level, [f"ci={float(ci or 0):g} read as {float(ci or 0):g}% ({level:g})"]
 
 
 def _said(evaluation: Evaluation, said: Sequence[str] = ()) -> pd.DataFrame:
