@@ -79,10 +79,15 @@ def score(
         )
         request = Request(Inputs((), table), chosen, specs, caller="api")
         evaluation = run(source_from_table(table, "<arrays>"), request)
-    for note in evaluation.notes:  # as evaluate() warns on the same data: an inf is never silent
-        if note.startswith("warning: "):
-            warnings.warn(note.removeprefix("warning: "), LossCliWarning, stacklevel=2)
+    _warn(evaluation.notes)
     return float(evaluation.results[0].value)
+
+
+def _warn(notes: Sequence[str]) -> None:
+    """The run's warnings as LossCliWarning, as evaluate() warns on the same data: an inf is never silent."""
+    for note in notes:
+        if note.startswith("warning: "):
+            warnings.warn(note.removeprefix("warning: "), LossCliWarning, stacklevel=3)
 
 
 def _weight_vector(sample_weight: Any, rows: int) -> np.ndarray | None:
