@@ -18,6 +18,7 @@ import numpy as np
 from ..losses import ParamValue
 from ..request import Statistics
 from ..spec import LossSpec
+from . import at_once
 from .accumulate import Accumulator, BootstrapState, GroupKey, Key, MeanState, PairedState, weighted_mean
 from .stats import paired_t_test, percentile_interval, t_delta_interval, t_interval, verdict
 
@@ -63,6 +64,11 @@ def paused_gc() -> Iterator[None]:
         if enabled:
             gc.enable()
 
+
+# From this many targets (the overall rows and the groups shown) on, --ci-method t and --baseline
+# are finished for every target at once (at_once.py: the same floats); below, one target at a
+# time, as a NumPy call's own cost would outweigh its work (20,000 models, one target each).
+AT_ONCE_FROM = 64
 
 # The fields --ci and --baseline add to a Result, in its order.
 EXTRA_FIELDS = ("ci_low", "ci_high", "delta", "delta_rel", "delta_ci_low", "delta_ci_high", "p_value", "verdict")
@@ -139,9 +145,11 @@ def finish_table(acc: Accumulator, specs: Sequence[LossSpec], stats: Statistics)
     shown = keys if len(codes) == len(keys) else [keys[c] for c in codes.tolist()]  # codes: every group, in order
     table = ResultTable(list(acc.keys), by_label, [None, *shown])
     per_group = bool(acc.replicates) or _t_method(stats) or stats.baseline is not None
+    at_once = per_group and not acc.replicates and len(codes) + 1 >= AT_ONCE_FROM
+    one_by_one = per_group and not at_once
     skills = any(by_label[label].loss.skill is not None for _, label in acc.keys)
     # One Python object per group: only for what is finished group by group.
-    selects: list[Select] = [slice(None), *codes.tolist()] if per_group or skills else []
+    selects: list[Select] = [slice(None), *codes.tolist()] if one_by_one or skills else []
     overall = None if stats.by else _overall_columns(acc, by_label, stats.reduction)
     for i, key in enumerate(acc.keys):
         model, spec = key[0], by_label[key[1]]
@@ -153,9 +161,14 @@ def finish_table(acc: Accumulator, specs: Sequence[LossSpec], stats: Statistics)
             skill = [skill_value(acc, spec, model, s, v) for s, v in zip(selects, value.tolist(), strict=True)]
             value = np.array(skill, dtype=np.float64)
         table.value[key] = value
-        if per_group:
+        if one_by_one:
             rows = [_extras(acc, spec, model, s, v, stats) for s, v in zip(selects, value.tolist(), strict=True)]
             table.extra[key] = {f: [r.get(f) for r in rows] for f in EXTRA_FIELDS if any(f in r for r in rows)}
+    if at_once:  # after every value: the baseline's are read
+        targets = Targets(codes)
+        for model, label in acc.keys:
+            extra = _extras_at_once(acc, targets, by_label[label], model, table, stats)
+            table.extra[(model, label)] = {f: extra[f] for f in EXTRA_FIELDS if f in extra}
     return table, hidden
 
 
@@ -326,6 +339,140 @@ def _shared_values(paired: PairedState, select: Select, spec: LossSpec, stats: S
     if stats.reduction == "sum":
         return sums
     return spec.loss.finish(sums[0] / sum_w), spec.loss.finish(sums[1] / sum_w)
+
+
+# --- every target at once ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Targets:
+    """The targets finished at once: the overall rows, then the groups of ``codes`` (shown)."""
+
+    codes: np.ndarray
+
+    def of(self, array: np.ndarray, first: float | None = None) -> np.ndarray:
+        """A per-group state array at every target: ``first`` (default: the array's sum, as
+        _total() over all rows) then each group's own, as float64."""
+        whole = float(array.sum()) if first is None else first
+        if len(self.codes) and self.codes[-1] >= len(array):  # a state that saw fewer groups: 0 there
+            array = np.pad(array, (0, int(self.codes.max()) + 1 - len(array)))
+        return np.concatenate([[whole], array[self.codes]], dtype=np.float64)
+
+    def moments(self, state: MeanState) -> at_once.Moments:
+        """MeanState.moments() at every target."""
+        arrays = (state.sum_wl, state.m2, state.sum_w, state.sum_w2)
+        wl, m2, w, w2 = (self.of(a, t) for a, t in zip(arrays, state.moments(None), strict=True))
+        return wl, m2, w, w2
+
+    def paired(self, state: PairedState) -> at_once.Moments:
+        """PairedState.moments() at every target."""
+        arrays = (state.sum_wd, state.m2, state.sum_w, state.sum_w2)
+        wd, m2, w, w2 = (self.of(a, t) for a, t in zip(arrays, state.moments(slice(None)), strict=True))
+        return wd, m2, w, w2
+
+
+Columns = dict[str, list[Any]]  # per extra field, its value at every target
+
+
+def _extras_at_once(
+    acc: Accumulator, at: Targets, spec: LossSpec, model: str, table: ResultTable, stats: Statistics
+) -> Columns:
+    """_extras() of every target at once (no bootstrap): the t interval and the comparison with
+    the baseline, as columns."""
+    extra: Columns = {}
+    if _t_method(stats):
+        low, high = at_once.t_intervals(at.moments(acc.means[(model, spec.label)]), stats.level, spec.loss.finisher)
+        if spec.loss.nonnegative:  # max(low, 0.0): -0.0 and NaN stay
+            low = np.where(low < 0.0, 0.0, low)
+        extra["ci_low"], extra["ci_high"] = low.tolist(), high.tolist()
+    if stats.baseline is not None:
+        extra |= _versus_baseline_at_once(acc, at, spec, model, table, stats)
+    return extra
+
+
+def _versus_baseline_at_once(
+    acc: Accumulator, at: Targets, spec: LossSpec, model: str, table: ResultTable, stats: Statistics
+) -> Columns:
+    """_versus_baseline() of every target at once (no bootstrap)."""
+    base, label = stats.baseline or "", spec.label
+    value, base_value = table.value[(model, label)], table.value[(base, label)]
+    if model == base:
+        # Without a value (no rows left in a group) the baseline has no difference to itself either.
+        zero = np.where(np.isnan(base_value), np.nan, 0.0)
+        out: Columns = {"delta": zero.tolist(), "delta_rel": np.where(base_value != 0, zero, np.nan).tolist()}
+        out |= {"p_value": [math.nan] * len(zero), "verdict": ["baseline"] * len(zero)}
+        if _t_method(stats):
+            out |= {"delta_ci_low": zero.tolist(), "delta_ci_high": zero.tolist()}
+        return out
+    paired = acc.paired[(model, label)]
+    mine_n, base_n = (at.of(acc.means[(m, label)].n) for m in (model, base))
+    same = (at.of(paired.n) == mine_n) & (mine_n == base_n)
+    delta = _deltas_on_same_rows(paired, at, spec, stats, (value, base_value))
+    if not same.all():  # on the rows both kept, where they differ from each model's own
+        mine, shared_base = _shared_values_at_once(paired, at, spec, stats)
+        delta, base_value = np.where(same, delta, mine - shared_base), np.where(same, base_value, shared_base)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # relative to the baseline's size
+        rel = np.where(base_value != 0, delta / np.abs(base_value), np.nan)
+    missing = np.isnan(delta)  # no rows in common, or a skill score's reference not kept per pair of rows
+    moments = at.paired(paired)
+    p_value = np.where(missing, np.nan, at_once.paired_t_tests(*moments)[3])
+    # A skill score is better when higher: the verdict reads the loss's direction.
+    called: list[str | None] = list(
+        at_once.verdicts(p_value, -delta if spec.loss.higher_is_better else delta, stats.level)
+    )
+    for i in np.flatnonzero(missing).tolist():
+        called[i] = None
+    out = {"delta": delta.tolist(), "delta_rel": rel.tolist(), "p_value": p_value.tolist(), "verdict": called}
+    if _t_method(stats):
+        mine_moments, base_moments = (at.moments(acc.means[(m, label)]) for m in (model, base))
+        low, high = at_once.t_delta_intervals(mine_moments, base_moments, moments, stats.level, spec.loss.finisher)
+        out["delta_ci_low"], out["delta_ci_high"] = (np.where(missing, np.nan, e).tolist() for e in (low, high))
+    return out
+
+
+def _deltas_on_same_rows(
+    paired: PairedState, at: Targets, spec: LossSpec, stats: Statistics, values: tuple[np.ndarray, np.ndarray]
+) -> np.ndarray:
+    """_delta_on_same_rows() of every target."""
+    value, base_value = values
+    own: np.ndarray = value - base_value
+    if spec.loss.skill is not None:
+        return own
+    sum_wd, sum_w = at.of(paired.sum_wd), at.of(paired.sum_w)
+    if stats.reduction == "sum":
+        return sum_wd
+    finisher = spec.loss.finisher
+    if finisher is not None and finisher is not math.sqrt:
+        return own
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        mean_d = sum_wd / sum_w
+        if finisher is not None:  # sqrt(a) - sqrt(b) = (a - b) / (sqrt(a) + sqrt(b))
+            total = value + base_value
+            mean_d = np.where((total > 0) & np.isfinite(total), mean_d / total, own)
+    deltas: np.ndarray = np.where(sum_w > 0, mean_d, own)
+    return deltas
+
+
+def _shared_values_at_once(
+    paired: PairedState, at: Targets, spec: LossSpec, stats: Statistics
+) -> tuple[np.ndarray, np.ndarray]:
+    """_shared_values() of every target: (the model's values, the baseline's)."""
+    sums, sum_w = (at.of(paired.sum_wm), at.of(paired.sum_wb)), at.of(paired.sum_w)
+    none = np.full(len(sum_w), np.nan)
+    if spec.loss.skill is not None:
+        return none, none
+    if stats.reduction != "sum":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mine, theirs = (s / sum_w for s in sums)
+            finisher = spec.loss.finisher
+            if finisher is math.sqrt:  # NumPy's root is IEEE's, as math's
+                sums = np.sqrt(mine), np.sqrt(theirs)
+            elif finisher is not None:
+                sums = at_once.each(finisher, mine), at_once.each(finisher, theirs)
+            else:
+                sums = mine, theirs
+    mine, theirs = (np.where(sum_w > 0, s, none) for s in sums)
+    return mine, theirs
 
 
 def _count(acc: Accumulator, model: str, label: str, select: Select) -> float:
