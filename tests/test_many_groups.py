@@ -18,7 +18,7 @@ import pytest
 from scipy import stats
 
 import losscli
-from losscli.core import at_once, finish
+from losscli.core import at_once, finish, spread
 from losscli.core import stats as lstats
 from losscli.errors import LossCliWarning
 
@@ -240,3 +240,23 @@ def test_the_at_once_functions_are_stats_one_at_a_time_bit_for_bit(weighted: boo
         assert _same(high, [e[1] for e in ends])
     p, delta = tests[3], moments[0]
     assert at_once.verdicts(p, delta, 0.95) == [lstats.verdict(a, b, 0.95) for a, b in zip(p, delta, strict=True)]
+
+
+@pytest.mark.parametrize("size", [1, 3, 1000, 70_000])
+def test_pairing_two_parts_is_combining_them_bit_for_bit(size: int) -> None:
+    """spread.pair (every batch's groups into the state's) is spread.combine of the two parts
+    stacked: the same floats, signed zeros, parts without weight and NaN included."""
+    rng = np.random.default_rng(size)
+
+    def part() -> tuple[np.ndarray, ...]:
+        w = rng.integers(0, 4, size).astype(float)
+        pivot, shift, m2 = rng.normal(size=size), rng.normal(size=size) * 1e-3, rng.uniform(size=size)
+        for x in (w, pivot, shift, m2):
+            x[rng.uniform(size=size) < 0.1] = -0.0
+        shift[rng.uniform(size=size) < 0.01] = math.nan
+        return w, pivot, shift, m2
+
+    a, b = part(), part()
+    stacked = [np.stack([x, y]) for x, y in zip(a, b, strict=True)]
+    for mine, theirs in zip(spread.pair(a, b), spread.combine(*stacked), strict=True):
+        assert _same(mine, theirs.tolist())
