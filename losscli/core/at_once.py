@@ -125,7 +125,9 @@ def _log_either(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 def continued_fractions(a: np.ndarray, b: np.ndarray, x: np.ndarray, max_terms: int = 100_000) -> np.ndarray:
     """stats._beta_continued_fraction() of each (a, b, x) (Lentz's method): each element stops
-    at its own term, as it does alone."""
+    at its own term, as it does alone. The same operations on each element (a product's
+    operands swapped at most: IEEE's product is symmetric), in place: a new array per
+    operation would cost its page faults."""
     if not len(a):
         return np.empty(0)
     qab, qap, qam = a + b, a + 1.0, a - 1.0
@@ -137,15 +139,7 @@ def continued_fractions(a: np.ndarray, b: np.ndarray, x: np.ndarray, max_terms: 
     going: np.ndarray = np.ones(len(a), dtype=bool)
     with np.errstate(invalid="ignore", over="ignore", divide="ignore", under="ignore"):
         for m in range(1, max_terms + 1):
-            m2 = 2 * m
-            for numerator in (
-                m * (b - m) * x / ((qam + m2) * (a + m2)),
-                -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2)),
-            ):
-                d = 1.0 / _floor(1.0 + numerator * d)
-                c = _floor(1.0 + numerator / c)
-                delta = d * c
-                h = h * delta
+            delta = _lentz_steps(m, (a, b, x, qab, qap, qam), c, d, h)
             done = going & (np.abs(delta - 1.0) < 1e-16) if m < max_terms else going
             if done.any():
                 out[left[done]] = h[done]
@@ -158,6 +152,47 @@ def continued_fractions(a: np.ndarray, b: np.ndarray, x: np.ndarray, max_terms: 
                         v[going] for v in (left, a, b, x, qab, qap, qam, c, d, h, going)
                     )
     return out
+
+
+def _lentz_steps(m: int, terms: tuple[np.ndarray, ...], c: np.ndarray, d: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """Term m of the continued fraction, its two numerators: c, d and h updated in place;
+    the last factor of h returned."""
+    a, b, x, qab, qap, qam = terms
+    m2 = 2 * m
+    a_m2 = a + m2
+    # m (b - m) x / ((qam + m2)(a + m2)), then -(a + m)(qab + m) x / ((a + m2)(qap + m2))
+    first = b - m
+    first *= m
+    first *= x
+    below = qam + m2
+    below *= a_m2
+    first /= below
+    second = a + m
+    np.negative(second, out=second)
+    second *= qab + m
+    second *= x
+    np.add(qap, m2, out=below)
+    below *= a_m2
+    second /= below
+    delta = a_m2  # its room, reused
+    for numerator in (first, second):
+        np.multiply(numerator, d, out=below)
+        below += 1.0
+        np.divide(1.0, _floor_in_place(below), out=d)
+        np.divide(numerator, c, out=c)
+        c += 1.0
+        _floor_in_place(c)
+        np.multiply(d, c, out=delta)
+        h *= delta
+    return delta
+
+
+def _floor_in_place(values: np.ndarray) -> np.ndarray:
+    """_floor(), in place."""
+    big = np.abs(values) > _TINY
+    if not big.all():
+        values[~big] = _TINY
+    return values
 
 
 def _floor(values: np.ndarray) -> np.ndarray:

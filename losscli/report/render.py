@@ -454,7 +454,8 @@ def _field_cells(per_model: list[list[Any]]) -> tuple[tuple[np.ndarray, np.ndarr
     if floats is not None:
         shape = (len(per_model), len(per_model[0]) if per_model else 0)
         return (floats[0].reshape(shape), floats[1].reshape(shape)), None
-    return None, ct.strings([str(_machine(v)) for column in per_model for v in column])
+    # A str is its own text (the verdict's words: no call per cell for the most of them).
+    return None, ct.strings([v if v.__class__ is str else str(_machine(v)) for column in per_model for v in column])
 
 
 def records(ev: Evaluation, sort: str | None = None) -> list[dict[str, Any]]:
