@@ -33,6 +33,16 @@ def each(function: Callable[[float], float], values: np.ndarray) -> np.ndarray:
 
 def _once_each(function: Callable[[float], float], values: np.ndarray) -> np.ndarray:
     """each(), computed once per distinct value (degrees of freedom without weights: few)."""
+    doubled = values * 2.0  # halves of whole numbers (df / 2 without weights) are whole here
+    with np.errstate(invalid="ignore"):
+        small = bool(len(values) and np.all((doubled > 0) & (doubled < 1 << 22)))  # no zero: no -0.0
+    if small and np.array_equal(doubled, np.trunc(doubled)):  # found by counting, not hashing
+        codes = doubled.astype(np.int64)
+        present = np.flatnonzero(np.bincount(codes))
+        by_code = np.empty(int(present[-1]) + 1)
+        by_code[present] = [function(v / 2.0) for v in present.tolist()]  # the same floats as given
+        result: np.ndarray = by_code[codes]
+        return result
     listed = values.tolist()
     known = {v: function(v) for v in set(listed)}
     return np.fromiter(map(known.__getitem__, listed), dtype=np.float64, count=len(listed))
