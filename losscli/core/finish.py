@@ -137,16 +137,17 @@ def finish(acc: Accumulator, specs: Sequence[LossSpec], stats: Statistics) -> tu
 
 def finish_table(acc: Accumulator, specs: Sequence[LossSpec], stats: Statistics) -> tuple[ResultTable, int]:
     """finish(), column-wise: values, weights and counts of every group at once in NumPy
-    (O(groups x models x losses) array work); only the fields of --ci and --baseline and
-    skill scores are finished group by group."""
+    (O(groups x models x losses) array work), and so --ci-method t and --baseline from
+    AT_ONCE_FROM targets on; bootstrap intervals (and --baseline with them) and skill scores
+    are finished group by group."""
     by_label = {s.label: s for s in specs}
     codes, hidden = _shown_groups(acc, stats)
     keys = acc.groups.keys
     shown = keys if len(codes) == len(keys) else [keys[c] for c in codes.tolist()]  # codes: every group, in order
     table = ResultTable(list(acc.keys), by_label, [None, *shown])
     per_group = bool(acc.replicates) or _t_method(stats) or stats.baseline is not None
-    at_once = per_group and not acc.replicates and len(codes) + 1 >= AT_ONCE_FROM
-    one_by_one = per_group and not at_once
+    every_target = per_group and not acc.replicates and len(codes) + 1 >= AT_ONCE_FROM
+    one_by_one = per_group and not every_target
     skills = any(by_label[label].loss.skill is not None for _, label in acc.keys)
     # One Python object per group: only for what is finished group by group.
     selects: list[Select] = [slice(None), *codes.tolist()] if one_by_one or skills else []
@@ -164,7 +165,7 @@ def finish_table(acc: Accumulator, specs: Sequence[LossSpec], stats: Statistics)
         if one_by_one:
             rows = [_extras(acc, spec, model, s, v, stats) for s, v in zip(selects, value.tolist(), strict=True)]
             table.extra[key] = {f: [r.get(f) for r in rows] for f in EXTRA_FIELDS if any(f in r for r in rows)}
-    if at_once:  # after every value: the baseline's are read
+    if every_target:  # after every value: the baseline's are read
         targets = Targets(codes)
         for model, label in acc.keys:
             extra = _extras_at_once(acc, targets, by_label[label], model, table, stats)
