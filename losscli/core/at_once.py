@@ -91,24 +91,31 @@ def paired_t_tests(sum_wd: np.ndarray, m2_d: np.ndarray, sum_w: np.ndarray, sum_
     return mean, t, df, p
 
 
-def student_t_two_sided_ps(t: np.ndarray, df: np.ndarray) -> np.ndarray:
-    """stats.student_t_two_sided_p() of each (t, df)."""
+def student_t_two_sided_ps(t: np.ndarray, df: np.ndarray, fronts: np.ndarray | None = None) -> np.ndarray:
+    """stats.student_t_two_sided_p() of each (t, df); ``fronts``, when given, is
+    log_beta_fronts(df) (a bisection asks at many t for the same df)."""
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         tt = t * t
         x, y = df / (df + tt), tt / (df + tt)
-    p = betaincs(df / 2.0, 0.5, x, y)
+    p = betaincs(df / 2.0, 0.5, x, y, fronts)
     p[np.isinf(t)] = 0.0
     return p
 
 
-def betaincs(a: np.ndarray, b: float, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """stats.betainc(a, b, x, y) of each (a, x, y): the regularised incomplete beta I_x(a, b)."""
+def log_beta_fronts(df: np.ndarray) -> np.ndarray:
+    """stats._log_beta_front(df / 2, 1/2) of each df: the t distribution's constant."""
+    return _once_each(lambda v: _log_beta_front(v, 0.5), df / 2.0)
+
+
+def betaincs(a: np.ndarray, b: float, x: np.ndarray, y: np.ndarray, fronts: np.ndarray | None = None) -> np.ndarray:
+    """stats.betainc(a, b, x, y) of each (a, x, y): the regularised incomplete beta I_x(a, b);
+    ``fronts``, when given, is stats._log_beta_front(a, b) of each a."""
     out = np.where(x <= 0.0, 0.0, np.where(y <= 0.0, 1.0, np.nan))
     inside = np.flatnonzero(~(x <= 0.0) & ~(y <= 0.0))
     a, x, y = a[inside], x[inside], y[inside]
     # log x as log1p(-y) where y < 0.5, log y as log1p(-x) where x < 0.5: whichever is exact
     log_x, log_y = _log_either(x, y), _log_either(y, x)
-    front_log = _once_each(lambda v: _log_beta_front(v, b), a)
+    front_log = _once_each(lambda v: _log_beta_front(v, b), a) if fronts is None else fronts[inside]
     with np.errstate(invalid="ignore", over="ignore"):
         front = each(math.exp, front_log + a * log_x + b * log_y)
         # The continued fraction converges fast on this side of the mean; symmetry otherwise.
@@ -239,16 +246,17 @@ def student_t_quantiles(level: float, df: np.ndarray) -> np.ndarray:
 def _t_quantiles_exact(level: float, df: np.ndarray) -> np.ndarray:
     """stats._t_quantile_exact() of each df: bisection on the two-sided p (monotone in t),
     each element stopping where it would alone."""
+    fronts = log_beta_fronts(df)  # found once: each df's p is asked for at 50 or so t
     high = np.ones(len(df))
     growing = np.arange(len(df))
     while growing.size:
-        growing = growing[student_t_two_sided_ps(high[growing], df[growing]) > 1.0 - level]
+        growing = growing[student_t_two_sided_ps(high[growing], df[growing], fronts[growing]) > 1.0 - level]
         high[growing] *= 2.0
     low = np.zeros(len(df))
     going = np.arange(len(df))
     for _ in range(200):
         mid = (low[going] + high[going]) / 2.0
-        above = student_t_two_sided_ps(mid, df[going]) > 1.0 - level
+        above = student_t_two_sided_ps(mid, df[going], fronts[going]) > 1.0 - level
         low[going[above]] = mid[above]
         high[going[~above]] = mid[~above]
         going = going[~(high[going] - low[going] <= 1e-15 * high[going])]
