@@ -232,15 +232,22 @@ def student_t_quantiles(level: float, df: np.ndarray) -> np.ndarray:
     Without weights they are whole numbers, few distinct: each is found once. With
     weights each group has its own: those below 1000 are found by one bisection of
     them all; 1000 and more need a group of over 1000 rows, so they are few."""
-    listed = df.tolist()
-    distinct = set(listed)
-    if len(distinct) <= 32 or 4 * len(distinct) <= len(listed):
+    if len(set(df.tolist())) * 4 <= len(df) or len(df) <= 32:
         return _once_each(lambda v: student_t_quantile(level, v), df)
+    last = _LAST_BISECTED.get(level)  # every model and loss of a run with weights has the same df
+    if last is not None and np.array_equal(last[0], df):
+        return last[1].copy()
     out = np.empty(len(df))
     exact = df < 1000
     out[exact] = _t_quantiles_exact(level, df[exact])
     out[~exact] = each(lambda v: student_t_quantile(level, v), df[~exact])
+    _LAST_BISECTED.clear()
+    _LAST_BISECTED[level] = (df.copy(), out.copy())
     return out
+
+
+# The last quantiles bisected, by level: (the df, their quantiles). One entry: a run's.
+_LAST_BISECTED: dict[float, tuple[np.ndarray, np.ndarray]] = {}
 
 
 def _t_quantiles_exact(level: float, df: np.ndarray) -> np.ndarray:
