@@ -232,7 +232,8 @@ def student_t_quantiles(level: float, df: np.ndarray) -> np.ndarray:
     Without weights they are whole numbers, few distinct: each is found once. With
     weights each group has its own: those below 1000 are found by one bisection of
     them all; 1000 and more need a group of over 1000 rows, so they are few."""
-    if len(set(df.tolist())) * 4 <= len(df) or len(df) <= 32:
+    whole = np.array_equal(df, np.trunc(df))  # without weights (counted, not hashed)
+    if whole or len(df) <= 32 or len(set(df.tolist())) * 4 <= len(df):
         return _once_each(lambda v: student_t_quantile(level, v), df)
     last = _LAST_BISECTED.get(level)  # every model and loss of a run with weights has the same df
     if last is not None and np.array_equal(last[0], df):
