@@ -260,3 +260,23 @@ def test_pairing_two_parts_is_combining_them_bit_for_bit(size: int) -> None:
     stacked = [np.stack([x, y]) for x, y in zip(a, b, strict=True)]
     for mine, theirs in zip(spread.pair(a, b), spread.combine(*stacked), strict=True):
         assert _same(mine, theirs.tolist())
+
+
+def test_an_infinite_loss_in_both_models_of_a_group_warns_only_as_losscli() -> None:
+    """inf - inf in the at-once deltas is the NaN the one-at-a-time path gives, with no raw
+    RuntimeWarning (pytest turns one into an error)."""
+    g = np.repeat(np.arange(70), 3)
+    y = np.zeros(len(g))
+    a = np.where(g == 4, 1e300, 0.5)
+    frame = pd.DataFrame({"g": g, "y": y, "a": a, "b": a + 0.25})
+    results = {}
+    for at_from in (64, 10**9):
+        finish.AT_ONCE_FROM, before = at_from, finish.AT_ONCE_FROM
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                results[at_from] = losscli.evaluate(frame, target="y", losses=["mse"], by="g", baseline="a")
+        finally:
+            finish.AT_ONCE_FROM = before
+        assert all(issubclass(w.category, LossCliWarning) for w in caught), [str(w.message) for w in caught]
+    pd.testing.assert_frame_equal(results[64], results[10**9])

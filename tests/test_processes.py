@@ -55,6 +55,7 @@ def _children(pid: int) -> list[int]:
 def pool(monkeypatch: pytest.MonkeyPatch) -> Iterator[processes.Pool]:
     """A session whose worker is up and has computed a block (not only the main process)."""
     monkeypatch.setattr(processes, "BATCH_WORK", 0)
+    monkeypatch.setattr(processes, "_cores", lambda: 2)  # the same on a one-core machine
     workers.set_threads(2)
     columns = np.random.default_rng(1).normal(size=(SPAN_ROWS, 3))
     try:
@@ -317,3 +318,90 @@ def test_a_text_files_rows_are_estimated_from_its_size(tmp_path: Path) -> None:
     assert rows is not None
     assert 0.8 * n < rows < 1.25 * n
     assert _rows_by_size(source, ("-",)) is None
+
+
+def _worker_computes_a_block() -> processes.Pool:
+    """The session's pool, once its worker has computed a block."""
+    started = processes._pool
+    assert started is not None
+    assert started.workers
+    columns = np.random.default_rng(1).normal(size=(SPAN_ROWS, 3))
+    deadline = time.monotonic() + 30
+    while started.from_workers == 0 and time.monotonic() < deadline:
+        replicate_sums(1, 0, columns, np.zeros(SPAN_ROWS, np.intp), 1, 8 * REPLICATE_BLOCK)
+    assert started.from_workers > 0, "the worker never computed a block"
+    return started
+
+
+def test_workers_import_nothing_from_the_current_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A numpy.py in the folder a run starts from is not run by a worker (python -c would put
+    the folder first on the worker's path; the main process does not have it there)."""
+    marker = tmp_path / "imported"
+    (tmp_path / "numpy.py").write_text(f"open({str(marker)!r}, 'w').close()\nraise ImportError('not numpy')\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(processes, "BATCH_WORK", 0)
+    monkeypatch.setattr(processes, "_cores", lambda: 2)
+    workers.set_threads(2)
+    try:
+        with processes.session(10**12):
+            _worker_computes_a_block()
+    finally:
+        workers.set_threads(None)
+    assert not marker.exists()
+
+
+def test_workers_are_never_more_than_the_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(processes, "_cores", lambda: 2)
+    workers.set_threads(16)
+    try:
+        with processes.session(10**12):
+            started = processes._pool
+            assert started is not None
+            assert len(started.workers) == 1
+    finally:
+        workers.set_threads(None)
+
+
+def test_two_runs_on_two_threads_share_no_pool(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two sessions entered at once from two threads: one owns the pool, the other runs on
+    threads; neither closes the other's pool under it (was: Bad file descriptor)."""
+    monkeypatch.setattr(processes, "BATCH_WORK", 0)
+    monkeypatch.setattr(processes, "_cores", lambda: 2)
+    original = processes.wanted
+
+    def slow_wanted() -> bool:  # widens the gap between the owner's check and its claim
+        time.sleep(0.05)
+        return original()
+
+    monkeypatch.setattr(processes, "wanted", slow_wanted)
+    workers.set_threads(2)
+    columns = np.random.default_rng(2).normal(size=(2 * SPAN_ROWS, 3))
+    codes = np.zeros(2 * SPAN_ROWS, np.intp)
+    want = replicate_sums(4, 0, columns, codes, 1, 4 * REPLICATE_BLOCK)
+    errors: list[BaseException] = []
+    results: list[np.ndarray] = []
+    gate = threading.Barrier(2)
+
+    def one_run() -> None:
+        try:
+            gate.wait()
+            with processes.session(10**12):
+                for _ in range(3):
+                    results.append(replicate_sums(4, 0, columns, codes, 1, 4 * REPLICATE_BLOCK))
+        except BaseException as exc:
+            errors.append(exc)
+
+    try:
+        runs = [threading.Thread(target=one_run) for _ in range(2)]
+        for t in runs:
+            t.start()
+        for t in runs:
+            t.join(60)
+    finally:
+        workers.set_threads(None)
+    assert not errors
+    assert len(results) == 6
+    for got in results:
+        np.testing.assert_array_equal(got, want)
+    assert processes._pool is None
+    assert processes._owner is None

@@ -436,7 +436,8 @@ def _deltas_on_same_rows(
 ) -> np.ndarray:
     """_delta_on_same_rows() of every target."""
     value, base_value = values
-    own: np.ndarray = value - base_value
+    with np.errstate(invalid="ignore", over="ignore"):  # inf - inf is NaN, as the one-at-a-time path gives
+        own: np.ndarray = value - base_value
     if spec.loss.skill is not None:
         return own
     sum_wd, sum_w = at.of(paired.sum_wd), at.of(paired.sum_w)

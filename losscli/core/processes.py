@@ -102,7 +102,9 @@ class _Worker:
         code = _WORKER_CODE.format(home=home)
         try:
             self.process = subprocess.Popen(
-                [sys.executable, "-c", code, str(theirs.fileno())],
+                # -P: the current folder is not put on the worker's path (a numpy.py or losscli/
+                # there would run in the worker and could change its sums).
+                [sys.executable, "-P", "-c", code, str(theirs.fileno())],
                 pass_fds=[theirs.fileno()],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
@@ -242,6 +244,7 @@ class Pool:
 
 _pool: Pool | None = None
 _owner: int | None = None  # the thread whose run opened the session
+_session_lock = threading.Lock()
 _unknown = False  # the session's work is not known up front: start when the batches reach START_WORK
 _seen = 0  # replicate work of the session's batches so far
 
@@ -250,7 +253,7 @@ def wanted() -> bool:
     """Whether worker processes may run here (a Dask worker or a daemonic process: no)."""
     from .workers import thread_count
 
-    if thread_count() <= 1 or not hasattr(os, "memfd_create"):
+    if min(thread_count(), _cores()) <= 1 or not hasattr(os, "memfd_create"):
         return False
     # An embedding program's executable (uWSGI, a frozen app) is no interpreter to start workers with.
     if not os.path.basename(sys.executable or "").startswith(("python", "pypy")):
@@ -275,18 +278,22 @@ def session(expected_work: int | None) -> Iterator[None]:
     start-up overlaps the first batch; unknown, the first large batch starts them.
     """
     global _owner, _unknown, _seen, _pool
-    if _owner is not None or not wanted():
+    me = threading.get_ident()
+    with _session_lock:  # two runs on two threads: one owns the pool, the other uses threads
+        mine = _owner is None and wanted()
+        if mine:
+            _owner, _unknown, _seen = me, expected_work is None, 0
+    if not mine:
         yield
         return
-    _owner, _unknown, _seen = threading.get_ident(), expected_work is None, 0
     try:
         if expected_work is not None and expected_work >= START_WORK:
             _start()
         yield
     finally:
-        _owner = None
-        if _pool is not None:
-            pool, _pool = _pool, None
+        with _session_lock:
+            pool, _pool, _owner = _pool, None, None
+        if pool is not None:
             pool.close()
 
 
@@ -297,9 +304,17 @@ def _start() -> None:
     _unknown = False  # started once (or failed once) in a session
     if _pool is None:
         try:
-            _pool = Pool(thread_count() - 1)
+            # Never more workers than cores: --threads 16 on 2 cores is one worker, not 15.
+            _pool = Pool(min(thread_count(), _cores()) - 1)
         except OSError:  # no shared file (too many open files, no memfd): threads do it
             _pool = None
+
+
+def _cores() -> int:
+    """The cores this process may use."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def for_batch(rows: int, replicates: int) -> Pool | None:
