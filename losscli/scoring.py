@@ -43,7 +43,6 @@ def score(
     crps; rows x k quantiles with their ``levels`` (0.1, 0.5, 0.9) for
     interval_score, coverage and quantile (pinball over the set).
     """
-    import pyarrow as pa
 
     from .engines.local import run
     from .read.source import source_from_table
@@ -68,7 +67,7 @@ def score(
         columns: dict[str, Any] = {**_columns("y_true", truth), **_columns("y_pred", pred, names)}
         if sample_weight is not None:
             columns["sample_weight"] = np.asarray(sample_weight, dtype=np.float64)
-        table = pa.table(columns)
+        table = _table(columns)
         chosen = Columns(
             target="y_true",
             preds=("y_pred.*" if pred.ndim == 2 else "y_pred",),
@@ -108,6 +107,29 @@ def _weight_vector(sample_weight: Any, rows: int) -> np.ndarray | None:
     return weight
 
 
+def _table(columns: dict[str, Any]) -> Any:
+    """The arrays as an Arrow table; an object array mixing numbers and text is one sentence."""
+    import pyarrow as pa
+
+    try:
+        return pa.table(columns)
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        name = next((n for n, v in columns.items() if _unconvertible(v)), "an array")
+        raise DataTypeError(
+            f"{name.split('.')[0]} mixes types Arrow cannot put in one column ({exc}); give numbers (or labels) only"
+        ) from None
+
+
+def _unconvertible(values: Any) -> bool:
+    import pyarrow as pa
+
+    try:
+        pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return True
+    return False
+
+
 def _with_levels(label: str, tasks: Sequence[str], y_pred: np.ndarray, levels: Sequence[float]) -> np.ndarray:
     """Quantile levels belong to a regression loss; one level makes a 1-D y_pred the column it is."""
     if levels and "regression" not in tasks:
@@ -136,7 +158,11 @@ def _arguments(loss: Any, sample_weight: Any, classes: Any, levels: Any) -> tupl
         )
     if not all(isinstance(q, int | float | np.integer | np.floating) and not isinstance(q, bool) for q in levels):
         raise ArgumentTypeError(f"levels= takes numbers, such as [0.1, 0.5, 0.9], not {_shown(levels)}")
-    return _classes(classes), tuple(float(q) for q in levels)
+    out = tuple(float(q) for q in levels)
+    twice = next((q for i, q in enumerate(out) if q in out[:i]), None)
+    if twice is not None:  # a level is one column: two columns at one level would leave one unread
+        raise BadValueError(f"levels= holds {twice:g} twice; give each quantile column its own level")
+    return _classes(classes), out
 
 
 def _weights(sample_weight: Any) -> None:

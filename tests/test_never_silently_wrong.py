@@ -257,3 +257,71 @@ def test_a_regression_loss_over_class_probabilities_says_so(tmp_path: Path) -> N
     assert "like one model's class probabilities; mse scores each as a model" in result.stderr
     rows = pd.read_csv(io.StringIO(result.stdout)).set_index("model")
     assert rows.loc[2, "mse"] == pytest.approx(np.mean((np.array([0.1, 0.6, 0.3]) - [0, 2, 1]) ** 2), rel=1e-12)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+@pytest.mark.parametrize("order", [["False", "True"], ["True", "False"]])
+def test_predict_proba_of_a_true_false_target_is_one_model(tmp_path: Path, fmt: str, order: list[str]) -> None:
+    """pd.DataFrame(m.predict_proba(X), columns=m.classes_) for a bool target: columns False, True
+    are one model read by its True column, in either order (was: two models, one the complement)."""
+    from sklearn.metrics import brier_score_loss, log_loss
+
+    rng = np.random.default_rng(3)
+    y = rng.random(200) < 0.4
+    p = np.clip(np.where(y, 0.7, 0.3) + rng.normal(0, 0.15, 200), 0.01, 0.99)
+    frame = pd.DataFrame({"y": y, "True": p, "False": 1 - p})[["y", *order]]
+    path = tmp_path / f"proba.{fmt}"
+    frame.to_csv(path, index=False) if fmt == "csv" else frame.to_parquet(path, index=False)
+    result = CliRunner().invoke(app, ["eval", str(path), "-l", "bce,brier", "-f", "json"])
+    assert result.exit_code == 0, result.output
+    records = pd.read_json(io.StringIO(result.stdout))
+    assert list(records["model"].unique()) == ["proba"]
+    values = dict(zip(records["loss"], records["value"], strict=True))
+    assert values["bce"] == pytest.approx(log_loss(y, p), rel=1e-12)
+    assert values["brier"] == pytest.approx(brier_score_loss(y, p), rel=1e-12)
+    assert "'True'" in result.stderr
+
+
+def test_score_refuses_a_level_given_twice() -> None:
+    y = np.array([1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match=r"0\.9 twice"):
+        losscli.score("quantile", y, np.c_[y, y + 1], levels=[0.9, 0.9])
+
+
+def test_score_of_an_object_array_mixing_numbers_and_text_is_one_sentence() -> None:
+    from losscli.errors import LossCliError
+
+    with pytest.raises(LossCliError, match="y_pred mixes types"):
+        losscli.score("mse", np.array([0.0, 1, 2, 3]), np.array([1, "a", 2, 3], dtype=object))
+
+
+def test_one_model_with_dropped_rows_is_no_different_rows_warning(tmp_path: Path) -> None:
+    """One model differs from no other model: no 'evaluated on different rows' warning (two models
+    dropping the same row neither); two models dropping different rows still get it."""
+    import warnings
+
+    path = tmp_path / "one.csv"
+    path.write_text("y,a\n1,1.5\n2,\n3,2.5\n")
+    result = CliRunner().invoke(app, ["eval", str(path), "-l", "mae", "--nan", "drop"])
+    assert result.exit_code == 0
+    assert "different rows" not in result.stderr
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert losscli.score("mse", [1, 2, 3], [1.5, np.nan, 2.5], nan="drop") == pytest.approx(0.25)
+    same = tmp_path / "same.csv"
+    same.write_text("y,a,b\n1,1.5,1\n2,,\n3,2.5,4\n")
+    assert "different rows" not in CliRunner().invoke(app, ["eval", str(same), "-l", "mae", "--nan", "drop"]).stderr
+    other = tmp_path / "other.csv"
+    other.write_text("y,a,b\n1,1.5,1\n2,,3\n3,2.5,\n")
+    assert "different rows" in CliRunner().invoke(app, ["eval", str(other), "-l", "mae", "--nan", "drop"]).stderr
+
+
+def test_a_config_file_that_is_not_utf8_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "losscli.toml").write_bytes(b'loss = "mae"\n\xff\n')
+    (tmp_path / "hp.csv").write_text("y,a\n1,1.5\n2,2\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("LOSSCLI_NO_CONFIG")  # the tests' default (conftest.py) ignores config files
+    result = CliRunner().invoke(app, ["eval", "hp.csv"])
+    assert result.exit_code == 2
+    assert "losscli.toml" in result.stderr
+    assert "UTF-8" in result.stderr

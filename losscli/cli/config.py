@@ -67,6 +67,8 @@ def _read(path: Path) -> dict[str, Any]:
             return tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
         raise OptionError(f"{path}: not valid TOML ({exc})") from None
+    except UnicodeDecodeError as exc:  # TOML is UTF-8: blamed on this file, not on the data read next
+        raise OptionError(f"{path}: not valid TOML (not UTF-8 text: byte {exc.start} cannot be read)") from None
     except OSError as exc:
         raise OptionError(f"{path}: cannot be read ({exc.strerror or exc})") from None
 

@@ -98,7 +98,9 @@ class Extractor:
                 skipped = self.targets.ignored_rows
                 self.dropped[name] += int((~ok if skipped is None else ~ok & ~skipped).sum())
             preds[name] = values
-        if valid and (len(valid) < len(preds) or any((v != row_ok).any() for v in valid.values())):
+        # Rows differ when one model keeps a row another drops (one model alone differs from nothing).
+        masks = [valid.get(name, row_ok) for name in preds]
+        if valid and any((m != masks[0]).any() for m in masks[1:]):
             self.rows_differ = True
         groups = [group_codes(batch.column(c)) for c in layout.by]
         return BatchArrays(y_true, weight, preds, row_offset, groups, valid)

@@ -800,7 +800,7 @@ def _bare_classes_named(source: Source, specs: Sequence[LossSpec], target: str, 
         return
     labels = _distinct(source.sample.column(target))
     if pa.types.is_boolean(source.schema.field(target).type):
-        named = False
+        named = False  # a True/False target is binary: its False, True columns are one model's pair (_class_pairs)
     elif is_numeric(source.schema.field(target).type):
         ints = {float(c) for c in pred_cols if _is_int_name(c)}
         named = len(ints) == len(pred_cols) and all(float(v) in ints for v in labels)  # type: ignore[arg-type]
@@ -835,8 +835,11 @@ def _named_like_labels(source: Source, target: str, names: Sequence[str]) -> boo
     sampled label among them, matched by value for a numeric target (0, 1, 2 or -1, 1)."""
     dtype = source.schema.field(target).type
     labels = _distinct(source.sample.column(target))
-    if not labels or pa.types.is_boolean(dtype):
+    if not labels:
         return False
+    if pa.types.is_boolean(dtype):  # predict_proba's columns of a True/False target: False, True
+        named = {_bool_name(n) for n in names}
+        return None not in named and all(bool(v) in named for v in labels)
     if is_numeric(dtype):
         if not all(_is_int_name(n) for n in names):
             return False
@@ -911,11 +914,16 @@ def _class_pairs(
 def _positive_column(pair: Sequence[str], labels: Sequence[str], positive: str | None) -> str | None:
     """The column of the positive label (1 where none is given), or None."""
     for col, label in zip(pair, labels, strict=True):
-        if positive is None and _is_int_name(label) and int(label) == 1:
+        if positive is None and ((_is_int_name(label) and int(label) == 1) or _bool_name(label) is True):
             return col
         if positive is not None and (label == positive or (_is_int_name(label) and _same_number(label, positive))):
             return col
     return None
+
+
+def _bool_name(name: str) -> bool | None:
+    """The truth value a column name stands for (True, true, 1; False, false, 0), or None."""
+    return {"true": True, "1": True, "false": False, "0": False}.get(name.strip().lower())
 
 
 def _same_number(a: str, b: str) -> bool:
@@ -962,6 +970,8 @@ def _guess_task(source: Source, target: str, grouped: bool, positive: str | None
             f"{source.name}: the target {target!r} holds the labels {shown}; for a binary task name the positive "
             "one with --positive LABEL, for a multiclass task give one prediction column per class (MODEL.CLASS)"
         )
+    if pa.types.is_boolean(dtype):
+        return "binary"  # columns False, True beside it: one model's pair, read by its True column (_class_pairs)
     if not grouped and len(pred_cols) > 1 and _named_like_labels(source, target, pred_cols):
         # scikit-learn's predict_proba as a DataFrame: columns 0, 1, 2 beside a target of 0..2.
         off = _row_sums_off(source, pred_cols)
@@ -973,8 +983,6 @@ def _guess_task(source: Source, target: str, grouped: bool, positive: str | None
             "or separate models; say which with -l cce_logits (class scores), or a regression or binary loss "
             "(-l mse, -l bce: each column a model)"
         )
-    if pa.types.is_boolean(dtype):
-        return "binary"
     sample = source.sample.column(target)
     values = set(_distinct(sample))
     if values and (values <= {0, 1} or values <= {-1, 1}):
