@@ -325,3 +325,20 @@ def test_a_config_file_that_is_not_utf8_is_named(tmp_path: Path, monkeypatch: py
     assert result.exit_code == 2
     assert "losscli.toml" in result.stderr
     assert "UTF-8" in result.stderr
+
+
+def test_classes_stated_make_bare_class_columns_one_multiclass_model(tmp_path: Path) -> None:
+    """Columns 1, 2, 3 beside a target of 0..2 with --classes 0,1,2 and no -l: the multiclass
+    reading the error's own hint leads to (was: refused as a regression task)."""
+    from sklearn.metrics import log_loss
+
+    rng = np.random.default_rng(4)
+    p = rng.dirichlet([1, 1, 1], 120)
+    y = rng.integers(0, 3, 120)
+    path = tmp_path / "c123.csv"
+    pd.DataFrame({"1": p[:, 0], "2": p[:, 1], "3": p[:, 2], "y": y}).to_csv(path, index=False, float_format="%.17g")
+    result = CliRunner().invoke(app, ["eval", str(path), "--classes", "0,1,2", "-f", "json"])
+    assert result.exit_code == 0, result.output
+    records = pd.read_json(io.StringIO(result.stdout))
+    value = records.loc[records["loss"] == "cce", "value"].item()
+    assert value == pytest.approx(log_loss(y, p, labels=[0, 1, 2]), rel=1e-12)

@@ -737,6 +737,8 @@ def _decide_task(
         return guess if guess in allowed else allowed[0]
     if by_name:
         _not_class_indices(source, target, by_name[0], sep, columns.classes, request)
+    if columns.classes and positive is None and len(pred_cols) > 1:
+        return "multiclass"  # --classes states one model's class columns: the task it names
     return _guess_task(source, target, grouped, positive, pred_cols)
 
 
