@@ -342,3 +342,22 @@ def test_classes_stated_make_bare_class_columns_one_multiclass_model(tmp_path: P
     records = pd.read_json(io.StringIO(result.stdout))
     value = records.loc[records["loss"] == "cce", "value"].item()
     assert value == pytest.approx(log_loss(y, p, labels=[0, 1, 2]), rel=1e-12)
+
+
+def test_an_id_named_column_is_no_model_when_another_is_the_id(sample: Path) -> None:
+    """--id linear leaves 'id' (row numbers) out of the models with a note; --pred can still name it."""
+    from sklearn.metrics import mean_absolute_error
+
+    result = CliRunner().invoke(
+        app, ["eval", str(sample / "house_prices.csv"), "--id", "linear", "-l", "mae", "-f", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    records = pd.read_json(io.StringIO(result.stdout))
+    assert "id" not in set(records["model"])
+    assert "column 'id' looks like an id and is not a model" in result.stderr
+    frame = pd.read_csv(sample / "house_prices.csv")
+    chosen = CliRunner().invoke(
+        app, ["eval", str(sample / "house_prices.csv"), "--id", "linear", "-l", "mae", "--pred", "id", "-f", "json"]
+    )
+    value = pd.read_json(io.StringIO(chosen.stdout))["value"].item()
+    assert value == pytest.approx(mean_absolute_error(frame["y"], frame["id"]), rel=1e-12)

@@ -297,11 +297,19 @@ def _find_predictions(source: Source, request: Request, roles: _Roles, notes: li
         pred_cols = [n for n in candidates if _looks_numeric(source, n, request.inputs.decimal)]
         numeric = set(pred_cols)  # a set: membership per candidate is O(1), not O(models)
         skipped = [n for n in candidates if n not in numeric]
-        # A column named like a weight is never guessed to be a model, even when another is the weight.
+        # A column named like a weight or an id is never guessed to be a model, even when another
+        # column has that role (--id linear leaves 'id' out, with a note, not scored as row numbers).
         unused_weight = [n for n in pred_cols if n.lower() in WEIGHT_NAMES]
-        pred_cols = [n for n in pred_cols if n not in unused_weight]
+        unused_id = [n for n in pred_cols if n.lower() in ID_NAMES]
+        pred_cols = [n for n in pred_cols if n not in unused_weight and n not in unused_id]
         if skipped:
             notes.append(f"skipped non-numeric columns {_list(skipped)}")
+        if unused_id:
+            notes.append(
+                f"column {unused_id[0]!r} looks like an id and is not a model"
+                + (f" (the id is {roles.id!r})" if roles.id else "")
+                + f"; name it with {request.flag('preds')} to evaluate it"
+            )
         if unused_weight:
             notes.append(
                 f"column {unused_weight[0]!r} looks like a weight and is not a model; "
