@@ -311,10 +311,10 @@ def _start() -> None:
 
 
 def _cores() -> int:
-    """The cores this process may use."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
+    """The cores this process may use (a seam the tests set)."""
+    from .workers import core_count
+
+    return core_count()
 
 
 def for_batch(rows: int, replicates: int) -> Pool | None:

@@ -41,9 +41,12 @@ def shutdown() -> None:
 
 def thread_count() -> int:
     """The number of threads work is spread over."""
-    if _threads:
-        return _threads
-    if hasattr(os, "sched_getaffinity"):  # the cores this process may use, not the machine's
+    return _threads or core_count()
+
+
+def core_count() -> int:
+    """The cores this process may use (not the machine's)."""
+    if hasattr(os, "sched_getaffinity"):
         return len(os.sched_getaffinity(0))
     return os.cpu_count() or 1
 
